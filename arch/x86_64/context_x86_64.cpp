@@ -1,0 +1,57 @@
+// Fresh contexts on x86-64: builds the frame drawn in switch_x86_64.asm so that the
+// first switch "returns" into tasklets_x86_64_first_entry, which jumps to the entry.
+#include "arch_context.hpp"
+
+#include <cstdint>
+#include <cstring>
+
+#define TASKLETS_NOTE(...)
+#define TASKLETS_OFFSET(name, value) inline constexpr std::size_t name = value;
+#include "frame_x86_64.h"
+#undef TASKLETS_OFFSET
+#undef TASKLETS_NOTE
+
+extern "C" void tasklets_x86_64_first_entry();
+
+namespace tasklets::arch {
+
+// The frame must be exactly what switch_x86_64.asm pushes: six 8-byte registers, one
+// 8-byte FP control slot, then the resume address pushed by the call.
+static_assert(TASKLETS_FRAME_MXCSR == 0 && TASKLETS_FRAME_X87CW == 4);
+static_assert(TASKLETS_FRAME_R12 == 8 && TASKLETS_FRAME_RBP == TASKLETS_FRAME_R12 + 5 * 8);
+static_assert(TASKLETS_FRAME_SAVED_BYTES == TASKLETS_FRAME_RBP + 8);
+static_assert(TASKLETS_FRAME_RESUME == TASKLETS_FRAME_SAVED_BYTES);
+static_assert(TASKLETS_FRAME_SIZE == TASKLETS_FRAME_RESUME + 8);
+// The switch enters with rsp % 16 == 8 (just after a call) and reserves SAVED_BYTES,
+// so saved stack pointers are 16-byte aligned.
+static_assert((8 + TASKLETS_FRAME_SAVED_BYTES) % 16 == 0);
+
+namespace {
+template <class T>
+void store(std::byte* frame, std::size_t offset, T value) {
+    std::memcpy(frame + offset, &value, sizeof value);
+}
+}  // namespace
+
+void* prepare_stack(void* stack_top, context_entry entry) noexcept {
+    // Top of stack: one null quadword (the entry's return address) at rsp, with
+    // (rsp + 8) % 16 == 0; the frame sits right below it.
+    auto top = reinterpret_cast<std::uintptr_t>(stack_top) & ~std::uintptr_t{15};
+    auto* null_return = reinterpret_cast<std::byte*>(top - 8);
+    auto* frame = null_return - TASKLETS_FRAME_SIZE;
+    std::memset(frame, 0, TASKLETS_FRAME_SIZE + 8);
+
+    // Start with the creator's FP control state, as a new thread would inherit it.
+    std::uint32_t mxcsr;
+    std::uint16_t x87cw;
+    asm volatile("stmxcsr %0" : "=m"(mxcsr));
+    asm volatile("fnstcw %0" : "=m"(x87cw));
+    store(frame, TASKLETS_FRAME_MXCSR, mxcsr);
+    store(frame, TASKLETS_FRAME_X87CW, x87cw);
+    store(frame, TASKLETS_FRAME_R12, reinterpret_cast<std::uintptr_t>(entry));
+    store(frame, TASKLETS_FRAME_RESUME,
+          reinterpret_cast<std::uintptr_t>(&tasklets_x86_64_first_entry));
+    return frame;
+}
+
+}  // namespace tasklets::arch

@@ -1,0 +1,106 @@
+; tasklets — x86-64 System V context switch (nasm).
+;
+; A suspended context is nothing but a stack pointer. Everything the System V ABI says
+; a callee must preserve is pushed onto that context's own stack, below the address the
+; switch will resume at:
+;
+;            higher addresses
+;         +--------------------+
+;    +64  |  caller's frame    |
+;         +====================+
+;    +56  |  resume address    |  pushed by the `call` into tasklets_switch_context
+;    +48  |  rbp               |
+;    +40  |  rbx               |
+;    +32  |  r15               |
+;    +24  |  r14               |
+;    +16  |  r13               |
+;     +8  |  r12               |
+;     +4  |  x87 control word  |  (2 bytes, then 2 unused)
+;     +0  |  MXCSR             |  <- saved stack pointer (the context)
+;         +--------------------+
+;            lower addresses
+;
+; The offsets are defined once, in frame_x86_64.h, which C++ static_asserts too.
+;
+; A fresh context (context_x86_64.cpp) is the same frame with r12 = the entry function,
+; rbp = 0, and resume address = tasklets_x86_64_first_entry, sitting just below one
+; null quadword at the top of the stack:
+;
+;         +--------------------+
+;         |  0                 |  <- rsp at entry: the "return address" is null, so
+;         +--------------------+     unwinders and debuggers stop here; (rsp+8) % 16 == 0
+;         |  frame as above    |
+;         +--------------------+  <- the context
+
+%macro TASKLETS_NOTE 0-*
+%endmacro
+%define TASKLETS_OFFSET(name, value) name equ value
+%include "frame_x86_64.h"
+
+default rel
+section .text
+
+; void* tasklets_switch_context(void** save_sp, void* target_sp, void* value)
+;   rdi = where to store the running context, rsi = context to resume,
+;   rdx = value handed to the resumed side, which sees it as this call's result.
+global tasklets_switch_context:function
+global tasklets_x86_64_switch_internal:function hidden
+align 16
+tasklets_switch_context:
+tasklets_x86_64_switch_internal:          ; same code, hidden name: no PLT inside the library
+    endbr64                                ; may be reached through a PLT or a function pointer
+    sub     rsp, TASKLETS_FRAME_SAVED_BYTES
+    stmxcsr [rsp + TASKLETS_FRAME_MXCSR]
+    fnstcw  [rsp + TASKLETS_FRAME_X87CW]
+    mov     [rsp + TASKLETS_FRAME_R12], r12
+    mov     [rsp + TASKLETS_FRAME_R13], r13
+    mov     [rsp + TASKLETS_FRAME_R14], r14
+    mov     [rsp + TASKLETS_FRAME_R15], r15
+    mov     [rsp + TASKLETS_FRAME_RBX], rbx
+    mov     [rsp + TASKLETS_FRAME_RBP], rbp
+    mov     [rdi], rsp                     ; publish before leaving: the target may read it
+
+    mov     r8, rsp                        ; keep our frame to compare FP control with
+    mov     rsp, rsi                       ; --- now on the target's stack ---
+
+    ; FP control rarely differs between contexts, and ldmxcsr/fldcw each cost several
+    ; cycles, so reload only what changed. The registers hold exactly the saved values
+    ; either way, which is all the ABI asks.
+    mov     eax, [rsp + TASKLETS_FRAME_MXCSR]
+    cmp     eax, [r8 + TASKLETS_FRAME_MXCSR]
+    jne     .load_mxcsr
+.mxcsr_done:
+    mov     ax, [rsp + TASKLETS_FRAME_X87CW]
+    cmp     ax, [r8 + TASKLETS_FRAME_X87CW]
+    jne     .load_x87cw
+.x87cw_done:
+    mov     r12, [rsp + TASKLETS_FRAME_R12]
+    mov     r13, [rsp + TASKLETS_FRAME_R13]
+    mov     r14, [rsp + TASKLETS_FRAME_R14]
+    mov     r15, [rsp + TASKLETS_FRAME_R15]
+    mov     rbx, [rsp + TASKLETS_FRAME_RBX]
+    mov     rbp, [rsp + TASKLETS_FRAME_RBP]
+    add     rsp, TASKLETS_FRAME_SAVED_BYTES
+    pop     rcx                            ; resume address; rsp is now as the caller left it
+    mov     rax, rdx                       ; the value is the resumed call's result
+    ; jmp, not ret: the return-stack predictor holds an address on the *other* stack,
+    ; so a ret mispredicts on every switch. An indirect jmp is predicted from history.
+    jmp     rcx
+
+.load_mxcsr:
+    ldmxcsr [rsp + TASKLETS_FRAME_MXCSR]
+    jmp     .mxcsr_done
+.load_x87cw:
+    fldcw   [rsp + TASKLETS_FRAME_X87CW]
+    jmp     .x87cw_done
+
+; First resumption of a fresh context: the switch above jumped here with rax = value,
+; r12 = entry function, rsp pointing at the null return address.
+global tasklets_x86_64_first_entry:function hidden
+align 16
+tasklets_x86_64_first_entry:
+    endbr64                                ; reached by the switch's indirect jmp
+    mov     rdi, rax                       ; entry(value)
+    jmp     r12                            ; jmp keeps the null return address on top
+
+section .note.GNU-stack noalloc noexec nowrite progbits

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian packages that building, testing and benchmarking tasklets need,
+# only those that are missing. Idempotent; prints nothing when everything is present.
+#   ci/install-deps.sh            build + test (native and cross under QEMU)
+#   ci/install-deps.sh --bench    also the benchmark peers and the chart tool
+set -euo pipefail
+
+packages=(
+  cmake ninja-build g++ nasm catch2 libbenchmark-dev
+  qemu-user g++-aarch64-linux-gnu g++-riscv64-linux-gnu
+)
+if [[ "${1:-}" == "--bench" ]]; then
+  packages+=(libboost-context1.81-dev libboost-fiber1.81-dev valgrind gnuplot-nox util-linux)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+((${#missing[@]} == 0)) && exit 0
+
+echo "ci/install-deps.sh: installing ${missing[*]}"
+sudo=""
+[[ $(id -u) -ne 0 ]] && sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

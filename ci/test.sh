@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Builds tasklets and runs the whole Catch2 suite: x86-64 natively, then AArch64 and
+# RISC-V64 cross-built and run under QEMU user mode. Prints one summary line per
+# architecture and fails if any architecture fails.
+#   ci/test.sh                    all three architectures
+#   ci/test.sh x86_64 aarch64     only those
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash ci/install-deps.sh || exit 1
+
+archs=("$@")
+((${#archs[@]})) || archs=(x86_64 aarch64 riscv64)
+jobs=$(nproc)
+
+declare -A summary
+status=0
+for arch in "${archs[@]}"; do
+  echo "=== ${arch}: configure and build"
+  if ! cmake --preset "$arch" >"build-${arch}.log" 2>&1 || ! cmake --build --preset "$arch" -j "$jobs" >>"build-${arch}.log" 2>&1; then
+    cat "build-${arch}.log"
+    summary[$arch]="build FAILED"
+    status=1
+    continue
+  fi
+  rm -f "build-${arch}.log"
+  echo "=== ${arch}: test"
+  out=$(ctest --preset "$arch" -j "$jobs" 2>&1)
+  rc=$?
+  echo "$out" | grep -vE '^ +[0-9]+/[0-9]+ Test +#[0-9]+: .* Passed' || true
+  line=$(echo "$out" | grep -E 'tests passed, [0-9]+ tests failed out of [0-9]+' | tail -n 1)
+  summary[$arch]="${line:-no ctest summary (rc=$rc)}"
+  ((rc == 0)) || status=1
+done
+
+echo
+echo "=== summary"
+for arch in "${archs[@]}"; do
+  printf '%-8s %s\n' "$arch" "${summary[$arch]}"
+done
+exit $status

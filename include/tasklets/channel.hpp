@@ -1,0 +1,175 @@
+// tasklets/channel.hpp — synchronous channels between tasklets (Stackless semantics).
+//
+// A send and a receive meet: whichever comes first blocks (FIFO among waiters) until a
+// partner arrives. `balance()` is the number of waiting senders (> 0) or minus the number
+// of waiting receivers (< 0). When an operation finds a partner waiting, the value is
+// handed over and `preference()` decides who runs next:
+//   -1 (default) the receiver is preferred; +1 the sender; 0 neither.
+//   If the partner is preferred, it is inserted just after the caller and runs at once
+//   (the caller stays in the ring). Otherwise the partner is appended to the end of the
+//   ring and the caller continues. schedule_all overrides preference: the partner is
+//   appended and the caller yields as schedule() does.
+//
+// A channel object is a handle: copies refer to the same channel, so lambdas can capture
+// it by value. When the last handle goes, tasklets still blocked on the channel can never
+// be woken, so they are killed (their destructors run), in queue order.
+#pragma once
+
+#include <tasklets/tasklet.hpp>
+
+#include <concepts>
+#include <cstddef>
+#include <exception>
+#include <iterator>
+#include <memory>
+#include <new>
+#include <optional>
+#include <ranges>
+#include <type_traits>
+#include <utility>
+
+namespace tasklets {
+
+namespace detail {
+
+struct channel_core;
+
+/// Move-constructs the payload at `src` into uninitialised storage at `dst`.
+using relocate_fn = void (*)(void* dst, void* src);
+
+channel_core* new_channel();
+void retain(channel_core* c) noexcept;
+void release(channel_core* c) noexcept;
+
+/// The value at `payload` is moved out by relocate when a receiver takes it.
+void channel_send(channel_core* c, void* payload, relocate_fn relocate);
+/// On return, `storage` holds a value constructed by relocate (or the call threw).
+void channel_receive(channel_core* c, void* storage, relocate_fn relocate);
+void channel_send_exception(channel_core* c, std::exception_ptr e);
+
+int channel_balance(const channel_core* c) noexcept;
+int channel_preference(const channel_core* c) noexcept;
+void channel_set_preference(channel_core* c, int preference) noexcept;
+bool channel_schedule_all(const channel_core* c) noexcept;
+void channel_set_schedule_all(channel_core* c, bool on) noexcept;
+void channel_close(channel_core* c) noexcept;
+void channel_open(channel_core* c) noexcept;
+bool channel_closing(const channel_core* c) noexcept;
+tasklet channel_queue(const channel_core* c);
+
+template <class T>
+void relocate(void* dst, void* src) {
+    ::new (dst) T(std::move(*static_cast<T*>(src)));
+}
+
+}  // namespace detail
+
+template <class T>
+class channel {
+    static_assert(std::is_move_constructible_v<T>, "tasklets::channel<T> needs a move-constructible T");
+    static_assert(!std::is_reference_v<T>, "tasklets::channel<T> carries values; use a pointer or std::reference_wrapper");
+
+public:
+    using value_type = T;
+
+    /// A new, open channel with preference -1 and schedule_all off.
+    channel() : core_(detail::new_channel()) {}
+    channel(const channel& other) noexcept : core_(other.core_) { detail::retain(core_); }
+    channel(channel&& other) noexcept : core_(std::exchange(other.core_, nullptr)) {}
+    channel& operator=(channel other) noexcept { std::swap(core_, other.core_); return *this; }
+    ~channel() { if (core_) detail::release(core_); }
+
+    friend bool operator==(const channel& a, const channel& b) noexcept { return a.core_ == b.core_; }
+
+    /// Hands `value` to a waiting receiver, or blocks until one arrives.
+    /// Throws channel_closed_error if closing with no receiver waiting; state_error if
+    /// the caller's block_trap is set and it would block; deadlock_error if blocking
+    /// could never end.
+    void send(T value) { detail::channel_send(core_, std::addressof(value), &detail::relocate<T>); }
+
+    /// Takes a value from a waiting sender, or blocks until one arrives. Throws what the
+    /// sender passed to send_exception(), and otherwise as send().
+    T receive() {
+        slot s;
+        detail::channel_receive(core_, s.bytes, &detail::relocate<T>);
+        return s.take();
+    }
+
+    /// Makes the receiver's receive() throw `e` instead of returning a value.
+    void send_exception(std::exception_ptr e) { detail::channel_send_exception(core_, std::move(e)); }
+    template <class E>
+        requires(!std::same_as<std::remove_cvref_t<E>, std::exception_ptr>)
+    void send_exception(E&& e) { send_exception(std::make_exception_ptr(std::forward<E>(e))); }
+
+    /// Sends every element of `values` in order; returns how many were sent.
+    template <std::ranges::input_range R>
+        requires std::convertible_to<std::ranges::range_reference_t<R>, T>
+    std::size_t send_sequence(R&& values) {
+        std::size_t sent = 0;
+        for (auto&& v : values) {
+            send(T(std::forward<decltype(v)>(v)));
+            ++sent;
+        }
+        return sent;
+    }
+
+    int balance() const noexcept { return detail::channel_balance(core_); }
+    int preference() const noexcept { return detail::channel_preference(core_); }
+    /// Sets the preference, normalised to its sign (-1, 0 or +1).
+    void set_preference(int preference) noexcept { detail::channel_set_preference(core_, preference); }
+    bool schedule_all() const noexcept { return detail::channel_schedule_all(core_); }
+    void set_schedule_all(bool on) noexcept { detail::channel_set_schedule_all(core_, on); }
+
+    /// Marks the channel closing. Waiters already queued are still served; once the
+    /// balance reaches 0 the channel is closed and operations that would block throw
+    /// channel_closed_error. Closing wakes nobody.
+    void close() noexcept { detail::channel_close(core_); }
+    /// Clears closing.
+    void open() noexcept { detail::channel_open(core_); }
+    bool closing() const noexcept { return detail::channel_closing(core_); }
+    /// Closing and balance() == 0.
+    bool closed() const noexcept { return closing() && balance() == 0; }
+    /// The first waiting tasklet (empty handle if none).
+    tasklet queue() const { return detail::channel_queue(core_); }
+
+    /// Input iteration: each step receive()s, and iteration ends when the channel is
+    /// closing and balance() <= 0 (no sender left waiting).
+    class iterator {
+    public:
+        using value_type = T;
+        using difference_type = std::ptrdiff_t;
+        iterator() = default;
+        explicit iterator(channel* ch) : ch_(ch) { fetch(); }
+        T& operator*() const { return *const_cast<std::optional<T>&>(current_); }
+        iterator& operator++() { fetch(); return *this; }
+        void operator++(int) { fetch(); }
+        friend bool operator==(const iterator& it, std::default_sentinel_t) noexcept { return !it.current_; }
+
+    private:
+        void fetch() {
+            current_.reset();
+            if (ch_->closing() && ch_->balance() <= 0) return;
+            current_.emplace(ch_->receive());
+        }
+        channel* ch_ = nullptr;
+        std::optional<T> current_;
+    };
+    iterator begin() { return iterator(this); }
+    std::default_sentinel_t end() const noexcept { return {}; }
+
+    detail::channel_core* core() const noexcept { return core_; }
+
+private:
+    struct slot {
+        alignas(T) unsigned char bytes[sizeof(T)];
+        T take() {
+            T* p = std::launder(reinterpret_cast<T*>(bytes));
+            T value(std::move(*p));
+            p->~T();
+            return value;
+        }
+    };
+    detail::channel_core* core_;
+};
+
+}  // namespace tasklets

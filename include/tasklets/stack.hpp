@@ -1,0 +1,29 @@
+// tasklets/stack.hpp — stack sizes.
+//
+// Every tasklet runs on its own stack, mmap'd from the kernel with an inaccessible guard
+// region below it (and above it): an overflow faults at once and is reported naming the
+// tasklet ("tasklets: stack overflow in tasklet 17 "parser" (stack 65536 bytes); give it
+// a larger stack"), and the process dies by SIGSEGV. Stacks are carved from large slabs
+// and pooled: a tasklet takes a stack when it first runs and returns it when it ends.
+// Only the pages a tasklet actually touches cost memory (typically one 4 KiB page).
+#pragma once
+
+#include <cstddef>
+
+namespace tasklets {
+
+/// Default stack size of a new tasklet unless changed: 64 KiB.
+inline constexpr std::size_t builtin_default_stack_size = 64 * 1024;
+
+/// Smallest stack a tasklet may have: 16 KiB (room for a signal frame with AVX-512
+/// state plus a few calls). Sizes are rounded up to whole pages.
+inline constexpr std::size_t min_stack_size = 16 * 1024;
+
+/// The stack size new tasklets get when their options do not name one (process-wide).
+std::size_t default_stack_size() noexcept;
+
+/// Sets the process-wide default stack size. Throws std::invalid_argument naming the
+/// minimum if `bytes` < min_stack_size (zero included).
+void set_default_stack_size(std::size_t bytes);
+
+}  // namespace tasklets

@@ -1,0 +1,242 @@
+// tasklets/tasklet.hpp — tasklets and the cooperative scheduler.
+//
+// A tasklet is a microthread: a function running on its own stack, switched only at
+// explicit points (schedule(), channel operations, run(), ...). Each OS thread has its
+// own scheduler; the thread's own stack is its *main tasklet*. Semantics are Stackless
+// Python's (see docs in README.md):
+//
+// - The runnable tasklets form a ring; the current tasklet is its head. Creating a tasklet
+//   appends it to the end of the ring without running it. schedule() moves on to the next
+//   tasklet and puts the caller at the end of the round.
+// - run() makes the caller the *watchdog*: it leaves the ring and returns when the ring is
+//   empty (tasklets blocked on channels stay blocked). Calls nest.
+// - An exception escaping a tasklet's function is rethrown at once by the watchdog's
+//   pending call (run(), schedule(), send(), ...); the other tasklets keep their places.
+// - Tasklets never move between threads. Each handle is a cheap reference-counted
+//   reference, like a Python reference; handles must stay on their tasklet's thread.
+//
+//     tasklets::channel<int> numbers;
+//     tasklets::tasklet producer([numbers]() mutable {
+//         for (int i = 0; i < 3; ++i) numbers.send(i);
+//         numbers.close();
+//     });
+//     tasklets::tasklet consumer([numbers]() mutable {
+//         for (int n : numbers) std::printf("%d\n", n);
+//     });
+//     tasklets::run();  // prints 0 1 2
+#pragma once
+
+#include <tasklets/errors.hpp>
+#include <tasklets/stack.hpp>
+
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <new>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+namespace tasklets {
+
+/// Options for a new tasklet.
+struct tasklet_options {
+    /// Stack size in bytes; 0 means default_stack_size(). Rounded up to whole pages.
+    /// Less than min_stack_size throws std::invalid_argument.
+    std::size_t stack_size = 0;
+    /// Name shown in error messages and by the debugger extension.
+    std::string name;
+};
+
+class tasklet;
+
+namespace detail {
+
+struct tasklet_impl;
+
+/// A tasklet's function and bound arguments, type-erased; lives inside the tasklet's
+/// control block. invoke() runs on the tasklet's stack.
+struct tasklet_body {
+    virtual void invoke() = 0;
+    virtual ~tasklet_body() = default;
+};
+
+template <class F, class... Args>
+struct bound_body final : tasklet_body {
+    template <class G, class... A>
+    explicit bound_body(G&& g, A&&... a) : call(std::forward<G>(g), std::forward<A>(a)...) {}
+    void invoke() override {
+        std::apply([](auto& f, auto&... a) { std::invoke(std::move(f), std::move(a)...); }, call);
+    }
+
+private:
+    std::tuple<F, Args...> call;
+};
+
+/// Allocates an unbound control block with room for a body of `body_size` bytes.
+tasklet_impl* allocate_tasklet(std::size_t body_size, const tasklet_options& options);
+/// Where the body is to be constructed in a control block from allocate_tasklet().
+void* body_storage(tasklet_impl* t) noexcept;
+/// Frees a control block whose body construction threw.
+void free_unbound(tasklet_impl* t) noexcept;
+/// Binds the constructed body and appends the tasklet to the end of the ring.
+void bind_and_schedule(tasklet_impl* t, tasklet_body* body) noexcept;
+
+void retain(tasklet_impl* t) noexcept;
+void release(tasklet_impl* t) noexcept;
+
+}  // namespace detail
+
+/// A handle to a tasklet (copyable; the tasklet lives while a handle or the scheduler
+/// holds it). A default-made handle is empty: it refers to no tasklet, is not alive,
+/// and operations that need a tasklet fail as they would on a dead one.
+class tasklet {
+public:
+    /// An empty handle (Stackless's unbound tasklet).
+    tasklet() noexcept = default;
+
+    /// Binds f(args...) (copied/moved into the tasklet) and appends the tasklet to the end
+    /// of the run queue. It runs when the scheduler reaches it. Default stack size.
+    template <class F, class... Args>
+        requires std::invocable<std::decay_t<F>&&, std::decay_t<Args>&&...>
+    explicit tasklet(F&& f, Args&&... args) : tasklet(tasklet_options{}, std::forward<F>(f), std::forward<Args>(args)...) {}
+
+    /// As above, with a stack size and/or a name.
+    template <class F, class... Args>
+        requires std::invocable<std::decay_t<F>&&, std::decay_t<Args>&&...>
+    tasklet(const tasklet_options& options, F&& f, Args&&... args) {
+        using body = detail::bound_body<std::decay_t<F>, std::decay_t<Args>...>;
+        static_assert(alignof(body) <= alignof(std::max_align_t),
+                      "tasklets: over-aligned callables are not supported; wrap it in a unique_ptr");
+        detail::tasklet_impl* t = detail::allocate_tasklet(sizeof(body), options);
+        body* b;
+        try {
+            b = ::new (detail::body_storage(t)) body(std::forward<F>(f), std::forward<Args>(args)...);
+        } catch (...) {
+            detail::free_unbound(t);
+            throw;
+        }
+        detail::bind_and_schedule(t, b);
+        impl_ = t;  // the reference allocate_tasklet gave us
+    }
+
+    tasklet(const tasklet& other) noexcept : impl_(other.impl_) { if (impl_) detail::retain(impl_); }
+    tasklet(tasklet&& other) noexcept : impl_(std::exchange(other.impl_, nullptr)) {}
+    tasklet& operator=(tasklet other) noexcept { std::swap(impl_, other.impl_); return *this; }
+    /// Dropping the last handle of a started tasklet that is paused (alive, neither in
+    /// the ring nor blocked) kills it, unwinding its stack.
+    ~tasklet() { if (impl_) detail::release(impl_); }
+
+    /// True for a non-empty handle.
+    explicit operator bool() const noexcept { return impl_ != nullptr; }
+    friend bool operator==(const tasklet& a, const tasklet& b) noexcept { return a.impl_ == b.impl_; }
+
+    // ---- state ------------------------------------------------------------------------
+    /// Bound and not finished.
+    bool alive() const noexcept;
+    /// Alive, but neither in the ring nor blocked on a channel.
+    bool paused() const noexcept;
+    /// Waiting on a channel.
+    bool blocked() const noexcept;
+    /// In the ring or blocked on a channel.
+    bool scheduled() const noexcept;
+    bool is_main() const noexcept;
+    bool is_current() const noexcept;
+    /// Has it started running (and so holds a stack)?
+    bool started() const noexcept;
+
+    /// Unique within the thread: the main tasklet is 1, new tasklets count up from 2;
+    /// 0 for an empty handle.
+    std::uint64_t id() const noexcept;
+    /// The name given in tasklet_options or by set_name (empty by default).
+    std::string_view name() const noexcept;
+    void set_name(std::string name);
+    /// Usable stack size in bytes (0 for the main tasklet or an empty handle).
+    std::size_t stack_size() const noexcept;
+
+    // ---- scheduling -------------------------------------------------------------------
+    /// Appends to the end of the ring (just before the current tasklet) unless already
+    /// scheduled. Throws state_error if blocked or dead.
+    void insert();
+    /// Takes a runnable tasklet out of the ring (it becomes paused); no-op if not in it.
+    /// Throws state_error for the current tasklet or a blocked one.
+    void remove();
+    /// Inserts it just before the current tasklet if not scheduled, then switches to it;
+    /// the caller stays in the ring. Same errors as insert().
+    void run();
+    /// Like run(), but the caller leaves the ring (it becomes paused).
+    void switch_to();
+
+    // ---- exceptions into a tasklet ----------------------------------------------------
+    /// Raises tasklet_exit in the tasklet (see throw_exception). No-op on a dead tasklet.
+    void kill(bool pending = false);
+    /// Raises `e` inside the tasklet. The current tasklet: thrown at once, here. A blocked
+    /// one is unblocked. Not pending: switch to it now (the caller stays in the ring);
+    /// pending: only make it runnable. A tasklet that never ran dies before its body
+    /// starts. Throws state_error "You cannot throw to a dead tasklet".
+    void throw_exception(std::exception_ptr e, bool pending = false);
+    template <class E>
+        requires(!std::same_as<std::remove_cvref_t<E>, std::exception_ptr>)
+    void throw_exception(E&& e, bool pending = false) {
+        throw_exception(std::make_exception_ptr(std::forward<E>(e)), pending);
+    }
+
+    // ---- flags ------------------------------------------------------------------------
+    /// The atomic flag (per tasklet; new tasklets start non-atomic). Returns the old value.
+    bool atomic() const noexcept;
+    bool set_atomic(bool on);
+    /// When set, a channel operation that would block this tasklet throws state_error
+    /// "this tasklet does not like to be blocked." instead. Returns the old value.
+    bool block_trap() const noexcept;
+    bool set_block_trap(bool on);
+
+    /// Neighbours in the ring (empty handles when not in the ring).
+    tasklet next() const;
+    tasklet prev() const;
+
+    /// For the library: wraps a control block, taking a new reference.
+    static tasklet from_impl(detail::tasklet_impl* t) noexcept {
+        tasklet h;
+        h.impl_ = t;
+        if (t) detail::retain(t);
+        return h;
+    }
+    detail::tasklet_impl* impl() const noexcept { return impl_; }
+
+private:
+    detail::tasklet_impl* impl_ = nullptr;
+};
+
+/// Same as tasklet(f, args...): binds and appends to the end of the ring.
+template <class F, class... Args>
+    requires std::invocable<std::decay_t<F>&&, std::decay_t<Args>&&...>
+tasklet spawn(F&& f, Args&&... args) {
+    return tasklet(std::forward<F>(f), std::forward<Args>(args)...);
+}
+template <class F, class... Args>
+    requires std::invocable<std::decay_t<F>&&, std::decay_t<Args>&&...>
+tasklet spawn(const tasklet_options& options, F&& f, Args&&... args) {
+    return tasklet(options, std::forward<F>(f), std::forward<Args>(args)...);
+}
+
+/// The running tasklet.
+tasklet current();
+/// This thread's main tasklet (its own stack).
+tasklet main_tasklet();
+/// Number of tasklets in the ring, the current one included (at least 1).
+int runcount() noexcept;
+/// Switches to the next tasklet in the ring; the caller goes to the end of the round.
+/// Returns at once when nothing else is runnable.
+void schedule();
+/// Like schedule(), but the caller leaves the ring (it becomes paused).
+void schedule_remove();
+/// Runs the ring until it is empty, the caller waiting outside it as the watchdog.
+/// Rethrows an exception that escaped a tasklet (the other tasklets keep their places).
+void run();
+
+}  // namespace tasklets
