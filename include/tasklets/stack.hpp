@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string_view>
 
 namespace tasklets {
 
@@ -25,5 +26,13 @@ std::size_t default_stack_size() noexcept;
 /// Sets the process-wide default stack size. Throws std::invalid_argument naming the
 /// minimum if `bytes` < min_stack_size (zero included).
 void set_default_stack_size(std::size_t bytes);
+
+/// How guard regions are made in this process: "madvise(MADV_GUARD_INSTALL)" (Linux
+/// >= 6.13; no extra memory mappings, so a million stacks fit under the default
+/// vm.max_map_count) or "mprotect(PROT_NONE)" (two mappings per stack). Decided once,
+/// after checking that madvise guards really fault (QEMU user mode accepts the call and
+/// installs nothing). The environment variable TASKLETS_STACK_GUARD=mprotect forces the
+/// fallback.
+std::string_view stack_guard_method();
 
 }  // namespace tasklets

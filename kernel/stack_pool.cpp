@@ -1,0 +1,152 @@
+#include "stack_pool.hpp"
+
+#include "system.hpp"
+
+#include <algorithm>
+
+namespace tasklets::detail {
+
+struct stack_slab {
+    std::byte* mapping;
+    std::size_t mapping_bytes;
+    std::size_t stack_size;
+    stack_size_class* size_class;
+    std::uint32_t stack_count;
+    std::vector<std::uint32_t> free;  // indices of free stacks; back() is reused first
+    stack_slab* prev = nullptr;       // links in its size class's with_free list
+    stack_slab* next = nullptr;
+    bool listed = false;
+
+    std::byte* stack_base(std::uint32_t i) const noexcept {
+        const std::size_t guard = stack_pool::guard_bytes();
+        return mapping + guard + i * (stack_size + guard);
+    }
+};
+
+namespace {
+// Enough stacks per slab to keep mappings few (a million 64 KiB stacks in ~16,000
+// slabs), few enough that a slab of large stacks stays a modest reservation.
+std::uint32_t stacks_per_slab(std::size_t stack_size) {
+    constexpr std::size_t target_bytes = std::size_t{8} << 20;
+    return static_cast<std::uint32_t>(std::clamp<std::size_t>(target_bytes / stack_size, 1, 64));
+}
+}  // namespace
+
+std::size_t stack_pool::guard_bytes() noexcept {
+    // At least 16 KiB so that a function with a large frame cannot step over it.
+    return std::max<std::size_t>(sys::page_size(), 16 * 1024);
+}
+
+stack_pool::~stack_pool() {
+    for (auto& [size, cls] : classes_) {
+        (void)size;
+        while (stack_slab* slab = cls.with_free) {
+            unlink(cls, slab);
+            sys::unmap(slab->mapping, slab->mapping_bytes);
+            delete slab;
+        }
+    }
+}
+
+void stack_pool::unlink(size_class& cls, stack_slab* slab) noexcept {
+    if (slab->prev) slab->prev->next = slab->next;
+    else cls.with_free = slab->next;
+    if (slab->next) slab->next->prev = slab->prev;
+    slab->prev = slab->next = nullptr;
+    slab->listed = false;
+}
+
+void stack_pool::push_front(size_class& cls, stack_slab* slab) noexcept {
+    slab->prev = nullptr;
+    slab->next = cls.with_free;
+    if (cls.with_free) cls.with_free->prev = slab;
+    cls.with_free = slab;
+    slab->listed = true;
+}
+
+stack_slab* stack_pool::new_slab(std::size_t stack_size, size_class& cls) {
+    const std::size_t guard = guard_bytes();
+    const std::uint32_t count = stacks_per_slab(stack_size);
+    const std::size_t bytes = guard + count * (stack_size + guard);
+    auto* mapping = static_cast<std::byte*>(sys::map_slab(bytes));
+    try {
+        for (std::uint32_t i = 0; i <= count; ++i) sys::install_guard(mapping + i * (stack_size + guard), guard);
+        auto* slab = new stack_slab{mapping, bytes, stack_size, &cls, count, {}};
+        slab->free.reserve(count);
+        for (std::uint32_t i = count; i-- > 0;) slab->free.push_back(i);  // hand out low addresses first
+        push_front(cls, slab);
+        ++slab_count_;
+        return slab;
+    } catch (...) {
+        sys::unmap(mapping, bytes);
+        throw;
+    }
+}
+
+stack_pool::size_class& stack_pool::class_for(std::size_t size) {
+    if (size != cached_size_) {
+        cached_class_ = &classes_[size];
+        cached_size_ = size;
+    }
+    return *cached_class_;
+}
+
+stack_block stack_pool::allocate(std::size_t size) {
+    size_class& cls = class_for(size);
+    stack_slab* slab = cls.with_free ? cls.with_free : new_slab(size, cls);
+    const std::uint32_t index = slab->free.back();
+    slab->free.pop_back();
+    if (slab->free.empty()) unlink(cls, slab);
+    ++in_use_;
+    return stack_block{slab->stack_base(index), size, slab, index};
+}
+
+void stack_pool::release(const stack_block& stack) noexcept {
+    stack_slab* slab = stack.slab;
+    size_class& cls = *slab->size_class;
+    slab->free.push_back(stack.index);  // capacity reserved: cannot throw
+    --in_use_;
+    if (!slab->listed) {
+        push_front(cls, slab);
+        return;
+    }
+    const bool all_free = slab->free.size() == slab->stack_count;
+    const bool another_has_room = cls.with_free != slab || slab->next != nullptr;
+    if (all_free && another_has_room) {
+        unlink(cls, slab);
+        sys::unmap(slab->mapping, slab->mapping_bytes);
+        delete slab;
+        --slab_count_;
+    }
+}
+
+}  // namespace tasklets::detail
+
+// ---- public stack settings ----------------------------------------------------------------
+#include <tasklets/stack.hpp>
+
+#include <atomic>
+#include <stdexcept>
+#include <string>
+
+namespace tasklets {
+
+namespace {
+std::atomic<std::size_t> process_default_stack_size{builtin_default_stack_size};
+}
+
+std::size_t default_stack_size() noexcept { return process_default_stack_size.load(std::memory_order_relaxed); }
+
+void set_default_stack_size(std::size_t bytes) {
+    if (bytes < min_stack_size)
+        throw std::invalid_argument("tasklets: a default stack size of " + std::to_string(bytes) +
+                                    " bytes is too small; the minimum is " + std::to_string(min_stack_size) +
+                                    " bytes (tasklets::min_stack_size)");
+    process_default_stack_size.store(bytes, std::memory_order_relaxed);
+}
+
+std::string_view stack_guard_method() {
+    return detail::sys::guard_method_name(detail::sys::guard_method_in_use());
+}
+
+}  // namespace tasklets

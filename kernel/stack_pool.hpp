@@ -1,0 +1,70 @@
+// Per-thread pool of guard-paged tasklet stacks, carved from large slabs.
+//
+// A slab is one mapping laid out as  [guard][stack][guard][stack] ... [stack][guard]:
+// every stack has a guard region below it (overflow) and above it (overrun off the top),
+// neighbours sharing the guard between them. With MADV_GUARD_INSTALL the guards do not
+// split the mapping, so a slab costs one memory mapping however many stacks it holds,
+// and a million stacks fit under the default vm.max_map_count.
+//
+// A stack is taken when a tasklet first runs and given back when it ends. Free stacks
+// are reused last-in first-out (their pages are warm). A slab whose stacks are all free
+// is unmapped unless it is the only slab of its size with free stacks, so a burst of
+// tasklets does not pin its memory forever.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <vector>
+
+namespace tasklets::detail {
+
+struct stack_slab;
+
+/// All slabs of one stack size.
+struct stack_size_class {
+    stack_slab* with_free = nullptr;  // slabs that have a free stack (doubly linked)
+};
+
+/// One tasklet stack: usable memory [base, base + size); guards lie just outside it.
+struct stack_block {
+    std::byte* base = nullptr;
+    std::size_t size = 0;
+    stack_slab* slab = nullptr;
+    std::uint32_t index = 0;
+    std::byte* top() const noexcept { return base + size; }
+};
+
+class stack_pool {
+public:
+    stack_pool() = default;
+    stack_pool(const stack_pool&) = delete;
+    stack_pool& operator=(const stack_pool&) = delete;
+    ~stack_pool();
+
+    /// A stack of exactly `size` bytes (a multiple of the page size). Throws
+    /// std::system_error if memory or mappings run out.
+    stack_block allocate(std::size_t size);
+    void release(const stack_block& stack) noexcept;
+
+    /// Guard region size on each side of every stack.
+    static std::size_t guard_bytes() noexcept;
+
+    std::size_t slab_count() const noexcept { return slab_count_; }
+    std::size_t stacks_in_use() const noexcept { return in_use_; }
+
+private:
+    using size_class = stack_size_class;
+    size_class& class_for(std::size_t size);
+    stack_slab* new_slab(std::size_t stack_size, size_class& cls);
+    static void unlink(size_class& cls, stack_slab* slab) noexcept;
+    static void push_front(size_class& cls, stack_slab* slab) noexcept;
+
+    std::map<std::size_t, size_class> classes_;  // node addresses are stable
+    std::size_t cached_size_ = 0;                // most tasklets share one size
+    size_class* cached_class_ = nullptr;
+    std::size_t slab_count_ = 0;
+    std::size_t in_use_ = 0;
+};
+
+}  // namespace tasklets::detail

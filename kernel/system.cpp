@@ -1,0 +1,109 @@
+#include "system.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <mutex>
+#include <string>
+#include <sys/mman.h>
+#include <system_error>
+#include <unistd.h>
+
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102  // Linux 6.13; older headers lack it
+#endif
+
+namespace tasklets::detail::sys {
+
+namespace {
+
+[[noreturn]] void fail(int err, const std::string& what) {
+    throw std::system_error(err, std::generic_category(), "tasklets: " + what);
+}
+
+std::string max_map_count_text() {
+    char buf[32] = "65530 by default";
+    if (FILE* f = std::fopen("/proc/sys/vm/max_map_count", "r")) {
+        long n = 0;
+        if (std::fscanf(f, "%ld", &n) == 1) std::snprintf(buf, sizeof buf, "now %ld", n);
+        std::fclose(f);
+    }
+    return buf;
+}
+
+// Is a guard installed by MADV_GUARD_INSTALL real? Some environments (QEMU 7.2 user
+// mode) accept the call and install nothing. The kernel reports EFAULT when write()
+// reads from a guarded page, and no signal is raised either way, so this probe is safe.
+bool madvise_guards_work() {
+    const std::size_t page = page_size();
+    void* p = ::mmap(nullptr, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return false;
+    bool real = false;
+    if (::madvise(p, page, MADV_GUARD_INSTALL) == 0) {
+        int fds[2];
+        if (::pipe2(fds, O_CLOEXEC) == 0) {
+            real = ::write(fds[1], p, 1) == -1 && errno == EFAULT;
+            ::close(fds[0]);
+            ::close(fds[1]);
+        }
+    }
+    ::munmap(p, page);
+    return real;
+}
+
+guard_method choose_guard_method() {
+    // TASKLETS_STACK_GUARD=mprotect forces the fallback (tests use it to cover both paths).
+    if (const char* forced = std::getenv("TASKLETS_STACK_GUARD"); forced && std::strcmp(forced, "mprotect") == 0)
+        return guard_method::mprotect;
+    return madvise_guards_work() ? guard_method::madvise_guard : guard_method::mprotect;
+}
+
+}  // namespace
+
+std::size_t page_size() noexcept {
+    static const std::size_t size = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    return size;
+}
+
+guard_method guard_method_in_use() {
+    static const guard_method method = choose_guard_method();
+    return method;
+}
+
+const char* guard_method_name(guard_method m) noexcept {
+    return m == guard_method::madvise_guard ? "madvise(MADV_GUARD_INSTALL)" : "mprotect(PROT_NONE)";
+}
+
+void* map_slab(std::size_t bytes) {
+    void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+    if (p == MAP_FAILED) {
+        int err = errno;
+        fail(err, "cannot map " + std::to_string(bytes) + " bytes for tasklet stacks (mmap failed); "
+                  "reduce the number of live tasklets or their stack size, or raise the address-space limit (ulimit -v)");
+    }
+    return p;
+}
+
+void unmap(void* p, std::size_t bytes) noexcept { ::munmap(p, bytes); }
+
+void install_guard(void* p, std::size_t bytes) {
+    if (guard_method_in_use() == guard_method::madvise_guard) {
+        if (::madvise(p, bytes, MADV_GUARD_INSTALL) == 0) return;
+        int err = errno;
+        fail(err, "cannot install a stack guard (madvise MADV_GUARD_INSTALL failed); "
+                  "set TASKLETS_STACK_GUARD=mprotect to use mprotect guards instead");
+    }
+    if (::mprotect(p, bytes, PROT_NONE) == 0) return;
+    int err = errno;
+    if (err == ENOMEM)
+        fail(err, "cannot guard a new tasklet stack: the process has run out of memory mappings "
+                  "(vm.max_map_count, " + max_map_count_text() + "; each mprotect-guarded stack takes two). "
+                  "Raise it, e.g. `sysctl -w vm.max_map_count=1048576`, or run on Linux >= 6.13 "
+                  "where guard pages need no extra mappings");
+    fail(err, "cannot guard a new tasklet stack (mprotect PROT_NONE failed)");
+}
+
+}  // namespace tasklets::detail::sys

@@ -1,0 +1,25 @@
+// Thin wrappers over the system calls the kernel makes for stacks, each failing with an
+// exception that says what failed, the errno text and what to do.
+#pragma once
+
+#include <cstddef>
+
+namespace tasklets::detail::sys {
+
+std::size_t page_size() noexcept;
+
+/// How guard regions are made, decided once per process (see choose_guard_method).
+enum class guard_method {
+    madvise_guard,  ///< MADV_GUARD_INSTALL (Linux >= 6.13): no extra memory mappings
+    mprotect,       ///< PROT_NONE: splits the mapping, two mappings per stack
+};
+guard_method guard_method_in_use();
+const char* guard_method_name(guard_method m) noexcept;
+
+/// Reserves `bytes` of read-write, never-executable, lazily-committed memory.
+void* map_slab(std::size_t bytes);
+void unmap(void* p, std::size_t bytes) noexcept;
+/// Makes [p, p + bytes) fault on any access, using guard_method_in_use().
+void install_guard(void* p, std::size_t bytes);
+
+}  // namespace tasklets::detail::sys
