@@ -1,0 +1,168 @@
+// The kernel's private view: the tasklet control block, the per-thread scheduler, the
+// ring, and the one place where a switch happens (switch_to_tasklet).
+//
+// Ownership. A tasklet's control block is freed when no handle refers to it and the
+// scheduler no longer needs it (dead, or never started and not scheduled). The scheduler
+// needs a tasklet while it is in the ring, blocked on a channel, running, or waiting
+// inside run(); those states cost no reference-count traffic on the hot paths.
+#pragma once
+
+#include "stack_pool.hpp"
+
+#include <tasklets/channel.hpp>
+#include <tasklets/context.hpp>
+#include <tasklets/tasklet.hpp>
+
+#include <cstdint>
+#include <exception>
+#include <string>
+#include <vector>
+
+namespace tasklets::detail {
+
+struct channel_core;
+
+/// The per-stack part of the C++ runtime's exception state (__cxa_eh_globals: the
+/// caught-exception chain and the uncaught count). It is per *thread* in the runtime, so
+/// each tasklet keeps its own copy and the switch swaps it: a tasklet may switch inside
+/// a catch block or during unwinding without corrupting another tasklet's.
+struct eh_state {
+    void* caught = nullptr;
+    unsigned int uncaught = 0;
+};
+
+enum : std::int8_t { receiving = -1, not_blocked = 0, sending = 1 };
+
+struct tasklet_impl {
+    void* sp = nullptr;               // saved context while not running
+    tasklet_impl* next = nullptr;     // ring links, or channel-queue links while blocked
+    tasklet_impl* prev = nullptr;
+    channel_core* blocked_on = nullptr;
+    void* transfer = nullptr;         // while blocked: the payload (sending) or storage (receiving)
+    std::exception_ptr pending;       // raised when this tasklet next resumes
+    tasklet_body* body = nullptr;     // bound function; null once finished
+    eh_state eh;
+    std::uint32_t handles = 1;
+    std::int8_t direction = not_blocked;
+    bool transfer_is_exception = false;  // a blocked sender's payload is an exception_ptr
+    bool in_ring = false;
+    bool alive = false;
+    bool started = false;             // has a stack (main: always)
+    bool waiting_in_run = false;      // inside run() as a watchdog
+    bool is_main = false;
+    bool atomic = false;
+    bool block_trap = false;
+    stack_block stack;
+    std::size_t stack_size = 0;       // requested usable size (bytes, page multiple)
+    std::uint64_t id = 0;
+    tasklet_impl* all_next = nullptr; // every control block of the thread (for teardown and debuggers)
+    tasklet_impl* all_prev = nullptr;
+    std::string name;
+};
+
+struct scheduler {
+    tasklet_impl* current = nullptr;
+    tasklet_impl main;
+    int runcount = 1;
+    std::vector<tasklet_impl*> watchdogs;  // run() callers, innermost last
+    tasklet_impl* dead = nullptr;          // finished; its stack is freed once we are off it
+    eh_state* eh_globals = nullptr;        // this thread's __cxa_eh_globals
+    tasklet_impl* all = nullptr;
+    std::vector<tasklet_impl*> abandoned;  // paused themselves with no handle left
+    std::uint64_t next_id = 2;
+    void* alt_stack = nullptr;             // our sigaltstack mapping, if we made one
+    stack_pool stacks;
+};
+
+scheduler& create_scheduler();
+
+/// Per-thread overflow reporting: an alternate signal stack, and (once per process) the
+/// SIGSEGV handler that names the tasklet whose guard was hit. In overflow.cpp.
+void install_overflow_reporting(scheduler& s);
+void remove_overflow_reporting(scheduler& s) noexcept;
+
+// The scheduler pointer is read on every operation: initial-exec TLS is one load.
+extern thread_local constinit scheduler* tls_scheduler __attribute__((tls_model("initial-exec")));
+
+inline scheduler& sched() {
+    scheduler* s = tls_scheduler;
+    if (s == nullptr) [[unlikely]] return create_scheduler();
+    return *s;
+}
+
+// ---- the ring -----------------------------------------------------------------------
+inline void ring_insert_before(scheduler& s, tasklet_impl* pos, tasklet_impl* t) noexcept {
+    t->next = pos;
+    t->prev = pos->prev;
+    pos->prev->next = t;
+    pos->prev = t;
+    t->in_ring = true;
+    ++s.runcount;
+}
+inline void ring_insert_after(scheduler& s, tasklet_impl* pos, tasklet_impl* t) noexcept {
+    ring_insert_before(s, pos->next, t);
+}
+inline void ring_unlink(scheduler& s, tasklet_impl* t) noexcept {
+    t->prev->next = t->next;
+    t->next->prev = t->prev;
+    t->next = t->prev = t;
+    t->in_ring = false;
+    --s.runcount;
+}
+/// Appends t at the end of the round, just before the running tasklet (which every
+/// caller keeps in the ring until it has appended what it needs to).
+inline void ring_append(scheduler& s, tasklet_impl* t) noexcept { ring_insert_before(s, s.current, t); }
+
+// ---- switching ----------------------------------------------------------------------
+/// Gives t its stack if it never ran. Throws if no stack can be had; call it before
+/// changing any state so that a failure leaves everything as it was.
+void start_tasklet(scheduler& s, tasklet_impl* t);
+inline void prepare(scheduler& s, tasklet_impl* t) {
+    if (!t->started) [[unlikely]] start_tasklet(s, t);
+}
+
+/// Work every resumed tasklet does first: free the stack of a tasklet that just died,
+/// and raise an exception thrown into this one (kill, throw_exception, send_exception,
+/// a deadlock report, an exception escaping a tasklet for the watchdog).
+void release_dead(scheduler& s) noexcept;
+[[noreturn]] void raise_pending(tasklet_impl* self);
+inline void after_resume(scheduler& s, tasklet_impl* self) {
+    if (s.dead) [[unlikely]] release_dead(s);
+    if (self->pending) [[unlikely]] raise_pending(self);
+}
+
+/// Suspends the current tasklet and resumes `to` (prepared, in the ring). Returns when
+/// something switches back; may throw what was thrown into this tasklet meanwhile.
+inline void switch_to_tasklet(scheduler& s, tasklet_impl* to) {
+    tasklet_impl* from = s.current;
+    from->eh = *s.eh_globals;
+    *s.eh_globals = to->eh;
+    s.current = to;
+    tasklets_switch_context(&from->sp, to->sp, nullptr);
+    after_resume(s, from);
+}
+
+/// The tasklet that takes over when the ring runs empty: the innermost run() caller, or
+/// the main tasklet.
+inline tasklet_impl* watchdog(scheduler& s) noexcept {
+    return s.watchdogs.empty() ? &s.main : s.watchdogs.back();
+}
+/// Makes the watchdog runnable so that control can go to it. If it is blocked on a
+/// channel, it is taken off with `error` pending (when given).
+void revive(scheduler& s, tasklet_impl* w, bool with_deadlock_error);
+
+/// The running tasklet leaves the ring (it is paused afterwards).
+void leave_ring(scheduler& s, tasklet_impl* t) noexcept;
+
+/// Takes a blocked tasklet off its channel (balance adjusted) without waking it.
+void unblock(tasklet_impl* t) noexcept;
+
+/// Raises `e` in t following Stackless's throw rules (tasklet::throw_exception).
+void throw_into(scheduler& s, tasklet_impl* t, std::exception_ptr e, bool pending);
+
+/// Destroys a control block no handle and no scheduler state refers to any more.
+void free_tasklet(scheduler& s, tasklet_impl* t) noexcept;
+
+[[noreturn]] void throw_state_error(const char* message);
+
+}  // namespace tasklets::detail

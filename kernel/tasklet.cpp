@@ -1,0 +1,92 @@
+// tasklets::tasklet members: state queries and the operations on one tasklet.
+#include "scheduler.hpp"
+
+namespace tasklets {
+
+using namespace detail;
+
+namespace {
+
+// insert(), run() and switch_to() accept only a tasklet that can be put in the ring.
+tasklet_impl* runnable_target(tasklet_impl* t) {
+    if (t == nullptr || !t->alive) throw_state_error("You cannot run an unbound(dead) tasklet");
+    if (t->blocked_on) throw_state_error("You cannot run a blocked tasklet");
+    return t;
+}
+
+}  // namespace
+
+bool tasklet::alive() const noexcept { return impl_ && impl_->alive; }
+bool tasklet::paused() const noexcept { return alive() && !impl_->in_ring && !impl_->blocked_on; }
+bool tasklet::blocked() const noexcept { return impl_ && impl_->blocked_on; }
+bool tasklet::scheduled() const noexcept { return impl_ && (impl_->in_ring || impl_->blocked_on); }
+bool tasklet::is_main() const noexcept { return impl_ && impl_->is_main; }
+bool tasklet::is_current() const noexcept { return impl_ && impl_ == sched().current; }
+bool tasklet::started() const noexcept { return impl_ && impl_->started; }
+std::uint64_t tasklet::id() const noexcept { return impl_ ? impl_->id : 0; }
+std::string_view tasklet::name() const noexcept { return impl_ ? std::string_view(impl_->name) : std::string_view(); }
+std::size_t tasklet::stack_size() const noexcept { return impl_ && !impl_->is_main ? impl_->stack_size : 0; }
+
+void tasklet::set_name(std::string name) {
+    if (!impl_) throw_state_error("tasklets: cannot name an empty tasklet handle");
+    impl_->name = std::move(name);
+}
+
+void tasklet::insert() {
+    tasklet_impl* t = runnable_target(impl_);
+    if (!t->in_ring) ring_append(sched(), t);
+}
+
+void tasklet::remove() {
+    if (!impl_) return;
+    scheduler& s = sched();
+    if (impl_ == s.current) throw_state_error("The current tasklet cannot be removed.");
+    if (impl_->blocked_on) throw_state_error("You cannot remove a blocked tasklet.");
+    if (impl_->in_ring) leave_ring(s, impl_);
+}
+
+void tasklet::run() {
+    tasklet_impl* t = runnable_target(impl_);
+    scheduler& s = sched();
+    if (t == s.current) return;
+    prepare(s, t);
+    if (!t->in_ring) ring_append(s, t);
+    switch_to_tasklet(s, t);
+}
+
+void tasklet::switch_to() {
+    tasklet_impl* t = runnable_target(impl_);
+    scheduler& s = sched();
+    if (t == s.current) return;
+    prepare(s, t);
+    if (!t->in_ring) ring_append(s, t);
+    leave_ring(s, s.current);
+    switch_to_tasklet(s, t);
+}
+
+void tasklet::kill(bool pending) {
+    if (!impl_ || !impl_->alive) return;
+    throw_into(sched(), impl_, std::make_exception_ptr(tasklet_exit{}), pending);
+}
+
+void tasklet::throw_exception(std::exception_ptr e, bool pending) {
+    if (!impl_ || !impl_->alive) throw_state_error("You cannot throw to a dead tasklet");
+    if (!e) throw std::invalid_argument("tasklets: throw_exception needs a non-null exception_ptr");
+    throw_into(sched(), impl_, std::move(e), pending);
+}
+
+bool tasklet::atomic() const noexcept { return impl_ && impl_->atomic; }
+bool tasklet::set_atomic(bool on) {
+    if (!impl_) throw_state_error("tasklets: set_atomic on an empty tasklet handle");
+    return std::exchange(impl_->atomic, on);
+}
+bool tasklet::block_trap() const noexcept { return impl_ && impl_->block_trap; }
+bool tasklet::set_block_trap(bool on) {
+    if (!impl_) throw_state_error("tasklets: set_block_trap on an empty tasklet handle");
+    return std::exchange(impl_->block_trap, on);
+}
+
+tasklet tasklet::next() const { return impl_ && impl_->in_ring ? from_impl(impl_->next) : tasklet(); }
+tasklet tasklet::prev() const { return impl_ && impl_->in_ring ? from_impl(impl_->prev) : tasklet(); }
+
+}  // namespace tasklets
