@@ -1,0 +1,109 @@
+// Boost.Context peers: the raw fcontext API (make_fcontext/jump_fcontext, what
+// boost::context::fiber and Boost.Fiber are built on) and boost::context::fiber.
+#include "common.hpp"
+
+#include <boost/context/detail/fcontext.hpp>
+#include <boost/context/fiber.hpp>
+#include <boost/context/fixedsize_stack.hpp>
+#include <boost/context/protected_fixedsize_stack.hpp>
+
+#include <cstdlib>
+#include <sys/mman.h>
+#include <vector>
+
+namespace ctx = boost::context;
+namespace fc = boost::context::detail;
+
+namespace {
+
+// ---- switch/boost_fcontext ----------------------------------------------------------------
+void fcontext_bounce(fc::transfer_t t) {
+    for (;;) t = fc::jump_fcontext(t.fctx, nullptr);
+}
+
+struct boost_fcontext_switch {
+    static constexpr std::size_t size = bench::peer_stack_size;
+    void* stack;
+    fc::fcontext_t other;
+    boost_fcontext_switch() {
+        stack = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (stack == MAP_FAILED) std::abort();
+        other = fc::make_fcontext(static_cast<char*>(stack) + size, size, &fcontext_bounce);
+        other = fc::jump_fcontext(other, nullptr).fctx;
+    }
+    void op() { other = fc::jump_fcontext(other, nullptr).fctx; }
+    ~boost_fcontext_switch() { ::munmap(stack, size); }
+};
+BENCH_ROUND_TRIP("switch/boost_fcontext", boost_fcontext_switch);
+
+// ---- switch/boost_context_fiber -----------------------------------------------------------
+struct boost_context_fiber_switch {
+    ctx::fiber f;
+    boost_context_fiber_switch()
+        : f(std::allocator_arg, ctx::fixedsize_stack(bench::peer_stack_size), [](ctx::fiber&& main) {
+              for (;;) main = std::move(main).resume();
+              return std::move(main);
+          }) {
+        f = std::move(f).resume();
+    }
+    void op() { f = std::move(f).resume(); }
+    // ~fiber unwinds the suspended fiber (forced_unwind).
+};
+BENCH_ROUND_TRIP("switch/boost_context_fiber", boost_context_fiber_switch);
+
+// ---- spawn-join/boost_context_fiber: create 100k fibers, then resume each to its end -----
+template <class Alloc>
+void spawn_join_fiber(benchmark::State& state) {
+    const long n = bench::spawn_count;
+    long counter = 0;
+    std::vector<ctx::fiber> fibers;
+    fibers.reserve(n);
+    while (state.KeepRunningBatch(n)) {
+        counter = 0;
+        for (long i = 0; i < n; ++i)
+            fibers.emplace_back(std::allocator_arg, Alloc(bench::peer_stack_size), [&counter](ctx::fiber&& main) {
+                ++counter;
+                return std::move(main);
+            });
+        for (auto& f : fibers) f = std::move(f).resume();  // runs to the end; stack freed
+        fibers.clear();
+        if (counter != n) state.SkipWithError("counter mismatch");
+    }
+}
+BENCH_REGISTER(benchmark::RegisterBenchmark("spawn_join/boost_context_fiber",
+                                            &spawn_join_fiber<ctx::fixedsize_stack>)->UseRealTime());
+
+// ---- memory: fibers started and suspended on their own stack ------------------------------
+template <class Alloc>
+bench::park_result park_fibers(long count, void (*progress)(long), const char* note) {
+    bench::park_result r;
+    r.note = note;
+    auto* fibers = new ctx::fiber[count];  // leaked on purpose: the process exits
+    const double t0 = bench::now_seconds();
+    try {
+        for (long i = 0; i < count; ++i) {
+            fibers[i] = ctx::fiber(std::allocator_arg, Alloc(bench::peer_stack_size), [](ctx::fiber&& main) {
+                main = std::move(main).resume();  // parks for good
+                return std::move(main);
+            });
+            fibers[i] = std::move(fibers[i]).resume();
+            r.parked = i + 1;
+            if (r.parked % 10000 == 0) progress(r.parked);
+        }
+    } catch (const std::exception& e) {
+        r.note += std::string("; failed: ") + e.what();
+    }
+    r.seconds = bench::now_seconds() - t0;
+    return r;
+}
+bench::park_result park_fixed(long count, void (*progress)(long)) {
+    return park_fibers<ctx::fixedsize_stack>(count, progress, "fixedsize_stack: malloc'd 64 KiB, no guard page");
+}
+bench::park_result park_protected(long count, void (*progress)(long)) {
+    return park_fibers<ctx::protected_fixedsize_stack>(
+        count, progress, "protected_fixedsize_stack: one mmap + guard page per 64 KiB stack");
+}
+BENCH_REGISTER(bench::add_park("boost_context_fiber", &park_fixed));
+BENCH_REGISTER(bench::add_park("boost_context_fiber_protected", &park_protected));
+
+}  // namespace

@@ -1,0 +1,333 @@
+#!/usr/bin/env python3
+"""Renders a tasklets_bench run into bench/results/latest.md and latest.png.
+
+Inputs, all in the results directory (only the first is required):
+  latest.json      Google Benchmark JSON (with repetitions and their aggregates)
+  memory.jsonl     one JSON object per `tasklets_bench --park NAME 100000` process
+  million.jsonl    the same for the 1,000,000 attempts (with exit status and last progress)
+  callgrind.json   bench/callgrind.sh's instruction counts
+  machine.json     date, CPU, compiler... written by bench/run.sh
+  commands.txt     the exact commands of the run
+Uses only the standard library; the chart is drawn by gnuplot (Debian: gnuplot-nox).
+"""
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+results = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "results")
+
+
+def load(name, default=None):
+    path = os.path.join(results, name)
+    if not os.path.exists(path):
+        return default
+    with open(path) as f:
+        if name.endswith(".jsonl"):
+            return [json.loads(line) for line in f if line.strip().startswith("{")]
+        return json.load(f)
+
+
+gb = load("latest.json")
+memory = load("memory.jsonl", [])
+million = load("million.jsonl", [])
+callgrind = load("callgrind.json", [])
+machine = load("machine.json", {})
+commands = ""
+if os.path.exists(os.path.join(results, "commands.txt")):
+    commands = open(os.path.join(results, "commands.txt")).read().strip()
+
+
+def split_name(run_name):
+    """'spawn_join/tasklets/real_time' -> ('spawn_join', 'tasklets')."""
+    parts = run_name.split("/")
+    return parts[0], parts[1] if len(parts) > 1 else ""
+
+
+def fmt_ns(ns):
+    if ns is None:
+        return "–"
+    if ns >= 1e6:
+        return f"{ns / 1e6:.2f} ms"
+    if ns >= 1e3:
+        return f"{ns / 1e3:.2f} µs"
+    if ns >= 100:
+        return f"{ns:.0f} ns"
+    return f"{ns:.2f} ns"
+
+
+def to_ns(value, unit):
+    return value * {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}[unit]
+
+
+# ---- timings: median, min and cv of the repetitions, per benchmark ---------------------
+rows = {}  # run_name -> dict
+order = []
+for b in (gb or {}).get("benchmarks", []):
+    name = b.get("run_name", b["name"])
+    if name not in rows:
+        rows[name] = {"reps": [], "label": b.get("label", "")}
+        order.append(name)
+    if b.get("run_type") == "aggregate":
+        if b.get("aggregate_name") == "median":
+            rows[name]["median"] = to_ns(b["real_time"], b["time_unit"])
+        elif b.get("aggregate_name") == "cv":
+            rows[name]["cv"] = b["real_time"]
+    elif "error_occurred" not in b or not b["error_occurred"]:
+        rows[name]["reps"].append(to_ns(b["real_time"], b["time_unit"]))
+    else:
+        rows[name]["error"] = b.get("error_message", "error")
+for r in rows.values():
+    if "median" not in r and r["reps"]:
+        r["median"] = statistics.median(r["reps"])
+
+workload_order = ["switch", "schedule", "pingpong", "ring", "spawn_join"]
+workload_title = {
+    "switch": "switch — raw context A→B→A round trip",
+    "schedule": "schedule — scheduler yield round trip, two tasklets/fibers",
+    "pingpong": "pingpong — two channels of int, round trip",
+    "ring": "ring — 503-node thread-ring, per hop",
+    "spawn_join": "spawn_join — create 100,000, run/join all; per tasklet",
+}
+by_workload = {}
+for name in order:
+    w, impl = split_name(name)
+    by_workload.setdefault(w, []).append((impl, name))
+
+
+def reference(w):
+    for impl, name in by_workload.get(w, []):
+        if impl.startswith("tasklets") and rows[name].get("median"):
+            return rows[name]["median"]
+    return None
+
+
+def median_of(run_prefix):
+    for name in order:
+        if name == run_prefix or name.startswith(run_prefix + "/"):
+            return rows[name].get("median")
+    return None
+
+
+out = []
+emit = out.append
+emit("# tasklets benchmark results")
+emit("")
+if machine:
+    emit(f"- **Date:** {machine.get('date', '?')}")
+    emit(f"- **Machine:** {machine.get('cpu', '?')}, {machine.get('cpus', '?')} CPUs online, "
+         f"Linux {machine.get('kernel', '?')}; {machine.get('virt', '')}")
+    emit(f"- **Compiler:** {machine.get('compiler', '?')}, CMake preset `bench` (Release)")
+    emit(f"- **Peers:** {machine.get('peers', '?')}")
+    emit(f"- **Pinning:** {machine.get('pinning', '?')}; "
+         f"{machine.get('repetitions', '?')} repetitions, interleaved at random; "
+         f"min time {machine.get('min_time', '?')} s per repetition")
+    if machine.get("git"):
+        emit(f"- **tasklets commit:** `{machine['git']}`")
+    emit("")
+emit("Times are wall-clock, **median** of the repetitions. *× tasklets* is the row's median "
+     "divided by the tasklets row of the same workload, in this run: above 1 means tasklets "
+     "is faster. *cv* is the coefficient of variation across repetitions (noise).")
+emit("")
+
+if rows:
+    emit("## Time per operation")
+    emit("")
+    emit("| workload | implementation | median | × tasklets | cv |")
+    emit("|---|---|---:|---:|---:|")
+    for w in workload_order + sorted(set(by_workload) - set(workload_order)):
+        if w not in by_workload:
+            continue
+        ref = reference(w)
+        for impl, name in by_workload[w]:
+            r = rows[name]
+            med = r.get("median")
+            ratio = f"{med / ref:.2f}×" if (med and ref) else "–"
+            cv = f"{100 * r['cv']:.1f}%" if "cv" in r else "–"
+            label = impl + (" ⚠ " + r["error"] if "error" in r else "")
+            emit(f"| {w} | `{label}` | {fmt_ns(med)} | {ratio} | {cv} |")
+    emit("")
+    emit("Workloads: " + "; ".join(workload_title[w] for w in workload_order if w in by_workload) + ".")
+    emit("")
+
+# ---- memory ------------------------------------------------------------------------------
+mem = {}
+for m in memory:
+    mem.setdefault(m["name"], []).append(m)
+
+
+def med(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+floor_ns = med([m["ns_per_park"] for m in mem.get("fresh_page", []) if m["ok"]])
+if mem:
+    emit("## Memory — contexts parked at once (a fresh process per run)")
+    emit("")
+    emit("Each run spawns N contexts that each block (tasklets and Boost.Fiber: on their own "
+         "channel; raw contexts: suspended; threads: on their own condition variable) and "
+         "reads VmRSS/VmSize from `/proc/self/status` before and after. "
+         "`fresh_page` is the floor: one write to each of N fresh anonymous pages, in the same binary. "
+         "Medians over runs.")
+    emit("")
+    emit("| implementation | N | runs | RSS / parked | virtual / parked | time per spawn-and-park | × fresh-page floor | note |")
+    emit("|---|---:|---:|---:|---:|---:|---:|---|")
+    names = sorted(mem, key=lambda n: (0 if n.startswith("tasklets") else 2 if n == "fresh_page" else 1, n))
+    for name in names:
+        ms = mem[name]
+        ok = [m for m in ms if m["ok"]]
+        n = ms[0]["requested"]
+        if not ok:
+            worst = max(ms, key=lambda m: m["parked"])
+            emit(f"| `{name}` | {n:,} | {len(ms)} | – | – | – | – | **failed**: parked {worst['parked']:,}; {worst['note']} |")
+            continue
+        rss = med([m["rss_bytes_per"] for m in ok])
+        vm = med([m["vm_bytes_per"] for m in ok])
+        ns = med([m["ns_per_park"] for m in ok])
+        x = f"{ns / floor_ns:.2f}×" if floor_ns else "–"
+        emit(f"| `{name}` | {n:,} | {len(ok)} | {rss:,.0f} B ({rss / 1024:.2f} KiB) | {vm / 1024:,.1f} KiB | "
+             f"{fmt_ns(ns)} | {x} | {ok[0]['note']} |")
+    emit("")
+
+if million:
+    emit("## 1,000,000 parked, default system settings")
+    emit("")
+    emit("| implementation | parked | succeeded | time | RSS / parked | virtual total | exit | note |")
+    emit("|---|---:|---|---:|---:|---:|---|---|")
+    for m in million:
+        ok = "yes" if m.get("ok") else "**no**"
+        t = f"{m['seconds']:.2f} s" if m.get("seconds") else "–"
+        rss = f"{m['rss_bytes_per']:,.0f} B" if m.get("rss_bytes_per") else "–"
+        vm = f"{m['vm_delta_bytes'] / 2**30:.1f} GiB" if m.get("vm_delta_bytes") else "–"
+        emit(f"| `{m['name']}` | {m.get('parked', 0):,} | {ok} | {t} | {rss} | {vm} | {m.get('exit', '')} | {m.get('note', '')} |")
+    emit("")
+
+if callgrind:
+    emit("## Instructions per operation (callgrind, noise-free)")
+    emit("")
+    emit("`(Ir(N2) − Ir(N1)) / (N2 − N1)` of whole-program instruction counts under "
+         "`valgrind --tool=callgrind`, so set-up cancels; includes the ~3-instruction driver loop. "
+         "Kernel work (ucontext's sigprocmask) is not counted.")
+    emit("")
+    emit("| operation | instructions / op | × tasklets | median time (this run) |")
+    emit("|---|---:|---:|---:|")
+    cg = {c["name"]: c["instructions_per_op"] for c in callgrind}
+    for c in callgrind:
+        w, impl = split_name(c["name"])
+        ref = next((v for k, v in cg.items() if split_name(k)[0] == w and split_name(k)[1].startswith("tasklets")), None)
+        ratio = f"{c['instructions_per_op'] / ref:.2f}×" if ref else "–"
+        emit(f"| `{c['name']}` | {c['instructions_per_op']:.1f} | {ratio} | {fmt_ns(median_of(c['name']))} |")
+    emit("")
+
+# ---- goals -------------------------------------------------------------------------------
+goals = []
+
+
+def goal(text, measured, met):
+    goals.append((text, measured, "✅ met" if met else ("❌ missed" if met is False else "–")))
+
+
+t_ctx, t_fc = median_of("switch/tasklets_context"), median_of("switch/boost_fcontext")
+if t_ctx and t_fc:
+    goal("raw switch ≤ 1.0× Boost fcontext", f"{fmt_ns(t_ctx)} vs {fmt_ns(t_fc)}: {t_ctx / t_fc:.2f}×", t_ctx <= t_fc)
+for w, peer, limit in (("schedule", "schedule/boost_fiber_yield", 15), ("pingpong", "pingpong/boost_fiber_unbuffered", 30),
+                       ("ring", "ring/boost_fiber", 15)):
+    t, p = median_of(f"{w}/tasklets"), median_of(peer)
+    if t:
+        goal(f"{w} ≤ {limit} ns", fmt_ns(t), t <= limit)
+        if p:
+            goal(f"{w} ≥ 8× faster than Boost.Fiber (`{split_name(peer)[1]}`)", f"{p / t:.1f}× faster", p / t >= 8)
+t = median_of("spawn_join/tasklets")
+if t:
+    goal("spawn-join ≤ 100 ns per tasklet", fmt_ns(t), t <= 100)
+tm = [m for m in mem.get("tasklets", []) if m["ok"]]
+if tm:
+    rss = med([m["rss_bytes_per"] for m in tm])
+    goal("≤ 4.3 KiB RSS per parked tasklet", f"{rss / 1024:.2f} KiB", rss <= 4.3 * 1024)
+    ns = med([m["ns_per_park"] for m in tm])
+    if floor_ns:
+        goal("spawn-and-park ≤ 1.3× the fresh-page floor", f"{fmt_ns(ns)} vs {fmt_ns(floor_ns)}: {ns / floor_ns:.2f}×",
+             ns <= 1.3 * floor_ns)
+for m in million:
+    if m["name"] == "tasklets":
+        goal("1,000,000 parked tasklets, default settings",
+             f"{m.get('parked', 0):,} parked" + (f" in {m['seconds']:.2f} s" if m.get("seconds") else ""), bool(m.get("ok")))
+if goals:
+    emit("## Goals (issue 4), from this run")
+    emit("")
+    emit("| goal | measured | |")
+    emit("|---|---|---|")
+    for g in goals:
+        emit(f"| {g[0]} | {g[1]} | {g[2]} |")
+    emit("")
+
+emit("![time per operation, log scale](latest.png)")
+emit("")
+if commands:
+    emit("## Commands")
+    emit("")
+    emit("```")
+    emit(commands)
+    emit("```")
+    emit("")
+
+with open(os.path.join(results, "latest.md"), "w") as f:
+    f.write("\n".join(out))
+print(f"render.py: wrote {os.path.join(results, 'latest.md')}")
+
+# ---- chart -------------------------------------------------------------------------------
+bars = []  # (label, ns, colour index)
+palette = {"tasklets": 1, "boost": 2, "ucontext": 3, "std": 4, "fresh": 5}
+
+
+def colour(impl):
+    for k, v in palette.items():
+        if impl.startswith(k):
+            return v
+    return 6
+
+
+for w in workload_order + sorted(set(by_workload) - set(workload_order)):
+    for impl, name in by_workload.get(w, []):
+        if rows[name].get("median"):
+            bars.append((f"{w}/{impl}", rows[name]["median"], colour(impl)))
+for name in sorted(mem, key=lambda n: (0 if n.startswith("tasklets") else 2 if n == "fresh_page" else 1, n)):
+    ns = med([m["ns_per_park"] for m in mem[name] if m["ok"]])
+    if ns:
+        bars.append((f"park/{name}", ns, colour(name)))
+if not bars:
+    sys.exit(0)
+data = os.path.join(results, "latest.dat")
+with open(data, "w") as f:
+    for i, (label, ns, c) in enumerate(bars):
+        f.write(f'{i} "{label}" {ns:.4f} {c}\n')
+title = "tasklets vs peers: time per operation (median, log scale; lower is better)"
+sub = f"{machine.get('cpu', '')}, {machine.get('compiler', '')}, {machine.get('date', '')}"
+script = f"""
+set terminal pngcairo size 1400,800 font "DejaVu Sans,10"
+set output "{os.path.join(results, 'latest.png')}"
+set title "{title}\\n{{/*0.8 {sub}}}"
+set logscale y
+set yrange [1:*]
+set ylabel "nanoseconds per operation"
+set grid ytics mytics
+set style fill solid 0.85 border -1
+set boxwidth 0.75
+set xtics rotate by -50 left font ",9" nomirror
+set bmargin 12
+set key off
+set palette maxcolors 6
+set linetype 1 lc rgb "#d62728"
+set linetype 2 lc rgb "#1f77b4"
+set linetype 3 lc rgb "#2ca02c"
+set linetype 4 lc rgb "#9467bd"
+set linetype 5 lc rgb "#7f7f7f"
+set linetype 6 lc rgb "#ff7f0e"
+set label 1 "red: tasklets   blue: Boost   green: ucontext   purple: std::thread   grey: fresh-page floor" at graph 0.01, graph 0.97 font ",10"
+plot "{data}" using 1:3:4:xtic(2) with boxes lc variable, \\
+     "" using 1:3:(sprintf("%.3g", $3)) with labels offset 0,0.6 font ",8"
+"""
+subprocess.run(["gnuplot"], input=script, text=True, check=True)
+print(f"render.py: wrote {os.path.join(results, 'latest.png')}")
