@@ -1,0 +1,207 @@
+// Kernel behaviour beyond the Stackless rules: C++ exception state per tasklet, stack
+// pooling, clean-up of unreachable tasklets, thread exit, and the guard mechanisms.
+#include <catch2/catch.hpp>
+#include <tasklets/tasklets.hpp>
+
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+long status_kib(const char* field) {
+    std::ifstream status("/proc/self/status");
+    const std::size_t n = std::strlen(field);
+    for (std::string line; std::getline(status, line);)
+        if (line.compare(0, n, field) == 0 && line[n] == ':') return std::strtol(line.c_str() + n + 1, nullptr, 10);
+    return -1;
+}
+
+struct on_destroy {
+    std::vector<std::string>* log;
+    std::string text;
+    ~on_destroy() { log->push_back(text); }
+};
+
+}  // namespace
+
+TEST_CASE("a tasklet may switch inside a catch block: each keeps its own caught exception", "[kernel][exceptions]") {
+    std::vector<std::string> log;
+    tasklets::tasklet a([&] {
+        try {
+            throw std::runtime_error("A's error");
+        } catch (const std::exception&) {
+            tasklets::schedule();  // B throws and catches its own exception meanwhile
+            try {
+                throw;  // must rethrow A's exception, not B's
+            } catch (const std::exception& again) {
+                log.push_back(std::string("A rethrew: ") + again.what());
+            }
+        }
+    });
+    tasklets::tasklet b([&] {
+        try {
+            throw std::logic_error("B's error");
+        } catch (const std::exception& e) {
+            log.push_back(std::string("B caught: ") + e.what());
+        }
+    });
+    tasklets::run();
+    REQUIRE(log == std::vector<std::string>{"B caught: B's error", "A rethrew: A's error"});
+    REQUIRE(tasklets::runcount() == 1);
+}
+
+TEST_CASE("std::uncaught_exceptions() is per tasklet when a destructor switches during unwinding", "[kernel][exceptions]") {
+    std::vector<int> seen;
+    struct switches_in_destructor {
+        std::vector<int>* seen;
+        ~switches_in_destructor() {
+            seen->push_back(std::uncaught_exceptions());
+            tasklets::schedule();
+            seen->push_back(std::uncaught_exceptions());
+        }
+    };
+    tasklets::tasklet unwinding([&] {
+        try {
+            switches_in_destructor guard{&seen};
+            throw 42;
+        } catch (int) {
+        }
+    });
+    tasklets::tasklet other([&] { seen.push_back(std::uncaught_exceptions()); });
+    tasklets::run();
+    REQUIRE(seen == std::vector<int>{1, 0, 1});
+    REQUIRE(tasklets::runcount() == 1);
+}
+
+TEST_CASE("100,000 tasklets that run to completion reuse pooled stacks", "[kernel][stacks]") {
+    const long virtual_before = status_kib("VmSize");
+    long counter = 0;
+    for (int i = 0; i < 100000; ++i) tasklets::spawn([&counter] { ++counter; });
+    tasklets::run();
+    REQUIRE(counter == 100000);
+    // One at a time alive: a handful of slabs, nowhere near 100,000 x 80 KiB (~7.6 GiB).
+    REQUIRE(status_kib("VmSize") - virtual_before < 64 * 1024);
+    REQUIRE(tasklets::runcount() == 1);
+}
+
+TEST_CASE("a tasklet that pauses itself after its last handle is gone is killed when run() ends", "[kernel][lifetime]") {
+    std::vector<std::string> log;
+    tasklets::spawn([&] {
+        on_destroy d{&log, "unwound"};
+        log.push_back("pausing");
+        tasklets::schedule_remove();  // nobody can ever insert it again
+        log.push_back("resumed (wrong)");
+    });
+    tasklets::run();
+    REQUIRE(log == std::vector<std::string>{"pausing", "unwound"});
+    REQUIRE(tasklets::runcount() == 1);
+}
+
+TEST_CASE("tasklets still alive when their thread ends are killed, so their destructors run", "[kernel][lifetime]") {
+    std::vector<std::string> log;
+    std::thread worker([&] {
+        tasklets::channel<int> never;
+        tasklets::spawn([&, never]() mutable {
+            on_destroy d{&log, "blocked one unwound"};
+            never.receive();
+        });
+        tasklets::spawn([&] {
+            on_destroy d{&log, "paused one unwound"};
+            tasklets::schedule_remove();
+        });
+        tasklets::tasklet keep = tasklets::spawn([&] { log.push_back("never-started body ran (wrong)"); });
+        keep.remove();
+        tasklets::run();
+        log.push_back("thread returns");
+    });
+    worker.join();
+    // The paused one is abandoned and killed when run() ends; the blocked one at thread exit.
+    REQUIRE(log == std::vector<std::string>{"paused one unwound", "thread returns", "blocked one unwound"});
+}
+
+TEST_CASE("each thread has its own scheduler and main tasklet", "[kernel][threads]") {
+    std::uint64_t worker_main_id = 0;
+    bool worker_is_main = false;
+    int worker_runcount = 0;
+    tasklets::spawn([] {});  // scheduled on this thread only
+    std::thread worker([&] {
+        worker_main_id = tasklets::current().id();
+        worker_is_main = tasklets::current().is_main();
+        worker_runcount = tasklets::runcount();
+    });
+    worker.join();
+    REQUIRE(worker_is_main);
+    REQUIRE(worker_main_id == 1);
+    REQUIRE(worker_runcount == 1);
+    REQUIRE(tasklets::runcount() == 2);
+    tasklets::run();
+}
+
+TEST_CASE("the guard mechanism is the one the environment asks for, or a verified one", "[kernel][stacks]") {
+    const char* forced = std::getenv("TASKLETS_STACK_GUARD");
+    if (forced && std::string(forced) == "mprotect") {
+        REQUIRE(tasklets::stack_guard_method() == "mprotect(PROT_NONE)");
+    } else {
+        const auto method = tasklets::stack_guard_method();
+        REQUIRE((method == "madvise(MADV_GUARD_INSTALL)" || method == "mprotect(PROT_NONE)"));
+    }
+}
+
+TEST_CASE("stack sizes below the minimum are refused naming the minimum", "[kernel][stacks]") {
+    REQUIRE_THROWS_MATCHES(tasklets::tasklet(tasklets::tasklet_options{1024, ""}, [] {}), std::invalid_argument,
+                           Catch::Matchers::Message("tasklets: a stack of 1024 bytes is too small; the minimum is "
+                                                    "16384 bytes (tasklets::min_stack_size)"));
+    REQUIRE_THROWS_MATCHES(tasklets::set_default_stack_size(0), std::invalid_argument,
+                           Catch::Matchers::Message("tasklets: a default stack size of 0 bytes is too small; the "
+                                                    "minimum is 16384 bytes (tasklets::min_stack_size)"));
+    REQUIRE(tasklets::runcount() == 1);
+}
+
+TEST_CASE("a tasklet's stack size is rounded up to whole pages and is its own", "[kernel][stacks]") {
+    tasklets::tasklet t(tasklets::tasklet_options{100000, "sized"}, [] {});
+    REQUIRE(t.stack_size() % 4096 == 0);
+    REQUIRE(t.stack_size() >= 100000);
+    REQUIRE(t.stack_size() < 100000 + 65536);
+    REQUIRE(t.name() == "sized");
+    tasklets::run();
+}
+
+TEST_CASE("running out of memory mappings names vm.max_map_count", "[.][mapping-limit]") {
+    // Only reachable with mprotect guards (two mappings per stack); the ctest entry
+    // "stacks with mprotect guards" runs this with TASKLETS_STACK_GUARD=mprotect.
+    if (tasklets::stack_guard_method() != "mprotect(PROT_NONE)") {
+        WARN("skipped: guards are " << tasklets::stack_guard_method() << ", which need no extra mappings");
+        return;
+    }
+    long limit = 0;
+    std::ifstream("/proc/sys/vm/max_map_count") >> limit;
+    if (limit <= 0 || limit > 300000) {
+        WARN("skipped: vm.max_map_count is " << limit << "; reaching it would take too long");
+        return;
+    }
+    std::vector<tasklets::tasklet> parked;
+    std::string error;
+    for (long i = 0; i < limit && error.empty(); ++i) {
+        tasklets::channel<int> c;
+        parked.push_back(tasklets::spawn(tasklets::tasklet_options{tasklets::min_stack_size, ""}, [c]() mutable { c.receive(); }));
+        try {
+            tasklets::run();
+        } catch (const std::system_error& e) {
+            error = e.what();
+        }
+    }
+    INFO(error);
+    REQUIRE(error.find("vm.max_map_count") != std::string::npos);
+    REQUIRE(error.find("sysctl -w vm.max_map_count=") != std::string::npos);
+    for (std::size_t i = 0; i + 1 < parked.size(); ++i) parked[i].kill();  // stacks back to the pool
+    REQUIRE(parked.back().alive());   // the one that got no stack never ran...
+    tasklets::run();                  // ...and now can, and blocks
+    REQUIRE(parked.back().blocked());
+    parked.back().kill();
+    REQUIRE(tasklets::runcount() == 1);
+}
