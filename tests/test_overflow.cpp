@@ -1,0 +1,88 @@
+// Stack overflow is reported naming the tasklet, and the process still dies by SIGSEGV.
+// Each case runs in a forked child; the parent checks the child's stderr and signal.
+#include <catch2/catch.hpp>
+#include <tasklets/tasklets.hpp>
+
+#include <csignal>
+#include <cstring>
+#include <string>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace {
+
+struct child_result {
+    std::string stderr_text;
+    int signal = 0;   // 0 if it exited
+    std::uint64_t tasklet_id = 0;
+};
+
+// Runs `body` in a tasklet named `name` in a child process.
+template <class Body>
+child_result run_in_child(const char* name, Body body) {
+    int err_pipe[2], id_pipe[2];
+    REQUIRE(::pipe(err_pipe) == 0);
+    REQUIRE(::pipe(id_pipe) == 0);
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        ::dup2(err_pipe[1], STDERR_FILENO);
+        ::close(err_pipe[0]);
+        ::close(id_pipe[0]);
+        tasklets::tasklet t(tasklets::tasklet_options{64 * 1024, name}, body);
+        const std::uint64_t id = t.id();
+        (void)!::write(id_pipe[1], &id, sizeof id);
+        ::close(id_pipe[1]);
+        tasklets::run();
+        ::_exit(0);  // not reached if the body faults
+    }
+    ::close(err_pipe[1]);
+    ::close(id_pipe[1]);
+    child_result r;
+    (void)!::read(id_pipe[0], &r.tasklet_id, sizeof r.tasklet_id);
+    char buf[1024];
+    for (ssize_t n; (n = ::read(err_pipe[0], buf, sizeof buf)) > 0;) r.stderr_text.append(buf, static_cast<std::size_t>(n));
+    ::close(err_pipe[0]);
+    ::close(id_pipe[0]);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    r.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    return r;
+}
+
+// Recursion the optimiser cannot remove: each frame keeps a 1 KiB buffer alive.
+int recurse(int depth) {
+    volatile char frame[1024];
+    frame[0] = static_cast<char>(depth);
+    return recurse(depth + 1) + frame[0];
+}
+
+void* (*volatile memset_unoptimised)(void*, int, std::size_t) = &std::memset;
+
+}  // namespace
+
+TEST_CASE("a stack overflow is reported naming the tasklet, then the process dies by SIGSEGV", "[overflow]") {
+    const child_result r = run_in_child("parser", [] { recurse(0); });
+    REQUIRE(r.signal == SIGSEGV);
+    REQUIRE(r.stderr_text == "tasklets: stack overflow in tasklet " + std::to_string(r.tasklet_id) +
+                                 " \"parser\" (stack 65536 bytes); give it a larger stack\n");
+}
+
+TEST_CASE("a buffer overrun off the top of a tasklet's stack hits a guard and is reported", "[overflow]") {
+    const child_result r = run_in_child("scribbler", [] {
+        char local[16];
+        memset_unoptimised(local, 0, 256 * 1024);  // upwards, through the callers' frames and past the top
+    });
+    REQUIRE(r.signal == SIGSEGV);
+    REQUIRE(r.stderr_text == "tasklets: write past the top of the stack of tasklet " + std::to_string(r.tasklet_id) +
+                                 " \"scribbler\" (stack 65536 bytes); a buffer overrun on its stack?\n");
+}
+
+TEST_CASE("a fault outside any tasklet stack is left to the default action, unreported", "[overflow]") {
+    const child_result r = run_in_child("innocent", [] {
+        volatile int* null_pointer = nullptr;
+        *null_pointer = 1;
+    });
+    REQUIRE(r.signal == SIGSEGV);
+    REQUIRE(r.stderr_text.empty());
+}
