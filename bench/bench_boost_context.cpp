@@ -36,6 +36,31 @@ struct boost_fcontext_switch {
 };
 BENCH_ROUND_TRIP("switch/boost_fcontext", boost_fcontext_switch);
 
+// switch_framed/boost_fcontext: each side jumps from inside a function of its own (see
+// bench_tasklets_context.cpp).
+__attribute__((noinline)) fc::transfer_t framed_jump(fc::fcontext_t to) {
+    fc::transfer_t t = fc::jump_fcontext(to, nullptr);
+    asm volatile("");
+    return t;
+}
+void fcontext_bounce_framed(fc::transfer_t t) {
+    for (;;) t = framed_jump(t.fctx);
+}
+struct boost_fcontext_switch_framed {
+    static constexpr std::size_t size = bench::peer_stack_size;
+    void* stack;
+    fc::fcontext_t other;
+    boost_fcontext_switch_framed() {
+        stack = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (stack == MAP_FAILED) std::abort();
+        other = fc::make_fcontext(static_cast<char*>(stack) + size, size, &fcontext_bounce_framed);
+        other = fc::jump_fcontext(other, nullptr).fctx;
+    }
+    void op() { other = framed_jump(other).fctx; }
+    ~boost_fcontext_switch_framed() { ::munmap(stack, size); }
+};
+BENCH_ROUND_TRIP("switch_framed/boost_fcontext", boost_fcontext_switch_framed);
+
 // ---- switch/boost_context_fiber -----------------------------------------------------------
 struct boost_context_fiber_switch {
     ctx::fiber f;

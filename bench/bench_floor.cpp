@@ -5,7 +5,19 @@
 // the floor of the time per spawn-and-park and of the RSS per parked context.
 #include "common.hpp"
 
+#include <cstring>
+#include <string>
+
+#include <cerrno>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include <vector>
+
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102  // Linux 6.13
+#endif
 
 namespace {
 
@@ -33,5 +45,59 @@ bench::park_result park_fresh_page(long count, void (*progress)(long)) {
     return r;
 }
 BENCH_REGISTER(bench::add_park("fresh_page", &park_fresh_page));
+
+// The floor of a *guard-paged* stack: slabs laid out as tasklets' pool lays them out
+// ([16 KiB guard][64 KiB stack] x 64 + guard, one mmap each, guards by MADV_GUARD_INSTALL)
+// and one write to the top page of each stack. `batched` installs a slab's 65 guards with
+// one process_madvise(2) call instead of 65 madvise(2) calls.
+bench::park_result guarded(long count, void (*progress)(long), bool batched) {
+    bench::park_result r;
+    r.note = batched ? "pool layout, guards by one process_madvise per 64-stack slab"
+                     : "pool layout, guards by one madvise per stack";
+    const std::size_t guard = 16 * 1024, stack = 64 * 1024, per_slab = 64;
+    const std::size_t slab_bytes = guard + per_slab * (stack + guard);
+    int pidfd = -1;
+    if (batched) {
+        pidfd = static_cast<int>(::syscall(SYS_pidfd_open, ::getpid(), 0));
+        if (pidfd < 0) { r.note += "; pidfd_open failed"; return r; }
+    }
+    std::vector<iovec> iov(per_slab + 1);
+    const double t0 = bench::now_seconds();
+    char* slab = nullptr;
+    for (long i = 0; i < count; ++i) {
+        const std::size_t k = static_cast<std::size_t>(i) % per_slab;
+        if (k == 0) {
+            slab = static_cast<char*>(::mmap(nullptr, slab_bytes, PROT_READ | PROT_WRITE,
+                                             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0));
+            if (slab == MAP_FAILED) { r.note += "; mmap failed"; break; }
+            for (std::size_t g = 0; g <= per_slab; ++g) iov[g] = {slab + g * (stack + guard), guard};
+            if (batched) {
+                const long done = ::syscall(SYS_process_madvise, pidfd, iov.data(), iov.size(), MADV_GUARD_INSTALL, 0);
+                if (done != static_cast<long>((per_slab + 1) * guard)) {
+                    r.note += "; process_madvise(MADV_GUARD_INSTALL) failed: " + std::string(std::strerror(errno));
+                    break;
+                }
+            } else {
+                for (auto& v : iov)
+                    if (::madvise(v.iov_base, v.iov_len, MADV_GUARD_INSTALL) != 0) {
+                        r.note += "; madvise(MADV_GUARD_INSTALL) failed";
+                        i = count;
+                        break;
+                    }
+                if (i == count) break;
+            }
+        }
+        char* top = slab + guard + k * (stack + guard) + stack;
+        *static_cast<volatile char*>(top - 64) = 1;
+        r.parked = i + 1;
+    }
+    r.seconds = bench::now_seconds() - t0;
+    progress(r.parked);
+    return r;
+}
+bench::park_result park_guarded(long count, void (*progress)(long)) { return guarded(count, progress, false); }
+bench::park_result park_guarded_batched(long count, void (*progress)(long)) { return guarded(count, progress, true); }
+BENCH_REGISTER(bench::add_park("fresh_page_guarded", &park_guarded));
+BENCH_REGISTER(bench::add_park("fresh_page_guarded_batched", &park_guarded_batched));
 
 }  // namespace

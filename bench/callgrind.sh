@@ -23,6 +23,7 @@ RING_N2=${RING_N2:-55330}
 # op name -> iteration counts
 ops=(
   switch/tasklets_context switch/boost_fcontext switch/boost_context_fiber switch/ucontext
+  switch_framed/tasklets_context switch_framed/boost_fcontext
   schedule/tasklets schedule/boost_fiber_yield
   pingpong/tasklets pingpong/boost_fiber_unbuffered pingpong/boost_fiber_buffered
   spawn_join/tasklets ring/tasklets

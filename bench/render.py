@@ -82,9 +82,10 @@ for r in rows.values():
     if "median" not in r and r["reps"]:
         r["median"] = statistics.median(r["reps"])
 
-workload_order = ["switch", "schedule", "pingpong", "ring", "spawn_join"]
+workload_order = ["switch", "switch_framed", "schedule", "pingpong", "ring", "spawn_join"]
 workload_title = {
     "switch": "switch — raw context A→B→A round trip",
+    "switch_framed": "switch_framed — the same, each side switching from a function of its own",
     "schedule": "schedule — scheduler yield round trip, two tasklets/fibers",
     "pingpong": "pingpong — two channels of int, round trip",
     "ring": "ring — 503-node thread-ring, per hop",
@@ -174,7 +175,7 @@ if mem:
     emit("")
     emit("| implementation | N | runs | RSS / parked | virtual / parked | time per spawn-and-park | × fresh-page floor | note |")
     emit("|---|---:|---:|---:|---:|---:|---:|---|")
-    names = sorted(mem, key=lambda n: (0 if n.startswith("tasklets") else 2 if n == "fresh_page" else 1, n))
+    names = sorted(mem, key=lambda n: (0 if n.startswith("tasklets") else 2 if n.startswith("fresh_page") else 1, n))
     for name in names:
         ms = mem[name]
         ok = [m for m in ms if m["ok"]]
@@ -248,8 +249,11 @@ if tm:
     goal("≤ 4.3 KiB RSS per parked tasklet", f"{rss / 1024:.2f} KiB", rss <= 4.3 * 1024)
     ns = med([m["ns_per_park"] for m in tm])
     if floor_ns:
-        goal("spawn-and-park ≤ 1.3× the fresh-page floor", f"{fmt_ns(ns)} vs {fmt_ns(floor_ns)}: {ns / floor_ns:.2f}×",
-             ns <= 1.3 * floor_ns)
+        guarded = med([m["ns_per_park"] for m in mem.get("fresh_page_guarded", []) if m["ok"]])
+        extra = (f" (the guard-paged floor `fresh_page_guarded` alone is {guarded / floor_ns:.2f}×; "
+                 f"tasklets is {ns / guarded:.2f}× that)") if guarded else ""
+        goal("spawn-and-park ≤ 1.3× the fresh-page floor",
+             f"{fmt_ns(ns)} vs {fmt_ns(floor_ns)}: {ns / floor_ns:.2f}×{extra}", ns <= 1.3 * floor_ns)
 for m in million:
     if m["name"] == "tasklets":
         goal("1,000,000 parked tasklets, default settings",
@@ -293,7 +297,7 @@ for w in workload_order + sorted(set(by_workload) - set(workload_order)):
     for impl, name in by_workload.get(w, []):
         if rows[name].get("median"):
             bars.append((f"{w}/{impl}", rows[name]["median"], colour(impl)))
-for name in sorted(mem, key=lambda n: (0 if n.startswith("tasklets") else 2 if n == "fresh_page" else 1, n)):
+for name in sorted(mem, key=lambda n: (0 if n.startswith("tasklets") else 2 if n.startswith("fresh_page") else 1, n)):
     ns = med([m["ns_per_park"] for m in mem[name] if m["ok"]])
     if ns:
         bars.append((f"park/{name}", ns, colour(name)))
