@@ -1,0 +1,155 @@
+// tasklets — AArch64 (AAPCS64) context switch, GNU as, C-preprocessed.
+//
+// A suspended context is nothing but a stack pointer. Everything AAPCS64 says a callee
+// must preserve is stored on that context's own stack, in one 176-byte frame that the
+// switch reserves below the caller's sp (sp stays 16-byte aligned throughout, as the
+// architecture checks on every sp-relative access):
+//
+//            higher addresses
+//         +--------------------+
+//   +176  |  caller's frame    |  <- sp of the code that called the switch
+//         +====================+
+//   +168  |  (padding)         |
+//   +160  |  FPCR              |  control only; see "FP control" below
+//   +152  |  d15               |
+//    ...  |  ...               |
+//    +96  |  d8                |  low halves of v8-v15 (AAPCS64 keeps only those)
+//    +88  |  x30 (lr)          |  the resume address: where the switch returns to
+//    +80  |  x29 (fp)          |
+//    +72  |  x28               |
+//    ...  |  ...               |
+//     +0  |  x19               |  <- saved stack pointer (the context)
+//         +--------------------+
+//            lower addresses
+//
+// The offsets are defined once, in frame_aarch64.h, which C++ static_asserts too.
+//
+// A fresh context (context_aarch64.cpp) is the same frame at the very top of its stack
+// with x19 = the entry function, x29 = 0, x30 = tasklets_aarch64_first_entry and FPCR
+// copied from the creator:
+//
+//         +--------------------+  <- stack top, 16-byte aligned: sp at the entry
+//         |  frame as above    |
+//         +--------------------+  <- the context
+//
+// Register choices:
+// - x18 (platform register) is never read or written. Linux leaves it to the caller,
+//   other platforms reserve it (a shadow call stack, the TEB); not touching it is right
+//   on all of them, and the tasklet simply shares the thread's value.
+// - x16/x17 (IP0/IP1) and x9-x15 are scratch here, as they are for any callee.
+// - FP control: FPCR (rounding mode, flush-to-zero, default NaN, trap enables) is saved
+//   and restored per context, and a fresh context inherits its creator's. This is the
+//   same rule as x86-64, where the control bits of MXCSR and the x87 control word are
+//   switched: control state belongs to the code that set it, like a callee-saved
+//   register. FPSR (the cumulative exception flags) is status, which the ABI leaves to
+//   the caller, so it is not switched: the flags are per thread, as with a thread's
+//   <fenv.h> state. msr fpcr may synchronise the pipeline, so it runs only when the
+//   two contexts' FPCR differ.
+// - BTI: the entry points carry `bti c` (the switch is reached by bl via a PLT, which
+//   branches with x17, or through a function pointer with blr) and this object declares
+//   BTI in .note.gnu.property, so linking it does not turn BTI off for a binary built
+//   with -mbranch-protection=bti. The switch resumes with ret, not br: a resume address
+//   is a return site after a bl, which is not a landing pad, and only ret may go there
+//   on a guarded page. (ret also pops the return-address predictor, which is wrong
+//   after a switch; BTI leaves no cheaper choice.)
+// - PAC: the saved x30 is a plain return address, as the caller had it in x30 at the
+//   bl; the switch does not sign it. That is the same exposure as x86-64's return
+//   address on the stack. Signing would need the fresh frame to hold a pointer signed
+//   for the new stack, so it is left out and the note does not claim PAC.
+
+#define TASKLETS_NOTE(...)
+#define TASKLETS_OFFSET(name, value) .equ name, value
+#include "frame_aarch64.h"
+
+        .text
+
+// void* tasklets_switch_context(void** save_sp, void* target_sp, void* value)
+//   x0 = where to store the running context, x1 = context to resume,
+//   x2 = value handed to the resumed side, which sees it as this call's result.
+        .global tasklets_switch_context
+        .type   tasklets_switch_context, %function
+        .global tasklets_aarch64_switch_internal
+        .hidden tasklets_aarch64_switch_internal
+        .type   tasklets_aarch64_switch_internal, %function
+        .balign 16
+tasklets_switch_context:
+tasklets_aarch64_switch_internal:       // same code, hidden name: no PLT inside the library
+        .cfi_startproc
+        bti     c
+        sub     sp, sp, #TASKLETS_FRAME_SIZE
+        .cfi_def_cfa_offset TASKLETS_FRAME_SIZE
+        stp     x19, x20, [sp, #TASKLETS_FRAME_X19]
+        stp     x21, x22, [sp, #TASKLETS_FRAME_X21]
+        stp     x23, x24, [sp, #TASKLETS_FRAME_X23]
+        stp     x25, x26, [sp, #TASKLETS_FRAME_X25]
+        stp     x27, x28, [sp, #TASKLETS_FRAME_X27]
+        stp     x29, x30, [sp, #TASKLETS_FRAME_X29]
+        // Only fp and lr are described: enough for a backtrace taken inside the switch.
+        // The rules hold on both stacks, because the target's frame has the same shape.
+        .cfi_offset x29, TASKLETS_FRAME_X29 - TASKLETS_FRAME_SIZE
+        .cfi_offset x30, TASKLETS_FRAME_RESUME - TASKLETS_FRAME_SIZE
+        stp     d8,  d9,  [sp, #TASKLETS_FRAME_D8]
+        stp     d10, d11, [sp, #TASKLETS_FRAME_D10]
+        stp     d12, d13, [sp, #TASKLETS_FRAME_D12]
+        stp     d14, d15, [sp, #TASKLETS_FRAME_D14]
+        mrs     x9, fpcr
+        str     x9, [sp, #TASKLETS_FRAME_FPCR]
+        mov     x10, sp                   // str cannot store sp directly
+        str     x10, [x0]                 // publish before leaving: the target may read it
+
+        mov     sp, x1                    // --- now on the target's stack ---
+
+        ldr     x10, [sp, #TASKLETS_FRAME_FPCR]
+        cmp     x9, x10
+        b.eq    1f
+        msr     fpcr, x10
+1:      ldp     x19, x20, [sp, #TASKLETS_FRAME_X19]
+        ldp     x21, x22, [sp, #TASKLETS_FRAME_X21]
+        ldp     x23, x24, [sp, #TASKLETS_FRAME_X23]
+        ldp     x25, x26, [sp, #TASKLETS_FRAME_X25]
+        ldp     x27, x28, [sp, #TASKLETS_FRAME_X27]
+        ldp     x29, x30, [sp, #TASKLETS_FRAME_X29]
+        ldp     d8,  d9,  [sp, #TASKLETS_FRAME_D8]
+        ldp     d10, d11, [sp, #TASKLETS_FRAME_D10]
+        ldp     d12, d13, [sp, #TASKLETS_FRAME_D12]
+        ldp     d14, d15, [sp, #TASKLETS_FRAME_D14]
+        add     sp, sp, #TASKLETS_FRAME_SIZE  // sp is now as the resumed caller left it
+        .cfi_def_cfa_offset 0
+        .cfi_restore x29
+        .cfi_restore x30
+        mov     x0, x2                    // the value is the resumed call's result
+        ret                               // BTI: see the header
+        .cfi_endproc
+        .size   tasklets_switch_context, . - tasklets_switch_context
+        .size   tasklets_aarch64_switch_internal, . - tasklets_aarch64_switch_internal
+
+// First resumption of a fresh context: the switch above returned here with x0 = value,
+// x19 = entry function, x29 = 0, sp = the stack top.
+        .global tasklets_aarch64_first_entry
+        .hidden tasklets_aarch64_first_entry
+        .type   tasklets_aarch64_first_entry, %function
+        .balign 16
+tasklets_aarch64_first_entry:
+        .cfi_startproc
+        .cfi_undefined x30                // no caller: unwinders stop here
+        bti     c                         // ret needs no pad; this one keeps br/blr safe too
+        mov     x16, x19                  // a `bti c` pad accepts br only through x16/x17
+        mov     x30, xzr                  // null return address and (x29 = 0) null frame
+        br      x16                       // entry(value), never returns
+        .cfi_endproc
+        .size   tasklets_aarch64_first_entry, . - tasklets_aarch64_first_entry
+
+// Declares that every indirect-branch target in this object has a BTI landing pad.
+        .pushsection .note.gnu.property, "a"
+        .balign 8
+        .long   4                         // n_namesz: "GNU\0"
+        .long   16                        // n_descsz
+        .long   5                         // NT_GNU_PROPERTY_TYPE_0
+        .asciz  "GNU"
+        .long   0xc0000000                // GNU_PROPERTY_AARCH64_FEATURE_1_AND
+        .long   4                         // pr_datasz
+        .long   1                         // GNU_PROPERTY_AARCH64_FEATURE_1_BTI
+        .long   0                         // pad to 8
+        .popsection
+
+        .section .note.GNU-stack, "", %progbits
