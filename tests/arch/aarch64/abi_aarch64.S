@@ -1,0 +1,141 @@
+// tasklets ABI conformance tests, AArch64 (AAPCS64): the assembly half (GNU as, like the
+// switch in arch/aarch64). The C++ half is tests/test_abi_*.cpp; declarations and the
+// register order are in tests/arch/abi_probe.hpp.
+//
+// Written in assembly because only assembly can put a known value in every callee-saved
+// register across a call, or overwrite registers a compiler would never touch.
+// x18 (the platform register) is left alone here too, as the switch leaves it.
+
+#define TASKLETS_NOTE(...)
+#define TASKLETS_OFFSET(name, value) .equ name, value
+#include "abi_peer.h"
+
+        .text
+
+// void* tasklets_abi_switch_checked(void** save_sp, void* target_sp, void* value,
+//                                   const uint64_t* patterns, uint64_t* results)
+//   x0-x2 go to the switch unchanged; x3 = patterns, x4 = results.
+        .global tasklets_abi_switch_checked
+        .type   tasklets_abi_switch_checked, %function
+        .balign 16
+tasklets_abi_switch_checked:
+        .cfi_startproc
+        bti     c
+        stp     x29, x30, [sp, #-176]!   // our own caller's registers, then results
+        .cfi_def_cfa_offset 176
+        .cfi_offset x29, -176
+        .cfi_offset x30, -168
+        stp     x19, x20, [sp, #16]
+        stp     x21, x22, [sp, #32]
+        stp     x23, x24, [sp, #48]
+        stp     x25, x26, [sp, #64]
+        stp     x27, x28, [sp, #80]
+        stp     d8,  d9,  [sp, #96]
+        stp     d10, d11, [sp, #112]
+        stp     d12, d13, [sp, #128]
+        stp     d14, d15, [sp, #144]
+        str     x4, [sp, #160]           // results, kept on the stack across the switch
+
+        ldp     x19, x20, [x3, #0*8]     // order: abi_probe.hpp saved_registers
+        ldp     x21, x22, [x3, #2*8]
+        ldp     x23, x24, [x3, #4*8]
+        ldp     x25, x26, [x3, #6*8]
+        ldp     x27, x28, [x3, #8*8]
+        ldr     x29,      [x3, #10*8]    // the CFA is sp-based, so fp may hold a pattern
+        ldp     d8,  d9,  [x3, #11*8]
+        ldp     d10, d11, [x3, #13*8]
+        ldp     d12, d13, [x3, #15*8]
+        ldp     d14, d15, [x3, #17*8]
+        mov     x9, sp
+        str     x9, [x4, #19*8]          // results[sp_before]
+        bl      tasklets_switch_context
+        ldr     x9, [sp, #160]           // x0 (the switch's result) stays untouched
+        stp     x19, x20, [x9, #0*8]
+        stp     x21, x22, [x9, #2*8]
+        stp     x23, x24, [x9, #4*8]
+        stp     x25, x26, [x9, #6*8]
+        stp     x27, x28, [x9, #8*8]
+        str     x29,      [x9, #10*8]
+        stp     d8,  d9,  [x9, #11*8]
+        stp     d10, d11, [x9, #13*8]
+        stp     d12, d13, [x9, #15*8]
+        stp     d14, d15, [x9, #17*8]
+        mov     x10, sp
+        str     x10, [x9, #20*8]         // results[sp_after]
+
+        ldp     x19, x20, [sp, #16]
+        ldp     x21, x22, [sp, #32]
+        ldp     x23, x24, [sp, #48]
+        ldp     x25, x26, [sp, #64]
+        ldp     x27, x28, [sp, #80]
+        ldp     d8,  d9,  [sp, #96]
+        ldp     d10, d11, [sp, #112]
+        ldp     d12, d13, [sp, #128]
+        ldp     d14, d15, [sp, #144]
+        ldp     x29, x30, [sp], #176
+        .cfi_def_cfa_offset 0
+        .cfi_restore x29
+        .cfi_restore x30
+        ret
+        .cfi_endproc
+        .size   tasklets_abi_switch_checked, . - tasklets_abi_switch_checked
+
+// void tasklets_abi_clobber_entry(tasklets_abi_peer* peer)
+        .global tasklets_abi_clobber_entry
+        .type   tasklets_abi_clobber_entry, %function
+        .balign 16
+tasklets_abi_clobber_entry:
+        bti     c                        // entered by br x16 from the first-entry trampoline
+        stp     x0, xzr, [sp, #-16]!     // the peer lives here; sp stays 16-aligned
+1:      ldr     x0, [sp]
+        ldr     x1, [x0, #ABI_PEER_ROUNDS]
+        add     x1, x1, #1
+        str     x1, [x0, #ABI_PEER_ROUNDS]
+        movz    x0, #0xbad0              // every general register but sp and x18...
+        movk    x0, #0xbad0, lsl #16
+        movk    x0, #0xbad0, lsl #32
+        movk    x0, #0xbad0, lsl #48
+        .irp    n, 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,19,20,21,22,23,24,25,26,27,28,29,30
+        mov     x\n, x0
+        .endr
+        .irp    n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+        dup     v\n\().2d, x0            // ...and all 128 bits of every vector register
+        .endr
+        ldr     x0, [sp]
+        ldr     x2, [x0, #ABI_PEER_ROUNDS]   // value: how many times we ran
+        ldr     x1, [x0, #ABI_PEER_MAIN_SP]
+        add     x0, x0, #ABI_PEER_SELF_SP
+        bl      tasklets_switch_context
+        b       1b
+        .size   tasklets_abi_clobber_entry, . - tasklets_abi_clobber_entry
+
+// void tasklets_abi_entry_probe(tasklets_abi_peer* peer)
+        .global tasklets_abi_entry_probe
+        .type   tasklets_abi_entry_probe, %function
+        .balign 16
+tasklets_abi_entry_probe:
+        bti     c
+        mov     x9, sp
+        str     x9,  [x0, #ABI_PEER_ENTRY_SP]
+        str     x30, [x0, #ABI_PEER_ENTRY_RA]
+        str     x29, [x0, #ABI_PEER_ENTRY_FP]
+        stp     x0, xzr, [sp, #-16]!
+1:      ldr     x0, [sp]
+        ldr     x1, [x0, #ABI_PEER_MAIN_SP]
+        add     x0, x0, #ABI_PEER_SELF_SP
+        mov     x2, #0
+        bl      tasklets_switch_context
+        b       1b
+        .size   tasklets_abi_entry_probe, . - tasklets_abi_entry_probe
+
+// uintptr_t tasklets_abi_sp_at_call(void)
+        .global tasklets_abi_sp_at_call
+        .type   tasklets_abi_sp_at_call, %function
+        .balign 16
+tasklets_abi_sp_at_call:
+        bti     c
+        mov     x0, sp                   // bl leaves sp alone
+        ret
+        .size   tasklets_abi_sp_at_call, . - tasklets_abi_sp_at_call
+
+        .section .note.GNU-stack, "", %progbits

@@ -1,0 +1,86 @@
+// The assembly half of the ABI conformance tests (tests/arch/<arch>/abi_<arch>.*), declared
+// once for every architecture. Each architecture implements the same four functions in its
+// own assembler (the one its switch in arch/<arch>/ is written in).
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#define TASKLETS_NOTE(...)
+#define TASKLETS_OFFSET(name, value) inline constexpr std::size_t name = value;
+#include "arch/abi_peer.h"
+#undef TASKLETS_OFFSET
+#undef TASKLETS_NOTE
+
+/// Shared between a C++ test and a context running an assembly probe.
+struct tasklets_abi_peer {
+    void* main_sp = nullptr;
+    void* self_sp = nullptr;
+    std::uint64_t entry_sp = 0, entry_ra = 0, entry_fp = 0;
+    std::uint64_t rounds = 0;
+};
+static_assert(offsetof(tasklets_abi_peer, main_sp) == ABI_PEER_MAIN_SP);
+static_assert(offsetof(tasklets_abi_peer, self_sp) == ABI_PEER_SELF_SP);
+static_assert(offsetof(tasklets_abi_peer, entry_sp) == ABI_PEER_ENTRY_SP);
+static_assert(offsetof(tasklets_abi_peer, entry_ra) == ABI_PEER_ENTRY_RA);
+static_assert(offsetof(tasklets_abi_peer, entry_fp) == ABI_PEER_ENTRY_FP);
+static_assert(offsetof(tasklets_abi_peer, rounds) == ABI_PEER_ROUNDS);
+static_assert(sizeof(tasklets_abi_peer) == ABI_PEER_SIZE);
+
+namespace tasklets::abi {
+
+/// Every register the ABI makes callee-saved (besides sp and the return address), in the
+/// order tasklets_abi_switch_checked loads patterns[] into them and stores results[].
+#if defined(__x86_64__)
+inline constexpr std::array<std::string_view, 6> saved_registers{"rbx", "rbp", "r12", "r13", "r14", "r15"};
+#elif defined(__aarch64__)
+inline constexpr std::array<std::string_view, 19> saved_registers{
+    "x19", "x20", "x21", "x22", "x23", "x24", "x25", "x26", "x27", "x28", "x29 (fp)",
+    "d8",  "d9",  "d10", "d11", "d12", "d13", "d14", "d15"};
+#elif defined(__riscv) && __riscv_xlen == 64
+inline constexpr std::array<std::string_view, 24> saved_registers{
+    "s0 (fp)", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11",
+    "fs0", "fs1", "fs2", "fs3", "fs4", "fs5", "fs6", "fs7", "fs8", "fs9", "fs10", "fs11"};
+#else
+#error "tasklets ABI tests: no register list for this architecture (tests/arch/abi_probe.hpp)"
+#endif
+inline constexpr std::size_t saved_count = saved_registers.size();
+/// results[] also holds sp just before the call into the switch and just after it returned.
+inline constexpr std::size_t sp_before = saved_count, sp_after = saved_count + 1;
+inline constexpr std::size_t results_count = saved_count + 2;
+
+/// Bytes between the stack pointer a fresh context starts with and the aligned top of its
+/// stack: x86-64 has its null return address there, the others nothing.
+#if defined(__x86_64__)
+inline constexpr std::uint64_t entry_sp_below_top = 8;
+#else
+inline constexpr std::uint64_t entry_sp_below_top = 0;
+#endif
+
+}  // namespace tasklets::abi
+
+extern "C" {
+/// Loads patterns[i] into saved_registers[i] (for all i), calls
+/// tasklets_switch_context(save_sp, target_sp, value), and when that returns stores
+/// saved_registers[i] into results[i], plus sp before and after the call. Restores its
+/// own caller's registers and returns what the switch returned.
+void* tasklets_abi_switch_checked(void** save_sp, void* target_sp, void* value,
+                                  const std::uint64_t* patterns, std::uint64_t* results) noexcept;
+
+/// A context entry (value: tasklets_abi_peer*). Every time it runs it increments rounds,
+/// overwrites every general and FP register it is allowed to (callee- and caller-saved;
+/// never sp, nor x18 on AArch64, nor gp/tp on RISC-V), then switches back to main_sp with
+/// rounds as the value. Never returns.
+void tasklets_abi_clobber_entry(void* value) noexcept;
+
+/// A context entry (value: tasklets_abi_peer*). Records sp, the return address and the
+/// frame pointer exactly as they are at its first instruction, then switches back to
+/// main_sp (value nullptr) every time it is resumed. Never returns.
+void tasklets_abi_entry_probe(void* value) noexcept;
+
+/// The stack pointer at the call instruction that called it (x86-64: rsp before the call
+/// pushed the return address). The ABI requires it to be 16-byte aligned.
+std::uintptr_t tasklets_abi_sp_at_call() noexcept;
+}

@@ -1,0 +1,122 @@
+; tasklets ABI conformance tests, x86-64 System V: the assembly half (nasm, like the
+; switch in arch/x86_64). The C++ half is tests/test_abi_*.cpp; declarations and the
+; register order are in tests/arch/abi_probe.hpp.
+;
+; Written in assembly because only assembly can put a known value in every callee-saved
+; register across a call, or overwrite registers a compiler would never touch.
+
+%macro TASKLETS_NOTE 0-*
+%endmacro
+%define TASKLETS_OFFSET(name, value) name equ value
+%include "abi_peer.h"
+
+default rel
+section .text
+extern tasklets_switch_context
+
+CLOBBER equ 0xBAD0BAD0BAD0BAD0
+
+; void* tasklets_abi_switch_checked(void** save_sp, void* target_sp, void* value,
+;                                   const uint64_t* patterns, uint64_t* results)
+;   rdi, rsi, rdx go to the switch unchanged; rcx = patterns, r8 = results.
+global tasklets_abi_switch_checked:function
+align 16
+tasklets_abi_switch_checked:
+    endbr64
+    push    rbp                          ; our own caller's registers
+    push    rbx
+    push    r12
+    push    r13
+    push    r14
+    push    r15
+    push    r8                           ; results: kept on the stack across the switch;
+                                         ; 7 pushes also realign rsp to 16 for the call
+    mov     rbx, [rcx + 0*8]             ; order: abi_probe.hpp saved_registers
+    mov     rbp, [rcx + 1*8]
+    mov     r12, [rcx + 2*8]
+    mov     r13, [rcx + 3*8]
+    mov     r14, [rcx + 4*8]
+    mov     r15, [rcx + 5*8]
+    mov     [r8 + 6*8], rsp              ; results[sp_before]
+    call    tasklets_switch_context wrt ..plt
+    mov     r8, [rsp]                    ; rax (the switch's result) stays untouched
+    mov     [r8 + 0*8], rbx
+    mov     [r8 + 1*8], rbp
+    mov     [r8 + 2*8], r12
+    mov     [r8 + 3*8], r13
+    mov     [r8 + 4*8], r14
+    mov     [r8 + 5*8], r15
+    mov     [r8 + 7*8], rsp              ; results[sp_after]
+    pop     r8
+    pop     r15
+    pop     r14
+    pop     r13
+    pop     r12
+    pop     rbx
+    pop     rbp
+    ret
+
+; void tasklets_abi_clobber_entry(tasklets_abi_peer* peer)
+global tasklets_abi_clobber_entry:function
+align 16
+tasklets_abi_clobber_entry:
+    endbr64
+    push    rdi                          ; the peer lives here; rsp is now 16-aligned
+.again:
+    mov     rdi, [rsp]
+    add     qword [rdi + ABI_PEER_ROUNDS], 1
+    mov     rax, CLOBBER                 ; every general register but rsp...
+    mov     rbx, rax
+    mov     rcx, rax
+    mov     rdx, rax
+    mov     rsi, rax
+    mov     rdi, rax
+    mov     rbp, rax
+    mov     r8, rax
+    mov     r9, rax
+    mov     r10, rax
+    mov     r11, rax
+    mov     r12, rax
+    mov     r13, rax
+    mov     r14, rax
+    mov     r15, rax
+%assign i 0                              ; ...and every vector register
+%rep 16
+    movq    xmm %+ i, rax
+    punpcklqdq xmm %+ i, xmm %+ i
+%assign i i+1
+%endrep
+    mov     rdi, [rsp]
+    mov     rdx, [rdi + ABI_PEER_ROUNDS] ; value: how many times we ran
+    mov     rsi, [rdi + ABI_PEER_MAIN_SP]
+    lea     rdi, [rdi + ABI_PEER_SELF_SP]
+    call    tasklets_switch_context wrt ..plt
+    jmp     .again
+
+; void tasklets_abi_entry_probe(tasklets_abi_peer* peer)
+global tasklets_abi_entry_probe:function
+align 16
+tasklets_abi_entry_probe:
+    endbr64
+    mov     [rdi + ABI_PEER_ENTRY_SP], rsp
+    mov     rax, [rsp]                   ; the return address a call would have pushed
+    mov     [rdi + ABI_PEER_ENTRY_RA], rax
+    mov     [rdi + ABI_PEER_ENTRY_FP], rbp
+    push    rdi
+.again:
+    mov     rdi, [rsp]
+    mov     rsi, [rdi + ABI_PEER_MAIN_SP]
+    lea     rdi, [rdi + ABI_PEER_SELF_SP]
+    xor     edx, edx
+    call    tasklets_switch_context wrt ..plt
+    jmp     .again
+
+; uintptr_t tasklets_abi_sp_at_call(void)
+global tasklets_abi_sp_at_call:function
+align 16
+tasklets_abi_sp_at_call:
+    endbr64
+    lea     rax, [rsp + 8]               ; undo the call's push of the return address
+    ret
+
+section .note.GNU-stack noalloc noexec nowrite progbits

@@ -1,0 +1,4 @@
+# x86-64 test assembly is nasm, like arch/x86_64: one assembler per architecture.
+target_sources(tasklets_tests PRIVATE ${CMAKE_CURRENT_LIST_DIR}/abi_x86_64.asm)
+set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/abi_x86_64.asm PROPERTIES
+  INCLUDE_DIRECTORIES ${CMAKE_CURRENT_LIST_DIR}/..)

@@ -1,0 +1,130 @@
+// Unwinding on a context's stack: C++ exceptions thrown and caught inside a context, and
+// backtraces taken inside one, which must end cleanly at the context's entry function
+// (its null return address, plus .cfi_undefined in the first-entry trampoline) instead
+// of walking off the stack into garbage. Run on every architecture; these check the
+// unwind tables of the code running on a context and the fresh frame the port builds.
+#include <catch2/catch.hpp>
+
+#include <tasklets/context.hpp>
+
+#include <execinfo.h>
+#include <unwind.h>
+
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace {
+
+constexpr std::size_t stack_bytes = 64 * 1024;
+
+struct raw_stack {
+    std::unique_ptr<std::byte[]> bytes{new std::byte[stack_bytes]};
+    void* base() const { return bytes.get(); }
+};
+
+struct walk {
+    std::vector<std::uintptr_t> ips;
+    _Unwind_Reason_Code end = _URC_NO_REASON;
+};
+
+_Unwind_Reason_Code record_frame(_Unwind_Context* context, void* arg) {
+    auto* w = static_cast<walk*>(arg);
+    if (w->ips.size() >= 256) return _URC_NORMAL_STOP;  // wandering: stop and fail
+    w->ips.push_back(_Unwind_GetIP(context));
+    return _URC_NO_REASON;
+}
+
+[[gnu::noinline]] walk unwind_here() {
+    walk w;
+    w.end = _Unwind_Backtrace(&record_frame, &w);
+    return w;
+}
+
+struct unwind_run {
+    tasklets::context main, self;
+    std::string caught;
+    int destroyed = 0;
+    walk deep_walk;
+    std::vector<void*> glibc_frames;
+};
+
+struct counts_destruction {
+    int* counter;
+    ~counts_destruction() { ++*counter; }
+};
+
+[[gnu::noinline]] int throw_from(unwind_run* run, int depth) {
+    counts_destruction guard{&run->destroyed};
+    if (depth == 0) throw std::runtime_error("thrown 5 frames down on a context");
+    return throw_from(run, depth - 1) + 1;  // not a tail call: each frame stays
+}
+
+[[gnu::noinline]] void walk_from(unwind_run* run, int depth) {
+    if (depth == 0) {
+        run->deep_walk = unwind_here();
+        run->glibc_frames.resize(256);
+        run->glibc_frames.resize(static_cast<std::size_t>(backtrace(run->glibc_frames.data(), 256)));
+        return;
+    }
+    walk_from(run, depth - 1);
+    asm volatile("" ::: "memory");  // not a tail call
+}
+
+[[gnu::noinline, noreturn]] void unwind_entry(void* value) {
+    auto* run = static_cast<unwind_run*>(value);
+    try {
+        throw_from(run, 4);
+    } catch (const std::runtime_error& e) {
+        run->caught = e.what();
+    }
+    walk_from(run, 3);
+    for (;;) tasklets::switch_context(run->self, run->main);
+}
+
+// The function whose unwind-table entry contains the return address `ip`.
+std::uintptr_t function_of(std::uintptr_t ip) {
+    return reinterpret_cast<std::uintptr_t>(_Unwind_FindEnclosingFunction(reinterpret_cast<void*>(ip)));
+}
+
+}  // namespace
+
+TEST_CASE("unwind: an exception thrown and caught inside a context unwinds through several frames",
+          "[unwind][context]") {
+    raw_stack stack;
+    unwind_run run;
+    tasklets::context ctx = tasklets::make_context(stack.base(), stack_bytes, &unwind_entry);
+    tasklets::switch_context(run.main, ctx, &run);
+    CHECK(run.caught == "thrown 5 frames down on a context");
+    CHECK(run.destroyed == 5);
+}
+
+TEST_CASE("unwind: a backtrace inside a context ends cleanly at the context's entry function",
+          "[unwind][context]") {
+    raw_stack stack;
+    unwind_run run;
+    tasklets::context ctx = tasklets::make_context(stack.base(), stack_bytes, &unwind_entry);
+    tasklets::switch_context(run.main, ctx, &run);
+
+    const walk& w = run.deep_walk;
+    const auto entry = reinterpret_cast<std::uintptr_t>(&unwind_entry);
+    // _Unwind_Backtrace reports the end of the stack (not a fatal error, not our stop).
+    CHECK(w.end == _URC_END_OF_STACK);
+    // unwind_here, walk_from x4, unwind_entry; libgcc then reports one last frame whose
+    // return address is the null one the port stored.
+    REQUIRE(w.ips.size() >= 6);
+    CHECK(w.ips.size() <= 8);
+    CHECK(w.ips.back() == 0);
+    std::vector<std::uintptr_t> functions;
+    for (std::size_t i = 0; i + 1 < w.ips.size(); ++i) functions.push_back(function_of(w.ips[i]));
+    CHECK(functions.back() == entry);
+    CHECK(functions[functions.size() - 2] == reinterpret_cast<std::uintptr_t>(&walk_from));
+    CHECK(functions[functions.size() - 5] == reinterpret_cast<std::uintptr_t>(&walk_from));
+
+    // glibc's backtrace() (which drops the trailing null) ends at the same entry.
+    REQUIRE(!run.glibc_frames.empty());
+    CHECK(run.glibc_frames.size() < 256);
+    CHECK(function_of(reinterpret_cast<std::uintptr_t>(run.glibc_frames.back())) == entry);
+}
