@@ -96,7 +96,7 @@ void spawn_join_fiber(benchmark::State& state) {
     }
 }
 BENCH_REGISTER(benchmark::RegisterBenchmark("spawn_join/boost_context_fiber",
-                                            &spawn_join_fiber<ctx::fixedsize_stack>)->UseRealTime());
+                                            &spawn_join_fiber<ctx::fixedsize_stack>)->UseRealTime()->MeasureProcessCPUTime());
 
 // ---- memory: fibers started and suspended on their own stack ------------------------------
 template <class Alloc>

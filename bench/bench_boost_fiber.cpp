@@ -73,7 +73,7 @@ void spawn_join_boost_fiber(benchmark::State& state) {
     }
     state.SetLabel("default stack " + std::to_string(boost::context::stack_traits::default_size() / 1024) + " KiB");
 }
-BENCH_REGISTER(benchmark::RegisterBenchmark("spawn_join/boost_fiber", &spawn_join_boost_fiber)->UseRealTime());
+BENCH_REGISTER(benchmark::RegisterBenchmark("spawn_join/boost_fiber", &spawn_join_boost_fiber)->UseRealTime()->MeasureProcessCPUTime());
 
 // ---- ring: 503 fibers, each receives a token on its channel and passes token-1 on --------
 void ring_boost_fiber(benchmark::State& state) {
@@ -102,7 +102,7 @@ void ring_boost_fiber(benchmark::State& state) {
     for (int i = 0; i < n; ++i) ch[i]->push(-1);
     for (auto& f : fs) f.join();
 }
-BENCH_REGISTER(benchmark::RegisterBenchmark("ring/boost_fiber", &ring_boost_fiber)->UseRealTime());
+BENCH_REGISTER(benchmark::RegisterBenchmark("ring/boost_fiber", &ring_boost_fiber)->UseRealTime()->MeasureProcessCPUTime());
 
 // ---- memory: fibers each blocked on its own channel ---------------------------------------
 bench::park_result park_boost_fiber(long count, void (*progress)(long)) {

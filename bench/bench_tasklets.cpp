@@ -61,7 +61,7 @@ void spawn_join_tasklets(benchmark::State& state) {
         if (counter != n) state.SkipWithError("counter mismatch");
     }
 }
-BENCH_REGISTER(benchmark::RegisterBenchmark("spawn_join/tasklets", &spawn_join_tasklets)->UseRealTime());
+BENCH_REGISTER(benchmark::RegisterBenchmark("spawn_join/tasklets", &spawn_join_tasklets)->UseRealTime()->MeasureProcessCPUTime());
 
 // Same, for the callgrind driver: n tasklets spawned and joined (instructions per tasklet).
 void spawn_join_ops(long n) {
@@ -104,7 +104,7 @@ void ring_tasklets(benchmark::State& state) {
     tasklets_ring r;
     while (state.KeepRunningBatch(bench::ring_hops)) r.lap(bench::ring_hops);
 }
-BENCH_REGISTER(benchmark::RegisterBenchmark("ring/tasklets", &ring_tasklets)->UseRealTime());
+BENCH_REGISTER(benchmark::RegisterBenchmark("ring/tasklets", &ring_tasklets)->UseRealTime()->MeasureProcessCPUTime());
 void ring_ops(long hops) {
     tasklets_ring r;
     r.lap(hops);

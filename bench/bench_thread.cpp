@@ -107,7 +107,7 @@ void spawn_join_thread(benchmark::State& state) {
     }
     state.SetLabel("batches of 10,000 threads");
 }
-BENCH_REGISTER(benchmark::RegisterBenchmark("spawn_join/std_thread", &spawn_join_thread)->UseRealTime());
+BENCH_REGISTER(benchmark::RegisterBenchmark("spawn_join/std_thread", &spawn_join_thread)->UseRealTime()->MeasureProcessCPUTime());
 
 // ---- ring/std_thread_condvar: 503 threads, a mailbox each ---------------------------------
 void ring_thread(benchmark::State& state) {
@@ -132,7 +132,7 @@ void ring_thread(benchmark::State& state) {
     for (int i = 0; i < n; ++i) box[i]->put(-1);
     for (auto& t : ts) t.join();
 }
-BENCH_REGISTER(benchmark::RegisterBenchmark("ring/std_thread_condvar", &ring_thread)->UseRealTime());
+BENCH_REGISTER(benchmark::RegisterBenchmark("ring/std_thread_condvar", &ring_thread)->UseRealTime()->MeasureProcessCPUTime());
 
 // ---- memory: threads each blocked on its own condition variable ---------------------------
 bench::park_result park_thread(long count, void (*progress)(long)) {

@@ -57,7 +57,7 @@ void spawn_join_ucontext(benchmark::State& state) {
         if (counter != n) state.SkipWithError("counter mismatch");
     }
 }
-BENCH_REGISTER(benchmark::RegisterBenchmark("spawn_join/ucontext", &spawn_join_ucontext)->UseRealTime());
+BENCH_REGISTER(benchmark::RegisterBenchmark("spawn_join/ucontext", &spawn_join_ucontext)->UseRealTime()->MeasureProcessCPUTime());
 
 // ---- memory: contexts started and suspended on their own malloc'd stack -----------------
 ucontext_t park_main;

@@ -66,7 +66,7 @@ void ops_round_trip(long n) {
 /// Registers W as benchmark `name` and as op `name`.
 template <class W>
 int round_trip(const char* name) {
-    benchmark::RegisterBenchmark(name, &gb_round_trip<W>)->UseRealTime();
+    benchmark::RegisterBenchmark(name, &gb_round_trip<W>)->UseRealTime()->MeasureProcessCPUTime();
     add_op(name, &ops_round_trip<W>);
     return 0;
 }

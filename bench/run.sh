@@ -58,8 +58,8 @@ log() { echo "$*" | tee -a "$commands"; }
 cxx=$(awk -F= '/^CMAKE_CXX_COMPILER:/ { print $2 }' "$build/CMakeCache.txt")
 compiler=$("$cxx" --version | head -1)
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-virt=$(systemd-detect-virt 2>/dev/null || true)
-[[ -n "$virt" && "$virt" != none ]] && virt="virtualised ($virt)" || virt=""
+virt=""
+grep -qw hypervisor /proc/cpuinfo && virt="virtual machine (hypervisor flag set)"
 boost=$(dpkg-query -W -f='${Version}' libboost-context1.81-dev 2>/dev/null || echo "not found")
 gbver=$(dpkg-query -W -f='${Version}' libbenchmark-dev 2>/dev/null || echo "?")
 cat >"$results/machine.json" <<EOF
