@@ -29,11 +29,15 @@ child_result run_in_child(const char* name, Body body) {
         ::dup2(err_pipe[1], STDERR_FILENO);
         ::close(err_pipe[0]);
         ::close(id_pipe[0]);
-        tasklets::tasklet t(tasklets::tasklet_options{64 * 1024, name}, body);
-        const std::uint64_t id = t.id();
-        (void)!::write(id_pipe[1], &id, sizeof id);
-        ::close(id_pipe[1]);
-        tasklets::run();
+        try {  // the child must never return into the test runner
+            tasklets::tasklet t(tasklets::tasklet_options{64 * 1024, name}, body);
+            const std::uint64_t id = t.id();
+            (void)!::write(id_pipe[1], &id, sizeof id);
+            ::close(id_pipe[1]);
+            tasklets::run();
+        } catch (...) {
+            ::_exit(98);
+        }
         ::_exit(0);  // not reached if the body faults
     }
     ::close(err_pipe[1]);
@@ -50,10 +54,13 @@ child_result run_in_child(const char* name, Body body) {
     return r;
 }
 
-// Recursion the optimiser cannot remove: each frame keeps a 1 KiB buffer alive.
+// Recursion the optimiser cannot remove: each frame keeps a 1 KiB buffer alive, and the
+// end condition is one the compiler cannot see through.
+volatile bool keep_recursing = true;
 int recurse(int depth) {
     volatile char frame[1024];
     frame[0] = static_cast<char>(depth);
+    if (!keep_recursing) return frame[0];
     return recurse(depth + 1) + frame[0];
 }
 

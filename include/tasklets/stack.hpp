@@ -6,6 +6,12 @@
 // a larger stack"), and the process dies by SIGSEGV. Stacks are carved from large slabs
 // and pooled: a tasklet takes a stack when it first runs and returns it when it ends.
 // Only the pages a tasklet actually touches cost memory (typically one 4 KiB page).
+//
+// The overflow report comes from a SIGSEGV handler that tasklets installs (with an
+// alternate signal stack per thread) when a thread first uses tasklets; faults that are
+// not in a tasklet guard go to the handler that was installed before it. A program that
+// installs its own SIGSEGV handler afterwards should likewise pass on faults it does not
+// handle to the previous handler, or overflows will not be reported.
 #pragma once
 
 #include <cstddef>
