@@ -10,6 +10,10 @@
 #   MEM_RUNS [3]        fresh processes per memory row (median)
 #   MEM_N [100000]      contexts parked per memory run (std::thread: MEM_N/10)
 #   MILLION [1]         attempt 1,000,000 parked tasklets (and Boost.Fiber fibers)
+#   MILLION_ROUNDS [2]  rounds of (fresh_page, tasklets, boost_fiber) at 1,000,000: on a VM the
+#                       host backs guest memory lazily, so a run's cost depends on what ran
+#                       before it; the floor is measured in the same sequence
+#   TIMED [1]           run the Google Benchmark suite (0: keep results/latest.json)
 #   CALLGRIND [1]       run bench/callgrind.sh
 #   FILTER [.]          --benchmark_filter regex
 #   CPU [last one]      the core to pin to
@@ -26,6 +30,8 @@ MIN_TIME=${MIN_TIME:-0.3}
 MEM_RUNS=${MEM_RUNS:-3}
 MEM_N=${MEM_N:-100000}
 MILLION=${MILLION:-1}
+MILLION_ROUNDS=${MILLION_ROUNDS:-2}
+TIMED=${TIMED:-1}
 CALLGRIND=${CALLGRIND:-1}
 FILTER=${FILTER:-.}
 JOBS=${JOBS:-2}
@@ -51,7 +57,11 @@ fi
 mkdir -p "$results"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 commands=$results/commands.txt
+# Parts not re-run (TIMED=0, CALLGRIND=0) keep their command lines from the previous run.
+kept=""
+[[ -f "$commands" ]] && kept=$(grep -E -- "$( ((TIMED)) && echo '^$' || echo '--benchmark_')|$( ((CALLGRIND)) && echo '^$' || echo 'callgrind.sh')" "$commands" || true)
 : >"$commands"
+[[ -n "$kept" ]] && echo "$kept" >>"$commands"
 log() { echo "$*" | tee -a "$commands"; }
 
 # ---- machine -------------------------------------------------------------------------------
@@ -71,12 +81,14 @@ EOF
 
 # ---- timed suite ---------------------------------------------------------------------------
 json=$results/run-$stamp.json
+if ((TIMED)); then
 log "${pin[*]} $bin --benchmark_filter='$FILTER' --benchmark_repetitions=$REPS --benchmark_min_time=$MIN_TIME --benchmark_enable_random_interleaving=true --benchmark_out=$json --benchmark_out_format=json"
 "${pin[@]}" "$bin" --benchmark_filter="$FILTER" --benchmark_repetitions="$REPS" \
   --benchmark_min_time="$MIN_TIME" --benchmark_enable_random_interleaving=true \
   --benchmark_report_aggregates_only=false --benchmark_display_aggregates_only=true \
   --benchmark_out="$json" --benchmark_out_format=json
 cp "$json" "$results/latest.json"
+fi
 
 # ---- memory: a fresh process per run -------------------------------------------------------
 # park NAME COUNT FILE: runs `tasklets_bench --park NAME COUNT`; if it dies, writes a JSON line
@@ -114,10 +126,12 @@ done
 
 : >"$results/million.jsonl"
 if ((MILLION)); then
-  for name in tasklets boost_fiber; do
-    grep -qx "$name" <<<"$available" || continue
-    log "${pin[*]} $bin --park $name 1000000"
-    park "$name" 1000000 "$results/million.jsonl"
+  for ((r = 0; r < MILLION_ROUNDS; ++r)); do
+    for name in fresh_page tasklets boost_fiber; do
+      grep -qx "$name" <<<"$available" || continue
+      log "${pin[*]} $bin --park $name 1000000"
+      park "$name" 1000000 "$results/million.jsonl"
+    done
   done
 fi
 
