@@ -279,3 +279,26 @@ TEST_CASE("a tasklet ending by tasklet_exit is silent: run() does not throw", "[
     REQUIRE_FALSE(t.alive());
     REQUIRE(tasklets::runcount() == 1);
 }
+
+TEST_CASE("main blocked on a channel is revived with the main-tasklet message when the last tasklet blocks too", "[spec][errors][deadlock]") {
+    // Rule (stackless.md, deadlock): the current tasklet would block with nothing else to
+    // run; the watchdog (main, blocked) *can* be revived, so the tasklet stays blocked and
+    // main's own call fails, as when the last tasklet ends (Stackless's revive_main).
+    event_log log;
+    channel<int> c1;
+    channel<int> c2;
+    tasklet t([&log, c2]() mutable {
+        log.push_back("T wait");
+        log.push_back("T got " + std::to_string(c2.receive()));
+    });
+    REQUIRE_THROWS_MATCHES(c1.receive(), tasklets::deadlock_error,
+                           Message("the main tasklet is receiving without a sender available."));
+    REQUIRE(log == event_log{"T wait"});
+    REQUIRE(c1.balance() == 0);
+    REQUIRE(t.blocked());
+    REQUIRE(c2.balance() == -1);
+    REQUIRE(tasklets::runcount() == 1);
+    c2.send(2);
+    REQUIRE(log == event_log{"T wait", "T got 2"});
+    REQUIRE(tasklets::runcount() == 1);
+}

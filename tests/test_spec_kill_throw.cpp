@@ -459,3 +459,134 @@ TEST_CASE("when no handle and no scheduler reference is left, the tasklet's call
     REQUIRE(token.use_count() == 1);
     REQUIRE(tasklets::runcount() == 1);
 }
+
+TEST_CASE("dropping the last handle of a blocked tasklet does not kill it: the channel holds it", "[spec][kill][handles]") {
+    event_log log;
+    channel<int> c;
+    {
+        tasklet r([&log, c]() mutable {
+            on_exit_log guard(log, "~R");
+            log.push_back("R got " + std::to_string(c.receive()));
+        });
+        tasklets::schedule();
+        REQUIRE(r.blocked());
+    }
+    REQUIRE(log.empty());
+    REQUIRE(c.balance() == -1);
+    REQUIRE(c.queue().blocked());
+    c.send(8);
+    REQUIRE(log == event_log{"R got 8", "~R"});
+    REQUIRE(c.balance() == 0);
+    REQUIRE(tasklets::runcount() == 1);
+}
+
+// ---- kill and throw from a tasklet ----------------------------------------------------
+
+TEST_CASE("a tasklet killing a runnable tasklet further on in the ring: the victim keeps its place, so the tasklets after it run before the killer resumes", "[spec][kill]") {
+    // Rule: not pending -> "switch to t at once", the caller staying in the ring; as for
+    // run(), a target that is already scheduled keeps its place (stackless.md).
+    event_log log;
+    tasklet victim;
+    tasklet a([&log, &victim] {
+        log.push_back("A1");
+        victim.kill();
+        log.push_back("A2");
+    });
+    tasklet b([&log] { log.push_back("B"); });
+    tasklet c([&log] {
+        on_exit_log guard(log, "~C");
+        log.push_back("C never");
+    });
+    tasklet d([&log] { log.push_back("D"); });
+    victim = c;
+    tasklets::run();
+    // Ring in run(): a, b, c, d. a kills c: head moves to c (ring c, d, a, b); c dies
+    // before its body; d runs, then a resumes, then b.
+    REQUIRE(log == event_log{"A1", "D", "A2", "B"});
+    REQUIRE_FALSE(c.alive());
+    REQUIRE(tasklets::runcount() == 1);
+}
+
+TEST_CASE("a tasklet killing a blocked tasklet: the victim is unwound at once and the killer continues", "[spec][kill]") {
+    event_log log;
+    channel<int> ch;
+    tasklet r([&log, ch]() mutable {
+        on_exit_log guard(log, "~R");
+        ch.receive();
+        log.push_back("R never");
+    });
+    tasklet k([&log, &r] {
+        log.push_back("K kills");
+        r.kill();
+        log.push_back("K after");
+    });
+    tasklet x([&log] { log.push_back("X"); });
+    tasklets::run();
+    // Ring in run(): r, k, x. r blocks: k, x. k kills r: r goes in before k and runs at
+    // once (ring r, k, x), dies; k continues, then x.
+    REQUIRE(log == event_log{"K kills", "~R", "K after", "X"});
+    REQUIRE(ch.balance() == 0);
+    REQUIRE(tasklets::runcount() == 1);
+}
+
+TEST_CASE("a tasklet throwing into main parked in schedule(): main's schedule() raises it", "[spec][throw]") {
+    event_log log;
+    tasklet t([&log] {
+        log.push_back("T throws into main");
+        tasklets::main_tasklet().throw_exception(spec::test_error("to main"));
+        log.push_back("T after");
+    });
+    REQUIRE_THROWS_MATCHES(tasklets::schedule(), spec::test_error, Catch::Matchers::Message("to main"));
+    REQUIRE(log == event_log{"T throws into main"});
+    REQUIRE(t.alive());
+    REQUIRE(t.scheduled());
+    tasklets::run();
+    REQUIRE(log == event_log{"T throws into main", "T after"});
+    REQUIRE(tasklets::runcount() == 1);
+}
+
+TEST_CASE("each tasklet keeps its own exception-in-flight state across switches", "[spec][throw]") {
+    // Tasklets are independent stacks: a catch block that switches away must find its
+    // own exception when it resumes (as each Python frame keeps its own exception).
+    event_log log;
+    auto body = [&log](const std::string& name) {
+        try {
+            throw spec::test_error(name);
+        } catch (...) {
+            tasklets::schedule();  // switch while handling
+            try {
+                throw;  // rethrow the exception being handled by *this* tasklet
+            } catch (const spec::test_error& e) {
+                log.push_back(name + " still handles " + e.what());
+            }
+        }
+        log.push_back(name + " uncaught " + std::to_string(std::uncaught_exceptions()));
+    };
+    tasklet a(body, "A");
+    tasklet b(body, "B");
+    tasklets::run();
+    REQUIRE(log == event_log{"A still handles A", "A uncaught 0", "B still handles B", "B uncaught 0"});
+    REQUIRE_FALSE(static_cast<bool>(std::current_exception()));
+    REQUIRE(tasklets::runcount() == 1);
+}
+
+TEST_CASE("kill of a tasklet parked inside a catch block unwinds it cleanly", "[spec][kill]") {
+    event_log log;
+    tasklet t([&log] {
+        on_exit_log guard(log, "~T");
+        try {
+            throw spec::test_error("handled");
+        } catch (const spec::test_error&) {
+            log.push_back("T in catch");
+            tasklets::schedule();
+            log.push_back("T never");
+        }
+    });
+    tasklets::schedule();
+    t.kill();
+    REQUIRE(log == event_log{"T in catch", "~T"});
+    REQUIRE_FALSE(t.alive());
+    REQUIRE_FALSE(static_cast<bool>(std::current_exception()));
+    REQUIRE(std::uncaught_exceptions() == 0);
+    REQUIRE(tasklets::runcount() == 1);
+}
