@@ -138,4 +138,14 @@ tasklets_abi_sp_at_call:
         ret
         .size   tasklets_abi_sp_at_call, . - tasklets_abi_sp_at_call
 
+// void tasklets_abi_no_landing_pad(void): deliberately no `bti` at the entry, so reaching
+// it with blr from a BTI-guarded page must fault: the BTI test's proof of enforcement.
+        .global tasklets_abi_no_landing_pad
+        .type   tasklets_abi_no_landing_pad, %function
+        .balign 16
+tasklets_abi_no_landing_pad:
+        nop
+        ret
+        .size   tasklets_abi_no_landing_pad, . - tasklets_abi_no_landing_pad
+
         .section .note.GNU-stack, "", %progbits
