@@ -119,15 +119,22 @@ void channel_send(channel_core* c, void* payload, relocate_fn relocate) {
     }
 }
 
+namespace {
+// A waiting sender passed an exception: take it, let the sender go, raise it here.
+[[gnu::cold]] void receive_exception(scheduler& s, channel_core* c, tasklet_impl* sender) {
+    std::exception_ptr thrown = *static_cast<std::exception_ptr*>(sender->transfer);
+    place_partner(s, c, take_partner(c), receiving);
+    std::rethrow_exception(std::move(thrown));
+}
+}  // namespace
+
 void channel_receive(channel_core* c, void* storage, relocate_fn relocate) {
     scheduler& s = sched();
     if (c->balance > 0) {
-        tasklet_impl* partner = c->head;
-        std::exception_ptr thrown;
-        if (partner->transfer_is_exception) thrown = *static_cast<std::exception_ptr*>(partner->transfer);
-        else relocate(storage, partner->transfer);
+        tasklet_impl* sender = c->head;
+        if (sender->transfer_is_exception) [[unlikely]] return receive_exception(s, c, sender);
+        relocate(storage, sender->transfer);
         place_partner(s, c, take_partner(c), receiving);
-        if (thrown) std::rethrow_exception(std::move(thrown));
     } else {
         block(s, c, receiving, storage, false);
     }

@@ -13,7 +13,7 @@
 
 namespace tasklets::detail {
 
-thread_local constinit scheduler* tls_scheduler = nullptr;
+thread_local constinit scheduler* tls_scheduler __attribute__((tls_model("initial-exec"))) = nullptr;
 
 namespace {
 
@@ -206,6 +206,7 @@ void start_tasklet(scheduler& s, tasklet_impl* t) {
     t->stack = s.stacks.allocate(t->stack_size);
     t->sp = arch::prepare_stack(t->stack.top(), &tasklet_entry);
     t->started = true;
+    t->fresh = true;
 }
 
 void release_dead(scheduler& s) noexcept {
@@ -267,7 +268,7 @@ namespace {
     *s.eh_globals = target->eh;
     s.current = target;
     void* abandoned_sp;
-    tasklets_switch_context(&abandoned_sp, target->sp, nullptr);
+    tasklets_kernel_switch(&abandoned_sp, target->sp, !target->fresh);  // the hook frees our stack
     __builtin_unreachable();
 }
 
@@ -275,6 +276,7 @@ namespace {
 void tasklet_entry(void*) noexcept {
     scheduler& s = *tls_scheduler;
     tasklet_impl* self = s.current;
+    self->fresh = false;
     std::exception_ptr escaped;
     try {
         after_resume(s, self);  // an exception thrown before the first run fires here
@@ -303,6 +305,12 @@ void throw_into(scheduler& s, tasklet_impl* t, std::exception_ptr e, bool pendin
 [[noreturn]] void throw_state_error(const char* message) { throw state_error(message); }
 
 }  // namespace tasklets::detail
+
+extern "C" void tasklets_resume_hook() {
+    using namespace tasklets::detail;
+    scheduler& s = *tls_scheduler;
+    after_resume(s, s.current);
+}
 
 // ---- module-level operations ------------------------------------------------------------
 namespace tasklets {

@@ -15,6 +15,16 @@
 
 #include <cstdint>
 #include <exception>
+
+extern "C" {
+/// The scheduler's switch (see arch/x86_64/switch_x86_64.asm; other ports use the
+/// portable version in kernel/kernel_switch_portable.cpp). Saves the running context to
+/// *save_sp and resumes target_sp; if run_resume_hook is non-zero the resumed side first
+/// runs tasklets_resume_hook(), which may throw into it.
+void tasklets_kernel_switch(void** save_sp, void* target_sp, std::uintptr_t run_resume_hook);
+/// after_resume() for the tasklet just resumed; entered as if called by the resumed code.
+void tasklets_resume_hook();
+}
 #include <string>
 #include <vector>
 
@@ -48,6 +58,7 @@ struct tasklet_impl {
     bool in_ring = false;
     bool alive = false;
     bool started = false;             // has a stack (main: always)
+    bool fresh = false;               // started but not yet entered: resumes in tasklet_entry
     bool waiting_in_run = false;      // inside run() as a watchdog
     bool is_main = false;
     bool atomic = false;
@@ -133,13 +144,17 @@ inline void after_resume(scheduler& s, tasklet_impl* self) {
 
 /// Suspends the current tasklet and resumes `to` (prepared, in the ring). Returns when
 /// something switches back; may throw what was thrown into this tasklet meanwhile.
+/// Callers end with it (a tail call), so that the switch saves the *user's* return
+/// address and the resumed tasklet executes no mispredicted ret (see the asm).
 inline void switch_to_tasklet(scheduler& s, tasklet_impl* to) {
     tasklet_impl* from = s.current;
     from->eh = *s.eh_globals;
     *s.eh_globals = to->eh;
     s.current = to;
-    tasklets_switch_context(&from->sp, to->sp, nullptr);
-    after_resume(s, from);
+    // A fresh tasklet does its resume work in tasklet_entry; a dead stack is only ever
+    // left behind by finish(), which asks for the hook itself.
+    const bool hook = to->pending && !to->fresh;
+    tasklets_kernel_switch(&from->sp, to->sp, hook);
 }
 
 /// The tasklet that takes over when the ring runs empty: the innermost run() caller, or

@@ -40,15 +40,9 @@
 default rel
 section .text
 
-; void* tasklets_switch_context(void** save_sp, void* target_sp, void* value)
-;   rdi = where to store the running context, rsi = context to resume,
-;   rdx = value handed to the resumed side, which sees it as this call's result.
-global tasklets_switch_context:function
-global tasklets_x86_64_switch_internal:function hidden
-align 16
-tasklets_switch_context:
-tasklets_x86_64_switch_internal:          ; same code, hidden name: no PLT inside the library
-    endbr64                                ; may be reached through a PLT or a function pointer
+; Saves the running context's callee-saved state below the return address the call
+; pushed, and publishes the stack pointer to [rdi].
+%macro SAVE_RUNNING_CONTEXT 0
     sub     rsp, TASKLETS_FRAME_SAVED_BYTES
     stmxcsr [rsp + TASKLETS_FRAME_MXCSR]
     fnstcw  [rsp + TASKLETS_FRAME_X87CW]
@@ -59,7 +53,11 @@ tasklets_x86_64_switch_internal:          ; same code, hidden name: no PLT insid
     mov     [rsp + TASKLETS_FRAME_RBX], rbx
     mov     [rsp + TASKLETS_FRAME_RBP], rbp
     mov     [rdi], rsp                     ; publish before leaving: the target may read it
+%endmacro
 
+; Moves onto the stack in rsi and restores its callee-saved state, leaving rsp at its
+; resume address. %1 names the local labels (each expansion needs its own).
+%macro RESTORE_TARGET_CONTEXT 1
     mov     r8, rsp                        ; keep our frame to compare FP control with
     mov     rsp, rsi                       ; --- now on the target's stack ---
 
@@ -68,12 +66,12 @@ tasklets_x86_64_switch_internal:          ; same code, hidden name: no PLT insid
     ; either way, which is all the ABI asks.
     mov     eax, [rsp + TASKLETS_FRAME_MXCSR]
     cmp     eax, [r8 + TASKLETS_FRAME_MXCSR]
-    jne     .load_mxcsr
-.mxcsr_done:
+    jne     %{1}_load_mxcsr
+%{1}_mxcsr_done:
     mov     ax, [rsp + TASKLETS_FRAME_X87CW]
     cmp     ax, [r8 + TASKLETS_FRAME_X87CW]
-    jne     .load_x87cw
-.x87cw_done:
+    jne     %{1}_load_x87cw
+%{1}_x87cw_done:
     mov     r12, [rsp + TASKLETS_FRAME_R12]
     mov     r13, [rsp + TASKLETS_FRAME_R13]
     mov     r14, [rsp + TASKLETS_FRAME_R14]
@@ -81,18 +79,52 @@ tasklets_x86_64_switch_internal:          ; same code, hidden name: no PLT insid
     mov     rbx, [rsp + TASKLETS_FRAME_RBX]
     mov     rbp, [rsp + TASKLETS_FRAME_RBP]
     add     rsp, TASKLETS_FRAME_SAVED_BYTES
+    jmp     %{1}_restored
+%{1}_load_mxcsr:
+    ldmxcsr [rsp + TASKLETS_FRAME_MXCSR]
+    jmp     %{1}_mxcsr_done
+%{1}_load_x87cw:
+    fldcw   [rsp + TASKLETS_FRAME_X87CW]
+    jmp     %{1}_x87cw_done
+%{1}_restored:
+%endmacro
+
+; void* tasklets_switch_context(void** save_sp, void* target_sp, void* value)
+;   rdi = where to store the running context, rsi = context to resume,
+;   rdx = value handed to the resumed side, which sees it as this call's result.
+global tasklets_switch_context:function
+align 16
+tasklets_switch_context:
+    endbr64                                ; may be reached through a PLT or a function pointer
+    SAVE_RUNNING_CONTEXT
+    RESTORE_TARGET_CONTEXT public_switch
     pop     rcx                            ; resume address; rsp is now as the caller left it
     mov     rax, rdx                       ; the value is the resumed call's result
     ; jmp, not ret: the return-stack predictor holds an address on the *other* stack,
     ; so a ret mispredicts on every switch. An indirect jmp is predicted from history.
     jmp     rcx
 
-.load_mxcsr:
-    ldmxcsr [rsp + TASKLETS_FRAME_MXCSR]
-    jmp     .mxcsr_done
-.load_x87cw:
-    fldcw   [rsp + TASKLETS_FRAME_X87CW]
-    jmp     .x87cw_done
+; void tasklets_kernel_switch(void** save_sp, void* target_sp, uintptr_t run_resume_hook)
+;   The scheduler's switch. The kernel reaches it by tail calls, so the resume address it
+;   saves is the *user's* return address: the resumed side jumps straight back into user
+;   code and executes no ret whose prediction belongs to the other stack. Work the
+;   resumed side must do first (free a dead tasklet's stack, raise an exception thrown
+;   into it) is requested by the switcher with rdx != 0: then we enter
+;   tasklets_resume_hook with the resume address on top of the stack, exactly as if the
+;   resumed code had called it, so the hook may throw into that code.
+global tasklets_kernel_switch:function hidden
+extern tasklets_resume_hook
+align 16
+tasklets_kernel_switch:
+    endbr64
+    SAVE_RUNNING_CONTEXT
+    RESTORE_TARGET_CONTEXT kernel_switch
+    test    rdx, rdx
+    jnz     .resume_hook
+    pop     rcx
+    jmp     rcx
+.resume_hook:
+    jmp     tasklets_resume_hook wrt ..plt ; (rsp + 8) % 16 == 0, as at any call
 
 ; First resumption of a fresh context: the switch above jumped here with rax = value,
 ; r12 = entry function, rsp pointing at the null return address.
