@@ -24,10 +24,16 @@ struct spec_cleanup_listener : Catch::TestEventListenerBase {
             if (!main.is_current()) return;  // nothing sensible can be done
             if (main.block_trap()) main.set_block_trap(false);
             if (main.atomic()) main.set_atomic(false);
+            if (tasklets::default_stack_size() != tasklets::builtin_default_stack_size)
+                tasklets::set_default_stack_size(tasklets::builtin_default_stack_size);
             int guard = 0;
-            while (tasklets::runcount() > 1 && guard++ < 10000) {
+            while (tasklets::runcount() > 1 && guard++ < 1'000'000) {
                 tasklets::tasklet victim = main.next();
                 if (!victim || victim == main) break;
+                if (!victim.started()) {  // nothing to unwind; killing it would need a stack
+                    victim.remove();
+                    continue;
+                }
                 try {
                     victim.kill();
                 } catch (...) {

@@ -15,6 +15,24 @@ TEST_CASE("100,000 tasklets alive at once, each blocked on its own channel, are 
     std::vector<tasklets::channel<int>> channels(count);
     std::vector<tasklets::tasklet> all;
     all.reserve(count);
+    // If the test fails half-way, the blocked tasklets would hold their own channels (and
+    // stacks) forever: unwind every one still alive, so later tests start clean.
+    struct unwind_all {
+        std::vector<tasklets::tasklet>& all;
+        ~unwind_all() {
+            for (auto& t : all) {
+                try {
+                    if (!t.alive()) continue;
+                    if (!t.started()) {
+                        if (t.scheduled()) t.remove();
+                    } else {
+                        t.kill();
+                    }
+                } catch (...) {
+                }
+            }
+        }
+    } cleanup{all};
     std::int64_t sum = 0;
     int finished = 0;
     for (int i = 0; i < count; ++i) {
