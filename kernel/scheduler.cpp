@@ -124,6 +124,7 @@ scheduler& create_scheduler() {
     link_all(*s, &m);
     s->current = &m;
     s->eh_globals = reinterpret_cast<eh_state*>(abi::__cxa_get_globals());
+    s->page_size = sys::page_size();
     s->watchdogs.reserve(8);
     tls_scheduler = s;
     (void)&owner;
@@ -133,17 +134,75 @@ scheduler& create_scheduler() {
 
 // ---- control blocks -----------------------------------------------------------------
 
+namespace {
+
+[[noreturn]] void stack_too_small(std::size_t requested) {
+    throw std::invalid_argument("tasklets: a stack of " + std::to_string(requested) +
+                                " bytes is too small; the minimum is " + std::to_string(min_stack_size) +
+                                " bytes (tasklets::min_stack_size)");
+}
+
+std::size_t round_to_pages(const scheduler& s, std::size_t bytes) noexcept {
+    return (bytes + s.page_size - 1) / s.page_size * s.page_size;
+}
+
+std::size_t stack_bytes_for(scheduler& s, std::size_t requested) {
+    if (requested != 0) {
+        if (requested < min_stack_size) stack_too_small(requested);
+        return round_to_pages(s, requested);
+    }
+    const std::size_t by_default = default_stack_size();  // validated when set
+    if (by_default != s.default_stack_request) {
+        s.default_stack_request = by_default;
+        s.default_stack_rounded = round_to_pages(s, by_default);
+    }
+    return s.default_stack_rounded;
+}
+
+void* allocate_block(block_cache& cache, std::size_t bytes, std::uint8_t& block_class) {
+    const std::size_t cls = (bytes + block_cache::granule - 1) / block_cache::granule;
+    if (cls > block_cache::classes) {
+        block_class = 0;
+        return ::operator new(bytes);
+    }
+    block_class = static_cast<std::uint8_t>(cls);
+    if (block_cache::free_block* b = cache.head[cls]) {
+        cache.head[cls] = b->next;
+        --cache.count[cls];
+        return b;
+    }
+    return ::operator new(cls * block_cache::granule);
+}
+
+void free_block(block_cache& cache, void* memory, std::uint8_t cls) noexcept {
+    if (cls == 0 || cache.count[cls] == block_cache::max_per_class) {
+        ::operator delete(memory);
+        return;
+    }
+    auto* b = static_cast<block_cache::free_block*>(memory);
+    b->next = cache.head[cls];
+    cache.head[cls] = b;
+    ++cache.count[cls];
+}
+
+}  // namespace
+
+block_cache::~block_cache() {
+    for (free_block*& list : head)
+        while (free_block* b = list) {
+            list = b->next;
+            ::operator delete(b);
+        }
+}
+
 tasklet_impl* allocate_tasklet(std::size_t body_size, const tasklet_options& options) {
-    const std::size_t requested = options.stack_size ? options.stack_size : default_stack_size();
-    if (requested < min_stack_size)
-        throw std::invalid_argument("tasklets: a stack of " + std::to_string(requested) +
-                                    " bytes is too small; the minimum is " + std::to_string(min_stack_size) +
-                                    " bytes (tasklets::min_stack_size)");
     scheduler& s = sched();
-    const std::size_t page = sys::page_size();
-    void* memory = ::operator new(body_offset() + body_size);
+    const std::size_t stack_bytes = stack_bytes_for(s, options.stack_size);
+    std::uint8_t block_class;
+    void* memory = allocate_block(s.blocks, body_offset() + body_size, block_class);
     auto* t = ::new (memory) tasklet_impl;
-    t->stack_size = (requested + page - 1) / page * page;
+    t->block_class = block_class;
+    t->stack_size = stack_bytes;
     t->id = s.next_id++;
     t->next = t->prev = t;
     if (!options.name.empty()) {
@@ -151,7 +210,7 @@ tasklet_impl* allocate_tasklet(std::size_t body_size, const tasklet_options& opt
             t->name = options.name;
         } catch (...) {
             t->~tasklet_impl();
-            ::operator delete(memory);
+            free_block(s.blocks, memory, block_class);
             throw;
         }
     }
@@ -172,8 +231,9 @@ void bind_and_schedule(tasklet_impl* t, tasklet_body* body) noexcept {
 void free_tasklet(scheduler& s, tasklet_impl* t) noexcept {
     unlink_all(s, t);
     if (t->body) t->body->~tasklet_body();
+    const std::uint8_t cls = t->block_class;
     t->~tasklet_impl();
-    ::operator delete(static_cast<void*>(t));
+    free_block(s.blocks, t, cls);
 }
 
 void retain(tasklet_impl* t) noexcept { ++t->handles; }

@@ -54,6 +54,7 @@ struct tasklet_impl {
     eh_state eh;
     std::uint32_t handles = 1;
     std::int8_t direction = not_blocked;
+    std::uint8_t block_class = 0;     // control-block cache class (0: allocated exactly)
     bool transfer_is_exception = false;  // a blocked sender's payload is an exception_ptr
     bool in_ring = false;
     bool alive = false;
@@ -71,6 +72,18 @@ struct tasklet_impl {
     std::string name;
 };
 
+/// Freed control blocks, kept per 64-byte size class for reuse: spawning a tasklet then
+/// costs no malloc/free in the common case. Bounded per class, freed at thread exit.
+struct block_cache {
+    static constexpr std::size_t granule = 64;
+    static constexpr std::size_t classes = 16;           // blocks up to 1 KiB
+    static constexpr std::uint32_t max_per_class = 131072;
+    struct free_block { free_block* next; };
+    free_block* head[classes + 1] = {};
+    std::uint32_t count[classes + 1] = {};
+    ~block_cache();
+};
+
 struct scheduler {
     tasklet_impl* current = nullptr;
     tasklet_impl main;
@@ -82,6 +95,10 @@ struct scheduler {
     std::vector<tasklet_impl*> abandoned;  // paused themselves with no handle left
     std::uint64_t next_id = 2;
     void* alt_stack = nullptr;             // our sigaltstack mapping, if we made one
+    std::size_t page_size = 0;
+    std::size_t default_stack_request = 0; // default_stack_size() last seen...
+    std::size_t default_stack_rounded = 0; // ...and rounded up to whole pages
+    block_cache blocks;
     stack_pool stacks;
 };
 

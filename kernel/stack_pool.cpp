@@ -17,10 +17,10 @@ struct stack_slab {
     stack_slab* next = nullptr;
     bool listed = false;
 
-    std::byte* stack_base(std::uint32_t i) const noexcept {
-        const std::size_t guard = stack_pool::guard_bytes();
-        return mapping + guard + i * (stack_size + guard);
-    }
+    std::byte* first_stack = nullptr; // mapping + one guard
+    std::size_t stride = 0;           // stack + guard
+
+    std::byte* stack_base(std::uint32_t i) const noexcept { return first_stack + i * stride; }
 };
 
 namespace {
@@ -34,7 +34,8 @@ std::uint32_t stacks_per_slab(std::size_t stack_size) {
 
 std::size_t stack_pool::guard_bytes() noexcept {
     // At least 16 KiB so that a function with a large frame cannot step over it.
-    return std::max<std::size_t>(sys::page_size(), 16 * 1024);
+    static const std::size_t bytes = std::max<std::size_t>(sys::page_size(), 16 * 1024);
+    return bytes;
 }
 
 stack_pool::~stack_pool() {
@@ -72,6 +73,8 @@ stack_slab* stack_pool::new_slab(std::size_t stack_size, size_class& cls) {
     try {
         for (std::uint32_t i = 0; i <= count; ++i) sys::install_guard(mapping + i * (stack_size + guard), guard);
         auto* slab = new stack_slab{mapping, bytes, stack_size, &cls, count, {}};
+        slab->first_stack = mapping + guard;
+        slab->stride = stack_size + guard;
         slab->free.reserve(count);
         for (std::uint32_t i = count; i-- > 0;) slab->free.push_back(i);  // hand out low addresses first
         push_front(cls, slab);
