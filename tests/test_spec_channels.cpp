@@ -705,3 +705,46 @@ TEST_CASE("destroying the last handle of a channel kills its waiters in queue or
     REQUIRE_FALSE(r2.alive());
     REQUIRE(tasklets::runcount() == 1);
 }
+
+TEST_CASE("iteration on a closing channel ends at once when receivers are waiting (balance below 0)", "[spec][channel][iteration]") {
+    event_log log;
+    channel<int> c;
+    tasklet r([&log, c]() mutable { log.push_back("R got " + std::to_string(c.receive())); });
+    tasklets::schedule();
+    REQUIRE(c.balance() == -1);
+    c.close();
+    REQUIRE(c.closing());
+    REQUIRE_FALSE(c.closed());
+    int n = 0;
+    for (int v : c) n += v + 1;  // closing and balance <= 0: no receive, no deadlock
+    REQUIRE(n == 0);
+    REQUIRE(r.blocked());
+    c.open();
+    c.send(6);
+    REQUIRE(log == event_log{"R got 6"});
+    REQUIRE(tasklets::runcount() == 1);
+}
+
+TEST_CASE("send_exception follows preference: with preference 0 the receiver is appended and raises when it runs", "[spec][channel][exception]") {
+    event_log log;
+    channel<int> c;
+    c.set_preference(0);
+    tasklet r([&log, c]() mutable {
+        try {
+            c.receive();
+            log.push_back("R received");
+        } catch (const spec::test_error& e) {
+            log.push_back(std::string("R caught ") + e.what());
+        }
+    });
+    tasklets::schedule();
+    tasklet x([&log] { log.push_back("X"); });
+    c.send_exception(spec::test_error("queued"));
+    log.push_back("main after");
+    REQUIRE_FALSE(r.blocked());
+    REQUIRE(r.scheduled());
+    REQUIRE(c.balance() == 0);
+    tasklets::run();
+    REQUIRE(log == event_log{"main after", "X", "R caught queued"});
+    REQUIRE(tasklets::runcount() == 1);
+}

@@ -462,3 +462,20 @@ TEST_CASE("the atomic and block_trap flags start off and their setters return th
     tasklets::run();
     REQUIRE(tasklets::runcount() == 1);
 }
+
+TEST_CASE("a tasklet created by a tasklet is appended at the end of the round, just before its creator", "[spec][scheduler]") {
+    event_log log;
+    std::vector<tasklet> made;
+    tasklet a([&log, &made] {
+        log.push_back("A1");
+        made.emplace_back(just_log(log, "X"));
+        log.push_back("A runcount " + std::to_string(tasklets::runcount()));
+        tasklets::schedule();
+        log.push_back("A2");
+    });
+    tasklet b(rounds_of(log, "B", 2));
+    tasklets::run();
+    // Ring in run(): a, b; x goes just before a: a, b, x. a schedules: b, x, a.
+    REQUIRE(log == event_log{"A1", "A runcount 3", "B1", "X", "A2", "B2"});
+    REQUIRE(tasklets::runcount() == 1);
+}
