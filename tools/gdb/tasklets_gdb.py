@@ -1,0 +1,518 @@
+# tasklets_gdb.py — gdb commands for programs that use tasklets.
+#
+#   info tasklets            one line per tasklet of the selected thread: id, name, state
+#                            (running, runnable, blocked on which channel, paused, ...),
+#                            stack size, depth now, high-water mark
+#   tasklet bt ID|NAME|all [bt options]
+#                            backtrace of a parked tasklet, unwound from its saved context
+#   tasklet frame ID|NAME    look at a parked tasklet's frames: frame #1 and up are the
+#                            tasklet's (select them with `frame N`, `up`, `info locals`, ...)
+#   tasklet restore          back to the thread's real frames (also automatic on resume)
+#
+# Loading: gdb auto-loads this file next to a shared libtasklets (installed as
+# <prefix>/share/gdb/auto-load/<libdir>/libtasklets.so.<version>-gdb.py); with a static
+# link, `source <prefix>/share/tasklets/gdb/tasklets_gdb.py` (see README, "Debugging with gdb").
+#
+# How it reads the program: the control blocks and the scheduler through debug information
+# (fields by name: libtasklets must be built with -g, as RelWithDebInfo and Debug are), the
+# per-thread scheduler from the thread-local tasklets::detail::tls_scheduler, and the frame
+# of a suspended context from the table `tasklets_debug_info` in the library (made from
+# the port's frame header), so a change of field order or frame layout needs no change here.
+#
+# Viewing a tasklet's frames needs no register writes (so it works on core files too): a
+# Python unwinder, while a tasklet is selected, says that the thread's innermost frame (#0)
+# was called by the tasklet's resume point, with the registers saved in its context. #0
+# stays the thread's real position; everything older is the tasklet's stack.
+
+import os
+import re
+
+import gdb
+import gdb.unwinder
+
+_KIB = 1024
+
+# Registers restored from a suspended context, per architecture: gdb register name ->
+# frame-table slot. "pc" and "sp" are special (resume address; saved sp + frame size).
+_ARCH_REGS = {
+    "x86_64": {
+        "pc": "rip", "sp": "rsp",
+        "saved": {"rbp": "TASKLETS_FRAME_RBP", "rbx": "TASKLETS_FRAME_RBX", "r12": "TASKLETS_FRAME_R12",
+                  "r13": "TASKLETS_FRAME_R13", "r14": "TASKLETS_FRAME_R14", "r15": "TASKLETS_FRAME_R15"},
+    },
+    "aarch64": {
+        "pc": "pc", "sp": "sp",
+        "saved": dict([("x%d" % n, "TASKLETS_FRAME_X%d" % n) for n in range(19, 30)] +
+                      [("x30", "TASKLETS_FRAME_RESUME")]),
+    },
+    "riscv64": {
+        "pc": "pc", "sp": "sp",
+        "saved": dict([("s%d" % n, "TASKLETS_FRAME_S%d" % n) for n in range(0, 12)] + [("ra", "TASKLETS_FRAME_RA")]),
+    },
+}
+_RESUME_SLOT = {"x86_64": "TASKLETS_FRAME_RESUME", "aarch64": "TASKLETS_FRAME_RESUME", "riscv64": "TASKLETS_FRAME_RA"}
+
+
+class _Error(gdb.GdbError):
+    pass
+
+
+_CORE_HINT = ("; if this is a core file, it may lack the tasklet stacks: gdb's gcore cannot read stacks "
+              "guarded by madvise(MADV_GUARD_INSTALL) (run with TASKLETS_STACK_GUARD=mprotect before gcore); "
+              "the kernel's own core dumps include them")
+
+
+# ---- reading the program ----------------------------------------------------------------------
+def _eval_cxx(expr):
+    """Evaluates a C++ expression whatever the selected frame's language (a crash stops in
+    C code, e.g. in abort(), where `::` does not parse)."""
+    language = gdb.parameter("language")
+    if language in ("c++", None):
+        return gdb.parse_and_eval(expr)
+    gdb.execute("set language c++", to_string=True)
+    try:
+        return gdb.parse_and_eval(expr)
+    finally:
+        gdb.execute("set language %s" % language, to_string=True)
+
+
+def _scheduler():
+    """The selected thread's scheduler (a gdb.Value of type scheduler), or None."""
+    try:
+        ptr = _eval_cxx("tasklets::detail::tls_scheduler")
+    except gdb.error as e:
+        raise _Error("tasklets: cannot read tasklets::detail::tls_scheduler (%s). Is the program linked with "
+                     "libtasklets, built with debug information (-g), and is a thread selected?" % e)
+    if int(ptr) == 0:
+        return None
+    return ptr.dereference()
+
+
+def _frame_table():
+    try:
+        info = gdb.parse_and_eval("tasklets_debug_info")
+    except gdb.error as e:
+        raise _Error("tasklets: the table tasklets_debug_info is missing from the program (%s); it is linked "
+                     "in by -Wl,--undefined=tasklets_debug_info, which tasklets::tasklets and tasklets.pc add" % e)
+    arch = info["arch"].string()
+    slots = {}
+    slot = info["frame"]
+    while int(slot["name"]) != 0:
+        slots[slot["name"].string()] = int(slot["offset"])
+        slot += 1
+    return arch, slots
+
+
+def _tasklets(sched):
+    """Every control block of the thread, by id."""
+    out = []
+    seen = set()
+    t = sched["all"]
+    while int(t) != 0 and int(t) not in seen and len(seen) < 10000000:
+        seen.add(int(t))
+        out.append(t.dereference())
+        t = t["all_next"]
+    out.sort(key=lambda x: int(x["id"]))
+    return out
+
+
+def _has_field(value, name):
+    return any(f.name == name for f in value.type.strip_typedefs().fields())
+
+
+def _name(t):
+    try:
+        return _std_string(t["name"])
+    except gdb.error:
+        return "?"
+
+
+def _std_string(v):
+    # libstdc++'s std::string: _M_dataplus._M_p and _M_string_length.
+    try:
+        return v["_M_dataplus"]["_M_p"].string(length=int(v["_M_string_length"]))
+    except gdb.error:
+        s = str(v)
+        return s[1:-1] if s.startswith('"') else s
+
+
+def _u64(addr):
+    return int.from_bytes(bytes(gdb.selected_inferior().read_memory(addr, 8)), "little")
+
+
+def _pending(t):
+    try:
+        return int(t["pending"]["_M_exception_object"]) != 0
+    except gdb.error:
+        return False
+
+
+def _state(sched, t):
+    if not bool(t["alive"]):
+        return "dead"
+    if int(t.address) == int(sched["current"]):
+        return "running"
+    words = []
+    chan = int(t["blocked_on"])
+    if chan != 0:
+        direction = int(t["direction"])
+        verb = "sending" if direction > 0 else "receiving" if direction < 0 else "blocked"
+        words.append("blocked %s on channel 0x%x" % (verb, chan))
+        try:
+            core = t["blocked_on"].dereference()
+            waiting = abs(int(core["balance"]))
+            words.append("(%d waiting)" % waiting)
+        except gdb.error:
+            pass
+    elif bool(t["in_ring"]):
+        words.append("runnable")
+        if not bool(t["started"]):
+            words.append("(not started)")
+        elif bool(t["fresh"]):
+            words.append("(not yet entered)")
+    elif bool(t["waiting_in_run"]):
+        words.append("waiting in run()")
+    else:
+        words.append("paused")
+    if _pending(t):
+        words.append("[exception pending]")
+    return " ".join(words)
+
+
+def _stack_range(t):
+    if bool(t["is_main"]) or not bool(t["started"]):
+        return None
+    base = int(t["stack"]["base"])
+    size = int(t["stack"]["size"])
+    if base == 0 or size == 0:
+        return None
+    return base, size
+
+
+def _current_sp():
+    try:
+        return int(gdb.newest_frame().read_register("sp"))
+    except gdb.error:
+        return None
+
+
+def _depth(sched, t, stack):
+    base, size = stack
+    top = base + size
+    if int(t.address) == int(sched["current"]):
+        sp = _current_sp()
+    else:
+        sp = int(t["sp"])
+    if sp is None or not (base <= sp <= top):
+        return None
+    return top - sp
+
+
+def _native_pid():
+    inf = gdb.selected_inferior()
+    if inf.pid <= 0:
+        return None
+    conn = getattr(inf, "connection", None)
+    if conn is not None and conn.type != "native":
+        return None  # a core file or a remote target: /proc is not the program's
+    return inf.pid
+
+
+def _high_water(stack):
+    """Deepest page of the stack ever touched, from /proc/<pid>/pagemap (present or swapped),
+    without calling into the program; None where that cannot be read (core files, remote)."""
+    pid = _native_pid()
+    if pid is None:
+        return None
+    base, size = stack
+    page = os.sysconf("SC_PAGE_SIZE")
+    pages = size // page
+    try:
+        with open("/proc/%d/pagemap" % pid, "rb") as f:
+            f.seek((base // page) * 8)
+            data = f.read(pages * 8)
+    except OSError:
+        return None
+    for i in range(len(data) // 8):
+        entry = int.from_bytes(data[i * 8:i * 8 + 8], "little")
+        if entry & (3 << 62):  # bit 63 present, bit 62 swapped
+            return size - i * page
+    return 0
+
+
+def _fmt_size(n):
+    if n is None:
+        return "?"
+    if n % _KIB == 0:
+        return "%dK" % (n // _KIB)
+    return "%.1fK" % (n / _KIB)
+
+
+def _find(sched, spec):
+    spec = spec.strip()
+    ts = _tasklets(sched)
+    if re.fullmatch(r"\d+", spec):
+        for t in ts:
+            if int(t["id"]) == int(spec):
+                return t
+        raise _Error("tasklets: no tasklet %s in this thread (see `info tasklets`)" % spec)
+    named = [t for t in ts if _name(t) == spec]
+    if len(named) == 1:
+        return named[0]
+    if not named:
+        raise _Error("tasklets: no tasklet named \"%s\" in this thread (see `info tasklets`)" % spec)
+    raise _Error("tasklets: %d tasklets are named \"%s\"; give an id" % (len(named), spec))
+
+
+def _context_registers(sched, t):
+    """gdb register name -> value for a parked tasklet's resume point."""
+    tid = int(t["id"])
+    if int(t.address) == int(sched["current"]):
+        raise _Error("tasklets: tasklet %d is running: its frames are the thread's own (use `bt`)" % tid)
+    if not bool(t["alive"]):
+        raise _Error("tasklets: tasklet %d has ended; it has no frames" % tid)
+    if not bool(t["started"]):
+        raise _Error("tasklets: tasklet %d has not started yet; it has no frames" % tid)
+    if bool(t["fresh"]):
+        raise _Error("tasklets: tasklet %d has a stack but has not been entered yet; it has no frames" % tid)
+    arch, slots = _frame_table()
+    regs = _ARCH_REGS.get(arch)
+    if regs is None:
+        raise _Error("tasklets: no register map for architecture %s" % arch)
+    sp = int(t["sp"])
+    try:
+        resume = _u64(sp + slots[_RESUME_SLOT[arch]])
+        values = {regs["pc"]: resume, regs["sp"]: sp + slots["TASKLETS_FRAME_SIZE"]}
+        for reg, slot in regs["saved"].items():
+            values[reg] = _u64(sp + slots[slot])
+    except gdb.MemoryError as e:
+        raise _Error("tasklets: cannot read tasklet %d's saved context at 0x%x (%s)%s" % (tid, sp, e, _CORE_HINT))
+    if resume == 0:
+        raise _Error("tasklets: tasklet %d's saved context at 0x%x reads as zeros%s" % (tid, sp, _CORE_HINT))
+    return values, sp
+
+
+# ---- the unwinder that shows a parked tasklet's frames -------------------------------------------
+class _View(object):
+    def __init__(self, tid, name, ptid, registers, context_sp):
+        self.tid = tid
+        self.name = name
+        self.ptid = ptid
+        self.registers = registers
+        self.context_sp = context_sp
+
+
+class _FrameId(object):
+    def __init__(self, sp, pc):
+        self.sp = sp
+        self.pc = pc
+
+
+class _TaskletUnwinder(gdb.unwinder.Unwinder):
+    def __init__(self):
+        super(_TaskletUnwinder, self).__init__("tasklets")
+        self.view = None
+
+    def __call__(self, pending_frame):
+        view = self.view
+        if view is None or pending_frame.level() != 0:
+            return None
+        thread = gdb.selected_thread()
+        if thread is None or thread.ptid != view.ptid:
+            return None
+        pc = pending_frame.read_register("pc")
+        # Frame #0's id uses the context's stack pointer, below every frame of the tasklet,
+        # so that gdb sees the tasklet's frames as outer to #0 wherever its stack lies.
+        sp_type = pending_frame.read_register("sp").type
+        info = pending_frame.create_unwind_info(_FrameId(gdb.Value(view.context_sp).cast(sp_type), pc))
+        for reg, value in view.registers.items():
+            info.add_saved_register(reg, gdb.Value(value).cast(pending_frame.read_register(reg).type))
+        return info
+
+
+_unwinder = _TaskletUnwinder()
+
+
+def _install_unwinder():
+    # Replace an instance left by an earlier `source` of this file.
+    for u in list(gdb.frame_unwinders):
+        if getattr(u, "name", None) == "tasklets":
+            gdb.frame_unwinders.remove(u)
+    gdb.unwinder.register_unwinder(None, _unwinder, replace=True)
+
+
+def _select(t, sched):
+    registers, context_sp = _context_registers(sched, t)
+    _unwinder.view = _View(int(t["id"]), _name(t), gdb.selected_thread().ptid, registers, context_sp)
+    gdb.invalidate_cached_frames()
+
+
+def _restore():
+    was = _unwinder.view
+    _unwinder.view = None
+    gdb.invalidate_cached_frames()
+    return was
+
+
+def _on_resume(_event):
+    if _unwinder.view is not None:
+        _restore()
+
+
+# ---- commands ------------------------------------------------------------------------------
+class InfoTasklets(gdb.Command):
+    """List the tasklets of the selected thread.
+Usage: info tasklets
+One line per tasklet: id, name, state, stack size, depth now (top of stack down to the
+stack pointer or saved context) and high-water mark (deepest page of the stack ever
+touched; '?' on core files and remote targets). '*' marks the running tasklet. Stacks
+are pooled, so the high-water mark can include a previous tasklet's use of the same stack
+(see tasklets/debug.hpp). For every thread: thread apply all info tasklets"""
+
+    def __init__(self):
+        super(InfoTasklets, self).__init__("info tasklets", gdb.COMMAND_STACK)
+
+    def invoke(self, arg, from_tty):
+        sched = _scheduler()
+        if sched is None:
+            gdb.write("This thread has not used tasklets.\n")
+            return
+        rows = []
+        for t in _tasklets(sched):
+            stack = _stack_range(t)
+            if bool(t["is_main"]):
+                size, depth, high = "thread", "-", "-"
+            elif stack is None:
+                size, depth, high = _fmt_size(int(t["stack_size"])), "-", "-"
+            else:
+                size = _fmt_size(stack[1])
+                depth = _fmt_size(_depth(sched, t, stack))
+                high = _fmt_size(_high_water(stack))
+            mark = "*" if int(t.address) == int(sched["current"]) else " "
+            name = "main" if bool(t["is_main"]) and not _name(t) else _name(t)
+            rows.append((mark, str(int(t["id"])), name, _state(sched, t), size, depth, high))
+        head = (" ", "Id", "Name", "State", "Stack", "Depth", "High-water")
+        widths = [max(len(r[i]) for r in rows + [head]) for i in range(len(head))]
+        fmt = "%s %*s  %-*s  %-*s  %*s  %*s  %*s\n"
+        for r in [head] + rows:
+            gdb.write(fmt % (r[0], widths[1], r[1], widths[2], r[2], widths[3], r[3], widths[4], r[4],
+                             widths[5], r[5], widths[6], r[6]))
+
+
+class TaskletPrefix(gdb.Command):
+    """Commands for tasklets: tasklet bt, tasklet frame, tasklet restore. See also info tasklets."""
+
+    def __init__(self):
+        super(TaskletPrefix, self).__init__("tasklet", gdb.COMMAND_STACK, gdb.COMPLETE_NONE, True)
+
+
+def _backtrace_of(sched, t, bt_args):
+    tid = int(t["id"])
+    header = "tasklet %d \"%s\": %s" % (tid, _name(t), _state(sched, t))
+    if int(t.address) == int(sched["current"]):
+        gdb.write(header + " (the thread's own frames)\n")
+        gdb.execute("bt " + bt_args)
+        return
+    previous = _unwinder.view
+    _select(t, sched)
+    try:
+        text = gdb.execute("bt " + bt_args, to_string=True)
+    finally:
+        _unwinder.view = previous
+        gdb.invalidate_cached_frames()
+    # Drop frame #0 (the thread's real position, not the tasklet's), and the null return
+    # address that ends every tasklet's stack (gdb shows it as a frame at 0x0, then fails
+    # to unwind past it).
+    lines = text.splitlines(True)
+    start = next((i for i, l in enumerate(lines) if re.match(r"#[1-9]", l)), len(lines))
+    kept = []
+    for line in lines[start:]:
+        if re.match(r"#\d+\s+0x0+ in \?\? \(\)\s*$", line):
+            kept.append(None)
+            continue
+        if kept and kept[-1] is None and line.startswith("Backtrace stopped: Cannot access memory"):
+            continue
+        kept.append(line)
+    gdb.write(header + "\n")
+    gdb.write("".join(l for l in kept if l is not None))
+
+
+class TaskletBt(gdb.Command):
+    """Backtrace of a parked tasklet, unwound from its saved context.
+Usage: tasklet bt ID|NAME|all [backtrace options, e.g. full, -10]
+Frame numbers start at #1, as in `tasklet frame` (#0 is the thread's real position)."""
+
+    def __init__(self):
+        super(TaskletBt, self).__init__("tasklet bt", gdb.COMMAND_STACK)
+
+    def invoke(self, arg, from_tty):
+        words = arg.split(None, 1)
+        if not words:
+            raise _Error("usage: tasklet bt ID|NAME|all [backtrace options]")
+        bt_args = words[1] if len(words) > 1 else ""
+        sched = _scheduler()
+        if sched is None:
+            raise _Error("tasklets: this thread has not used tasklets")
+        if words[0] == "all":
+            for t in _tasklets(sched):
+                try:
+                    _backtrace_of(sched, t, bt_args)
+                except gdb.GdbError as e:
+                    gdb.write("%s\n" % e)
+                gdb.write("\n")
+            return
+        _backtrace_of(sched, _find(sched, words[0]), bt_args)
+
+
+class TaskletFrame(gdb.Command):
+    """Show a parked tasklet's frames until `tasklet restore` (or until the program resumes).
+Usage: tasklet frame ID|NAME
+Frame #1 and older are the tasklet's: `bt`, `frame N`, `up`, `down`, `info locals`, `print`
+work on them. #0 stays the thread's real position. No register is written."""
+
+    def __init__(self):
+        super(TaskletFrame, self).__init__("tasklet frame", gdb.COMMAND_STACK)
+
+    def invoke(self, arg, from_tty):
+        if not arg.strip():
+            view = _unwinder.view
+            gdb.write("Showing tasklet %d \"%s\".\n" % (view.tid, view.name) if view else
+                      "Showing the thread's own frames.\n")
+            return
+        sched = _scheduler()
+        if sched is None:
+            raise _Error("tasklets: this thread has not used tasklets")
+        t = _find(sched, arg)
+        if int(t.address) == int(sched["current"]):
+            _restore()
+            gdb.write("Tasklet %d is running: these are the thread's own frames.\n" % int(t["id"]))
+            gdb.execute("frame 0")
+            return
+        _select(t, sched)
+        gdb.write("Showing tasklet %d \"%s\" (%s) from frame #1; `tasklet restore` goes back.\n"
+                  % (int(t["id"]), _name(t), _state(sched, t)))
+        gdb.execute("frame 1")
+
+
+class TaskletRestore(gdb.Command):
+    """Go back to the thread's real frames after `tasklet frame`.
+Usage: tasklet restore"""
+
+    def __init__(self):
+        super(TaskletRestore, self).__init__("tasklet restore", gdb.COMMAND_STACK)
+
+    def invoke(self, arg, from_tty):
+        was = _restore()
+        gdb.write("Back to the thread's own frames%s.\n" % (" (was showing tasklet %d)" % was.tid if was else ""))
+        gdb.execute("frame 0")
+
+
+_install_unwinder()
+if not getattr(gdb, "_tasklets_gdb_loaded", False):
+    gdb.events.cont.connect(_on_resume)
+    gdb._tasklets_gdb_loaded = True
+InfoTasklets()
+TaskletPrefix()
+TaskletBt()
+TaskletFrame()
+TaskletRestore()
