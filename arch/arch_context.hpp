@@ -3,12 +3,22 @@
 
 #include <tasklets/context.hpp>
 
+#include <cstdint>
+
 namespace tasklets::arch {
+
+/// The FP control state a context carries, packed in 64 bits: x86-64 MXCSR (low 32
+/// bits) and x87 control word (bits 32-47); AArch64 FPCR; RISC-V frm.
+using fp_control = std::uint64_t;
+
+/// The running code's FP control state. A new context starts with its creator's, read
+/// with this when the context (or tasklet) is created, as a new thread inherits it.
+fp_control current_fp_control() noexcept;
 
 /// Writes, just below stack_top, a frame that the architecture's switch resumes as if it
 /// were a suspended context, entering entry(value) with the ABI's call alignment and a
-/// null return address. Returns the context's stack pointer. Uses at most
-/// tasklets::min_context_stack bytes.
-void* prepare_stack(void* stack_top, context_entry entry) noexcept;
+/// null return address and FP control state `fp`. Returns the context's stack pointer.
+/// Uses at most tasklets::min_context_stack bytes.
+void* prepare_stack(void* stack_top, context_entry entry, fp_control fp) noexcept;
 
 }  // namespace tasklets::arch

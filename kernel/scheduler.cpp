@@ -203,6 +203,7 @@ tasklet_impl* allocate_tasklet(std::size_t body_size, const tasklet_options& opt
     auto* t = ::new (memory) tasklet_impl;
     t->block_class = block_class;
     t->stack_size = stack_bytes;
+    t->fp_control = arch::current_fp_control();  // inherited, as by a new thread
     t->id = s.next_id++;
     t->next = t->prev = t;
     if (!options.name.empty()) {
@@ -264,7 +265,7 @@ void release(tasklet_impl* t) noexcept {
 
 void start_tasklet(scheduler& s, tasklet_impl* t) {
     t->stack = s.stacks.allocate(t->stack_size);
-    t->sp = arch::prepare_stack(t->stack.top(), &tasklet_entry);
+    t->sp = arch::prepare_stack(t->stack.top(), &tasklet_entry, t->fp_control);
     t->started = true;
     t->fresh = true;
 }

@@ -66,6 +66,7 @@ struct tasklet_impl {
     bool block_trap = false;
     stack_block stack;
     std::size_t stack_size = 0;       // requested usable size (bytes, page multiple)
+    std::uint64_t fp_control = 0;     // the creator's FP control, for the first frame
     std::uint64_t id = 0;
     tasklet_impl* all_next = nullptr; // every control block of the thread (for teardown and debuggers)
     tasklet_impl* all_prev = nullptr;

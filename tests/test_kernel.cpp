@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <tasklets/tasklets.hpp>
 
+#include <cfenv>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -203,5 +204,24 @@ TEST_CASE("running out of memory mappings names vm.max_map_count", "[.][mapping-
     tasklets::run();                  // ...and now can, and blocks
     REQUIRE(parked.back().blocked());
     parked.back().kill();
+    REQUIRE(tasklets::runcount() == 1);
+}
+
+TEST_CASE("a tasklet starts with its creator's FP rounding mode, whoever first runs it", "[kernel][fp]") {
+    int seen_by_child = -1;
+    int seen_by_starter = -1;
+    std::fesetround(FE_UPWARD);
+    tasklets::tasklet child([&] { seen_by_child = std::fegetround(); });
+    std::fesetround(FE_TONEAREST);
+    // Created while rounding to nearest; it is the one that switches to `child` first.
+    tasklets::tasklet starter([&] {
+        seen_by_starter = std::fegetround();
+        child.run();
+    });
+    starter.run();
+    REQUIRE(seen_by_starter == FE_TONEAREST);
+    REQUIRE(seen_by_child == FE_UPWARD);
+    REQUIRE(std::fegetround() == FE_TONEAREST);  // nothing leaked back into main
+    tasklets::run();
     REQUIRE(tasklets::runcount() == 1);
 }

@@ -40,17 +40,20 @@ void store(std::byte* frame, std::size_t offset, T value) {
 }
 }  // namespace
 
-void* prepare_stack(void* stack_top, context_entry entry) noexcept {
+fp_control current_fp_control() noexcept {
+    std::uint64_t fpcr;
+    asm volatile("mrs %0, fpcr" : "=r"(fpcr));
+    return fpcr;
+}
+
+void* prepare_stack(void* stack_top, context_entry entry, fp_control fp) noexcept {
     // sp at the entry is the aligned stack top; the frame sits right below it, so the
     // switch's final `add sp` lands exactly there.
     auto top = reinterpret_cast<std::uintptr_t>(stack_top) & ~std::uintptr_t{15};
     auto* frame = reinterpret_cast<std::byte*>(top) - TASKLETS_FRAME_SIZE;
     std::memset(frame, 0, TASKLETS_FRAME_SIZE);  // x29 = 0 ends the frame-pointer chain
 
-    // Start with the creator's FP control state, as a new thread would inherit it.
-    std::uint64_t fpcr;
-    asm volatile("mrs %0, fpcr" : "=r"(fpcr));
-    store(frame, TASKLETS_FRAME_FPCR, fpcr);
+    store(frame, TASKLETS_FRAME_FPCR, std::uint64_t{fp});
     store(frame, TASKLETS_FRAME_X19, reinterpret_cast<std::uintptr_t>(entry));
     store(frame, TASKLETS_FRAME_RESUME,
           reinterpret_cast<std::uintptr_t>(&tasklets_aarch64_first_entry));

@@ -44,17 +44,20 @@ void store(std::byte* frame, std::size_t offset, T value) {
 }
 }  // namespace
 
-void* prepare_stack(void* stack_top, context_entry entry) noexcept {
+fp_control current_fp_control() noexcept {
+    std::uint64_t frm;
+    asm volatile("frrm %0" : "=r"(frm));
+    return frm;
+}
+
+void* prepare_stack(void* stack_top, context_entry entry, fp_control fp) noexcept {
     // sp at the entry is the aligned stack top; the frame sits right below it, so the
     // switch's final `addi sp` lands exactly there.
     auto top = reinterpret_cast<std::uintptr_t>(stack_top) & ~std::uintptr_t{15};
     auto* frame = reinterpret_cast<std::byte*>(top) - TASKLETS_FRAME_SIZE;
     std::memset(frame, 0, TASKLETS_FRAME_SIZE);  // s0 = 0 ends the frame-pointer chain
 
-    // Start with the creator's rounding mode, as a new thread would inherit it.
-    std::uint64_t frm;
-    asm volatile("frrm %0" : "=r"(frm));
-    store(frame, TASKLETS_FRAME_FRM, frm);
+    store(frame, TASKLETS_FRAME_FRM, std::uint64_t{fp});
     store(frame, TASKLETS_FRAME_S1, reinterpret_cast<std::uintptr_t>(entry));
     store(frame, TASKLETS_FRAME_RA,
           reinterpret_cast<std::uintptr_t>(&tasklets_riscv64_first_entry));

@@ -33,7 +33,15 @@ void store(std::byte* frame, std::size_t offset, T value) {
 }
 }  // namespace
 
-void* prepare_stack(void* stack_top, context_entry entry) noexcept {
+fp_control current_fp_control() noexcept {
+    std::uint32_t mxcsr;
+    std::uint16_t x87cw;
+    asm volatile("stmxcsr %0" : "=m"(mxcsr));
+    asm volatile("fnstcw %0" : "=m"(x87cw));
+    return mxcsr | fp_control{x87cw} << 32;
+}
+
+void* prepare_stack(void* stack_top, context_entry entry, fp_control fp) noexcept {
     // Top of stack: one null quadword (the entry's return address) at rsp, with
     // (rsp + 8) % 16 == 0; the frame sits right below it.
     auto top = reinterpret_cast<std::uintptr_t>(stack_top) & ~std::uintptr_t{15};
@@ -41,13 +49,8 @@ void* prepare_stack(void* stack_top, context_entry entry) noexcept {
     auto* frame = null_return - TASKLETS_FRAME_SIZE;
     std::memset(frame, 0, TASKLETS_FRAME_SIZE + 8);
 
-    // Start with the creator's FP control state, as a new thread would inherit it.
-    std::uint32_t mxcsr;
-    std::uint16_t x87cw;
-    asm volatile("stmxcsr %0" : "=m"(mxcsr));
-    asm volatile("fnstcw %0" : "=m"(x87cw));
-    store(frame, TASKLETS_FRAME_MXCSR, mxcsr);
-    store(frame, TASKLETS_FRAME_X87CW, x87cw);
+    store(frame, TASKLETS_FRAME_MXCSR, static_cast<std::uint32_t>(fp));
+    store(frame, TASKLETS_FRAME_X87CW, static_cast<std::uint16_t>(fp >> 32));
     store(frame, TASKLETS_FRAME_R12, reinterpret_cast<std::uintptr_t>(entry));
     store(frame, TASKLETS_FRAME_RESUME,
           reinterpret_cast<std::uintptr_t>(&tasklets_x86_64_first_entry));
