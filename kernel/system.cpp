@@ -84,6 +84,9 @@ void* map_slab(std::size_t bytes) {
         fail(err, "cannot map " + std::to_string(bytes) + " bytes for tasklet stacks (mmap failed); "
                   "reduce the number of live tasklets or their stack size, or raise the address-space limit (ulimit -v)");
     }
+    // A stack touches a page or two; with transparent huge pages set to "always", one
+    // touch could otherwise commit 2 MiB. Advice only: failure changes nothing else.
+    ::madvise(p, bytes, MADV_NOHUGEPAGE);
     return p;
 }
 
