@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds tasklets and runs the whole Catch2 suite: x86-64 natively, then AArch64 and
 # RISC-V64 cross-built and run under QEMU user mode. Prints one summary line per
-# architecture and fails if any architecture fails.
+# architecture and fails if any architecture fails. After x86-64, the packaging test
+# (ci/consumers.sh: installed package consumed by other projects) with its own summary line.
 #   ci/test.sh                    all three architectures
 #   ci/test.sh x86_64 aarch64     only those
 set -uo pipefail
@@ -32,9 +33,23 @@ for arch in "${archs[@]}"; do
   ((rc == 0)) || status=1
 done
 
+# Packaging (after a good x86_64 build): install into temporary prefixes, static (from
+# build/x86_64) and shared, and build and run consumers with find_package, pkg-config and
+# add_subdirectory (ci/consumers.sh).
+packaging=""
+if [[ -n "${summary[x86_64]:-}" && "${summary[x86_64]}" != "build FAILED" ]]; then
+  echo "=== packaging: install, then consumers (find_package, pkg-config, add_subdirectory)"
+  out=$(bash ci/consumers.sh 2>&1)
+  rc=$?
+  echo "$out" | grep -v '^ok:   ' || true
+  packaging=$(echo "$out" | tail -n 1)
+  ((rc == 0)) || status=1
+fi
+
 echo
 echo "=== summary"
 for arch in "${archs[@]}"; do
   printf '%-8s %s\n' "$arch" "${summary[$arch]}"
 done
+[[ -n "$packaging" ]] && printf '%-8s %s\n' packages "$packaging"
 exit $status

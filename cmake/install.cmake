@@ -80,11 +80,21 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/tasklets.pc DESTINATION ${TASKLETS_PC_
 # ---- gdb extension ------------------------------------------------------------------------------
 install(FILES ${TASKLETS_GDB_SCRIPT} DESTINATION ${CMAKE_INSTALL_DATADIR}/tasklets/gdb)
 if(BUILD_SHARED_LIBS)
-  # gdb's convention: <datadir>/gdb/auto-load/<absolute path of the library>-gdb.py, loaded
-  # when the library is (for a prefix other than /usr, gdb must be told about the
-  # directory: see README, "Debugging with gdb").
+  # gdb's convention: <datadir>/gdb/auto-load/<real path of the library's directory>/
+  # <library file name>-gdb.py, loaded when the library is (for a prefix other than /usr,
+  # gdb must be told about the directory: see README, "Debugging with gdb"). The path
+  # depends on the prefix, which `cmake --install --prefix` may change: computed at install time.
   get_target_property(TASKLETS_SO_VERSION tasklets VERSION)
-  install(FILES ${TASKLETS_GDB_SCRIPT}
-    DESTINATION ${CMAKE_INSTALL_DATADIR}/gdb/auto-load${CMAKE_INSTALL_FULL_LIBDIR}
-    RENAME ${CMAKE_SHARED_LIBRARY_PREFIX}tasklets${CMAKE_SHARED_LIBRARY_SUFFIX}.${TASKLETS_SO_VERSION}-gdb.py)
+  set(TASKLETS_SO_NAME ${CMAKE_SHARED_LIBRARY_PREFIX}tasklets${CMAKE_SHARED_LIBRARY_SUFFIX}.${TASKLETS_SO_VERSION})
+  install(CODE "
+    set(_tasklets_libdir \"${CMAKE_INSTALL_LIBDIR}\")
+    if(NOT IS_ABSOLUTE \"\${_tasklets_libdir}\")
+      set(_tasklets_libdir \"\${CMAKE_INSTALL_PREFIX}/\${_tasklets_libdir}\")
+    endif()
+    if(EXISTS \"\$ENV{DESTDIR}\${_tasklets_libdir}\" AND \"\$ENV{DESTDIR}\" STREQUAL \"\")
+      file(REAL_PATH \"\${_tasklets_libdir}\" _tasklets_libdir)
+    endif()
+    file(INSTALL DESTINATION \"\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_DATADIR}/gdb/auto-load\${_tasklets_libdir}\"
+         TYPE FILE RENAME \"${TASKLETS_SO_NAME}-gdb.py\" FILES \"${TASKLETS_GDB_SCRIPT}\")
+  ")
 endif()

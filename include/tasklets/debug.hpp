@@ -19,9 +19,9 @@
 //   a later reading shows only what was touched afterwards. Call it at the start of a
 //   tasklet you want to measure (it costs one madvise(2); the pages are zero-filled
 //   again on next touch), or give the tasklets you measure a stack size of their own.
-// - Pages swapped out count as untouched (mincore reports them non-resident). Under
-//   transparent huge pages set to "always" a whole stack may look touched; tasklets does
-//   not ask for huge pages.
+// - Pages swapped out count as untouched (mincore reports them non-resident). Transparent
+//   huge pages would make a whole stack look touched; stack slabs are mapped
+//   MADV_NOHUGEPAGE, so they never are.
 // - The gdb extension (`info tasklets`) shows the same figure, read from
 //   /proc/<pid>/pagemap without calling into the process.
 #pragma once

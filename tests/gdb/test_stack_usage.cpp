@@ -68,7 +68,7 @@ TEST_CASE("stack_high_water and stack_depth are 0 without a stack of the tasklet
     CHECK(tasklets::stack_high_water(never_ran) == 0);
 }
 
-TEST_CASE("a tasklet that recurses 200 KiB deep reports at least that; a shallow one on a fresh stack reports a few pages",
+TEST_CASE("a tasklet that recurses 200 KiB deep reports at least that, and a shallow one on a fresh stack a few pages",
           "[debug][stack-usage]") {
     constexpr std::size_t deep_size = 392 * KiB;
     std::size_t depth_at_bottom = 0;
