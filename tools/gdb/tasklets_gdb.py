@@ -215,6 +215,13 @@ def _native_pid():
     conn = getattr(inf, "connection", None)
     if conn is not None and conn.type != "native":
         return None  # a core file or a remote target: /proc is not the program's
+    try:  # older gdbs have no connection type: make sure /proc/<pid> is this program
+        exe = os.path.realpath("/proc/%d/exe" % inf.pid)
+        prog = inf.progspace.filename
+        if prog and os.path.realpath(prog) != exe:
+            return None
+    except (OSError, AttributeError):
+        return None
     return inf.pid
 
 
@@ -508,9 +515,11 @@ Usage: tasklet restore"""
 
 
 _install_unwinder()
-if not getattr(gdb, "_tasklets_gdb_loaded", False):
-    gdb.events.cont.connect(_on_resume)
-    gdb._tasklets_gdb_loaded = True
+# Loaded twice (auto-load and `source`, or a reload): the newest copy's handler wins.
+if getattr(gdb, "_tasklets_gdb_on_resume", None) is not None:
+    gdb.events.cont.disconnect(gdb._tasklets_gdb_on_resume)
+gdb.events.cont.connect(_on_resume)
+gdb._tasklets_gdb_on_resume = _on_resume
 InfoTasklets()
 TaskletPrefix()
 TaskletBt()
