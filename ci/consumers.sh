@@ -134,4 +134,4 @@ if ((failed)); then
   echo "consumers: $passed checks passed, $failed FAILED: ${failures[*]}"
   exit 1
 fi
-echo "consumers: $passed checks passed, 0 failed (static and shared; CMake and pkg-config)"
+echo "consumers: $passed checks passed, 0 failed (static and shared: find_package, pkg-config; add_subdirectory)"
