@@ -35,7 +35,7 @@ void queue_unlink(channel_core* c, tasklet_impl* t) noexcept {
 // Takes the first waiter off the queue; the caller hands it its value and places it.
 tasklet_impl* take_partner(channel_core* c) noexcept {
     tasklet_impl* partner = c->head;
-    unblock(partner);
+    unblock_from_channel(partner);
     return partner;
 }
 
@@ -58,6 +58,7 @@ void block(scheduler& s, channel_core* c, std::int8_t direction, void* transfer,
     if (self->block_trap) throw_state_error("this tasklet does not like to be blocked.");
     if (c->closing) throw channel_closed_error("Send/receive operation on a closed channel");
     tasklet_impl* target = self->next;
+    if (target == self && refill_ring(s, self)) target = self->next;
     if (target != self) {
         prepare(s, target);
     } else {
@@ -77,7 +78,7 @@ void block(scheduler& s, channel_core* c, std::int8_t direction, void* transfer,
 
 }  // namespace
 
-void unblock(tasklet_impl* t) noexcept {
+void unblock_from_channel(tasklet_impl* t) noexcept {
     channel_core* c = t->blocked_on;
     queue_unlink(c, t);
     c->balance -= t->direction;
@@ -111,6 +112,7 @@ void release(channel_core* c) noexcept {
 
 void channel_send(channel_core* c, void* payload, relocate_fn relocate) {
     scheduler& s = sched();
+    safe_point(s);
     if (c->balance < 0) {
         relocate(c->head->transfer, payload);  // may throw: nothing has changed yet
         place_partner(s, c, take_partner(c), sending);
@@ -130,6 +132,7 @@ namespace {
 
 void channel_receive(channel_core* c, void* storage, relocate_fn relocate) {
     scheduler& s = sched();
+    safe_point(s);
     if (c->balance > 0) {
         tasklet_impl* sender = c->head;
         if (sender->transfer_is_exception) [[unlikely]] return receive_exception(s, c, sender);
@@ -143,6 +146,7 @@ void channel_receive(channel_core* c, void* storage, relocate_fn relocate) {
 void channel_send_exception(channel_core* c, std::exception_ptr e) {
     if (!e) throw std::invalid_argument("tasklets: send_exception needs a non-null exception_ptr");
     scheduler& s = sched();
+    safe_point(s);
     if (c->balance < 0) {
         tasklet_impl* partner = take_partner(c);
         partner->pending = std::move(e);

@@ -14,6 +14,7 @@
 namespace tasklets::detail {
 
 thread_local constinit scheduler* tls_scheduler __attribute__((tls_model("initial-exec"))) = nullptr;
+thread_local constinit std::int32_t tick_countdown __attribute__((tls_model("initial-exec"))) = 0;
 
 namespace {
 
@@ -59,7 +60,7 @@ void kill_abandoned(scheduler& s) {
     while (!s.abandoned.empty()) {
         tasklet_impl* t = s.abandoned.back();
         s.abandoned.pop_back();
-        if (t->alive && !t->in_ring && !t->blocked_on && !t->waiting_in_run && t->handles == 0) {
+        if (t->alive && !t->in_ring && !is_blocked(t) && !t->waiting_in_run && t->handles == 0) {
             t->handles = 1;  // keep it while we kill it
             try {
                 kill_now(s, t);
@@ -90,7 +91,7 @@ void destroy_scheduler(scheduler& s) noexcept {
     // Tasklets that never ran hold no stack: unbind and unschedule them.
     for (tasklet_impl* t = s.all; t; t = t->all_next) {
         if (t == &s.main || t->started || !t->alive) continue;
-        if (t->blocked_on) unblock(t);
+        if (is_blocked(t)) unblock(t);
         if (t->in_ring) ring_unlink(s, t);
         t->body->~tasklet_body();
         t->body = nullptr;
@@ -246,7 +247,7 @@ void release(tasklet_impl* t) noexcept {
         if (t != s.dead) free_tasklet(s, t);  // else release_dead frees it
         return;
     }
-    if (t->in_ring || t->blocked_on || t == s.current || t->waiting_in_run) return;  // still running
+    if (t->in_ring || is_blocked(t) || t == s.current || t->waiting_in_run) return;  // still running
     if (!t->started) {
         free_tasklet(s, t);
         return;
@@ -285,8 +286,8 @@ void raise_pending(tasklet_impl* self) {
 }
 
 void revive(scheduler& s, tasklet_impl* w, bool with_deadlock_error) {
-    if (w->blocked_on) {
-        if (with_deadlock_error)
+    if (is_blocked(w)) {
+        if (with_deadlock_error && w->blocked_on)
             w->pending = std::make_exception_ptr(deadlock_error(
                 w->direction == receiving ? "the main tasklet is receiving without a sender available."
                                           : "the main tasklet is sending without a receiver available."));
@@ -307,6 +308,7 @@ namespace {
 [[noreturn]] void finish(scheduler& s, tasklet_impl* self, std::exception_ptr escaped) noexcept {
     self->alive = false;
     tasklet_impl* target = nullptr;
+    if (!escaped && self->next == self) refill_ring(s, self);
     if (!escaped && self->next != self) {
         target = self->next;
         try {
@@ -358,12 +360,66 @@ void throw_into(scheduler& s, tasklet_impl* t, std::exception_ptr e, bool pendin
     if (t == s.current) std::rethrow_exception(std::move(e));
     if (!pending) prepare(s, t);
     t->pending = std::move(e);
-    if (t->blocked_on) unblock(t);
+    if (is_blocked(t)) unblock(t);
     if (!t->in_ring) ring_append(s, t);
     if (!pending) switch_to_tasklet(s, t);
 }
 
 [[noreturn]] void throw_state_error(const char* message) { throw state_error(message); }
+
+// ---- waiting for events (timers, I/O) ---------------------------------------------------
+
+void unblock(tasklet_impl* t) noexcept {
+    if (event_wait* w = t->event) {
+        t->event = nullptr;
+        w->cancel(w);
+    } else {
+        unblock_from_channel(t);
+    }
+}
+
+bool refill_ring(scheduler& s, tasklet_impl* self) noexcept {
+    while (self->next == self) {
+        if (s.events == nullptr || !s.events->has_waiters()) return false;
+        s.events->poll(s, true);
+    }
+    return true;
+}
+
+void wake_from_event(scheduler& s, tasklet_impl* t) noexcept {
+    t->event = nullptr;
+    if (!t->in_ring) ring_append(s, t);  // the running tasklet may be woken before it parks
+}
+
+void wait_for_event(scheduler& s, event_wait* w) {
+    tasklet_impl* self = s.current;
+    if (self->block_trap) throw_state_error("this tasklet does not like to be blocked.");
+    self->event = w;
+    while (self->next == self) {  // nobody else to run: wait for the events in place
+        if (s.events == nullptr || !s.events->has_waiters()) {
+            unblock(self);
+            throw deadlock_error("Deadlock: the last runnable tasklet cannot be blocked.");
+        }
+        s.events->poll(s, true);
+        if (!self->event) return;  // ours came while we were still running
+    }
+    tasklet_impl* target = self->next;
+    try {
+        prepare(s, target);
+    } catch (...) {
+        unblock(self);
+        throw;
+    }
+    ring_unlink(s, self);
+    switch_to_tasklet(s, target);
+}
+
+void slow_safe_point(scheduler& s) {
+    tick_countdown = poll_interval;
+    if (s.events && s.events->has_waiters()) s.events->poll(s, false);
+}
+
+void slow_check() { slow_safe_point(sched()); }
 
 }  // namespace tasklets::detail
 
@@ -384,6 +440,7 @@ int runcount() noexcept { return sched().runcount; }
 
 void schedule() {
     scheduler& s = sched();
+    safe_point(s);
     tasklet_impl* next = s.current->next;
     if (next == s.current) return;
     prepare(s, next);
@@ -393,7 +450,9 @@ void schedule() {
 void schedule_remove() {
     scheduler& s = sched();
     tasklet_impl* self = s.current;
+    safe_point(s);
     tasklet_impl* target = self->next;
+    if (target == self && refill_ring(s, self)) target = self->next;
     if (target != self) {
         prepare(s, target);
     } else {
@@ -408,7 +467,7 @@ void schedule_remove() {
 void run() {
     scheduler& s = sched();
     tasklet_impl* self = s.current;
-    while (s.runcount > 1) {
+    while (s.runcount > 1 || refill_ring(s, self)) {
         tasklet_impl* target = self->next;
         prepare(s, target);
         s.watchdogs.push_back(self);

@@ -31,6 +31,28 @@ void tasklets_resume_hook();
 namespace tasklets::detail {
 
 struct channel_core;
+struct scheduler;
+
+/// Something other than a channel that a tasklet can wait for (a timer, a readable
+/// descriptor), registered with an event_source before the tasklet parks.
+struct event_wait {
+    /// Called when the tasklet is woken by other means (kill, throw_exception): remove
+    /// every registration that could still wake it. Must not switch.
+    void (*cancel)(event_wait* self) noexcept = nullptr;
+};
+
+/// Timers and I/O plug into the scheduler through this (one per scheduler). The
+/// scheduler asks it for work before it lets the ring run empty, and polls it without
+/// blocking every poll_interval safe points so busy tasklets cannot starve I/O.
+class event_source {
+public:
+    virtual ~event_source() = default;
+    /// Are tasklets waiting for events this source will deliver?
+    virtual bool has_waiters() const noexcept = 0;
+    /// Wakes (wake_from_event) the tasklets whose events are ready. With `block`, first
+    /// waits until one is ready or the next timer is due. Must not switch.
+    virtual void poll(scheduler& s, bool block) noexcept = 0;
+};
 
 /// The per-stack part of the C++ runtime's exception state (__cxa_eh_globals: the
 /// caught-exception chain and the uncaught count). It is per *thread* in the runtime, so
@@ -48,6 +70,7 @@ struct tasklet_impl {
     tasklet_impl* next = nullptr;     // ring links, or channel-queue links while blocked
     tasklet_impl* prev = nullptr;
     channel_core* blocked_on = nullptr;
+    event_wait* event = nullptr;      // waiting for a timer or I/O (blocked, not on a channel)
     void* transfer = nullptr;         // while blocked: the payload (sending) or storage (receiving)
     std::exception_ptr pending;       // raised when this tasklet next resumes
     tasklet_body* body = nullptr;     // bound function; null once finished
@@ -100,6 +123,7 @@ struct scheduler {
     std::size_t default_stack_request = 0; // default_stack_size() last seen...
     std::size_t default_stack_rounded = 0; // ...and rounded up to whole pages
     block_cache blocks;
+    event_source* events = nullptr;        // timers and I/O, when in use
     stack_pool stacks;
 };
 
@@ -118,6 +142,28 @@ inline scheduler& sched() {
     if (s == nullptr) [[unlikely]] return create_scheduler();
     return *s;
 }
+
+/// Safe points (every switch attempt and channel operation, and tasklets::check()) count
+/// down tick_countdown; at zero, slow_safe_point() does the periodic work: polling the
+/// event source, the watchdog's budget.
+inline constexpr std::int32_t poll_interval = 64;
+void slow_safe_point(scheduler& s);
+inline void safe_point(scheduler& s) {
+    if (--tick_countdown < 0) [[unlikely]] slow_safe_point(s);
+}
+
+inline bool is_blocked(const tasklet_impl* t) noexcept { return t->blocked_on != nullptr || t->event != nullptr; }
+
+/// Parks the current tasklet until wake_from_event(), with `w` registered. While it is
+/// the only runnable tasklet, the event source is polled in place (blocking) instead.
+/// Throws what is thrown into it meanwhile (w->cancel has run by then).
+void wait_for_event(scheduler& s, event_wait* w);
+/// Ends t's event wait and makes it runnable (appended to the ring). Safe to call from
+/// event_source::poll, also for the tasklet that is still running (it then never parks).
+void wake_from_event(scheduler& s, tasklet_impl* t) noexcept;
+/// The ring is down to `self`: lets the event source wake someone. False if it has
+/// nobody waiting, so the ring stays empty but for self.
+bool refill_ring(scheduler& s, tasklet_impl* self) noexcept;
 
 // ---- the ring -----------------------------------------------------------------------
 inline void ring_insert_before(scheduler& s, tasklet_impl* pos, tasklet_impl* t) noexcept {
@@ -187,8 +233,10 @@ void revive(scheduler& s, tasklet_impl* w, bool with_deadlock_error);
 /// The running tasklet leaves the ring (it is paused afterwards).
 void leave_ring(scheduler& s, tasklet_impl* t) noexcept;
 
-/// Takes a blocked tasklet off its channel (balance adjusted) without waking it.
+/// Ends a blocked tasklet's wait without waking it: off its channel (balance adjusted),
+/// or its event registration cancelled.
 void unblock(tasklet_impl* t) noexcept;
+void unblock_from_channel(tasklet_impl* t) noexcept;
 
 /// Raises `e` in t following Stackless's throw rules (tasklet::throw_exception).
 void throw_into(scheduler& s, tasklet_impl* t, std::exception_ptr e, bool pending);

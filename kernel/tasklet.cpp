@@ -10,16 +10,16 @@ namespace {
 // insert(), run() and switch_to() accept only a tasklet that can be put in the ring.
 tasklet_impl* runnable_target(tasklet_impl* t) {
     if (t == nullptr || !t->alive) throw_state_error("You cannot run an unbound(dead) tasklet");
-    if (t->blocked_on) throw_state_error("You cannot run a blocked tasklet");
+    if (is_blocked(t)) throw_state_error("You cannot run a blocked tasklet");
     return t;
 }
 
 }  // namespace
 
 bool tasklet::alive() const noexcept { return impl_ && impl_->alive; }
-bool tasklet::paused() const noexcept { return alive() && !impl_->in_ring && !impl_->blocked_on; }
-bool tasklet::blocked() const noexcept { return impl_ && impl_->blocked_on; }
-bool tasklet::scheduled() const noexcept { return impl_ && (impl_->in_ring || impl_->blocked_on); }
+bool tasklet::paused() const noexcept { return alive() && !impl_->in_ring && !is_blocked(impl_); }
+bool tasklet::blocked() const noexcept { return impl_ && is_blocked(impl_); }
+bool tasklet::scheduled() const noexcept { return impl_ && (impl_->in_ring || is_blocked(impl_)); }
 bool tasklet::is_main() const noexcept { return impl_ && impl_->is_main; }
 bool tasklet::is_current() const noexcept { return impl_ && impl_ == sched().current; }
 bool tasklet::started() const noexcept { return impl_ && impl_->started; }
@@ -41,7 +41,7 @@ void tasklet::remove() {
     if (!impl_) return;
     scheduler& s = sched();
     if (impl_ == s.current) throw_state_error("The current tasklet cannot be removed.");
-    if (impl_->blocked_on) throw_state_error("You cannot remove a blocked tasklet.");
+    if (is_blocked(impl_)) throw_state_error("You cannot remove a blocked tasklet.");
     if (impl_->in_ring) leave_ring(s, impl_);
 }
 
@@ -49,6 +49,7 @@ void tasklet::run() {
     tasklet_impl* t = runnable_target(impl_);
     scheduler& s = sched();
     if (t == s.current) return;
+    safe_point(s);
     prepare(s, t);
     if (!t->in_ring) ring_append(s, t);
     switch_to_tasklet(s, t);
@@ -58,6 +59,7 @@ void tasklet::switch_to() {
     tasklet_impl* t = runnable_target(impl_);
     scheduler& s = sched();
     if (t == s.current) return;
+    safe_point(s);
     prepare(s, t);
     if (!t->in_ring) ring_append(s, t);
     leave_ring(s, s.current);

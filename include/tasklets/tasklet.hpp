@@ -90,6 +90,10 @@ void bind_and_schedule(tasklet_impl* t, tasklet_body* body) noexcept;
 void retain(tasklet_impl* t) noexcept;
 void release(tasklet_impl* t) noexcept;
 
+/// Safe points left until the scheduler's periodic work (see tasklets::check()).
+extern thread_local constinit std::int32_t tick_countdown;
+void slow_check();
+
 }  // namespace detail
 
 /// A handle to a tasklet (copyable; the tasklet lives while a handle or the scheduler
@@ -237,6 +241,14 @@ void schedule();
 void schedule_remove();
 /// Runs the ring until it is empty, the caller waiting outside it as the watchdog.
 /// Rethrows an exception that escaped a tasklet (the other tasklets keep their places).
+/// While tasklets wait on timers or I/O, run() waits for them instead of returning.
 void run();
+
+/// A safe point for long-running tasklet code: call it in loops that do not otherwise
+/// switch or use channels. It lets the scheduler do its periodic work (poll I/O, and
+/// enforce a watchdog budget). Costs a decrement and a branch almost every time.
+inline void check() {
+    if (--detail::tick_countdown < 0) [[unlikely]] detail::slow_check();
+}
 
 }  // namespace tasklets
