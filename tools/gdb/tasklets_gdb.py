@@ -147,6 +147,14 @@ def _pending(t):
         return False
 
 
+def _field_nonzero(value, name):
+    """A pointer field that older libraries may not have."""
+    try:
+        return int(value[name]) != 0
+    except gdb.error:
+        return False
+
+
 def _state(sched, t):
     if not bool(t["alive"]):
         return "dead"
@@ -164,6 +172,8 @@ def _state(sched, t):
             words.append("(%d waiting)" % waiting)
         except gdb.error:
             pass
+    elif _field_nonzero(t, "event"):
+        words.append("blocked waiting for a timer or I/O")
     elif bool(t["in_ring"]):
         words.append("runnable")
         if not bool(t["started"]):
