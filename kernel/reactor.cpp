@@ -1,0 +1,395 @@
+// The reactor (see reactor.hpp): clock, timers and epoll behind the scheduler's
+// event_source hook, plus the public timer API of <tasklets/time.hpp>.
+#include "reactor.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <ctime>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <unistd.h>
+
+namespace tasklets::detail {
+
+namespace {
+
+std::int64_t monotonic_ns() noexcept {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<std::int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+// Destroyed at thread exit before the scheduler's owner (it is constructed after it).
+struct reactor_owner {
+    reactor* r = nullptr;
+    ~reactor_owner() {
+        if (r) r->orphan();
+    }
+};
+thread_local reactor_owner owner;
+
+// epoll_pwait2 (Linux 5.11) takes a nanosecond timeout; without it, epoll_wait's whole
+// milliseconds, rounded up so that a timer never fires early.
+bool have_pwait2 = true;
+
+}  // namespace
+
+std::string format_duration(std::int64_t ns) {
+    if (ns % 1000000000 == 0) return std::to_string(ns / 1000000000) + "s";
+    if (ns % 1000000 == 0) return std::to_string(ns / 1000000) + "ms";
+    if (ns % 1000 == 0) return std::to_string(ns / 1000) + "us";
+    return std::to_string(ns) + "ns";
+}
+
+void throw_timeout(std::string_view what, std::int64_t span) {
+    std::string message = "tasklets: ";
+    message += what;
+    if (span >= 0) message += " timed out after " + format_duration(span);
+    else message += " timed out (its deadline passed)";
+    throw timeout_error(message);
+}
+
+reactor::reactor(scheduler& s) : s_(&s) {
+    epfd_ = epoll_create1(EPOLL_CLOEXEC);
+    if (epfd_ < 0) throw std::system_error(errno, std::generic_category(), "tasklets: epoll_create1");
+}
+
+reactor::~reactor() {
+    if (epfd_ >= 0) ::close(epfd_);
+}
+
+bool reactor::has_waiters() const noexcept {
+    return fd_waiters_ > 0 || (!timers_.empty() && (!virtual_ || auto_advance_));
+}
+
+std::int64_t reactor::now() const noexcept { return virtual_ ? vnow_ : monotonic_ns(); }
+
+void reactor::set_clock(bool is_virtual, bool auto_advance, std::int64_t start) {
+    if (!timers_.empty())
+        throw std::logic_error("tasklets: cannot change the clock while " + std::to_string(timers_.size()) +
+                               " timer(s) are pending");
+    virtual_ = is_virtual;
+    auto_advance_ = auto_advance;
+    vnow_ = start;
+}
+
+void reactor::add_timer(timer_node* n, std::int64_t deadline) {
+    n->deadline = deadline;
+    n->seq = next_seq_++;
+    timers_.push(n);
+}
+
+void reactor::expire(std::int64_t now) noexcept {
+    while (!timers_.empty() && timers_.top()->deadline <= now) {
+        timer_node* n = timers_.pop();
+        n->fire(n);
+    }
+}
+
+void reactor::advance_to(std::int64_t when) noexcept {
+    while (!timers_.empty() && timers_.top()->deadline <= when) {
+        vnow_ = std::max(vnow_, timers_.top()->deadline);
+        expire(vnow_);
+    }
+    vnow_ = std::max(vnow_, when);
+}
+
+// ---- descriptors ----------------------------------------------------------------------
+
+reactor::fd_entry& reactor::entry(int fd) {
+    const auto i = static_cast<std::size_t>(fd);
+    if (i >= fds_.size()) fds_.resize(std::max(i + 1, fds_.size() * 2));
+    return fds_[i];
+}
+
+void reactor::register_fd(int fd, fd_entry& e) {
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    ev.data.u64 = 0;
+    ev.data.fd = fd;
+    int rc = epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev);
+    if (rc != 0 && errno == EEXIST) rc = epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &ev);
+    if (rc == 0) {
+        e.registered = true;
+        ++registered_;
+        return;
+    }
+    if (errno == EPERM) {  // regular files, directories: always "ready"
+        e.unpollable = true;
+        return;
+    }
+    throw std::system_error(errno, std::generic_category(),
+                            "tasklets: cannot watch descriptor " + std::to_string(fd) + " with epoll");
+}
+
+void reactor::link(io_wait*& head, io_wait* w) noexcept {
+    w->next = nullptr;
+    if (!head) {
+        w->prev = nullptr;
+        head = w;
+        return;
+    }
+    io_wait* tail = head;
+    while (tail->next) tail = tail->next;
+    tail->next = w;
+    w->prev = tail;
+}
+
+void reactor::unlink(io_wait*& head, io_wait* w) noexcept {
+    if (w->prev) w->prev->next = w->next;
+    else head = w->next;
+    if (w->next) w->next->prev = w->prev;
+    w->next = w->prev = nullptr;
+}
+
+void reactor::detach(io_wait* w) noexcept {
+    if (w->linked) {
+        fd_entry& e = fds_[static_cast<std::size_t>(w->fd)];
+        unlink(w->dir == want_read ? e.readers : e.writers, w);
+        w->linked = false;
+        --fd_waiters_;
+    }
+    cancel_timer(&w->timer);
+}
+
+void reactor::finish(io_wait* w, int result) noexcept {
+    detach(w);
+    w->result = result;
+    ++woken_;
+    wake_from_event(*s_, w->t);
+}
+
+void reactor::cancel_wait(event_wait* self) noexcept {
+    auto* w = static_cast<io_wait*>(self);
+    w->r->detach(w);
+}
+
+void reactor::fire_wait(timer_node* n) noexcept {
+    auto* w = static_cast<io_wait*>(n->context);
+    w->r->finish(w, ETIMEDOUT);
+}
+
+void reactor::forget(int fd) noexcept {
+    if (fd < 0 || static_cast<std::size_t>(fd) >= fds_.size()) return;
+    fd_entry& e = fds_[static_cast<std::size_t>(fd)];
+    while (e.readers) finish(e.readers, EBADF);
+    while (e.writers) finish(e.writers, EBADF);
+    // No EPOLL_CTL_DEL: close(2) removes the registration (our descriptors are never
+    // duplicated); a stray event for a reused number only causes a spurious wake-up.
+    if (e.registered) --registered_;
+    e = fd_entry{};
+}
+
+void reactor::fresh(int fd) noexcept { forget(fd); }
+
+int reactor::wait(int fd, std::uint8_t dir, std::int64_t deadline) {
+    scheduler& s = *s_;
+    io_wait w;
+    w.cancel = &cancel_wait;
+    w.r = this;
+    w.t = s.current;
+    w.fd = fd;
+    w.dir = dir;
+    fd_entry* e = nullptr;
+    if (fd >= 0) {
+        e = &entry(fd);
+        if (!e->registered && !e->unpollable) register_fd(fd, *e);
+        if (e->unpollable) return 0;
+        if (e->ready & dir) {
+            e->ready &= static_cast<std::uint8_t>(~dir);
+            return 0;
+        }
+    }
+    if (deadline != no_deadline) {
+        if (deadline <= now()) return ETIMEDOUT;
+        w.timer.context = &w;
+        w.timer.fire = &fire_wait;
+        add_timer(&w.timer, deadline);
+    }
+    if (e) {
+        link(dir == want_read ? e->readers : e->writers, &w);
+        w.linked = true;
+        ++fd_waiters_;
+    }
+    reactor_hold hold(*this);
+    try {
+        // The last runnable tasklet, and only the host can end its wait (a manual virtual
+        // clock): hand over to the watchdog, as a channel does, so that run() returns.
+        if (w.t->next == w.t && !w.t->block_trap && !has_waiters()) {
+            tasklet_impl* target = watchdog(s);
+            if (target != w.t) revive(s, target, true);
+        }
+        wait_for_event(s, &w);
+    } catch (...) {
+        detach(&w);  // refused before parking (block_trap); after a cancel it is a no-op
+        throw;
+    }
+    if (w.result < 0)  // the kernel revived us (the ring ran empty and nothing can wake us)
+        throw deadlock_error("Deadlock: the tasklet waits for a timer or I/O and nothing is left that could wake it.");
+    return w.result;
+}
+
+// ---- polling ------------------------------------------------------------------------------
+
+void reactor::epoll_once(std::int64_t timeout_ns) noexcept {
+    constexpr int max_events = static_cast<int>(sizeof events_ / sizeof events_[0]);
+    int n;
+    if (timeout_ns <= 0) {
+        n = epoll_wait(epfd_, events_, max_events, timeout_ns < 0 ? -1 : 0);
+    } else {
+        n = -1;
+        if (have_pwait2) {
+            timespec ts{static_cast<time_t>(timeout_ns / 1000000000), static_cast<long>(timeout_ns % 1000000000)};
+            n = epoll_pwait2(epfd_, events_, max_events, &ts, nullptr);
+            if (n < 0 && errno == ENOSYS) have_pwait2 = false;
+        }
+        if (!have_pwait2) {
+            const std::int64_t ms = std::min<std::int64_t>((timeout_ns + 999999) / 1000000, INT_MAX);
+            n = epoll_wait(epfd_, events_, max_events, static_cast<int>(ms));
+        }
+    }
+    for (int i = 0; i < n; ++i) {
+        const auto fd = static_cast<std::size_t>(events_[i].data.fd);
+        if (fd >= fds_.size()) continue;
+        fd_entry& e = fds_[fd];
+        if (!e.registered) continue;
+        const std::uint32_t ev = events_[i].events;
+        if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+            if (e.readers) {
+                while (e.readers) finish(e.readers, 0);
+            } else {
+                e.ready |= want_read;
+            }
+        }
+        if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR)) {
+            if (e.writers) {
+                while (e.writers) finish(e.writers, 0);
+            } else {
+                e.ready |= want_write;
+            }
+        }
+    }
+}
+
+void reactor::poll(scheduler&, bool block) noexcept {
+    woken_ = 0;
+    if (!virtual_) {
+        std::int64_t timeout = 0;
+        if (block) timeout = timers_.empty() ? -1 : std::max<std::int64_t>(timers_.top()->deadline - monotonic_ns(), 0);
+        if (timeout < 0 && fd_waiters_ == 0) return;  // nothing could ever end the wait
+        if (fd_waiters_ > 0 || timeout != 0) epoll_once(timeout);
+        if (!timers_.empty()) expire(monotonic_ns());
+        return;
+    }
+    const bool timers_move = auto_advance_ && !timers_.empty();
+    if (fd_waiters_ > 0) epoll_once(block && !timers_move ? -1 : 0);
+    // Everything is asleep: jump to the next timer.
+    if (block && woken_ == 0 && timers_move && timers_.top()->deadline > vnow_) vnow_ = timers_.top()->deadline;
+    expire(vnow_);
+}
+
+// ---- life cycle -----------------------------------------------------------------------------
+
+void reactor::unhold() noexcept {
+    if (--holds_ == 0 && orphaned_) {
+        if (s_->events == this) s_->events = nullptr;
+        delete this;
+    }
+}
+
+void reactor::orphan() noexcept {
+    if (holds_ == 0) {
+        if (s_->events == this) s_->events = nullptr;
+        delete this;
+    } else {
+        orphaned_ = true;
+    }
+}
+
+reactor& get_reactor(scheduler& s) {
+    if (s.events) return *static_cast<reactor*>(s.events);
+    auto* r = new reactor(s);
+    s.events = r;
+    owner.r = r;
+    return *r;
+}
+
+reactor* find_reactor() noexcept {
+    scheduler* s = tls_scheduler;
+    return s && s->events ? static_cast<reactor*>(s->events) : nullptr;
+}
+
+}  // namespace tasklets::detail
+
+// ---- <tasklets/time.hpp> ----------------------------------------------------------------------
+namespace tasklets {
+
+using namespace detail;
+
+clock::time_point clock::now() noexcept {
+    reactor* r = find_reactor();
+    return time_point(duration(r ? r->now() : monotonic_ns()));
+}
+
+void sleep_until(clock::time_point when) {
+    scheduler& s = sched();
+    reactor& r = get_reactor(s);
+    const std::int64_t deadline = when.time_since_epoch().count();
+    if (deadline <= r.now()) {
+        schedule();
+        return;
+    }
+    r.wait(-1, 0, deadline);
+}
+
+void sleep_for(clock::duration d) {
+    if (d <= clock::duration::zero()) {
+        schedule();
+        return;
+    }
+    reactor& r = get_reactor(sched());
+    const std::int64_t now = r.now();
+    const std::int64_t n = d.count();
+    sleep_until(clock::time_point(clock::duration(n > no_deadline - now ? no_deadline - 1 : now + n)));
+}
+
+void use_virtual_clock(virtual_clock_options options) {
+    get_reactor(sched()).set_clock(true, options.auto_advance, options.start.time_since_epoch().count());
+}
+
+void use_real_clock() {
+    if (reactor* r = find_reactor()) r->set_clock(false, true, 0);
+}
+
+bool clock_is_virtual() noexcept {
+    reactor* r = find_reactor();
+    return r && r->is_virtual();
+}
+
+void advance_clock_to(clock::time_point when) {
+    reactor* r = find_reactor();
+    if (!r || !r->is_virtual()) throw std::logic_error("tasklets: advance_clock needs a virtual clock (use_virtual_clock)");
+    r->advance_to(when.time_since_epoch().count());
+}
+
+void advance_clock(clock::duration d) {
+    reactor* r = find_reactor();
+    if (!r || !r->is_virtual()) throw std::logic_error("tasklets: advance_clock needs a virtual clock (use_virtual_clock)");
+    if (d < clock::duration::zero()) throw std::invalid_argument("tasklets: advance_clock by a negative duration");
+    r->advance_to(r->now() + d.count());
+}
+
+std::size_t pending_timers() noexcept {
+    reactor* r = find_reactor();
+    return r ? r->timer_count() : 0;
+}
+
+std::optional<clock::time_point> next_timer() noexcept {
+    reactor* r = find_reactor();
+    if (!r || r->timer_count() == 0) return std::nullopt;
+    return clock::time_point(clock::duration(r->timers().top()->deadline));
+}
+
+}  // namespace tasklets

@@ -1,0 +1,153 @@
+// The reactor: this thread's event source (kernel/scheduler.hpp's event_source) — the
+// clock, the timer heap and an epoll instance.
+//
+// Descriptors are registered edge-triggered (EPOLLIN|EPOLLOUT|EPOLLRDHUP|EPOLLET) the first
+// time a tasklet waits on them and stay registered until closed through the reactor
+// (close_fd / forget_fd / the RAII types). An edge that arrives while nobody waits is kept
+// as a per-descriptor "ready" bit, so a later wait returns at once; the I/O operations clear
+// the bit *before* each system call, so an edge can never be lost between the call's
+// EAGAIN and the wait. Waits may therefore end spuriously: every caller retries its call.
+//
+// Life cycle: created on the first timer or I/O call of a thread (get_reactor), owned by a
+// thread_local of this file. That owner is destroyed before the scheduler's own (it was
+// constructed later), while tasklets may still wait here; then the reactor is only marked
+// orphaned and frees itself when the last wait in progress ends (the scheduler's teardown
+// kills the waiters, whose cancels and unwinding still find it alive).
+#pragma once
+
+#include "scheduler.hpp"
+#include "timers.hpp"
+
+#include <tasklets/time.hpp>
+
+#include <sys/epoll.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tasklets::detail {
+
+class reactor;
+
+enum : std::uint8_t { want_read = 1, want_write = 2 };
+
+/// A tasklet waiting for a timer and/or a descriptor. Lives in the waiter's frame.
+struct io_wait : event_wait {
+    reactor* r = nullptr;
+    tasklet_impl* t = nullptr;
+    int fd = -1;                 // -1: a plain sleep
+    std::uint8_t dir = 0;        // want_read or want_write
+    bool linked = false;         // on the descriptor's waiter list
+    int result = -1;             // -1 still waiting (or revived by the kernel); 0 ready; ETIMEDOUT; EBADF closed
+    io_wait* next = nullptr;
+    io_wait* prev = nullptr;
+    timer_node timer;
+};
+
+class reactor final : public event_source {
+public:
+    explicit reactor(scheduler& s);
+    ~reactor() override;
+    reactor(const reactor&) = delete;
+    reactor& operator=(const reactor&) = delete;
+
+    bool has_waiters() const noexcept override;
+    void poll(scheduler& s, bool block) noexcept override;
+
+    // ---- clock ----
+    std::int64_t now() const noexcept;
+    bool is_virtual() const noexcept { return virtual_; }
+    void set_clock(bool is_virtual, bool auto_advance, std::int64_t start);
+    void advance_to(std::int64_t when) noexcept;  // virtual clock
+
+    // ---- timers ----
+    void add_timer(timer_node* n, std::int64_t deadline);  // may throw bad_alloc
+    void cancel_timer(timer_node* n) noexcept {
+        if (n->queued()) timers_.erase(n);
+    }
+    std::size_t timer_count() const noexcept { return timers_.size(); }
+    const timer_heap& timers() const noexcept { return timers_; }
+
+    // ---- descriptors ----
+    /// Parks the current tasklet until fd (or -1: nothing) is ready for `dir`, the deadline
+    /// passes (no_deadline: never) or the descriptor is closed through the reactor. Returns
+    /// 0, ETIMEDOUT or EBADF; returns 0 at once for a descriptor epoll cannot watch (a
+    /// regular file). Throws what is thrown into the tasklet meanwhile, deadlock_error if
+    /// nothing could ever wake it, std::system_error if epoll refuses the descriptor.
+    int wait(int fd, std::uint8_t dir, std::int64_t deadline);
+    /// Forget a descriptor's ready bit before an I/O call on it (see the header comment).
+    void clear_ready(int fd, std::uint8_t dir) noexcept {
+        if (static_cast<std::size_t>(fd) < fds_.size()) fds_[fd].ready &= static_cast<std::uint8_t>(~dir);
+    }
+    /// The descriptor is being closed (or handed elsewhere): wakes its waiters with EBADF,
+    /// drops its registration. Call before close(2).
+    void forget(int fd) noexcept;
+    /// A new descriptor with this number (accept, socket): nothing of an old one applies.
+    void fresh(int fd) noexcept;
+    std::size_t fd_waiter_count() const noexcept { return fd_waiters_; }
+    std::size_t registered_count() const noexcept { return registered_; }
+
+    // ---- life cycle ----
+    /// Each wait in progress holds the reactor (see the header comment).
+    void hold() noexcept { ++holds_; }
+    void unhold() noexcept;
+    void orphan() noexcept;
+
+    scheduler& sched_ref() noexcept { return *s_; }
+
+private:
+    struct fd_entry {
+        io_wait* readers = nullptr;
+        io_wait* writers = nullptr;
+        std::uint8_t ready = 0;       // edges seen with nobody waiting
+        bool registered = false;
+        bool unpollable = false;      // epoll_ctl said EPERM: a regular file or the like
+    };
+    fd_entry& entry(int fd);
+    void register_fd(int fd, fd_entry& e);
+    static void link(io_wait*& head, io_wait* w) noexcept;
+    static void unlink(io_wait*& head, io_wait* w) noexcept;
+    void detach(io_wait* w) noexcept;                       // off its list and the heap
+    void finish(io_wait* w, int result) noexcept;           // detach + wake
+    static void cancel_wait(event_wait* self) noexcept;
+    static void fire_wait(timer_node* n) noexcept;
+    void epoll_once(std::int64_t timeout_ns) noexcept;      // -1: forever
+    void expire(std::int64_t now) noexcept;
+
+    scheduler* s_;
+    timer_heap timers_;
+    std::uint64_t next_seq_ = 0;
+    std::vector<fd_entry> fds_;
+    std::size_t fd_waiters_ = 0;
+    std::size_t registered_ = 0;
+    int epfd_ = -1;
+    bool virtual_ = false;
+    bool auto_advance_ = true;
+    std::int64_t vnow_ = 0;
+    unsigned woken_ = 0;          // tasklets woken by the current poll
+    std::size_t holds_ = 0;
+    bool orphaned_ = false;
+    epoll_event events_[512];
+};
+
+/// This thread's reactor, created on first use.
+reactor& get_reactor(scheduler& s);
+/// This thread's reactor if it exists (no scheduler is created either).
+reactor* find_reactor() noexcept;
+
+/// Holds the reactor for the length of a wait.
+struct reactor_hold {
+    reactor& r;
+    explicit reactor_hold(reactor& r) noexcept : r(r) { r.hold(); }
+    ~reactor_hold() { r.unhold(); }
+    reactor_hold(const reactor_hold&) = delete;
+    reactor_hold& operator=(const reactor_hold&) = delete;
+};
+
+/// "tasklets: <what> timed out after 50ms" (span < 0: "…passed its deadline").
+[[noreturn]] void throw_timeout(std::string_view what, std::int64_t span);
+std::string format_duration(std::int64_t ns);
+
+}  // namespace tasklets::detail

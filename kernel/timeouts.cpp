@@ -1,0 +1,85 @@
+// Channel operations with a timeout: a timer that, if it fires while the tasklet is still
+// blocked on the channel, takes it off (balance adjusted), makes timeout_error pending and
+// puts it back in the ring. The blocking itself is the ordinary channel_send/receive.
+#include "reactor.hpp"
+
+namespace tasklets::detail {
+
+namespace {
+
+struct channel_timer {
+    timer_node node;
+    scheduler* s = nullptr;
+    tasklet_impl* t = nullptr;
+    channel_core* c = nullptr;
+    const char* what = nullptr;
+    std::int64_t span = -1;
+    bool fired = false;
+};
+
+void fire_channel_timer(timer_node* n) noexcept {
+    auto* ct = static_cast<channel_timer*>(n->context);
+    ct->fired = true;
+    tasklet_impl* t = ct->t;
+    if (t->blocked_on != ct->c) return;  // served already (or not blocked yet: the caller checks `fired`)
+    unblock_from_channel(t);
+    try {
+        throw_timeout(ct->what, ct->span);
+    } catch (...) {
+        t->pending = std::current_exception();
+    }
+    ring_append(*ct->s, t);
+}
+
+// Cancels the timer however the operation ends.
+struct timer_guard {
+    reactor& r;
+    timer_node& n;
+    ~timer_guard() { r.cancel_timer(&n); }
+};
+
+template <class Op>
+void with_timeout(channel_core* c, bool partner_waiting, std::int64_t deadline, std::int64_t span,
+                  const char* what, Op op) {
+    if (partner_waiting || deadline == no_deadline) return op();  // served at once, or no timeout
+    scheduler& s = sched();
+    reactor& r = get_reactor(s);
+    reactor_hold hold(r);
+    if (deadline <= r.now()) throw_timeout(what, span);
+    channel_timer ct;
+    ct.s = &s;
+    ct.t = s.current;
+    ct.c = c;
+    ct.what = what;
+    ct.span = span;
+    ct.node.context = &ct;
+    ct.node.fire = &fire_channel_timer;
+    r.add_timer(&ct.node, deadline);
+    timer_guard guard{r, ct.node};
+    // Alone in the ring: the channel would poll the event source in place without our
+    // timer in mind, so wait here until someone else is runnable, a partner came, or the
+    // deadline passed.
+    tasklet_impl* self = s.current;
+    const int before = channel_balance(c);
+    while (self->next == self && !ct.fired && channel_balance(c) == before && r.has_waiters()) r.poll(s, true);
+    if (ct.fired) throw_timeout(what, span);
+    // No poll may run between here and parking on the channel (channel ops poll at their
+    // safe point): our timer must find us on the channel when it fires.
+    if (tick_countdown < 1) tick_countdown = 1;
+    op();
+}
+
+}  // namespace
+
+void channel_send_until(channel_core* c, void* payload, relocate_fn relocate, std::int64_t deadline, std::int64_t span) {
+    with_timeout(c, channel_balance(c) < 0, deadline, span, "channel send",
+                 [&] { channel_send(c, payload, relocate); });
+}
+
+void channel_receive_until(channel_core* c, void* storage, relocate_fn relocate, std::int64_t deadline,
+                           std::int64_t span) {
+    with_timeout(c, channel_balance(c) > 0, deadline, span, "channel receive",
+                 [&] { channel_receive(c, storage, relocate); });
+}
+
+}  // namespace tasklets::detail
