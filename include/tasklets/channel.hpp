@@ -16,6 +16,7 @@
 #pragma once
 
 #include <tasklets/tasklet.hpp>
+#include <tasklets/time.hpp>
 
 #include <concepts>
 #include <cstddef>
@@ -46,6 +47,11 @@ void channel_send(channel_core* c, void* payload, relocate_fn relocate);
 /// On return, `storage` holds a value constructed by relocate (or the call threw).
 void channel_receive(channel_core* c, void* storage, relocate_fn relocate);
 void channel_send_exception(channel_core* c, std::exception_ptr e);
+/// send/receive that throw timeout_error once `deadline` (clock nanoseconds) passes; `span`
+/// is the timeout the caller asked for, for the message (-1: an absolute deadline).
+/// In kernel/timeouts.cpp.
+void channel_send_until(channel_core* c, void* payload, relocate_fn relocate, std::int64_t deadline, std::int64_t span);
+void channel_receive_until(channel_core* c, void* storage, relocate_fn relocate, std::int64_t deadline, std::int64_t span);
 
 int channel_balance(const channel_core* c) noexcept;
 int channel_preference(const channel_core* c) noexcept;
@@ -92,6 +98,27 @@ public:
     T receive() {
         slot s;
         detail::channel_receive(core_, s.bytes, &detail::relocate<T>);
+        return s.take();
+    }
+
+    /// send() and receive() with a timeout (see <tasklets/time.hpp>): if no partner has
+    /// taken the value / handed one over by the deadline, the caller is taken off the
+    /// channel and timeout_error is thrown ("tasklets: channel receive timed out after
+    /// 50ms"); nothing was sent or received. A partner already waiting is served at once,
+    /// whatever the deadline. Other errors as send()/receive().
+    template <class Rep, class Period>
+    void send_for(T value, std::chrono::duration<Rep, Period> timeout) { send_before(std::move(value), deadline(timeout)); }
+    void send_until(T value, clock::time_point when) { send_before(std::move(value), deadline(when)); }
+    template <class Rep, class Period>
+    T receive_for(std::chrono::duration<Rep, Period> timeout) { return receive_before(deadline(timeout)); }
+    T receive_until(clock::time_point when) { return receive_before(deadline(when)); }
+    /// The same with a tasklets::deadline (a duration from now, a time point, or never).
+    void send_before(T value, deadline d) {
+        detail::channel_send_until(core_, std::addressof(value), &detail::relocate<T>, d.raw(), d.span());
+    }
+    T receive_before(deadline d) {
+        slot s;
+        detail::channel_receive_until(core_, s.bytes, &detail::relocate<T>, d.raw(), d.span());
         return s.take();
     }
 

@@ -1,8 +1,10 @@
-// tasklets/tasklets.hpp — everything: tasklets, the scheduler, channels, raw contexts.
+// tasklets/tasklets.hpp — everything: tasklets, the scheduler, channels, timers, I/O, raw contexts.
 #pragma once
 
 #include <tasklets/channel.hpp>
 #include <tasklets/context.hpp>
 #include <tasklets/errors.hpp>
+#include <tasklets/io.hpp>
 #include <tasklets/stack.hpp>
 #include <tasklets/tasklet.hpp>
+#include <tasklets/time.hpp>

@@ -1,0 +1,200 @@
+// tasklets/io.hpp — blocking-style I/O for tasklets: descriptors and TCP on epoll.
+//
+// Every call here blocks only the calling tasklet: when the descriptor is not ready, the
+// tasklet parks and the scheduler runs others; when nothing is runnable, the thread sleeps
+// in epoll_wait until a descriptor is ready or a timer is due. Each connection can be
+// written as a plain sequential function, one tasklet per connection:
+//
+//     auto server = tasklets::net::listener::bind(tasklets::net::address::loopback_v4(8080));
+//     for (;;) {
+//         tasklets::spawn([](tasklets::net::stream c) {
+//             char buf[4096];
+//             while (std::size_t n = c.read_some(buf, sizeof buf)) c.write_all(buf, n);
+//         }, server.accept());
+//     }
+//
+// Conventions
+// - Timeouts: every blocking call takes an optional tasklets::deadline (a duration from the
+//   call, or a clock::time_point; default: none) and throws tasklets::timeout_error when it
+//   passes, as everywhere in tasklets (<tasklets/time.hpp>). For read_exact/write_all the
+//   deadline covers the whole call; what was already transferred stays transferred.
+// - Errors: std::system_error carrying the errno (code()) and its text, e.g.
+//   "tasklets: read on fd 7: Connection reset by peer". Writes use MSG_NOSIGNAL: a peer
+//   that went away gives EPIPE as an exception, never SIGPIPE.
+// - End of stream: read_some returns 0; read_exact throws end_of_stream_error.
+// - Closing: close descriptors through tasklets (stream::close, listener::close, fd_handle,
+//   close_fd). A tasklet waiting on a descriptor that is closed that way wakes with
+//   std::system_error(EBADF) "…: descriptor closed while waiting". (A descriptor closed
+//   behind tasklets' back with ::close() silently leaves its waiters waiting.)
+// - Killing a tasklet blocked here unregisters its wait; RAII types close their
+//   descriptors as the stack unwinds. Nothing is left behind.
+// - Regular files: epoll cannot watch them (the kernel always reports them ready), so
+//   wait_readable/wait_writable return at once and a read(2) on one blocks the whole
+//   thread for the length of the disk access. For heavy file I/O use a thread pool.
+// - Descriptors must be non-blocking (everything created here is, with O_CLOEXEC).
+#pragma once
+
+#include <tasklets/time.hpp>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace tasklets {
+
+/// read_exact() met the end of the stream first.
+class end_of_stream_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// Blocks the calling tasklet until `fd` (non-blocking, any pollable descriptor) is
+/// readable / writable, or has an error or hang-up pending. May return spuriously: the
+/// caller retries its call and waits again on EAGAIN. Returns at once for a regular file.
+/// The descriptor stays registered with this thread's epoll until close_fd / forget_fd.
+void wait_readable(int fd, deadline d = {});
+void wait_writable(int fd, deadline d = {});
+/// Closes `fd`, first waking its waiters with EBADF and dropping its registration.
+void close_fd(int fd) noexcept;
+/// Drops tasklets' registration of `fd` (waking its waiters with EBADF) without closing
+/// it: call it before closing a descriptor by other means or handing it to other code.
+void forget_fd(int fd) noexcept;
+/// Tasklets on this thread waiting for a descriptor (for tests and monitoring).
+std::size_t io_waiters() noexcept;
+/// Descriptors registered with this thread's epoll.
+std::size_t io_registered() noexcept;
+
+/// Owns a descriptor: closes it (close_fd) when destroyed. Move-only.
+class fd_handle {
+public:
+    fd_handle() noexcept = default;
+    explicit fd_handle(int fd) noexcept : fd_(fd) {}
+    fd_handle(fd_handle&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+    fd_handle& operator=(fd_handle&& other) noexcept {
+        if (this != &other) reset(std::exchange(other.fd_, -1));
+        return *this;
+    }
+    ~fd_handle() { reset(); }
+    int get() const noexcept { return fd_; }
+    explicit operator bool() const noexcept { return fd_ >= 0; }
+    /// Gives up ownership (no forget_fd: call it if tasklets waited on the descriptor).
+    int release() noexcept { return std::exchange(fd_, -1); }
+    void reset(int fd = -1) noexcept {
+        if (fd_ >= 0) close_fd(fd_);
+        fd_ = fd;
+    }
+
+private:
+    int fd_ = -1;
+};
+
+namespace net {
+
+/// An IPv4 or IPv6 socket address (numeric; no name resolution).
+class address {
+public:
+    address() noexcept;
+    /// "127.0.0.1", "::1", "0.0.0.0", "::" …; std::invalid_argument if not numeric.
+    static address parse(std::string_view ip, std::uint16_t port);
+    static address loopback_v4(std::uint16_t port = 0);
+    static address loopback_v6(std::uint16_t port = 0);
+    static address any_v4(std::uint16_t port = 0);
+    static address any_v6(std::uint16_t port = 0);
+    static address from_sockaddr(const sockaddr* sa, socklen_t len);
+
+    int family() const noexcept { return storage_.ss_family; }
+    std::uint16_t port() const noexcept;
+    /// "127.0.0.1:8080", "[::1]:8080".
+    std::string to_string() const;
+    const sockaddr* data() const noexcept { return reinterpret_cast<const sockaddr*>(&storage_); }
+    socklen_t size() const noexcept { return len_; }
+
+private:
+    sockaddr_storage storage_;
+    socklen_t len_ = 0;
+};
+
+/// A connected TCP stream. Move-only; closes its descriptor when destroyed.
+class stream {
+public:
+    stream() noexcept = default;
+    /// Adopts a connected, non-blocking socket.
+    explicit stream(fd_handle fd) noexcept : fd_(std::move(fd)) {}
+    stream(stream&&) noexcept = default;
+    stream& operator=(stream&&) noexcept = default;
+
+    /// Connects (blocking only this tasklet). std::system_error, e.g. ECONNREFUSED.
+    static stream connect(const address& to, deadline d = {});
+
+    /// Reads what is available (at least 1 byte, at most n), waiting if nothing is.
+    /// Returns 0 at end of stream.
+    std::size_t read_some(void* buf, std::size_t n, deadline d = {});
+    std::size_t read_some(std::span<std::byte> buf, deadline d = {}) { return read_some(buf.data(), buf.size(), d); }
+    /// Writes what fits now (at least 1 byte for n > 0), waiting until something does.
+    std::size_t write_some(const void* buf, std::size_t n, deadline d = {});
+    /// Reads exactly n bytes; end_of_stream_error if the stream ends first.
+    void read_exact(void* buf, std::size_t n, deadline d = {});
+    /// Writes all n bytes (partial writes are continued).
+    void write_all(const void* buf, std::size_t n, deadline d = {});
+    void write_all(std::string_view s, deadline d = {}) { write_all(s.data(), s.size(), d); }
+
+    enum class direction { read = SHUT_RD, write = SHUT_WR, both = SHUT_RDWR };
+    /// shutdown(2): `write` sends FIN after the data already written.
+    void shutdown(direction how = direction::write);
+    /// Closes now, waking tasklets waiting on this stream with EBADF. Idempotent.
+    void close() noexcept { fd_.reset(); }
+
+    bool is_open() const noexcept { return static_cast<bool>(fd_); }
+    int fd() const noexcept { return fd_.get(); }
+    address local_address() const;
+    address peer_address() const;
+    /// TCP_NODELAY (on by default for streams made here: request/response traffic).
+    void set_nodelay(bool on);
+
+private:
+    fd_handle fd_;
+    bool drained_ = false;  // the last read came back short: wait before the next read
+};
+
+/// A listening TCP socket.
+class listener {
+public:
+    listener() noexcept = default;
+    listener(listener&&) noexcept = default;
+    listener& operator=(listener&&) noexcept = default;
+
+    /// socket + SO_REUSEADDR + bind + listen. Port 0 picks a free port (see local_address).
+    static listener bind(const address& at, int backlog = 4096);
+
+    /// Waits for and accepts a connection. When the process is out of descriptors (EMFILE,
+    /// ENFILE) or memory (ENOBUFS, ENOMEM), throws std::system_error with that errno, and
+    /// the next accept() on this listener first sleeps the back-off (default 100 ms, on the
+    /// scheduler's clock) before trying again — so a server loop that catches and retries
+    /// never spins; the pending connections wait in the backlog meanwhile.
+    stream accept(deadline d = {});
+    /// As accept(), also reporting the peer's address.
+    stream accept(address& peer, deadline d = {});
+
+    void set_accept_backoff(clock::duration d) noexcept { backoff_ = d; }
+    void close() noexcept { fd_.reset(); }
+    bool is_open() const noexcept { return static_cast<bool>(fd_); }
+    int fd() const noexcept { return fd_.get(); }
+    address local_address() const;
+
+private:
+    fd_handle fd_;
+    clock::duration backoff_ = std::chrono::milliseconds(100);
+    clock::time_point retry_at_{};
+    bool backing_off_ = false;
+};
+
+}  // namespace net
+
+}  // namespace tasklets
