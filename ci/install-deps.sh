@@ -6,9 +6,10 @@
 set -euo pipefail
 
 packages=(
-  cmake ninja-build g++ nasm catch2 libbenchmark-dev
+  cmake ninja-build g++ nasm catch2 libbenchmark-dev valgrind
   qemu-user g++-aarch64-linux-gnu g++-riscv64-linux-gnu
   gdb pkg-config make
+  clang libclang-rt-14-dev
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(libboost-context1.81-dev libboost-fiber1.81-dev valgrind gnuplot-nox util-linux)

@@ -126,6 +126,7 @@ scheduler& create_scheduler() {
     s->current = &m;
     s->eh_globals = reinterpret_cast<eh_state*>(abi::__cxa_get_globals());
     s->page_size = sys::page_size();
+    instrument::adopt_thread(m.tools);
     s->watchdogs.reserve(8);
     tls_scheduler = s;
     (void)&owner;
@@ -266,6 +267,7 @@ void release(tasklet_impl* t) noexcept {
 
 void start_tasklet(scheduler& s, tasklet_impl* t) {
     t->stack = s.stacks.allocate(t->stack_size);
+    instrument::stack_assigned(t->tools, t->stack.base, t->stack.size);
     t->sp = arch::prepare_stack(t->stack.top(), &tasklet_entry, t->fp_control);
     t->started = true;
     t->fresh = true;
@@ -274,6 +276,7 @@ void start_tasklet(scheduler& s, tasklet_impl* t) {
 void release_dead(scheduler& s) noexcept {
     tasklet_impl* t = s.dead;
     s.dead = nullptr;
+    instrument::tasklet_buried(t->tools);
     s.stacks.release(t->stack);
     t->stack = stack_block{};
     if (t->handles == 0) free_tasklet(s, t);
@@ -330,6 +333,8 @@ namespace {
     self->eh = eh_state{};
     *s.eh_globals = target->eh;
     s.current = target;
+    s.previous = self;
+    instrument::before_switch(self->tools, target->tools, true);
     void* abandoned_sp;
     tasklets_kernel_switch(&abandoned_sp, target->sp, !target->fresh);  // the hook frees our stack
     __builtin_unreachable();
@@ -339,6 +344,7 @@ namespace {
 void tasklet_entry(void*) noexcept {
     scheduler& s = *tls_scheduler;
     tasklet_impl* self = s.current;
+    instrument::after_switch(self->tools, s.previous->tools);
     self->fresh = false;
     std::exception_ptr escaped;
     try {
@@ -426,6 +432,7 @@ void slow_check() { slow_safe_point(sched()); }
 extern "C" void tasklets_resume_hook() {
     using namespace tasklets::detail;
     scheduler& s = *tls_scheduler;
+    if constexpr (instrument::needs_resume_hook) instrument::after_switch(s.current->tools, s.previous->tools);
     after_resume(s, s.current);
 }
 

@@ -7,6 +7,7 @@
 // inside run(); those states cost no reference-count traffic on the hot paths.
 #pragma once
 
+#include "instrument.hpp"
 #include "stack_pool.hpp"
 
 #include <tasklets/channel.hpp>
@@ -91,6 +92,7 @@ struct tasklet_impl {
     std::size_t stack_size = 0;       // requested usable size (bytes, page multiple)
     std::uint64_t fp_control = 0;     // the creator's FP control, for the first frame
     std::uint64_t id = 0;
+    instrument::tasklet_state tools;  // sanitizer bookkeeping (empty in plain builds)
     tasklet_impl* all_next = nullptr; // every control block of the thread (for teardown and debuggers)
     tasklet_impl* all_prev = nullptr;
     std::string name;
@@ -114,6 +116,7 @@ struct scheduler {
     int runcount = 1;
     std::vector<tasklet_impl*> watchdogs;  // run() callers, innermost last
     tasklet_impl* dead = nullptr;          // finished; its stack is freed once we are off it
+    tasklet_impl* previous = nullptr;      // sanitizer builds: who switched to the current tasklet
     eh_state* eh_globals = nullptr;        // this thread's __cxa_eh_globals
     tasklet_impl* all = nullptr;
     std::vector<tasklet_impl*> abandoned;  // paused themselves with no handle left
@@ -215,9 +218,11 @@ inline void switch_to_tasklet(scheduler& s, tasklet_impl* to) {
     from->eh = *s.eh_globals;
     *s.eh_globals = to->eh;
     s.current = to;
+    if constexpr (instrument::needs_resume_hook) s.previous = from;
+    instrument::before_switch(from->tools, to->tools, false);
     // A fresh tasklet does its resume work in tasklet_entry; a dead stack is only ever
     // left behind by finish(), which asks for the hook itself.
-    const bool hook = to->pending && !to->fresh;
+    const bool hook = !to->fresh && (instrument::needs_resume_hook || to->pending);
     tasklets_kernel_switch(&from->sp, to->sp, hook);
 }
 

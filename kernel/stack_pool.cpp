@@ -1,5 +1,6 @@
 #include "stack_pool.hpp"
 
+#include "instrument.hpp"
 #include "system.hpp"
 
 #include <algorithm>
@@ -13,6 +14,7 @@ struct stack_slab {
     stack_size_class* size_class;
     std::uint32_t stack_count;
     std::vector<std::uint32_t> free;  // indices of free stacks; back() is reused first
+    std::vector<unsigned> valgrind_ids{};  // one per stack, registered while mapped
     stack_slab* prev = nullptr;       // links in its size class's with_free list
     stack_slab* next = nullptr;
     bool listed = false;
@@ -22,6 +24,14 @@ struct stack_slab {
 
     std::byte* stack_base(std::uint32_t i) const noexcept { return first_stack + i * stride; }
 };
+
+namespace {
+void unmap_slab(stack_slab* slab) noexcept {
+    for (unsigned id : slab->valgrind_ids) instrument::deregister_stack(id);
+    sys::unmap(slab->mapping, slab->mapping_bytes);
+    delete slab;
+}
+}  // namespace
 
 namespace {
 // Enough stacks per slab to keep mappings few (a million 64 KiB stacks in ~16,000
@@ -43,8 +53,7 @@ stack_pool::~stack_pool() {
         (void)size;
         while (stack_slab* slab = cls.with_free) {
             unlink(cls, slab);
-            sys::unmap(slab->mapping, slab->mapping_bytes);
-            delete slab;
+            unmap_slab(slab);
         }
     }
 }
@@ -75,6 +84,9 @@ stack_slab* stack_pool::new_slab(std::size_t stack_size, size_class& cls) {
         auto* slab = new stack_slab{mapping, bytes, stack_size, &cls, count, {}};
         slab->first_stack = mapping + guard;
         slab->stride = stack_size + guard;
+        slab->valgrind_ids.reserve(count);
+        for (std::uint32_t i = 0; i < count; ++i)
+            slab->valgrind_ids.push_back(instrument::register_stack(slab->stack_base(i), stack_size));
         slab->free.reserve(count);
         for (std::uint32_t i = count; i-- > 0;) slab->free.push_back(i);  // hand out low addresses first
         push_front(cls, slab);
@@ -117,8 +129,7 @@ void stack_pool::release(const stack_block& stack) noexcept {
     const bool another_has_room = cls.with_free != slab || slab->next != nullptr;
     if (all_free && another_has_room) {
         unlink(cls, slab);
-        sys::unmap(slab->mapping, slab->mapping_bytes);
-        delete slab;
+        unmap_slab(slab);
         --slab_count_;
     }
 }

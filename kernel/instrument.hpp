@@ -1,0 +1,143 @@
+// Telling the debugging tools about tasklet stacks and switches.
+//
+// - AddressSanitizer (-fsanitize=address): every switch is announced with
+//   __sanitizer_start_switch_fiber just before it and completed with
+//   __sanitizer_finish_switch_fiber first thing on the resumed side (for which the
+//   kernel switch always runs its resume hook in ASan builds); a dying tasklet passes no
+//   fake-stack slot so ASan frees its fake stack; a pooled stack is unpoisoned when it is
+//   handed out again.
+// - ThreadSanitizer (-fsanitize=thread): each tasklet is a TSan fiber, created when it
+//   first runs, switched to just before the switch, destroyed once it is dead.
+// - Valgrind: every stack of a slab is registered when the slab is mapped and
+//   deregistered when it is unmapped, so memcheck knows the stack switches are real.
+//   Client requests cost a few instructions and do nothing outside Valgrind, so this is
+//   always compiled in when <valgrind/valgrind.h> is available.
+//
+// In a build with none of the sanitizers every function here is an empty inline.
+#pragma once
+
+#include <cstddef>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define TASKLETS_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TASKLETS_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define TASKLETS_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TASKLETS_TSAN 1
+#endif
+#endif
+
+#if TASKLETS_ASAN
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
+#endif
+#if TASKLETS_TSAN
+#include <sanitizer/tsan_interface.h>
+#endif
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define TASKLETS_VALGRIND 1
+#endif
+
+namespace tasklets::detail::instrument {
+
+/// What the tools need to remember per tasklet (empty in a plain build).
+struct tasklet_state {
+#if TASKLETS_ASAN
+    void* fake_stack = nullptr;     // ASan's fake stack of a suspended tasklet
+    const void* bottom = nullptr;   // the stack's lowest address and size, as ASan sees it
+    std::size_t size = 0;
+#endif
+#if TASKLETS_TSAN
+    void* fiber = nullptr;
+#endif
+};
+
+/// Must the kernel switch always run its resume hook (so that after_switch runs)?
+inline constexpr bool needs_resume_hook =
+#if TASKLETS_ASAN
+    true;
+#else
+    false;
+#endif
+
+/// The main tasklet's stack: ASan learns its bounds from the first switch away from it.
+inline void adopt_thread(tasklet_state& main) noexcept {
+#if TASKLETS_TSAN
+    main.fiber = __tsan_get_current_fiber();
+#endif
+    (void)main;
+}
+
+/// A tasklet got its stack [bottom, bottom + size).
+inline void stack_assigned(tasklet_state& t, void* bottom, std::size_t size) noexcept {
+#if TASKLETS_ASAN
+    __asan_unpoison_memory_region(bottom, size);  // a pooled stack keeps its last user's poison
+    t.bottom = bottom;
+    t.size = size;
+#endif
+#if TASKLETS_TSAN
+    t.fiber = __tsan_create_fiber(0);
+#endif
+    (void)t, (void)bottom, (void)size;
+}
+
+/// Right before switching from `from` to `to`. `from_dies`: it will never run again.
+inline void before_switch(tasklet_state& from, tasklet_state& to, bool from_dies) noexcept {
+#if TASKLETS_ASAN
+    __sanitizer_start_switch_fiber(from_dies ? nullptr : &from.fake_stack, to.bottom, to.size);
+#endif
+#if TASKLETS_TSAN
+    __tsan_switch_to_fiber(to.fiber, 0);
+#endif
+    (void)from, (void)to, (void)from_dies;
+}
+
+/// First thing on the resumed side. `self` is the tasklet now running (null fake stack
+/// for one that runs for the first time); `previous` the one we came from.
+inline void after_switch(tasklet_state& self, tasklet_state& previous) noexcept {
+#if TASKLETS_ASAN
+    const void* old_bottom = nullptr;
+    std::size_t old_size = 0;
+    __sanitizer_finish_switch_fiber(self.fake_stack, &old_bottom, &old_size);
+    if (previous.size == 0) {  // the main tasklet: now we know its stack
+        previous.bottom = old_bottom;
+        previous.size = old_size;
+    }
+#endif
+    (void)self, (void)previous;
+}
+
+/// A dead tasklet's stack goes back to the pool (we are on another stack now).
+inline void tasklet_buried(tasklet_state& t) noexcept {
+#if TASKLETS_TSAN
+    if (t.fiber) __tsan_destroy_fiber(t.fiber);
+    t.fiber = nullptr;
+#endif
+    (void)t;
+}
+
+/// Valgrind stack registration; returns an id for deregistration (0 outside Valgrind).
+inline unsigned register_stack(void* bottom, std::size_t size) noexcept {
+#if TASKLETS_VALGRIND
+    return VALGRIND_STACK_REGISTER(bottom, static_cast<char*>(bottom) + size);
+#else
+    (void)bottom, (void)size;
+    return 0;
+#endif
+}
+inline void deregister_stack(unsigned id) noexcept {
+#if TASKLETS_VALGRIND
+    VALGRIND_STACK_DEREGISTER(id);
+#else
+    (void)id;
+#endif
+}
+
+}  // namespace tasklets::detail::instrument
