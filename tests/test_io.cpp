@@ -1,0 +1,386 @@
+// I/O on loopback: many concurrent echo clients against a server in the same process (IPv4
+// and IPv6), timeouts firing and not firing, kill during read, close during wait, peer
+// reset and broken pipe as exceptions, partial writes, EMFILE with a lowered limit, pipes
+// and regular files. Every test runs on a fresh thread, whose teardown must leave no
+// descriptor behind (the reactor's epoll included).
+#include <tasklets/tasklets.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <utility>
+#include <vector>
+
+using namespace std::chrono_literals;
+using tasklets::net::address;
+using tasklets::net::listener;
+using tasklets::net::stream;
+
+namespace {
+
+int open_fd_count() {
+    int n = 0;
+    if (DIR* d = ::opendir("/proc/self/fd")) {
+        while (::readdir(d)) ++n;
+        ::closedir(d);
+    }
+    return n;
+}
+
+// Runs body on a fresh thread and rethrows what escaped it; checks that the thread's
+// teardown closed every descriptor it opened.
+template <class F>
+void in_io_thread(F body) {
+    const int before = open_fd_count();
+    std::exception_ptr escaped;
+    std::thread([&] {
+        try {
+            body();
+        } catch (...) {
+            escaped = std::current_exception();
+        }
+    }).join();
+    if (escaped) std::rethrow_exception(escaped);
+    REQUIRE(open_fd_count() == before);
+}
+
+std::pair<stream, stream> connected_pair(const address& where = address::loopback_v4()) {
+    auto l = listener::bind(where);
+    stream client;
+    tasklets::tasklet connector([&] { client = stream::connect(l.local_address()); });
+    stream server = l.accept();
+    if (connector.alive()) tasklets::run();
+    return {std::move(client), std::move(server)};
+}
+
+bool closed_fd(int fd) { return ::fcntl(fd, F_GETFD) == -1 && errno == EBADF; }
+
+}  // namespace
+
+TEST_CASE("200 concurrent echo clients, each a tasklet, against a tasklet-per-connection server", "[io][echo]") {
+    for (const address& where : {address::loopback_v4(), address::loopback_v6()}) {
+        in_io_thread([&] {
+            auto l = listener::bind(where);
+            const address at = l.local_address();
+            REQUIRE(at.family() == where.family());
+            int connections = 0;
+            tasklets::tasklet server([&] {
+                for (;;) {
+                    tasklets::spawn(
+                        [&connections](stream c) {
+                            ++connections;
+                            char buf[512];
+                            while (std::size_t n = c.read_some(buf, sizeof buf)) c.write_all(buf, n);
+                        },
+                        l.accept());
+                }
+            });
+            constexpr int clients = 200, rounds = 5;
+            int good = 0;
+            tasklets::channel<int> done;
+            for (int i = 0; i < clients; ++i) {
+                tasklets::spawn([&, i] {
+                    stream s = stream::connect(at);
+                    for (int r = 0; r < rounds; ++r) {
+                        const std::string msg = "client " + std::to_string(i) + " round " + std::to_string(r) +
+                                                std::string(static_cast<std::size_t>(i % 7) * 100, 'x');
+                        s.write_all(msg);
+                        std::string back(msg.size(), '\0');
+                        s.read_exact(back.data(), back.size());
+                        good += back == msg;
+                    }
+                    s.shutdown();
+                    char c;
+                    good += s.read_some(&c, 1) == 0;  // the server closes after our FIN
+                    done.send(i);
+                });
+            }
+            for (int i = 0; i < clients; ++i) (void)done.receive();
+            server.kill();
+            tasklets::run();  // the connection tasklets finish
+            REQUIRE(good == clients * (rounds + 1));
+            REQUIRE(connections == clients);
+            REQUIRE(tasklets::io_waiters() == 0);
+            REQUIRE(tasklets::pending_timers() == 0);
+            l.close();
+            REQUIRE(tasklets::io_registered() == 0);
+        });
+    }
+}
+
+TEST_CASE("I/O timeouts fire, and do not fire when data comes in time", "[io][timeouts]") {
+    in_io_thread([] {
+        auto [a, b] = connected_pair();
+        char buf[16];
+        try {
+            (void)b.read_some(buf, sizeof buf, 20ms);
+            FAIL("no timeout");
+        } catch (const tasklets::timeout_error& e) {
+            REQUIRE(std::string(e.what()) == "tasklets: read on fd " + std::to_string(b.fd()) + " timed out after 20ms");
+        }
+        REQUIRE(tasklets::pending_timers() == 0);
+        REQUIRE(tasklets::io_waiters() == 0);
+        tasklets::spawn([&a = a] {
+            tasklets::sleep_for(1ms);
+            a.write_all("ping");
+        });
+        REQUIRE(b.read_some(buf, sizeof buf, 10s) == 4);
+        REQUIRE(std::string(buf, 4) == "ping");
+        REQUIRE(tasklets::pending_timers() == 0);
+        // An absolute deadline already passed, and nothing to read.
+        REQUIRE_THROWS_AS(b.read_some(buf, sizeof buf, tasklets::clock::now()), tasklets::timeout_error);
+        // accept and connect take deadlines too.
+        auto l = listener::bind(address::loopback_v4());
+        REQUIRE_THROWS_AS(l.accept(5ms), tasklets::timeout_error);
+        REQUIRE(tasklets::io_waiters() == 0);
+    });
+}
+
+TEST_CASE("killing a tasklet blocked in a read unregisters it and its stack closes the stream", "[io][kill]") {
+    in_io_thread([] {
+        auto [a, b] = connected_pair();
+        const int fd = b.fd();
+        const std::size_t registered = tasklets::io_registered();
+        tasklets::tasklet reader([&b = b] {
+            stream mine = std::move(b);
+            char buf[16];
+            (void)mine.read_some(buf, sizeof buf, 1h);
+        });
+        tasklets::schedule();
+        REQUIRE(reader.blocked());
+        REQUIRE(tasklets::io_waiters() == 1);
+        REQUIRE(tasklets::pending_timers() == 1);
+        reader.kill();
+        REQUIRE_FALSE(reader.alive());
+        REQUIRE(tasklets::io_waiters() == 0);
+        REQUIRE(tasklets::pending_timers() == 0);
+        REQUIRE(closed_fd(fd));
+        REQUIRE(tasklets::io_registered() == registered);  // b was registered by its wait, and is gone
+    });
+}
+
+TEST_CASE("closing a descriptor wakes the tasklet waiting on it with EBADF", "[io][close]") {
+    in_io_thread([] {
+        auto [a, b] = connected_pair();
+        int code = 0;
+        std::string message;
+        tasklets::tasklet reader([&, &b = b] {
+            char buf[16];
+            try {
+                (void)b.read_some(buf, sizeof buf);
+            } catch (const std::system_error& e) {
+                code = e.code().value();
+                message = e.what();
+            }
+        });
+        tasklets::schedule();
+        REQUIRE(reader.blocked());
+        b.close();
+        REQUIRE_FALSE(reader.blocked());
+        tasklets::run();
+        REQUIRE(code == EBADF);
+        REQUIRE_THAT(message, Catch::Contains("descriptor closed while waiting"));
+        REQUIRE(tasklets::io_waiters() == 0);
+        // Reading a closed stream fails at once.
+        char c;
+        REQUIRE_THROWS_AS(b.read_some(&c, 1), std::system_error);
+
+        // The same for a raw descriptor and close_fd.
+        int p[2];
+        REQUIRE(::pipe2(p, O_NONBLOCK | O_CLOEXEC) == 0);
+        code = 0;
+        tasklets::tasklet waiter([&] {
+            try {
+                tasklets::wait_readable(p[0]);
+            } catch (const std::system_error& e) {
+                code = e.code().value();
+            }
+        });
+        tasklets::schedule();
+        REQUIRE(waiter.blocked());
+        tasklets::close_fd(p[0]);
+        tasklets::run();
+        REQUIRE(code == EBADF);
+        tasklets::close_fd(p[1]);
+    });
+}
+
+TEST_CASE("peer reset and broken pipe surface as std::system_error; no SIGPIPE", "[io][errors]") {
+    in_io_thread([] {
+        {
+            auto [a, b] = connected_pair();
+            const linger hard{1, 0};
+            REQUIRE(::setsockopt(a.fd(), SOL_SOCKET, SO_LINGER, &hard, sizeof hard) == 0);
+            a.close();  // sends RST
+            char buf[16];
+            try {
+                (void)b.read_some(buf, sizeof buf);
+                FAIL("no error");
+            } catch (const std::system_error& e) {
+                REQUIRE(e.code().value() == ECONNRESET);
+                REQUIRE_THAT(std::string(e.what()), Catch::Contains("Connection reset by peer"));
+            }
+        }
+        {
+            auto [a, b] = connected_pair();
+            a.close();
+            int code = 0;
+            for (int i = 0; i < 1000 && code == 0; ++i) {
+                try {
+                    b.write_all("data that nobody will read\n");
+                    tasklets::sleep_for(1ms);
+                } catch (const std::system_error& e) {
+                    code = e.code().value();
+                }
+            }
+            REQUIRE((code == EPIPE || code == ECONNRESET));
+        }
+        {
+            auto [a, b] = connected_pair();
+            a.write_all("abc");
+            a.shutdown();
+            char buf[8];
+            REQUIRE_THROWS_AS(b.read_exact(buf, 5), tasklets::end_of_stream_error);
+        }
+        {
+            auto l = listener::bind(address::loopback_v4());
+            const address gone = l.local_address();
+            l.close();
+            try {
+                (void)stream::connect(gone);
+                FAIL("connected to a closed port");
+            } catch (const std::system_error& e) {
+                REQUIRE(e.code().value() == ECONNREFUSED);
+            }
+        }
+    });
+}
+
+TEST_CASE("write_all continues partial writes: 4 MiB through a slow reader arrive intact", "[io][partial]") {
+    in_io_thread([] {
+        auto [a, b] = connected_pair();
+        constexpr std::size_t total = 4 << 20;
+        std::vector<unsigned char> data(total);
+        for (std::size_t i = 0; i < total; ++i) data[i] = static_cast<unsigned char>(i * 131 + (i >> 12));
+        std::vector<unsigned char> got;
+        got.reserve(total);
+        tasklets::spawn([&, &b = b] {
+            unsigned char buf[8192];
+            while (std::size_t n = b.read_some(buf, sizeof buf)) {
+                got.insert(got.end(), buf, buf + n);
+                tasklets::schedule();
+            }
+        });
+        tasklets::spawn([&, &a = a] {
+            a.write_all(data.data(), data.size(), 60s);
+            a.shutdown();
+        });
+        tasklets::run();
+        REQUIRE(got == data);
+    });
+}
+
+TEST_CASE("EMFILE on accept: an exception, then a back-off sleep instead of a spin", "[io][emfile]") {
+    in_io_thread([] {
+        auto l = listener::bind(address::loopback_v4());
+        l.set_accept_backoff(2ms);
+        std::vector<stream> clients;
+        for (int i = 0; i < 4; ++i) clients.push_back(stream::connect(l.local_address()));
+        // Room for exactly two more descriptors.
+        rlimit old{};
+        REQUIRE(::getrlimit(RLIMIT_NOFILE, &old) == 0);
+        // The next two descriptor numbers (there may be holes below).
+        const int first_free = ::dup(0), second_free = ::dup(0);
+        REQUIRE((first_free >= 0 && second_free > first_free));
+        ::close(first_free);
+        ::close(second_free);
+        struct restore {
+            rlimit old;
+            ~restore() { ::setrlimit(RLIMIT_NOFILE, &old); }
+        } guard{old};
+        rlimit low = old;
+        low.rlim_cur = static_cast<rlim_t>(second_free + 1);
+        REQUIRE(::setrlimit(RLIMIT_NOFILE, &low) == 0);
+
+        std::vector<stream> accepted;
+        int emfile = 0;
+        tasklets::tasklet server([&] {
+            for (;;) {
+                try {
+                    accepted.push_back(l.accept());
+                } catch (const std::system_error& e) {
+                    if (e.code().value() != EMFILE) throw;
+                    ++emfile;
+                }
+            }
+        });
+        tasklets::schedule();
+        REQUIRE(accepted.size() == 2);
+        REQUIRE(emfile == 1);
+        REQUIRE(server.blocked());  // sleeping out the back-off, not retrying
+        REQUIRE(tasklets::pending_timers() == 1);
+
+        accepted.pop_back();  // one descriptor free again
+        for (int i = 0; i < 2000 && accepted.size() < 2; ++i) tasklets::sleep_for(1ms);
+        REQUIRE(accepted.size() == 2);
+        REQUIRE(emfile >= 2);
+        ::setrlimit(RLIMIT_NOFILE, &old);
+        for (int i = 0; i < 2000 && accepted.size() < 3; ++i) tasklets::sleep_for(1ms);
+        REQUIRE(accepted.size() == 3);
+        server.kill();
+        REQUIRE(tasklets::pending_timers() == 0);
+        REQUIRE(tasklets::io_waiters() == 0);
+    });
+}
+
+TEST_CASE("wait_readable/wait_writable on a pipe; a regular file is always ready", "[io][fd]") {
+    in_io_thread([] {
+        int p[2];
+        REQUIRE(::pipe2(p, O_NONBLOCK | O_CLOEXEC) == 0);
+        tasklets::fd_handle r(p[0]), w(p[1]);
+        std::string got;
+        tasklets::spawn([&] {
+            char buf[16];
+            for (;;) {
+                const ssize_t n = ::read(r.get(), buf, sizeof buf);
+                if (n > 0) {
+                    got.append(buf, static_cast<std::size_t>(n));
+                    if (got.size() >= 5) return;
+                } else if (n < 0 && errno == EAGAIN) {
+                    tasklets::wait_readable(r.get());
+                } else {
+                    return;
+                }
+            }
+        });
+        tasklets::schedule();
+        REQUIRE(tasklets::io_waiters() == 1);
+        tasklets::wait_writable(w.get());  // ready at once
+        REQUIRE(::write(w.get(), "hel", 3) == 3);
+        tasklets::sleep_for(1ms);
+        REQUIRE(::write(w.get(), "lo", 2) == 2);
+        tasklets::run();
+        REQUIRE(got == "hello");
+        REQUIRE_THROWS_AS(tasklets::wait_readable(r.get(), 5ms), tasklets::timeout_error);
+
+        char path[] = "/tmp/tasklets-io-XXXXXX";
+        tasklets::fd_handle file(::mkstemp(path));
+        REQUIRE(file);
+        ::unlink(path);
+        tasklets::wait_readable(file.get(), 1ms);  // epoll cannot watch it: returns at once
+        tasklets::wait_writable(file.get(), 1ms);
+        REQUIRE(tasklets::io_waiters() == 0);
+    });
+}
