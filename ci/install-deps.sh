@@ -12,7 +12,7 @@ packages=(
   clang libclang-rt-14-dev
 )
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(libboost-context1.81-dev libboost-fiber1.81-dev valgrind gnuplot-nox util-linux)
+  packages+=(libboost-context1.81-dev libboost-fiber1.81-dev valgrind gnuplot-nox util-linux wrk nginx-light)
 fi
 
 missing=()

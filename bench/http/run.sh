@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# The HTTP comparison of issue 6, in one run: our tasklet-per-connection server
+# (examples/http_server.cpp, one thread), nginx (one worker, same fixed 200 response) and a
+# thread-per-connection server (bench/http/thread_server.cpp), each driven by wrk at 100,
+# 1,000 and 10,000 concurrent keep-alive connections on loopback. Reports requests/s and p99
+# latency side by side (and the server's CPU use), in bench/http/results/.
+#
+#   bench/http/run.sh [--duration SECONDS] [--connections "100 1000 10000"] [--wrk-threads N]
+#
+# Needs wrk and nginx (ci/install-deps.sh --bench). Raises the descriptor limit; stops
+# everything it started, also when interrupted. Loopback only.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+duration=10
+connections="100 1000 10000"
+wrk_threads=2
+while (($#)); do
+  case "$1" in
+    --duration) duration=$2; shift 2 ;;
+    --connections) connections=$2; shift 2 ;;
+    --wrk-threads) wrk_threads=$2; shift 2 ;;
+    *) echo "usage: $0 [--duration S] [--connections \"100 1000 10000\"] [--wrk-threads N]" >&2; exit 2 ;;
+  esac
+done
+for tool in wrk nginx cmake g++; do
+  command -v "$tool" >/dev/null || { echo "run.sh: $tool is missing (ci/install-deps.sh --bench)" >&2; exit 1; }
+done
+
+# 10,000 connections: a descriptor each on both sides, plus the servers' own.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+echo "run.sh: descriptor limit $(ulimit -n)"
+
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+out="$here/results"
+raw="$out/raw-$stamp"
+work=$(mktemp -d /tmp/tasklets-http-XXXXXX)
+mkdir -p "$raw"
+
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+# ---- build ---------------------------------------------------------------------------------
+build="$root/build/io-bench"
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTASKLETS_BUILD_TESTS=OFF >/dev/null
+cmake --build "$build" --target http_server -j2 >/dev/null
+g++ -std=c++20 -O2 -pthread "$here/thread_server.cpp" -o "$build/thread_server"
+
+# ---- helpers -------------------------------------------------------------------------------
+wait_port() {  # port: until it accepts
+  for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "run.sh: nothing listens on port $1" >&2
+  return 1
+}
+cpu_ticks() {  # pid: user+system clock ticks of it and its children (nginx's worker)
+  local total=0 p
+  for p in "$1" $(pgrep -P "$1" || true); do
+    [[ -r /proc/$p/stat ]] || continue
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+  done
+  echo "$total"
+}
+to_ms() {  # wrk latency ("812.00us", "3.41ms", "1.02s") in ms
+  awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n *= 1; else if (v ~ /m$/) n *= 60000; else if (v ~ /s$/) n *= 1000; printf "%.2f", n }'
+}
+
+results="$work/results.tsv"
+: >"$results"
+hz=$(getconf CLK_TCK)
+
+bench_server() {  # name port command...
+  local name=$1 port=$2
+  shift 2
+  "$@" >"$raw/$name-server.log" 2>&1 &
+  local pid=$!
+  pids+=("$pid")
+  wait_port "$port"
+  # a short warm-up (page faults, caches), not measured
+  wrk -t1 -c10 -d1s "http://127.0.0.1:$port/" >/dev/null 2>&1 || true
+  for c in $connections; do
+    local t=$wrk_threads
+    ((c < t)) && t=$c
+    local before after
+    before=$(cpu_ticks "$pid")
+    wrk -t"$t" -c"$c" -d"${duration}s" --timeout 10s --latency "http://127.0.0.1:$port/" >"$raw/$name-c$c.txt" 2>&1 || true
+    after=$(cpu_ticks "$pid")
+    local rps p99 errors cpu
+    rps=$(awk '/^Requests\/sec:/ {print $2}' "$raw/$name-c$c.txt")
+    p99=$(awk '$1 == "99%" {print $2}' "$raw/$name-c$c.txt")
+    errors=$(awk '/Socket errors:/ {sub(/.*Socket errors: /, ""); print}' "$raw/$name-c$c.txt")
+    local requests
+    requests=$(awk '/requests in/ {print $1}' "$raw/$name-c$c.txt")
+    cpu=$(awk -v a="$after" -v b="$before" -v hz="$hz" -v d="$duration" 'BEGIN { printf "%.0f", 100 * (a - b) / hz / d }')
+    # server CPU time per request served: the efficiency figure, whoever wins the CPUs
+    per_req=$(awk -v a="$after" -v b="$before" -v hz="$hz" -v n="${requests:-0}" 'BEGIN { if (n > 0) printf "%.2f", 1e6 * (a - b) / hz / n; else print "-" }')
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$c" "${rps:-0}" "$(to_ms "${p99:-0}")" "$cpu" "${errors:-none}" "$per_req" >>"$results"
+    printf 'run.sh: %-8s c=%-6s %12s req/s   p99 %10s   server CPU %s%% (%s us/request)   errors: %s\n' \
+      "$name" "$c" "${rps:-?}" "${p99:-?}" "$cpu" "$per_req" "${errors:-none}"
+    sleep 1
+  done
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+# ---- the three servers, one after the other -------------------------------------------------
+bench_server tasklets 18080 "$build/examples/http_server" 18080 127.0.0.1
+
+sed -e "s|@DIR@|$work|g" -e "s|@PORT@|18081|g" "$here/nginx.conf.in" >"$work/nginx.conf"
+bench_server nginx 18081 nginx -p "$work" -c "$work/nginx.conf" -e "$work/nginx-error.log"
+
+bench_server threads 18082 "$build/thread_server" 18082 127.0.0.1
+
+# ---- report ---------------------------------------------------------------------------------
+{
+  echo "# HTTP hello server: tasklets vs nginx vs thread-per-connection"
+  echo
+  echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), Linux $(uname -r)."
+  echo "wrk -t$wrk_threads -c<N> -d${duration}s --latency on 127.0.0.1 (wrk shares the machine with the server);"
+  echo "nginx $(nginx -v 2>&1 | sed 's|.*/||'), 1 worker; tasklets: examples/http_server (1 thread); threads: bench/http/thread_server."
+  echo
+  echo "| connections | tasklets req/s | nginx req/s | threads req/s | tasklets/nginx | tasklets/threads | p99 tasklets | p99 nginx | p99 threads | server CPU % (t/n/th) | server CPU µs/request (t/n/th) |"
+  echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  for c in $connections; do
+    awk -F'\t' -v c="$c" '
+      $2 == c { rps[$1] = $3; p99[$1] = $4; cpu[$1] = $5; us[$1] = $7 }
+      END {
+        ratio_n = rps["nginx"] > 0 ? sprintf("%.2f×", rps["tasklets"] / rps["nginx"]) : "-"
+        ratio_t = rps["threads"] > 0 ? sprintf("%.2f×", rps["tasklets"] / rps["threads"]) : "-"
+        printf "| %s | %.0f | %.0f | %.0f | %s | %s | %s ms | %s ms | %s ms | %s / %s / %s | %s / %s / %s |\n", c,
+          rps["tasklets"], rps["nginx"], rps["threads"], ratio_n, ratio_t,
+          p99["tasklets"], p99["nginx"], p99["threads"], cpu["tasklets"], cpu["nginx"], cpu["threads"],
+          us["tasklets"], us["nginx"], us["threads"]
+      }' "$results"
+  done
+  echo
+  echo "Socket errors reported by wrk (connect/read/write/timeout):"
+  echo
+  awk -F'\t' '{ printf "- %s, %s connections: %s\n", $1, $2, $6 }' "$results"
+  echo
+  echo "Raw wrk output: results/raw-$stamp/."
+} >"$out/latest.md"
+cp "$results" "$raw/results.tsv"
+echo
+cat "$out/latest.md"
