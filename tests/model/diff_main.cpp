@@ -1,12 +1,13 @@
 // tasklets_diff — the differential test's long mode: random programs on the real library
 // and on the reference model (tests/model/), compared line for line.
 //
-//   tasklets_diff [--programs N] [--seed S] [--keep-going] [--print P] [--repro P] [--quiet] [--stats]
+//   tasklets_diff [--programs N] [--seed S] [--keep-going] [--print P] [--repro P] [--quiet] [--stats] [--tasklets N] [--ops N]
 //
 // Default: 1,000,000 programs from seed 1, progress every 100,000. On the first mismatch
 // (or every one, with --keep-going) the program is shrunk and printed with both logs and
 // as a ready-to-paste Catch2 TEST_CASE. --print P prints program P (its text and the
-// model's log) and exits; --repro P prints program P as a TEST_CASE. Exit status: 0 when everything matched.
+// model's log) and exits; --repro P prints program P as a TEST_CASE. --tasklets N and
+// --ops N raise the size limits (default 4 tasklets, 8 ops per tasklet, 10 for main). Exit status: 0 when everything matched.
 #include "model/shrink.hpp"
 
 #include <chrono>
@@ -30,6 +31,7 @@ std::uint64_t program_seed(std::uint64_t seed, std::uint64_t i) {
 int main(int argc, char** argv) {
     std::uint64_t programs = 1000000, seed = 1;
     long print = -1;
+    diff::gen_limits limits;
     bool keep_going = false, quiet = false, stats = false, repro = false;
     // --stats: how often each kind of outcome occurs (is the generator reaching the rules?)
     const char* kinds[] = {"-> ok", "-> tasklet_exit", "(caught)", "(escapes)", "deadlock_error: Deadlock", "deadlock_error: the main",
@@ -46,14 +48,16 @@ int main(int argc, char** argv) {
         else if (!std::strcmp(argv[i], "--keep-going")) keep_going = true;
         else if (!std::strcmp(argv[i], "--quiet")) quiet = true;
         else if (!std::strcmp(argv[i], "--stats")) stats = true;
+        else if (!std::strcmp(argv[i], "--tasklets")) limits.max_tasklets = std::atoi(next());
+        else if (!std::strcmp(argv[i], "--ops")) limits.max_ops_tasklet = limits.max_ops_main = std::atoi(next());
         else {
-            std::fprintf(stderr, "usage: %s [--programs N] [--seed S] [--keep-going] [--print P] [--repro P] [--quiet] [--stats]\n", argv[0]);
+            std::fprintf(stderr, "usage: %s [--programs N] [--seed S] [--keep-going] [--print P] [--repro P] [--quiet] [--stats] [--tasklets N] [--ops N]\n", argv[0]);
             return 2;
         }
     }
     if (print >= 0) {
         std::mt19937_64 rng(program_seed(seed, static_cast<std::uint64_t>(print)));
-        diff::program p = diff::generate(rng);
+        diff::program p = diff::generate(rng, limits);
         diff::comparison r = diff::compare(p);
         if (!repro) std::printf("%s", diff::describe(p).c_str());
         if (repro) {  // as a TEST_CASE expecting the model's log
@@ -68,7 +72,7 @@ int main(int argc, char** argv) {
     std::uint64_t mismatches = 0, lines = 0;
     for (std::uint64_t i = 0; i < programs; ++i) {
         std::mt19937_64 rng(program_seed(seed, i));
-        diff::program p = diff::generate(rng);
+        diff::program p = diff::generate(rng, limits);
         diff::comparison r = diff::compare(p);
         lines += r.model.size();
         if (stats)
