@@ -6,10 +6,12 @@
 #include "system.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <cxxabi.h>
 #include <new>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 
 namespace tasklets::detail {
 
@@ -161,11 +163,24 @@ std::size_t stack_bytes_for(scheduler& s, std::size_t requested) {
     return s.default_stack_rounded;
 }
 
+// Out of memory for a control block: std::system_error(ENOMEM) saying what and what to do.
+void* new_block(std::size_t bytes) {
+    try {
+        if (sys::inject_failure("tasklet control block")) throw std::bad_alloc();
+        return ::operator new(bytes);
+    } catch (const std::bad_alloc&) {
+        throw std::system_error(ENOMEM, std::generic_category(),
+                                "tasklets: cannot allocate a tasklet control block of " + std::to_string(bytes) +
+                                    " bytes (operator new failed); reduce the number of live tasklets or the size "
+                                    "of the callables and arguments they hold, or make more memory available");
+    }
+}
+
 void* allocate_block(block_cache& cache, std::size_t bytes, std::uint8_t& block_class) {
     const std::size_t cls = (bytes + block_cache::granule - 1) / block_cache::granule;
     if (cls > block_cache::classes) {
         block_class = 0;
-        return ::operator new(bytes);
+        return new_block(bytes);
     }
     block_class = static_cast<std::uint8_t>(cls);
     if (block_cache::free_block* b = cache.head[cls]) {
@@ -173,7 +188,7 @@ void* allocate_block(block_cache& cache, std::size_t bytes, std::uint8_t& block_
         --cache.count[cls];
         return b;
     }
-    return ::operator new(cls * block_cache::granule);
+    return new_block(cls * block_cache::granule);
 }
 
 void free_block(block_cache& cache, void* memory, std::uint8_t cls) noexcept {

@@ -1,6 +1,8 @@
 #include "system.hpp"
 
+#include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -15,7 +17,37 @@
 #define MADV_GUARD_INSTALL 102  // Linux 6.13; older headers lack it
 #endif
 
+// ---- fault injection (test-only API: tests/support/faults.hpp) -----------------------------
+namespace tasklets::detail {
+
+namespace {
+thread_local constinit std::uint64_t fault_countdown = 0;  // 0: disarmed
+thread_local constinit std::uint64_t fault_calls = 0;      // counted calls since arming
+thread_local constinit const char* fault_site = nullptr;   // where the injected failure hit
+std::atomic<std::size_t> mapped_slabs{0};                   // slab mappings alive, process-wide
+}  // namespace
+
+void inject_failure_after(std::uint64_t k) noexcept {
+    fault_countdown = k;
+    fault_calls = 0;
+    fault_site = nullptr;
+}
+std::uint64_t injection_calls() noexcept { return fault_calls; }
+const char* injected_failure_site() noexcept { return fault_site; }
+std::size_t slabs_mapped() noexcept { return mapped_slabs.load(std::memory_order_relaxed); }
+
+}  // namespace tasklets::detail
+
 namespace tasklets::detail::sys {
+
+bool inject_failure(const char* site) noexcept {
+    if (fault_countdown == 0) [[likely]] return false;
+    ++fault_calls;
+    if (--fault_countdown != 0) return false;
+    fault_site = site;
+    errno = ENOMEM;
+    return true;
+}
 
 namespace {
 
@@ -77,8 +109,10 @@ const char* guard_method_name(guard_method m) noexcept {
 }
 
 void* map_slab(std::size_t bytes) {
-    void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+    void* p = inject_failure("mmap of a stack slab")
+                  ? MAP_FAILED
+                  : ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
     if (p == MAP_FAILED) {
         int err = errno;
         fail(err, "cannot map " + std::to_string(bytes) + " bytes for tasklet stacks (mmap failed); "
@@ -86,20 +120,26 @@ void* map_slab(std::size_t bytes) {
     }
     // A stack touches a page or two; with transparent huge pages set to "always", one
     // touch could otherwise commit 2 MiB. Advice only: failure changes nothing else.
-    ::madvise(p, bytes, MADV_NOHUGEPAGE);
+    if (!inject_failure("madvise(MADV_NOHUGEPAGE) of a stack slab")) ::madvise(p, bytes, MADV_NOHUGEPAGE);
+    mapped_slabs.fetch_add(1, std::memory_order_relaxed);
     return p;
 }
 
-void unmap(void* p, std::size_t bytes) noexcept { ::munmap(p, bytes); }
+void unmap(void* p, std::size_t bytes) noexcept {
+    ::munmap(p, bytes);
+    mapped_slabs.fetch_sub(1, std::memory_order_relaxed);
+}
 
 void install_guard(void* p, std::size_t bytes) {
     if (guard_method_in_use() == guard_method::madvise_guard) {
-        if (::madvise(p, bytes, MADV_GUARD_INSTALL) == 0) return;
+        if (!inject_failure("madvise(MADV_GUARD_INSTALL) of a stack guard") &&
+            ::madvise(p, bytes, MADV_GUARD_INSTALL) == 0)
+            return;
         int err = errno;
         fail(err, "cannot install a stack guard (madvise MADV_GUARD_INSTALL failed); "
                   "set TASKLETS_STACK_GUARD=mprotect to use mprotect guards instead");
     }
-    if (::mprotect(p, bytes, PROT_NONE) == 0) return;
+    if (!inject_failure("mprotect(PROT_NONE) of a stack guard") && ::mprotect(p, bytes, PROT_NONE) == 0) return;
     int err = errno;
     if (err == ENOMEM)
         fail(err, "cannot guard a new tasklet stack: the process has run out of memory mappings "

@@ -18,8 +18,16 @@ const char* guard_method_name(guard_method m) noexcept;
 
 /// Reserves `bytes` of read-write, never-executable, lazily-committed memory.
 void* map_slab(std::size_t bytes);
+/// Unmaps a mapping made by map_slab (only those: it keeps the count of slabs mapped).
 void unmap(void* p, std::size_t bytes) noexcept;
 /// Makes [p, p + bytes) fault on any access, using guard_method_in_use().
 void install_guard(void* p, std::size_t bytes);
+
+/// Fault injection (tests only; armed through tasklets::detail::inject_failure_after,
+/// declared in tests/support/faults.hpp). Every system allocation the kernel makes for
+/// stacks and control blocks asks this first: true means "fail now as if the system
+/// had refused with ENOMEM". Disarmed (the default) it is one thread-local load, and
+/// it is only reached on slow paths (a new slab, a control-block cache miss).
+bool inject_failure(const char* site) noexcept;
 
 }  // namespace tasklets::detail::sys
