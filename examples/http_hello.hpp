@@ -18,7 +18,8 @@ inline constexpr std::string_view response =
     "\r\n"
     "Hello, World!";
 
-inline constexpr std::size_t buffer_size = 8192;
+inline constexpr std::size_t buffer_size = 4096;          // request bytes buffered per connection
+inline constexpr std::size_t batch = 16;                  // pipelined responses written at once
 
 inline bool contains_nocase(std::string_view hay, std::string_view needle) {
     for (std::size_t i = 0; i + needle.size() <= hay.size(); ++i) {

@@ -24,7 +24,7 @@ namespace {
 
 void serve(stream c) {
     char buf[hello::buffer_size];
-    char out[hello::buffer_size];
+    char out[hello::batch * hello::response.size()];
     std::size_t have = 0;
     bool close = false;
     try {
@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
     listener server = listener::bind(address::parse(host, port), 65535);
     std::printf("http_server: listening on %s\n", server.local_address().to_string().c_str());
     std::fflush(stdout);
-    // Small stacks: a connection needs its two 8 KiB buffers and a few frames.
+    // Small stacks: a connection needs its buffers (under 6 KiB) and a few frames.
     const tasklets::tasklet_options per_connection{.stack_size = 32 * 1024, .name = {}};
     tasklets::spawn([&] {
         bool warned = false;

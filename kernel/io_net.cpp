@@ -195,8 +195,10 @@ std::size_t stream::read_some(void* buf, std::size_t n, deadline d) {
         if (drained_) {
             // The last read emptied the socket: anything newer comes with an edge, so wait
             // for it (at once if it has come) instead of paying for a recv that says EAGAIN.
+            // Not after a hang-up: the end of stream may have come with that data, and it
+            // brings no further edge.
             drained_ = false;
-            await(r, fd, want_read, d, "read");
+            if (!r.hung_up(fd)) await(r, fd, want_read, d, "read");
         }
         r.clear_ready(fd, want_read);
         const ssize_t k = ::recv(fd, buf, n, 0);

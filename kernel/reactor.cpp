@@ -3,6 +3,7 @@
 #include "reactor.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <climits>
 #include <ctime>
@@ -32,7 +33,7 @@ thread_local reactor_owner owner;
 
 // epoll_pwait2 (Linux 5.11) takes a nanosecond timeout; without it, epoll_wait's whole
 // milliseconds, rounded up so that a timer never fires early.
-bool have_pwait2 = true;
+std::atomic<bool> have_pwait2{true};
 
 }  // namespace
 
@@ -240,12 +241,12 @@ void reactor::epoll_once(std::int64_t timeout_ns) noexcept {
         n = epoll_wait(epfd_, events_, max_events, timeout_ns < 0 ? -1 : 0);
     } else {
         n = -1;
-        if (have_pwait2) {
+        if (have_pwait2.load(std::memory_order_relaxed)) {
             timespec ts{static_cast<time_t>(timeout_ns / 1000000000), static_cast<long>(timeout_ns % 1000000000)};
             n = epoll_pwait2(epfd_, events_, max_events, &ts, nullptr);
-            if (n < 0 && errno == ENOSYS) have_pwait2 = false;
+            if (n < 0 && errno == ENOSYS) have_pwait2.store(false, std::memory_order_relaxed);
         }
-        if (!have_pwait2) {
+        if (!have_pwait2.load(std::memory_order_relaxed)) {
             const std::int64_t ms = std::min<std::int64_t>((timeout_ns + 999999) / 1000000, INT_MAX);
             n = epoll_wait(epfd_, events_, max_events, static_cast<int>(ms));
         }
@@ -256,6 +257,7 @@ void reactor::epoll_once(std::int64_t timeout_ns) noexcept {
         fd_entry& e = fds_[fd];
         if (!e.registered) continue;
         const std::uint32_t ev = events_[i].events;
+        if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) e.hangup = true;
         if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
             if (e.readers) {
                 while (e.readers) finish(e.readers, 0);

@@ -81,6 +81,11 @@ public:
     void clear_ready(int fd, std::uint8_t dir) noexcept {
         if (static_cast<std::size_t>(fd) < fds_.size()) fds_[fd].ready &= static_cast<std::uint8_t>(~dir);
     }
+    /// Has the peer hung up (or an error arrived)? Then a short read does not mean that
+    /// the next read would block: the end of stream (or the error) is waiting for it.
+    bool hung_up(int fd) const noexcept {
+        return static_cast<std::size_t>(fd) < fds_.size() && fds_[static_cast<std::size_t>(fd)].hangup;
+    }
     /// The descriptor is being closed (or handed elsewhere): wakes its waiters with EBADF,
     /// drops its registration. Call before close(2).
     void forget(int fd) noexcept;
@@ -102,6 +107,7 @@ private:
         io_wait* readers = nullptr;
         io_wait* writers = nullptr;
         std::uint8_t ready = 0;       // edges seen with nobody waiting
+        bool hangup = false;          // EPOLLRDHUP/HUP/ERR seen: reads end at once from now on
         bool registered = false;
         bool unpollable = false;      // epoll_ctl said EPERM: a regular file or the like
     };

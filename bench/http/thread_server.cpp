@@ -37,7 +37,7 @@ bool write_all(int fd, const char* p, std::size_t n) {
 void* serve(void* arg) {
     const int fd = static_cast<int>(reinterpret_cast<std::intptr_t>(arg));
     char buf[hello::buffer_size];
-    char out[hello::buffer_size];
+    char out[hello::batch * hello::response.size()];
     std::size_t have = 0;
     bool close = false;
     while (!close) {
