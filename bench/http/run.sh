@@ -29,7 +29,7 @@ for tool in wrk nginx cmake g++; do
 done
 
 # 10,000 connections: a descriptor each on both sides, plus the servers' own.
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"  # without CAP_SYS_RESOURCE: the hard limit
 echo "run.sh: descriptor limit $(ulimit -n)"
 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
