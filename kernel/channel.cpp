@@ -39,6 +39,29 @@ tasklet_impl* take_partner(channel_core* c) noexcept {
     return partner;
 }
 
+// Does handing over to a waiting partner switch away from the caller?
+bool hand_off_switches(const channel_core* c, std::int8_t caller_direction) noexcept {
+    return c->schedule_all || c->preference == -caller_direction;
+}
+
+// The rare part of entering a channel operation: the channel callback, and the switch
+// guard when the operation will switch.
+[[gnu::cold, gnu::noinline]] void enter_watched_operation(scheduler& s, const channel_core* c, std::int8_t direction) {
+    const bool partner_waiting = direction == sending ? c->balance < 0 : c->balance > 0;
+    if (s.switch_flags & channel_watched) notify_channel(s, c, c->balance, direction == sending, !partner_waiting);
+    if (s.switch_flags & (switch_trapped | in_callback)) {
+        if (!partner_waiting || hand_off_switches(c, direction)) refuse_switch(s);
+    }
+}
+
+// Start of every channel operation: a safe point, then (rarely) the callback and the
+// switch guard — all before anything changes.
+inline void enter_operation(scheduler& s, const channel_core* c, std::int8_t direction) {
+    safe_point(s);
+    if (s.switch_flags & (channel_watched | switch_trapped | in_callback)) [[unlikely]]
+        enter_watched_operation(s, c, direction);
+}
+
 // The partner got its value; who runs next depends on schedule_all and preference.
 void place_partner(scheduler& s, channel_core* c, tasklet_impl* partner, std::int8_t caller_direction) {
     if (c->schedule_all) {
@@ -57,6 +80,7 @@ void block(scheduler& s, channel_core* c, std::int8_t direction, void* transfer,
     tasklet_impl* self = s.current;
     if (self->block_trap) throw_state_error("this tasklet does not like to be blocked.");
     if (c->closing) throw channel_closed_error("Send/receive operation on a closed channel");
+    guard_switch(s);
     tasklet_impl* target = self->next;
     if (target == self && refill_ring(s, self)) target = self->next;
     if (target != self) {
@@ -112,7 +136,7 @@ void release(channel_core* c) noexcept {
 
 void channel_send(channel_core* c, void* payload, relocate_fn relocate) {
     scheduler& s = sched();
-    safe_point(s);
+    enter_operation(s, c, sending);
     if (c->balance < 0) {
         relocate(c->head->transfer, payload);  // may throw: nothing has changed yet
         place_partner(s, c, take_partner(c), sending);
@@ -132,7 +156,7 @@ namespace {
 
 void channel_receive(channel_core* c, void* storage, relocate_fn relocate) {
     scheduler& s = sched();
-    safe_point(s);
+    enter_operation(s, c, receiving);
     if (c->balance > 0) {
         tasklet_impl* sender = c->head;
         if (sender->transfer_is_exception) [[unlikely]] return receive_exception(s, c, sender);
@@ -146,7 +170,7 @@ void channel_receive(channel_core* c, void* storage, relocate_fn relocate) {
 void channel_send_exception(channel_core* c, std::exception_ptr e) {
     if (!e) throw std::invalid_argument("tasklets: send_exception needs a non-null exception_ptr");
     scheduler& s = sched();
-    safe_point(s);
+    enter_operation(s, c, sending);
     if (c->balance < 0) {
         tasklet_impl* partner = take_partner(c);
         partner->pending = std::move(e);

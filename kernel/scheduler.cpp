@@ -345,6 +345,7 @@ namespace {
     }
     ring_unlink(s, self);
     s.dead = self;
+    if (s.switch_flags & (budget_armed | schedule_watched)) [[unlikely]] target = on_switch(s, self, target);
     self->eh = eh_state{};
     *s.eh_globals = target->eh;
     s.current = target;
@@ -369,6 +370,17 @@ void tasklet_entry(void*) noexcept {
     } catch (...) {
         escaped = std::current_exception();
     }
+    if (escaped && s.on_error) {
+        error_handler handler = s.on_error;  // it may replace itself
+        try {
+            handler(escaped);
+            escaped = nullptr;  // handled: swallowed
+        } catch (const tasklet_exit&) {
+            escaped = nullptr;
+        } catch (...) {
+            escaped = std::current_exception();  // goes to the watchdog instead
+        }
+    }
     // The function and its bound arguments are destroyed here, on the tasklet's stack.
     self->body->~tasklet_body();
     self->body = nullptr;
@@ -379,7 +391,10 @@ void tasklet_entry(void*) noexcept {
 
 void throw_into(scheduler& s, tasklet_impl* t, std::exception_ptr e, bool pending) {
     if (t == s.current) std::rethrow_exception(std::move(e));
-    if (!pending) prepare(s, t);
+    if (!pending) {
+        guard_switch(s);
+        prepare(s, t);
+    }
     t->pending = std::move(e);
     if (is_blocked(t)) unblock(t);
     if (!t->in_ring) ring_append(s, t);
@@ -426,6 +441,7 @@ void wait_for_event(scheduler& s, event_wait* w) {
     }
     tasklet_impl* target = self->next;
     try {
+        guard_switch(s);
         prepare(s, target);
     } catch (...) {
         unblock(self);
@@ -435,9 +451,123 @@ void wait_for_event(scheduler& s, event_wait* w) {
     switch_to_tasklet(s, target);
 }
 
+// ---- ticks, budgets, callbacks -------------------------------------------------------------
+
+namespace {
+
+constexpr std::int64_t no_limit = INT64_MAX / 4;
+
+// Takes the safe points passed since the countdown was armed off every account.
+void account_ticks(scheduler& s) noexcept {
+    const std::int64_t passed = std::int64_t{s.tick_period} - tick_countdown;
+    s.tick_period = tick_countdown;
+    s.poll_ticks_left -= passed;
+    if ((s.switch_flags & budget_armed) && s.budget.tick_budget) s.budget.ticks_left -= passed;
+}
+
+// Arms the countdown for whichever comes first: the next poll or the end of the budget.
+void arm_ticks(scheduler& s) noexcept {
+    std::int64_t next = s.poll_ticks_left;
+    if ((s.switch_flags & budget_armed) && s.budget.tick_budget) next = std::min(next, s.budget.ticks_left);
+    next = std::clamp<std::int64_t>(next, 1, poll_interval);
+    tick_countdown = s.tick_period = static_cast<std::int32_t>(next - 1);
+}
+
+bool budget_spent(scheduler& s) {
+    run_budget& b = s.budget;
+    if (b.tick_budget && b.ticks_left <= 0) return true;
+    if (b.time_budget.count() == 0) return false;
+    const auto now = std::chrono::steady_clock::now();  // here, at most every 64 safe points
+    if (b.slice_restarted) {
+        // A switch happened since the last reading: the slice began between then and now.
+        // Taking the earlier time errs against the new slice by at most 64 safe points,
+        // but never lets time spent before a first safe point go uncounted.
+        b.slice_restarted = false;
+        b.slice_start = b.last_look;
+    }
+    b.last_look = now;
+    return now - b.slice_start >= b.time_budget;
+}
+
+// Hard interruption: the running tasklet leaves the ring where it stands, paused, and
+// the budget's watchdog takes its place and returns it from run().
+void interrupt(scheduler& s) {
+    tasklet_impl* victim = s.current;
+    tasklet_impl* w = s.budget.watchdog;
+    ++victim->handles;  // the handle run() will return
+    s.budget.interrupted = victim;
+    ring_insert_after(s, victim, w);
+    ring_unlink(s, victim);
+    switch_to_tasklet(s, w);  // back here when the host inserts and runs it again
+}
+
+// Calls a callback with switching refused; a callback that throws terminates, as a
+// noexcept function would: there is no sane place to deliver it mid-switch.
+template <class F>
+void in_callback_scope(scheduler& s, F&& call) noexcept {
+    const std::uint8_t before = s.switch_flags;
+    s.switch_flags |= in_callback;
+    call();
+    s.switch_flags = static_cast<std::uint8_t>((s.switch_flags & ~in_callback) | (before & in_callback));
+}
+
+}  // namespace
+
 void slow_safe_point(scheduler& s) {
-    tick_countdown = poll_interval;
-    if (s.events && s.events->has_waiters()) s.events->poll(s, false);
+    account_ticks(s);
+    if (s.poll_ticks_left <= 0) {
+        s.poll_ticks_left = poll_interval;
+        if (s.events && s.events->has_waiters()) s.events->poll(s, false);
+    }
+    if ((s.switch_flags & budget_armed) && !s.budget.soft_expired && !s.budget.interrupted && budget_spent(s)) {
+        if (s.budget.soft) {
+            s.budget.soft_expired = true;  // on_switch stops at the next voluntary switch
+        } else if (s.current->atomic || (s.switch_flags & (switch_trapped | in_callback)) ||
+                   s.current == s.budget.watchdog) {
+            // Not now: look again at every safe point until it can be interrupted.
+            tick_countdown = s.tick_period = 0;
+            return;
+        } else {
+            arm_ticks(s);
+            interrupt(s);
+            return;
+        }
+    }
+    arm_ticks(s);
+}
+
+tasklet_impl* on_switch(scheduler& s, tasklet_impl* from, tasklet_impl* to) noexcept {
+    if (s.switch_flags & budget_armed) {
+        run_budget& b = s.budget;
+        if (b.soft_expired && !b.stopped && to != b.watchdog) {
+            b.stopped = true;  // the watchdog goes in front of the one that would have run
+            if (!b.watchdog->in_ring) ring_insert_before(s, to, b.watchdog);
+            to = b.watchdog;
+        }
+        if (!b.total) {  // a new slice begins
+            account_ticks(s);
+            b.ticks_left = b.tick_budget;
+            b.slice_restarted = true;
+            arm_ticks(s);
+        }
+    }
+    if (s.switch_flags & schedule_watched) {
+        const tasklet previous = tasklet::from_impl(from);
+        const tasklet next = tasklet::from_impl(to);
+        in_callback_scope(s, [&] { s.on_schedule(previous, next); });
+    }
+    return to;
+}
+
+void notify_channel(scheduler& s, const channel_core* c, int balance, bool sending, bool will_block) {
+    const tasklet actor = tasklet::from_impl(s.current);
+    const channel_event event{c, balance};
+    in_callback_scope(s, [&] { s.on_channel(event, actor, sending, will_block); });
+}
+
+[[noreturn]] void refuse_switch(scheduler& s) {
+    if (s.switch_flags & in_callback) throw state_error("tasklets: a schedule or channel callback cannot switch tasklets");
+    throw state_error("switch_trap");
 }
 
 void slow_check() { slow_safe_point(sched()); }
@@ -465,6 +595,7 @@ void schedule() {
     safe_point(s);
     tasklet_impl* next = s.current->next;
     if (next == s.current) return;
+    guard_switch(s);
     prepare(s, next);
     switch_to_tasklet(s, next);
 }
@@ -476,21 +607,63 @@ void schedule_remove() {
     tasklet_impl* target = self->next;
     if (target == self && refill_ring(s, self)) target = self->next;
     if (target != self) {
+        guard_switch(s);
         prepare(s, target);
     } else {
         target = watchdog(s);
         if (target == self) return;  // alone, and nobody to hand over to: stay
+        guard_switch(s);
         revive(s, target, true);
     }
     leave_ring(s, self);
     switch_to_tasklet(s, target);
 }
 
-void run() {
+namespace {
+
+// Arms a budget for the run() called by `self`, if it is the outermost one with a budget.
+bool arm_budget(scheduler& s, tasklet_impl* self, const run_options& o) {
+    const bool wanted = o.ticks > 0 || o.time.count() > 0;
+    if (!wanted || (s.switch_flags & budget_armed)) return false;
+    account_ticks(s);
+    run_budget& b = s.budget;
+    b = run_budget{};
+    b.watchdog = self;
+    b.tick_budget = o.ticks > 0 ? o.ticks : 0;
+    b.ticks_left = b.tick_budget;
+    b.time_budget = o.time.count() > 0 ? o.time : std::chrono::nanoseconds{0};
+    b.slice_start = b.last_look = std::chrono::steady_clock::now();
+    b.soft = o.soft;
+    b.total = o.total;
+    s.switch_flags |= budget_armed;
+    arm_ticks(s);
+    return true;
+}
+
+void disarm_budget(scheduler& s) noexcept {
+    account_ticks(s);
+    s.switch_flags &= static_cast<std::uint8_t>(~budget_armed);
+    if (s.budget.interrupted) --s.budget.interrupted->handles;  // nobody took it (an exception)
+    s.budget = run_budget{};
+    arm_ticks(s);
+}
+
+}  // namespace
+
+tasklet run(const run_options& options) {
     scheduler& s = sched();
     tasklet_impl* self = s.current;
+    const bool budgeted = arm_budget(s, self, options);
+    struct disarm_on_exit {
+        scheduler& s;
+        bool armed;
+        ~disarm_on_exit() {
+            if (armed) disarm_budget(s);
+        }
+    } disarm{s, budgeted};
     while (s.runcount > 1 || refill_ring(s, self)) {
         tasklet_impl* target = self->next;
+        guard_switch(s);
         prepare(s, target);
         s.watchdogs.push_back(self);
         self->waiting_in_run = true;
@@ -505,10 +678,55 @@ void run() {
             }
         } guard{s, self};
         // Back here when the ring is empty (something revived us), when an exception for
-        // the watchdog arrives (thrown from here), or when someone switched to us.
+        // the watchdog arrives (thrown from here), when the budget ran out, or when
+        // someone switched to us.
         switch_to_tasklet(s, target);
+        if (budgeted && s.budget.interrupted) {
+            tasklet_impl* victim = std::exchange(s.budget.interrupted, nullptr);
+            tasklet handle = tasklet::from_impl(victim);
+            --victim->handles;  // from_impl took its own reference; drop the budget's
+            return handle;
+        }
+        if (budgeted && s.budget.stopped) return tasklet();
     }
     if (s.watchdogs.empty()) kill_abandoned(s);
+    return tasklet();
+}
+
+void run() { (void)run(run_options{}); }
+
+int switch_trap(int delta) {
+    scheduler& s = sched();
+    const int old = s.trap_level;
+    s.trap_level += delta;
+    if (s.trap_level != 0) s.switch_flags |= switch_trapped;
+    else s.switch_flags &= static_cast<std::uint8_t>(~switch_trapped);
+    return old;
+}
+
+namespace {
+template <class F>
+F install(scheduler& s, F& slot, F f, std::uint8_t flag) {
+    F old = std::exchange(slot, std::move(f));
+    if (slot) s.switch_flags |= flag;
+    else s.switch_flags &= static_cast<std::uint8_t>(~flag);
+    return old;
+}
+}  // namespace
+
+schedule_callback set_schedule_callback(schedule_callback f) {
+    scheduler& s = sched();
+    return install(s, s.on_schedule, std::move(f), schedule_watched);
+}
+
+channel_callback set_channel_callback(channel_callback f) {
+    scheduler& s = sched();
+    return install(s, s.on_channel, std::move(f), channel_watched);
+}
+
+error_handler set_error_handler(error_handler h) {
+    scheduler& s = sched();
+    return std::exchange(s.on_error, std::move(h));
 }
 
 }  // namespace tasklets

@@ -13,6 +13,9 @@
 #include <tasklets/channel.hpp>
 #include <tasklets/context.hpp>
 #include <tasklets/tasklet.hpp>
+#include <tasklets/watchdog.hpp>
+
+#include <chrono>
 
 #include <cstdint>
 #include <exception>
@@ -110,6 +113,31 @@ struct block_cache {
     ~block_cache();
 };
 
+/// Bits of scheduler::switch_flags: rare conditions the hot paths test with one load.
+enum : std::uint8_t {
+    switch_trapped = 1,    // switch_trap() is non-zero: switches are refused
+    in_callback = 2,       // a schedule/channel callback runs: switches are refused
+    budget_armed = 4,      // a run() budget is being enforced: on_switch() keeps its books
+    schedule_watched = 8,  // a schedule callback is installed: on_switch() calls it
+    channel_watched = 16,  // a channel callback is installed
+};
+
+/// The budget of the outermost budgeted run() (watchdog.hpp explains the rules).
+struct run_budget {
+    tasklet_impl* watchdog = nullptr;       // that run()'s caller
+    std::int64_t tick_budget = 0;           // per slice (or in total); 0: none
+    std::int64_t ticks_left = 0;
+    std::chrono::nanoseconds time_budget{0};
+    std::chrono::steady_clock::time_point slice_start{};
+    std::chrono::steady_clock::time_point last_look{};  // the clock's last reading
+    bool slice_restarted = false;           // a switch happened: the slice starts anew
+    bool soft = false;
+    bool total = false;
+    bool soft_expired = false;              // soft: stop at the next voluntary switch
+    bool stopped = false;                   // soft stop happened: run() returns empty
+    tasklet_impl* interrupted = nullptr;    // hard stop happened: run() returns it (a handle held)
+};
+
 struct scheduler {
     tasklet_impl* current = nullptr;
     tasklet_impl main;
@@ -127,6 +155,14 @@ struct scheduler {
     std::size_t default_stack_rounded = 0; // ...and rounded up to whole pages
     block_cache blocks;
     event_source* events = nullptr;        // timers and I/O, when in use
+    std::uint8_t switch_flags = 0;
+    int trap_level = 0;                    // switch_trap()
+    std::int32_t tick_period = 0;          // what tick_countdown was last armed with
+    std::int64_t poll_ticks_left = 0;      // safe points until the next I/O poll
+    run_budget budget;
+    schedule_callback on_schedule;
+    channel_callback on_channel;
+    error_handler on_error;
     stack_pool stacks;
 };
 
@@ -154,6 +190,20 @@ void slow_safe_point(scheduler& s);
 inline void safe_point(scheduler& s) {
     if (--tick_countdown < 0) [[unlikely]] slow_safe_point(s);
 }
+
+/// Every operation that is about to switch calls this before it changes any state, so
+/// that a refused switch (switch_trap, or inside a callback) changes nothing.
+[[noreturn]] void refuse_switch(scheduler& s);
+inline void guard_switch(scheduler& s) {
+    if (s.switch_flags & (switch_trapped | in_callback)) [[unlikely]] refuse_switch(s);
+}
+
+/// The rare work around a switch (callbacks, budget books, a soft stop). Returns the
+/// tasklet to switch to: `to`, or the budget's watchdog when a soft budget ran out.
+tasklet_impl* on_switch(scheduler& s, tasklet_impl* from, tasklet_impl* to) noexcept;
+
+/// Calls the channel callback (channel_watched is set).
+void notify_channel(scheduler& s, const channel_core* c, int balance, bool sending, bool will_block);
 
 inline bool is_blocked(const tasklet_impl* t) noexcept { return t->blocked_on != nullptr || t->event != nullptr; }
 
@@ -215,6 +265,7 @@ inline void after_resume(scheduler& s, tasklet_impl* self) {
 /// address and the resumed tasklet executes no mispredicted ret (see the asm).
 inline void switch_to_tasklet(scheduler& s, tasklet_impl* to) {
     tasklet_impl* from = s.current;
+    if (s.switch_flags & (budget_armed | schedule_watched)) [[unlikely]] to = on_switch(s, from, to);
     from->eh = *s.eh_globals;
     *s.eh_globals = to->eh;
     s.current = to;

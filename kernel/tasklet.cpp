@@ -50,6 +50,7 @@ void tasklet::run() {
     scheduler& s = sched();
     if (t == s.current) return;
     safe_point(s);
+    guard_switch(s);
     prepare(s, t);
     if (!t->in_ring) ring_append(s, t);
     switch_to_tasklet(s, t);
@@ -60,6 +61,7 @@ void tasklet::switch_to() {
     scheduler& s = sched();
     if (t == s.current) return;
     safe_point(s);
+    guard_switch(s);
     prepare(s, t);
     if (!t->in_ring) ring_append(s, t);
     leave_ring(s, s.current);

@@ -7,4 +7,5 @@
 #include <tasklets/io.hpp>
 #include <tasklets/stack.hpp>
 #include <tasklets/tasklet.hpp>
+#include <tasklets/watchdog.hpp>
 #include <tasklets/time.hpp>
