@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 
 #include <tasklets/context.hpp>
+#include "support/valgrind_stack.hpp"
 
 #include <cfenv>
 #include <cstdint>
@@ -83,6 +84,7 @@ const std::vector<fp_control> controls = {
 
 struct raw_stack {
     std::unique_ptr<std::byte[]> bytes{new std::byte[stack_bytes]};
+    tasklets_test::valgrind_stack registered{bytes.get(), stack_bytes};  // switched onto by hand
     void* base() const { return bytes.get(); }
 };
 

@@ -6,6 +6,7 @@
 #include "arch/abi_probe.hpp"
 
 #include <tasklets/context.hpp>
+#include "support/valgrind_stack.hpp"
 
 #include <cstdint>
 #include <cstdio>
@@ -22,6 +23,7 @@ constexpr std::size_t stack_bytes = 64 * 1024;
 
 struct raw_stack {
     std::unique_ptr<std::byte[]> bytes{new std::byte[stack_bytes]};
+    tasklets_test::valgrind_stack registered{bytes.get(), stack_bytes};  // switched onto by hand
     void* base() const { return bytes.get(); }
     std::uintptr_t aligned_top() const {
         return (reinterpret_cast<std::uintptr_t>(bytes.get()) + stack_bytes) & ~std::uintptr_t{15};

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <tasklets/context.hpp>
+#include "support/raw_fiber.hpp"
 
 #include <execinfo.h>
 #include <unwind.h>
@@ -22,6 +23,7 @@ constexpr std::size_t stack_bytes = 64 * 1024;
 
 struct raw_stack {
     std::unique_ptr<std::byte[]> bytes{new std::byte[stack_bytes]};
+    tasklets_test::valgrind_stack registered{bytes.get(), stack_bytes};  // switched onto by hand
     void* base() const { return bytes.get(); }
 };
 
@@ -74,6 +76,7 @@ struct counts_destruction {
 }
 
 [[gnu::noinline, noreturn]] void unwind_entry(void* value) {
+    tasklets_test::raw_fiber::context_entered();
     auto* run = static_cast<unwind_run*>(value);
     try {
         throw_from(run, 4);
@@ -81,6 +84,7 @@ struct counts_destruction {
         run->caught = e.what();
     }
     walk_from(run, 3);
+    tasklets_test::raw_fiber::context_leaving_for_good();
     for (;;) tasklets::switch_context(run->self, run->main);
 }
 
@@ -96,7 +100,9 @@ TEST_CASE("unwind: an exception thrown and caught inside a context unwinds throu
     raw_stack stack;
     unwind_run run;
     tasklets::context ctx = tasklets::make_context(stack.base(), stack_bytes, &unwind_entry);
+    tasklets_test::raw_fiber::main_leaving_for(stack.base(), stack_bytes);
     tasklets::switch_context(run.main, ctx, &run);
+    tasklets_test::raw_fiber::main_returned();
     CHECK(run.caught == "thrown 5 frames down on a context");
     CHECK(run.destroyed == 5);
 }
@@ -106,7 +112,9 @@ TEST_CASE("unwind: a backtrace inside a context ends cleanly at the context's en
     raw_stack stack;
     unwind_run run;
     tasklets::context ctx = tasklets::make_context(stack.base(), stack_bytes, &unwind_entry);
+    tasklets_test::raw_fiber::main_leaving_for(stack.base(), stack_bytes);
     tasklets::switch_context(run.main, ctx, &run);
+    tasklets_test::raw_fiber::main_returned();
 
     const walk& w = run.deep_walk;
     const auto entry = reinterpret_cast<std::uintptr_t>(&unwind_entry);

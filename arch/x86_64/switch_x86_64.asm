@@ -31,11 +31,35 @@
 ;         +--------------------+     unwinders and debuggers stop here; (rsp+8) % 16 == 0
 ;         |  frame as above    |
 ;         +--------------------+  <- the context
+;
+; Control-flow enforcement (CET):
+; - IBT: every entry point (reached by call through a PLT or a pointer, or by the
+;   switch's jump) starts with endbr64. The switch resumes with an indirect jmp to the
+;   saved resume address, which is a return site (no endbr64), so that jmp carries the
+;   notrack prefix: it jumps, like a ret, to an address popped from the stack, which
+;   IBT does not police for ret either (that is the shadow stack's job), and GCC emits
+;   notrack for its own jump tables, so an IBT regime that runs GCC code honours it
+;   (IA32_U_CET.NO_TRACK_EN). The first entry's jmp to the entry function stays
+;   tracked: entry functions are address-taken, so -fcf-protection gives them endbr64.
+;   The object carries a .note.gnu.property claiming IBT (below), so a program built
+;   with -fcf-protection keeps IBT when it links this (tests/test_hardening.cpp checks
+;   with readelf -n).
+; - SHSTK (shadow stack) is NOT claimed: the switch changes rsp to another stack and
+;   returns (via the resume hook's ret, or the caller's later rets) on it, which a
+;   shadow stack would refuse. Supporting it needs a shadow stack per tasklet; see
+;   arch/README.md. Without the claim, a linked program does not ask for one.
 
 %macro TASKLETS_NOTE 0-*
 %endmacro
 %define TASKLETS_OFFSET(name, value) name equ value
 %include "frame_x86_64.h"
+
+; `notrack jmp reg`: nasm has no mnemonic for the notrack prefix (0x3e, the old DS
+; override, ignored by CPUs without CET).
+%macro NOTRACK_JMP 1
+    db      0x3e
+    jmp     %1
+%endmacro
 
 default rel
 section .text
@@ -102,7 +126,8 @@ tasklets_switch_context:
     mov     rax, rdx                       ; the value is the resumed call's result
     ; jmp, not ret: the return-stack predictor holds an address on the *other* stack,
     ; so a ret mispredicts on every switch. An indirect jmp is predicted from history.
-    jmp     rcx
+    ; notrack: the target is a return site, not a landing pad (IBT: see the header).
+    NOTRACK_JMP rcx
 
 ; void tasklets_kernel_switch(void** save_sp, void* target_sp, uintptr_t run_resume_hook)
 ;   The scheduler's switch. The kernel reaches it by tail calls, so the resume address it
@@ -122,7 +147,7 @@ tasklets_kernel_switch:
     test    rdx, rdx
     jnz     .resume_hook
     pop     rcx
-    jmp     rcx
+    NOTRACK_JMP rcx                        ; a return site (IBT: see the header)
 .resume_hook:
     jmp     tasklets_resume_hook wrt ..plt ; (rsp + 8) % 16 == 0, as at any call
 
@@ -134,5 +159,17 @@ tasklets_x86_64_first_entry:
     endbr64                                ; reached by the switch's indirect jmp
     mov     rdi, rax                       ; entry(value)
     jmp     r12                            ; jmp keeps the null return address on top
+
+; GNU property note: every indirect-branch target in this object is a landing pad
+; (endbr64), or reached only through notrack. IBT only; SHSTK is not claimed (header).
+section .note.gnu.property note alloc noexec nowrite align=8
+    dd      4                              ; n_namesz: "GNU\0"
+    dd      16                             ; n_descsz
+    dd      5                              ; NT_GNU_PROPERTY_TYPE_0
+    db      "GNU", 0
+    dd      0xc0000002                     ; GNU_PROPERTY_X86_FEATURE_1_AND
+    dd      4                              ; pr_datasz
+    dd      1                              ; GNU_PROPERTY_X86_FEATURE_1_IBT
+    dd      0                              ; pad to 8
 
 section .note.GNU-stack noalloc noexec nowrite progbits
