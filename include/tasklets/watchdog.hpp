@@ -7,7 +7,7 @@
 // that long-running code calls in its loops. One safe point is one tick.
 //
 //     for (;;) {                                              // the frame loop
-//         tasklets::tasklet late = tasklets::run({.time = 2ms});
+//         tasklets::tasklet late = tasklets::run({.time = 2ms, .total = true});
 //         if (late) late.insert();   // interrupted mid-work: let it go on next frame
 //         render();
 //     }
