@@ -45,28 +45,26 @@ void tasklet::remove() {
     if (impl_->in_ring) leave_ring(s, impl_);
 }
 
-void tasklet::run() {
-    tasklet_impl* t = runnable_target(impl_);
+namespace {
+
+// run() and switch_to(): insert t unless scheduled, then switch to it; the caller stays
+// in the ring or leaves it.
+void switch_into(tasklet_impl* t, bool caller_stays) {
     scheduler& s = sched();
     if (t == s.current) return;
     safe_point(s);
     guard_switch(s);
     prepare(s, t);
     if (!t->in_ring) ring_append(s, t);
+    if (!caller_stays) leave_ring(s, s.current);
     switch_to_tasklet(s, t);
 }
 
-void tasklet::switch_to() {
-    tasklet_impl* t = runnable_target(impl_);
-    scheduler& s = sched();
-    if (t == s.current) return;
-    safe_point(s);
-    guard_switch(s);
-    prepare(s, t);
-    if (!t->in_ring) ring_append(s, t);
-    leave_ring(s, s.current);
-    switch_to_tasklet(s, t);
-}
+}  // namespace
+
+void tasklet::run() { switch_into(runnable_target(impl_), true); }
+
+void tasklet::switch_to() { switch_into(runnable_target(impl_), false); }
 
 void tasklet::kill(bool pending) {
     if (!impl_ || !impl_->alive) return;
