@@ -28,10 +28,15 @@
 
 namespace {
 
-constexpr std::size_t small_stack = 16 * 1024;   // 64 stacks per slab
-constexpr std::size_t big_stack = 256 * 1024;    // 32 stacks per slab
-constexpr int small_count = 70;                  // two slabs of each size
-constexpr int big_count = 40;
+// Large stacks, so that few tasklets fill two slabs of each size (8 MiB slabs): the run
+// is repeated once per call, also under TSan and Valgrind.
+constexpr std::size_t small_stack = 256 * 1024;  // 32 stacks per slab
+constexpr std::size_t big_stack = 1024 * 1024;   // 8 stacks per slab
+constexpr int small_per_slab = 32, big_per_slab = 8;
+constexpr int small_count = 40;                  // two slabs of each size
+constexpr int big_count = 10;
+// Guards per slab: one below each stack and one above the last.
+constexpr int guard_calls = 2 * (small_per_slab + 1) + 2 * (big_per_slab + 1);
 
 struct run_result {
     const char* site = nullptr;          // where the injected failure hit (null: nowhere)
@@ -40,7 +45,7 @@ struct run_result {
     std::vector<std::string> problems;   // consistency violations
 };
 
-// 70 small tasklets (half receive on a channel, half yield and finish) and 40 big ones
+// 40 small tasklets (half receive on a channel, half yield and finish) and 10 big ones
 // (each sends once, with a large capture so its control block bypasses the block cache);
 // run; whatever is still blocked afterwards is killed.
 run_result run_scenario(std::uint64_t k) {
@@ -172,8 +177,8 @@ TEST_CASE("fault injection: each system allocation of the kernel fails in turn, 
     for (const auto& p : all_calls.problems) FAIL_CHECK(p);
     REQUIRE(all_calls.site == nullptr);
     REQUIRE(all_calls.errors.empty());
-    // 4 slabs (mmap + advice + 65 or 33 guards each) and 110 control blocks at least.
-    REQUIRE(all_calls.calls >= 2 * (2 + 65) + 2 * (2 + 33) + small_count + big_count);
+    // 4 slabs (mmap + advice + their guards) and a control block per tasklet at least.
+    REQUIRE(all_calls.calls >= 4 * 2 + guard_calls + small_count + big_count);
     REQUIRE(tasklets::detail::slabs_mapped() == slabs_before);
 
     std::map<std::string, int> sites;
@@ -201,7 +206,7 @@ TEST_CASE("fault injection: each system allocation of the kernel fails in turn, 
     CHECK(sites["mmap of a stack slab"] == 4);
     CHECK(sites["madvise(MADV_NOHUGEPAGE) of a stack slab"] == 4);
     CHECK(sites["madvise(MADV_GUARD_INSTALL) of a stack guard"] + sites["mprotect(PROT_NONE) of a stack guard"] ==
-          2 * 65 + 2 * 33);
+          guard_calls);
     CHECK(sites["tasklet control block"] >= small_count + big_count);
     WARN("fault injection: " << k - 1 << " failing calls, each checked:" << summary);
 }
