@@ -345,6 +345,29 @@ TEST_CASE("EMFILE on accept: an exception, then a back-off sleep instead of a sp
     });
 }
 
+TEST_CASE("a busy tasklet that only yields cannot starve I/O: the reactor is polled at safe points", "[io][fairness]") {
+    in_io_thread([] {
+        auto [a, b] = connected_pair();
+        bool done = false;
+        long spins = 0;
+        tasklets::spawn([&] {
+            while (!done) {
+                ++spins;
+                tasklets::schedule();  // alone in the ring most of the time: no switch at all
+            }
+        });
+        tasklets::spawn([&, &b = b] {
+            char buf[4];
+            b.read_exact(buf, sizeof buf);
+            done = true;
+        });
+        tasklets::spawn([&, &a = a] { a.write_all("ping"); });
+        tasklets::run();
+        REQUIRE(done);
+        REQUIRE(spins > 0);
+    });
+}
+
 TEST_CASE("wait_readable/wait_writable on a pipe; a regular file is always ready", "[io][fd]") {
     in_io_thread([] {
         int p[2];
