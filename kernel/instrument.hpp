@@ -123,6 +123,15 @@ inline void tasklet_buried(tasklet_state& t) noexcept {
     (void)t;
 }
 
+/// Is the process running under Valgrind? (Registration is needed only then.)
+inline bool on_valgrind() noexcept {
+#if TASKLETS_VALGRIND
+    return RUNNING_ON_VALGRIND != 0;
+#else
+    return false;
+#endif
+}
+
 /// Valgrind stack registration; returns an id for deregistration (0 outside Valgrind).
 inline unsigned register_stack(void* bottom, std::size_t size) noexcept {
 #if TASKLETS_VALGRIND

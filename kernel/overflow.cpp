@@ -41,9 +41,9 @@ void report(const tasklet_impl* t, bool past_top) noexcept {
     message m;
     m.append(past_top ? "tasklets: write past the top of the stack of tasklet " : "tasklets: stack overflow in tasklet ");
     m.append(t->id);
-    if (!t->name.empty()) {
+    if (t->name) {
         m.append(" \"");
-        m.append(t->name.data(), t->name.size());
+        m.append(t->name);
         m.append("\"");
     }
     m.append(" (stack ");

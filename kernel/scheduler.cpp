@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <cxxabi.h>
 #include <new>
 #include <stdexcept>
@@ -176,8 +177,10 @@ void* new_block(std::size_t bytes) {
     }
 }
 
+std::size_t block_request(std::size_t cls) noexcept { return cls * block_cache::granule - sizeof(void*); }
+
 void* allocate_block(block_cache& cache, std::size_t bytes, std::uint8_t& block_class) {
-    const std::size_t cls = (bytes + block_cache::granule - 1) / block_cache::granule;
+    const std::size_t cls = (bytes + sizeof(void*) + block_cache::granule - 1) / block_cache::granule;
     if (cls > block_cache::classes) {
         block_class = 0;
         return new_block(bytes);
@@ -188,7 +191,7 @@ void* allocate_block(block_cache& cache, std::size_t bytes, std::uint8_t& block_
         --cache.count[cls];
         return b;
     }
-    return new_block(cls * block_cache::granule);
+    return new_block(block_request(cls));
 }
 
 void free_block(block_cache& cache, void* memory, std::uint8_t cls) noexcept {
@@ -225,7 +228,7 @@ tasklet_impl* allocate_tasklet(std::size_t body_size, const tasklet_options& opt
     t->next = t->prev = t;
     if (!options.name.empty()) {
         try {
-            t->name = options.name;
+            t->set_name(options.name);
         } catch (...) {
             t->~tasklet_impl();
             free_block(s.blocks, memory, block_class);
@@ -234,6 +237,16 @@ tasklet_impl* allocate_tasklet(std::size_t body_size, const tasklet_options& opt
     }
     link_all(s, t);
     return t;
+}
+
+void tasklet_impl::set_name(std::string_view text) {
+    char* copy = nullptr;
+    if (!text.empty()) {
+        copy = new char[text.size() + 1];
+        std::memcpy(copy, text.data(), text.size());
+        copy[text.size()] = '\0';
+    }
+    delete[] std::exchange(name, copy);
 }
 
 void* body_storage(tasklet_impl* t) noexcept { return reinterpret_cast<std::byte*>(t) + body_offset(); }

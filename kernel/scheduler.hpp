@@ -95,17 +95,26 @@ struct tasklet_impl {
     std::size_t stack_size = 0;       // requested usable size (bytes, page multiple)
     std::uint64_t fp_control = 0;     // the creator's FP control, for the first frame
     std::uint64_t id = 0;
-    instrument::tasklet_state tools;  // sanitizer bookkeeping (empty in plain builds)
+    [[no_unique_address]] instrument::tasklet_state tools;  // sanitizer bookkeeping (empty in plain builds)
     tasklet_impl* all_next = nullptr; // every control block of the thread (for teardown and debuggers)
     tasklet_impl* all_prev = nullptr;
-    std::string name;
+    char* name = nullptr;             // owned, NUL-terminated; most tasklets have none
+
+    tasklet_impl() = default;
+    tasklet_impl(const tasklet_impl&) = delete;
+    tasklet_impl& operator=(const tasklet_impl&) = delete;
+    ~tasklet_impl() { delete[] name; }
+    std::string_view name_view() const noexcept { return name ? std::string_view(name) : std::string_view(); }
+    void set_name(std::string_view text);
 };
 
 /// Freed control blocks, kept per 64-byte size class for reuse: spawning a tasklet then
 /// costs no malloc/free in the common case. Bounded per class, freed at thread exit.
 struct block_cache {
-    static constexpr std::size_t granule = 64;
-    static constexpr std::size_t classes = 16;           // blocks up to 1 KiB
+    // malloc's own granularity: a request of granule * class - sizeof(void*) bytes fills
+    // a glibc chunk exactly, so a cached block costs no more memory than an exact one.
+    static constexpr std::size_t granule = 16;
+    static constexpr std::size_t classes = 64;           // blocks up to 1 KiB
     static constexpr std::uint32_t max_per_class = 131072;
     struct free_block { free_block* next; };
     free_block* head[classes + 1] = {};

@@ -84,9 +84,11 @@ stack_slab* stack_pool::new_slab(std::size_t stack_size, size_class& cls) {
         auto* slab = new stack_slab{mapping, bytes, stack_size, &cls, count, {}};
         slab->first_stack = mapping + guard;
         slab->stride = stack_size + guard;
-        slab->valgrind_ids.reserve(count);
-        for (std::uint32_t i = 0; i < count; ++i)
-            slab->valgrind_ids.push_back(instrument::register_stack(slab->stack_base(i), stack_size));
+        if (instrument::on_valgrind()) {  // 4 bytes a stack otherwise spent for nothing
+            slab->valgrind_ids.reserve(count);
+            for (std::uint32_t i = 0; i < count; ++i)
+                slab->valgrind_ids.push_back(instrument::register_stack(slab->stack_base(i), stack_size));
+        }
         slab->free.reserve(count);
         for (std::uint32_t i = count; i-- > 0;) slab->free.push_back(i);  // hand out low addresses first
         push_front(cls, slab);

@@ -24,12 +24,12 @@ bool tasklet::is_main() const noexcept { return impl_ && impl_->is_main; }
 bool tasklet::is_current() const noexcept { return impl_ && impl_ == sched().current; }
 bool tasklet::started() const noexcept { return impl_ && impl_->started; }
 std::uint64_t tasklet::id() const noexcept { return impl_ ? impl_->id : 0; }
-std::string_view tasklet::name() const noexcept { return impl_ ? std::string_view(impl_->name) : std::string_view(); }
+std::string_view tasklet::name() const noexcept { return impl_ ? impl_->name_view() : std::string_view(); }
 std::size_t tasklet::stack_size() const noexcept { return impl_ && !impl_->is_main ? impl_->stack_size : 0; }
 
 void tasklet::set_name(std::string name) {
     if (!impl_) throw_state_error("tasklets: cannot name an empty tasklet handle");
-    impl_->name = std::move(name);
+    impl_->set_name(name);
 }
 
 void tasklet::insert() {

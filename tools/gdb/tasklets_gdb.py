@@ -122,7 +122,10 @@ def _has_field(value, name):
 
 def _name(t):
     try:
-        return _std_string(t["name"])
+        v = t["name"]
+        if v.type.strip_typedefs().code == gdb.TYPE_CODE_PTR:  # char*, null when unnamed
+            return v.string() if int(v) != 0 else ""
+        return _std_string(v)  # libraries before 0.1 kept a std::string
     except gdb.error:
         return "?"
 
