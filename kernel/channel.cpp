@@ -1,48 +1,12 @@
 // Channels: Stackless's channel_action — hand-off to a waiting partner by preference,
 // or block at the tail of the FIFO queue.
-#include "scheduler.hpp"
+#include "channel_core.hpp"
+
+#include <tasklets/select.hpp>
 
 namespace tasklets::detail {
 
-struct channel_core {
-    tasklet_impl* head = nullptr;  // waiters, FIFO, linked through tasklet next/prev
-    tasklet_impl* tail = nullptr;
-    int balance = 0;               // > 0: senders waiting; < 0: receivers waiting
-    std::uint32_t handles = 1;
-    std::int8_t preference = -1;
-    bool schedule_all = false;
-    bool closing = false;
-};
-
 namespace {
-
-void queue_push(channel_core* c, tasklet_impl* t) noexcept {
-    t->next = nullptr;
-    t->prev = c->tail;
-    if (c->tail) c->tail->next = t;
-    else c->head = t;
-    c->tail = t;
-}
-
-void queue_unlink(channel_core* c, tasklet_impl* t) noexcept {
-    if (t->prev) t->prev->next = t->next;
-    else c->head = t->next;
-    if (t->next) t->next->prev = t->prev;
-    else c->tail = t->prev;
-    t->next = t->prev = t;
-}
-
-// Takes the first waiter off the queue; the caller hands it its value and places it.
-tasklet_impl* take_partner(channel_core* c) noexcept {
-    tasklet_impl* partner = c->head;
-    unblock_from_channel(partner);
-    return partner;
-}
-
-// Does handing over to a waiting partner switch away from the caller?
-bool hand_off_switches(const channel_core* c, std::int8_t caller_direction) noexcept {
-    return c->schedule_all || c->preference == -caller_direction;
-}
 
 // The rare part of entering a channel operation: the channel callback, and the switch
 // guard when the operation will switch.
@@ -62,19 +26,6 @@ inline void enter_operation(scheduler& s, const channel_core* c, std::int8_t dir
         enter_watched_operation(s, c, direction);
 }
 
-// The partner got its value; who runs next depends on schedule_all and preference.
-void place_partner(scheduler& s, channel_core* c, tasklet_impl* partner, std::int8_t caller_direction) {
-    if (c->schedule_all) {
-        ring_append(s, partner);
-        schedule();
-    } else if (c->preference == -caller_direction) {  // -1 prefers receivers, +1 senders
-        ring_insert_after(s, s.current, partner);
-        switch_to_tasklet(s, partner);
-    } else {
-        ring_append(s, partner);
-    }
-}
-
 // No partner is waiting: the caller waits at the tail of the queue.
 void block(scheduler& s, channel_core* c, std::int8_t direction, void* transfer, bool is_exception) {
     tasklet_impl* self = s.current;
@@ -91,11 +42,16 @@ void block(scheduler& s, channel_core* c, std::int8_t direction, void* transfer,
         revive(s, target, true);
     }
     ring_unlink(s, self);
+    channel_waiter w;  // ours while we wait: the partner or unblock_from_channel unlinks it
+    w.tasklet = self;
+    w.channel = c;
+    w.transfer = transfer;
+    w.transfer_is_exception = is_exception;
+    w.direction = direction;
     self->blocked_on = c;
     self->direction = direction;
-    self->transfer = transfer;
-    self->transfer_is_exception = is_exception;
-    queue_push(c, self);
+    self->waiters = &w;
+    queue_push(c, &w);
     c->balance += direction;
     switch_to_tasklet(s, target);
 }
@@ -103,11 +59,14 @@ void block(scheduler& s, channel_core* c, std::int8_t direction, void* transfer,
 }  // namespace
 
 void unblock_from_channel(tasklet_impl* t) noexcept {
-    channel_core* c = t->blocked_on;
-    queue_unlink(c, t);
-    c->balance -= t->direction;
+    channel_waiter* w = t->waiters;
+    if (w->select) [[unlikely]] return unblock_select(t);
+    channel_core* c = w->channel;
+    queue_unlink(c, w);
+    c->balance -= w->direction;
     t->blocked_on = nullptr;
     t->direction = not_blocked;
+    t->waiters = nullptr;
 }
 
 channel_core* new_channel() { return new channel_core; }
@@ -124,7 +83,7 @@ void release(channel_core* c) noexcept {
         scheduler& s = sched();
         for (int n = c->balance < 0 ? -c->balance : c->balance; n > 0 && c->head; --n) {
             try {
-                throw_into(s, c->head, std::make_exception_ptr(tasklet_exit{}), false);
+                throw_into(s, c->head->tasklet, std::make_exception_ptr(tasklet_exit{}), false);
             } catch (...) {
                 // Nothing can report it from a destructor.
             }
@@ -138,8 +97,9 @@ void channel_send(channel_core* c, void* payload, relocate_fn relocate) {
     scheduler& s = sched();
     enter_operation(s, c, sending);
     if (c->balance < 0) {
-        relocate(c->head->transfer, payload);  // may throw: nothing has changed yet
-        place_partner(s, c, take_partner(c), sending);
+        channel_waiter* w = c->head;
+        relocate(w->transfer, payload);  // may throw: nothing has changed yet
+        place_partner(s, c, take_partner(c, w), sending);
     } else {
         block(s, c, sending, payload, false);
     }
@@ -147,9 +107,9 @@ void channel_send(channel_core* c, void* payload, relocate_fn relocate) {
 
 namespace {
 // A waiting sender passed an exception: take it, let the sender go, raise it here.
-[[gnu::cold]] void receive_exception(scheduler& s, channel_core* c, tasklet_impl* sender) {
+[[gnu::cold]] void receive_exception(scheduler& s, channel_core* c, channel_waiter* sender) {
     std::exception_ptr thrown = *static_cast<std::exception_ptr*>(sender->transfer);
-    place_partner(s, c, take_partner(c), receiving);
+    place_partner(s, c, take_partner(c, sender), receiving);
     std::rethrow_exception(std::move(thrown));
 }
 }  // namespace
@@ -158,10 +118,10 @@ void channel_receive(channel_core* c, void* storage, relocate_fn relocate) {
     scheduler& s = sched();
     enter_operation(s, c, receiving);
     if (c->balance > 0) {
-        tasklet_impl* sender = c->head;
+        channel_waiter* sender = c->head;
         if (sender->transfer_is_exception) [[unlikely]] return receive_exception(s, c, sender);
         relocate(storage, sender->transfer);
-        place_partner(s, c, take_partner(c), receiving);
+        place_partner(s, c, take_partner(c, sender), receiving);
     } else {
         block(s, c, receiving, storage, false);
     }
@@ -172,7 +132,10 @@ void channel_send_exception(channel_core* c, std::exception_ptr e) {
     scheduler& s = sched();
     enter_operation(s, c, sending);
     if (c->balance < 0) {
-        tasklet_impl* partner = take_partner(c);
+        channel_waiter* w = c->head;
+        select_wait* selecting = w->select;
+        tasklet_impl* partner = take_partner(c, w);
+        if (selecting) *selecting->chosen = select_none;  // its case took no value: select() just throws
         partner->pending = std::move(e);
         place_partner(s, c, partner, sending);
     } else {
@@ -190,6 +153,6 @@ void channel_set_schedule_all(channel_core* c, bool on) noexcept { c->schedule_a
 void channel_close(channel_core* c) noexcept { c->closing = true; }
 void channel_open(channel_core* c) noexcept { c->closing = false; }
 bool channel_closing(const channel_core* c) noexcept { return c->closing; }
-tasklet channel_queue(const channel_core* c) { return tasklet::from_impl(c->head); }
+tasklet channel_queue(const channel_core* c) { return tasklet::from_impl(c->head ? c->head->tasklet : nullptr); }
 
 }  // namespace tasklets::detail

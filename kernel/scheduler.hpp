@@ -35,6 +35,7 @@ void tasklets_resume_hook();
 namespace tasklets::detail {
 
 struct channel_core;
+struct channel_waiter;
 struct scheduler;
 
 /// Something other than a channel that a tasklet can wait for (a timer, a readable
@@ -71,18 +72,17 @@ enum : std::int8_t { receiving = -1, not_blocked = 0, sending = 1 };
 
 struct tasklet_impl {
     void* sp = nullptr;               // saved context while not running
-    tasklet_impl* next = nullptr;     // ring links, or channel-queue links while blocked
+    tasklet_impl* next = nullptr;     // ring links
     tasklet_impl* prev = nullptr;
-    channel_core* blocked_on = nullptr;
+    channel_core* blocked_on = nullptr;  // blocked on a channel (a select: its first case's)
     event_wait* event = nullptr;      // waiting for a timer or I/O (blocked, not on a channel)
-    void* transfer = nullptr;         // while blocked: the payload (sending) or storage (receiving)
+    channel_waiter* waiters = nullptr;  // while blocked on channels: its waiter record(s), on its stack (channel_core.hpp)
     std::exception_ptr pending;       // raised when this tasklet next resumes
     tasklet_body* body = nullptr;     // bound function; null once finished
     eh_state eh;
     std::uint32_t handles = 1;
     std::int8_t direction = not_blocked;
     std::uint8_t block_class = 0;     // control-block cache class (0: allocated exactly)
-    bool transfer_is_exception = false;  // a blocked sender's payload is an exception_ptr
     bool in_ring = false;
     bool alive = false;
     bool started = false;             // has a stack (main: always)

@@ -5,6 +5,7 @@
 #include <tasklets/context.hpp>
 #include <tasklets/errors.hpp>
 #include <tasklets/io.hpp>
+#include <tasklets/select.hpp>
 #include <tasklets/stack.hpp>
 #include <tasklets/tasklet.hpp>
 #include <tasklets/watchdog.hpp>

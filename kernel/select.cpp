@@ -1,0 +1,173 @@
+// select: wait on several channel operations at once (include/tasklets/select.hpp).
+//
+// Ready cases (a partner waiting, or the channel closed for that direction) are served at
+// once, one picked uniformly at random (Go's rule: no case starves). Otherwise the tasklet
+// queues one waiter per case, each on its case's channel (channel_core.hpp), and the first
+// partner to arrive completes its case, takes the others off their channels and places the
+// tasklet by its own channel's preference, exactly as for a plain waiting partner.
+#include "channel_core.hpp"
+
+#include <tasklets/select.hpp>
+
+#include <memory>
+#include <stdexcept>
+
+namespace tasklets::detail {
+
+namespace {
+
+constexpr std::uint64_t default_seed = 0x9E3779B97F4A7C15ull;
+thread_local constinit std::uint64_t rng_state = default_seed;
+
+// xorshift64*: fast, and good enough to pick among a handful of ready cases.
+std::uint64_t next_random() noexcept {
+    std::uint64_t x = rng_state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    rng_state = x;
+    return x * 0x2545F4914F6CDD1Dull;
+}
+
+bool partner_waiting(const channel_core* c, std::int8_t direction) noexcept {
+    return direction == sending ? c->balance < 0 : c->balance > 0;
+}
+
+bool ready(const select_case& k) noexcept {
+    return partner_waiting(k.channel, k.direction) || k.channel->closing;
+}
+
+void validate(const select_case* cases, std::uint32_t count) {
+    for (std::uint32_t i = 0; i < count; ++i) {
+        if (cases[i].channel == nullptr) throw std::invalid_argument("tasklets::select: a case refers to a moved-from channel");
+        for (std::uint32_t j = 0; j < i; ++j)
+            if (cases[j].channel == cases[i].channel && cases[j].direction != cases[i].direction)
+                throw std::invalid_argument("tasklets::select: a select cannot both send and receive on the same channel");
+    }
+}
+
+// A ready case: the callback, the switch guard (a hand-off that switches), then the
+// operation itself, as channel_send/channel_receive do it.
+void perform(scheduler& s, const select_case& k, std::uint32_t index, select_outcome& out) {
+    channel_core* c = k.channel;
+    const bool partner = partner_waiting(c, k.direction);
+    if (s.switch_flags & channel_watched) [[unlikely]]
+        notify_channel(s, c, c->balance, k.direction == sending, false);
+    if (partner && hand_off_switches(c, k.direction)) guard_switch(s);
+    if (!partner) {  // closing, nobody waiting for this direction: the case completes as closed
+        out.index = index;
+        out.closed = true;
+        return;
+    }
+    channel_waiter* w = c->head;
+    if (k.direction == sending) {
+        k.relocate(w->transfer, k.transfer);  // may throw: nothing has changed yet
+        out.index = index;
+        place_partner(s, c, take_partner(c, w), sending);
+    } else if (w->transfer_is_exception) {
+        std::exception_ptr thrown = *static_cast<std::exception_ptr*>(w->transfer);  // no value: out.index stays none
+        place_partner(s, c, take_partner(c, w), receiving);
+        std::rethrow_exception(std::move(thrown));
+    } else {
+        k.relocate(k.transfer, w->transfer);
+        out.index = index;
+        place_partner(s, c, take_partner(c, w), receiving);
+    }
+}
+
+// Nothing is ready: wait on every case's channel at once.
+void block_all(scheduler& s, const select_case* cases, std::uint32_t count, select_outcome& out) {
+    tasklet_impl* self = s.current;
+    if (self->block_trap) throw_state_error("this tasklet does not like to be blocked.");
+    if (s.switch_flags & channel_watched) [[unlikely]] {
+        for (std::uint32_t i = 0; i < count; ++i)
+            notify_channel(s, cases[i].channel, cases[i].channel->balance, cases[i].direction == sending, true);
+    }
+    guard_switch(s);
+    constexpr std::uint32_t inline_waiters = 8;
+    channel_waiter local[inline_waiters];
+    std::unique_ptr<channel_waiter[]> heap;
+    channel_waiter* waiters = local;
+    if (count > inline_waiters) {
+        heap.reset(new channel_waiter[count]);
+        waiters = heap.get();
+    }
+    tasklet_impl* target = self->next;
+    if (target == self && refill_ring(s, self)) target = self->next;
+    if (target != self) {
+        prepare(s, target);
+    } else {
+        target = watchdog(s);
+        if (target == self) throw deadlock_error("Deadlock: the last runnable tasklet cannot be blocked.");
+        revive(s, target, true);
+    }
+    ring_unlink(s, self);
+    select_wait wait;
+    wait.waiters = waiters;
+    wait.count = count;
+    wait.chosen = &out.index;
+    for (std::uint32_t i = 0; i < count; ++i) {
+        channel_waiter& w = waiters[i];
+        w.tasklet = self;
+        w.channel = cases[i].channel;
+        w.transfer = cases[i].transfer;
+        w.direction = cases[i].direction;
+        w.case_index = i;
+        w.select = &wait;
+        queue_push(w.channel, &w);
+        w.channel->balance += w.direction;
+    }
+    self->blocked_on = cases[0].channel;
+    self->direction = cases[0].direction;
+    self->waiters = waiters;
+    switch_to_tasklet(s, target);
+    // Only a partner completing a case resumes us without an exception.
+}
+
+}  // namespace
+
+tasklet_impl* take_select_partner(channel_waiter* w) noexcept {
+    *w->select->chosen = w->case_index;
+    tasklet_impl* t = w->tasklet;
+    unblock_select(t);
+    return t;
+}
+
+void unblock_select(tasklet_impl* t) noexcept {
+    select_wait* wait = t->waiters->select;
+    for (std::uint32_t i = 0; i < wait->count; ++i) {
+        channel_waiter& w = wait->waiters[i];
+        queue_unlink(w.channel, &w);
+        w.channel->balance -= w.direction;
+    }
+    t->blocked_on = nullptr;
+    t->direction = not_blocked;
+    t->waiters = nullptr;
+}
+
+void channel_select(const select_case* cases, std::uint32_t count, bool has_default, select_outcome& out) {
+    out.index = select_none;
+    out.closed = false;
+    validate(cases, count);
+    scheduler& s = sched();
+    safe_point(s);
+    std::uint32_t ready_count = 0;
+    for (std::uint32_t i = 0; i < count; ++i) ready_count += ready(cases[i]);
+    if (ready_count != 0) {
+        std::uint32_t pick = ready_count == 1 ? 0 : static_cast<std::uint32_t>(next_random() % ready_count);
+        for (std::uint32_t i = 0; i < count; ++i) {
+            if (!ready(cases[i])) continue;
+            if (pick-- == 0) return perform(s, cases[i], i, out);
+        }
+    }
+    if (has_default) {
+        out.index = count;
+        return;
+    }
+    if (count == 0) throw deadlock_error("Deadlock: a select with no cases and no default can never complete.");
+    block_all(s, cases, count, out);
+}
+
+void select_seed(std::uint64_t seed) noexcept { rng_state = seed != 0 ? seed : default_seed; }
+
+}  // namespace tasklets::detail

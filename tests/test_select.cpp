@@ -1,0 +1,500 @@
+// tasklets::select (include/tasklets/select.hpp): ready cases, the default case, blocking
+// selects woken by each preference, mixed cases, fairness, closed channels, kill during a
+// select, send_exception through a case, move-only payloads, the same channel twice.
+#include <catch2/catch.hpp>
+
+#include "spec_log.hpp"
+
+#include <tasklets/tasklets.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+using spec::event_log;
+using tasklets::channel;
+using tasklets::on_receive;
+using tasklets::on_send;
+using tasklets::select;
+using tasklets::tasklet;
+
+TEST_CASE("select: a ready receive case is performed at once", "[select]") {
+    event_log log;
+    channel<int> a, b;
+    tasklet s([&log, a]() mutable {
+        log.push_back("S send");
+        a.send(7);
+        log.push_back("S sent");
+    });
+    tasklets::schedule();
+    REQUIRE(a.balance() == 1);
+    log.push_back("main select");
+    auto ra = on_receive(a);
+    auto rb = on_receive(b);
+    auto r = select(ra, rb);
+    log.push_back("main got " + std::to_string(r.index) + " " + std::to_string(*ra.value()));
+    REQUIRE(r.index == 0);
+    REQUIRE_FALSE(r.closed);
+    REQUIRE_FALSE(r.is_default);
+    REQUIRE_FALSE(rb.value());
+    tasklets::run();
+    // preference -1: the receiver (main) is preferred, the sender is appended.
+    REQUIRE(log == event_log{"S send", "main select", "main got 0 7", "S sent"});
+    REQUIRE(a.balance() == 0);
+    REQUIRE(b.balance() == 0);
+}
+
+TEST_CASE("select: a ready send case hands over by preference", "[select]") {
+    for (int preference : {-1, 0, 1}) {
+        CAPTURE(preference);
+        event_log log;
+        channel<int> a, b;
+        b.set_preference(preference);
+        tasklet rcv([&log, b]() mutable {
+            log.push_back("R recv");
+            int v = b.receive();
+            log.push_back("R got " + std::to_string(v));
+        });
+        tasklets::schedule();
+        log.push_back("main select");
+        auto ra = on_receive(a);
+        auto sb = on_send(b, 5);
+        auto r = select(ra, sb);
+        log.push_back("main selected " + std::to_string(r.index));
+        REQUIRE(r.index == 1);
+        REQUIRE_FALSE(sb.value());  // handed over
+        tasklets::run();
+        if (preference == -1)
+            REQUIRE(log == event_log{"R recv", "main select", "R got 5", "main selected 1"});
+        else
+            REQUIRE(log == event_log{"R recv", "main select", "main selected 1", "R got 5"});
+        REQUIRE(a.balance() == 0);
+        REQUIRE(b.balance() == 0);
+    }
+}
+
+TEST_CASE("select: the default case when nothing is ready", "[select]") {
+    channel<int> a, b;
+    auto ra = on_receive(a);
+    auto sb = on_send(b, 3);
+    auto r = select(ra, tasklets::default_case, sb);
+    REQUIRE(r.is_default);
+    REQUIRE(r.index == 1);
+    REQUIRE_FALSE(ra.value());
+    REQUIRE(sb.value() == 3);  // not sent: still owned by the case
+    REQUIRE(a.balance() == 0);
+    REQUIRE(b.balance() == 0);
+    REQUIRE(tasklets::runcount() == 1);
+    // Only a default: returns it.
+    REQUIRE(select(tasklets::default_case).is_default);
+}
+
+TEST_CASE("select: a blocked select woken by a later send, for each preference", "[select]") {
+    for (int preference : {-1, 0, 1}) {
+        CAPTURE(preference);
+        event_log log;
+        channel<std::string> a, b;
+        b.set_preference(preference);
+        tasklet t([&log, a, b] {
+            auto ra = on_receive(a);
+            auto rb = on_receive(b);
+            log.push_back("T select");
+            auto r = select(ra, rb);
+            log.push_back("T got " + std::to_string(r.index) + " " + *rb.value());
+        });
+        tasklets::schedule();
+        REQUIRE(t.blocked());
+        REQUIRE(a.balance() == -1);
+        REQUIRE(b.balance() == -1);
+        REQUIRE(b.queue() == t);
+        tasklet x([&log] { log.push_back("X"); });
+        log.push_back("main send");
+        b.send("hi");
+        log.push_back("main sent");
+        REQUIRE(a.balance() == 0);  // the other case was withdrawn
+        REQUIRE(b.balance() == 0);
+        tasklets::run();
+        if (preference == -1)
+            REQUIRE(log == event_log{"T select", "main send", "T got 1 hi", "X", "main sent"});
+        else
+            REQUIRE(log == event_log{"T select", "main send", "main sent", "X", "T got 1 hi"});
+        REQUIRE_FALSE(t.alive());
+    }
+    REQUIRE(tasklets::runcount() == 1);
+}
+
+TEST_CASE("select: mixed send and receive cases, blocked, completed by a receiver", "[select]") {
+    for (int preference : {-1, 1}) {
+        CAPTURE(preference);
+        event_log log;
+        channel<int> in, out;
+        out.set_preference(preference);
+        tasklet t([&log, in, out] {
+            auto ri = on_receive(in);
+            auto so = on_send(out, 42);
+            log.push_back("T select");
+            auto r = select(ri, so);
+            log.push_back("T selected " + std::to_string(r.index) + (so.value() ? " unsent" : " sent") +
+                          (ri.value() ? " got" : " nothing"));
+        });
+        tasklets::schedule();
+        REQUIRE(in.balance() == -1);
+        REQUIRE(out.balance() == 1);
+        log.push_back("main receive");
+        int v = out.receive();
+        log.push_back("main got " + std::to_string(v));
+        tasklets::run();
+        // preference +1 prefers the sender (T); -1 the receiver (main).
+        if (preference == 1)
+            REQUIRE(log == event_log{"T select", "main receive", "T selected 1 sent nothing", "main got 42"});
+        else
+            REQUIRE(log == event_log{"T select", "main receive", "main got 42", "T selected 1 sent nothing"});
+        REQUIRE(in.balance() == 0);
+        REQUIRE(out.balance() == 0);
+    }
+}
+
+TEST_CASE("select: two selects meet (a ready case completes a blocked select)", "[select]") {
+    event_log log;
+    channel<int> a, b;
+    tasklet t([&log, a, b] {
+        auto ra = on_receive(a);
+        auto rb = on_receive(b);
+        auto r = select(ra, rb);
+        log.push_back("T " + std::to_string(r.index) + " " + std::to_string(*ra.value()));
+    });
+    tasklets::schedule();
+    channel<int> c;
+    auto sa = on_send(a, 9);
+    auto rc = on_receive(c);
+    auto r = select(rc, sa);  // a: receiver waiting (T's select) → ready
+    log.push_back("main " + std::to_string(r.index));
+    tasklets::run();
+    REQUIRE(log == event_log{"T 0 9", "main 1"});  // preference -1: T (the receiver) first
+    REQUIRE(a.balance() == 0);
+    REQUIRE(b.balance() == 0);
+}
+
+namespace {
+
+// Two senders always waiting (preference +1: each send switches to its sender, which
+// sends again at once); main selects over both `rounds` times. Returns the choices.
+std::vector<int> fairness_run(std::uint64_t seed, int rounds) {
+    channel<int> a, b;
+    a.set_preference(1);
+    b.set_preference(1);
+    auto sender = [](channel<int> ch) {
+        for (int i = 0;; ++i) ch.send(i);
+    };
+    tasklet sa(sender, a);
+    tasklet sb(sender, b);
+    tasklets::schedule();
+    REQUIRE(a.balance() == 1);
+    REQUIRE(b.balance() == 1);
+    tasklets::select_seed(seed);
+    std::vector<int> chosen;
+    int next[2] = {0, 0};
+    auto ra = on_receive(a);
+    auto rb = on_receive(b);
+    for (int i = 0; i < rounds; ++i) {
+        REQUIRE(a.balance() == 1);  // both always ready
+        REQUIRE(b.balance() == 1);
+        auto r = select(ra, rb);
+        const int v = r.index == 0 ? *ra.value() : *rb.value();
+        REQUIRE(v == next[r.index]++);  // each sender's values in order, none lost
+        chosen.push_back(static_cast<int>(r.index));
+    }
+    sa.kill();
+    sb.kill();
+    REQUIRE(a.balance() == 0);
+    REQUIRE(b.balance() == 0);
+    return chosen;
+}
+
+}  // namespace
+
+TEST_CASE("select: fair among always-ready cases, deterministic per seed", "[select][fairness]") {
+    const int rounds = 1000;
+    std::vector<int> first = fairness_run(12345, rounds);
+    int zeros = 0, longest = 0, streak = 0;
+    for (std::size_t i = 0; i < first.size(); ++i) {
+        zeros += first[i] == 0;
+        streak = i > 0 && first[i] == first[i - 1] ? streak + 1 : 1;
+        longest = std::max(longest, streak);
+    }
+    CAPTURE(zeros, longest);
+    REQUIRE(zeros >= 450);
+    REQUIRE(zeros <= 550);
+    REQUIRE(longest <= 16);  // no case starves for long (2^-16 per run of a fair coin)
+    REQUIRE(fairness_run(12345, rounds) == first);  // same seed, same choices
+    REQUIRE(fairness_run(777, rounds) != first);
+    // Three ready cases: each chosen about a third of the time.
+    channel<int> c[3];
+    for (auto& ch : c) ch.set_preference(1);
+    std::vector<tasklet> senders;
+    for (auto& ch : c) senders.emplace_back([](channel<int> k) { for (;;) k.send(0); }, ch);
+    tasklets::schedule();
+    tasklets::select_seed(99);
+    int counts[3] = {};
+    auto r0 = on_receive(c[0]);
+    auto r1 = on_receive(c[1]);
+    auto r2 = on_receive(c[2]);
+    for (int i = 0; i < 3000; ++i) ++counts[select(r0, r1, r2).index];
+    CAPTURE(counts[0], counts[1], counts[2]);
+    for (int n : counts) REQUIRE((n >= 900 && n <= 1100));
+    for (auto& t : senders) t.kill();
+}
+
+TEST_CASE("select: a closed channel's case completes with closed, without throwing", "[select][close]") {
+    channel<int> a, b;
+    a.close();
+    REQUIRE(a.closed());
+    auto ra = on_receive(a);
+    auto rb = on_receive(b);
+    auto r = select(ra, rb);
+    REQUIRE(r.index == 0);
+    REQUIRE(r.closed);
+    REQUIRE_FALSE(ra.value());
+    // A send case on a closed channel keeps its value.
+    auto sa = on_send(a, 4);
+    r = select(rb, sa);
+    REQUIRE(r.index == 1);
+    REQUIRE(r.closed);
+    REQUIRE(sa.value() == 4);
+    REQUIRE(a.balance() == 0);
+    REQUIRE(b.balance() == 0);
+    // A plain receive still throws.
+    REQUIRE_THROWS_AS(a.receive(), tasklets::channel_closed_error);
+}
+
+TEST_CASE("select: a select loop drains a closing stream, then notices the end", "[select][close]") {
+    event_log log;
+    channel<int> data, quit;
+    // Preference +1 (the sender continues): the producer closes while main is runnable.
+    // With -1 main would be blocked in its select when the producer closes and ends, and
+    // closing wakes nobody: main would get the deadlock error instead.
+    data.set_preference(1);
+    tasklet producer([&log, data]() mutable {
+        for (int i = 1; i <= 3; ++i) {
+            log.push_back("P send " + std::to_string(i));
+            data.send(i);
+        }
+        log.push_back("P close");
+        data.close();
+    });
+    auto rd = on_receive(data);
+    auto rq = on_receive(quit);
+    for (;;) {
+        auto r = select(rd, rq);
+        if (r.closed) {
+            log.push_back("main: closed " + std::to_string(r.index));
+            break;
+        }
+        log.push_back("main got " + std::to_string(*rd.value()));
+    }
+    REQUIRE(log == event_log{"P send 1", "P send 2", "main got 1", "P send 3", "main got 2", "P close",
+                             "main got 3", "main: closed 0"});
+    tasklets::run();
+}
+
+TEST_CASE("select: closing does not wake a blocked select; a closing channel still serves", "[select][close]") {
+    event_log log;
+    channel<int> a, b;
+    tasklet t([&log, a, b] {
+        auto ra = on_receive(a);
+        auto rb = on_receive(b);
+        auto r = select(ra, rb);
+        log.push_back("T " + std::to_string(r.index) + (r.closed ? " closed" : " " + std::to_string(*rb.value())));
+    });
+    tasklets::schedule();
+    a.close();
+    b.close();
+    tasklets::schedule();
+    REQUIRE(log.empty());
+    REQUIRE(t.blocked());
+    REQUIRE_FALSE(a.closed());  // closing, balance -1
+    b.send(8);                  // a closing channel still serves its waiters
+    REQUIRE(log == event_log{"T 1 8"});
+    REQUIRE(a.closed());
+    REQUIRE(b.closed());
+    // With a sender still waiting on a closing channel, its case is ready with a value.
+    channel<int> c;
+    tasklet s([c]() mutable { c.send(5); });
+    tasklets::schedule();
+    c.close();
+    auto rc = on_receive(c);
+    auto r = select(rc);
+    REQUIRE_FALSE(r.closed);
+    REQUIRE(rc.value() == 5);
+    REQUIRE(select(rc).closed);
+    tasklets::run();
+}
+
+TEST_CASE("select: kill during a select leaves no trace on any channel", "[select][kill]") {
+    event_log log;
+    channel<int> a, c;
+    channel<std::unique_ptr<spec::on_exit_log>> b;
+    tasklet t([&log, a, b, c] {
+        spec::on_exit_log bye(log, "T unwound");
+        auto ra = on_receive(a);
+        auto sb = on_send(b, std::make_unique<spec::on_exit_log>(log, "payload destroyed"));
+        auto rc = on_receive(c);
+        log.push_back("T select");
+        select(ra, sb, rc);
+        log.push_back("T never");
+    });
+    tasklets::schedule();
+    REQUIRE(a.balance() == -1);
+    REQUIRE(b.balance() == 1);
+    REQUIRE(c.balance() == -1);
+    REQUIRE(t.blocked());
+    t.kill();
+    REQUIRE(log == event_log{"T select", "payload destroyed", "T unwound"});
+    REQUIRE_FALSE(t.alive());
+    REQUIRE(a.balance() == 0);
+    REQUIRE(b.balance() == 0);
+    REQUIRE(c.balance() == 0);
+    REQUIRE_FALSE(a.queue());
+    REQUIRE_FALSE(b.queue());
+    REQUIRE_FALSE(c.queue());
+    // The channels work as before.
+    tasklet r([&log, a]() mutable { log.push_back("R got " + std::to_string(a.receive())); });
+    a.send(1);
+    REQUIRE(log.back() == "R got 1");
+    REQUIRE(tasklets::runcount() == 1);
+}
+
+TEST_CASE("select: a blocked select among plain waiters keeps FIFO, and throw_exception withdraws it", "[select][kill]") {
+    event_log log;
+    channel<int> a, b;
+    auto plain = [&log](const std::string& name, channel<int> ch) { log.push_back(name + " got " + std::to_string(ch.receive())); };
+    tasklet p1(plain, "P1", a);
+    tasklet t([&log, a, b] {
+        auto ra = on_receive(a);
+        auto rb = on_receive(b);
+        try {
+            select(ra, rb);
+        } catch (const spec::test_error& e) {
+            log.push_back(std::string("T caught ") + e.what());
+        }
+    });
+    tasklet p2(plain, "P2", a);
+    tasklets::schedule();
+    REQUIRE(a.balance() == -3);
+    REQUIRE(b.balance() == -1);
+    a.send(1);
+    t.throw_exception(spec::test_error("boom"));
+    REQUIRE(a.balance() == -1);
+    REQUIRE(b.balance() == 0);
+    a.send(2);
+    REQUIRE(log == event_log{"P1 got 1", "T caught boom", "P2 got 2"});
+}
+
+TEST_CASE("select: send_exception is thrown by select through a receive case", "[select]") {
+    event_log log;
+    channel<int> a, b;
+    tasklet t([&log, a, b] {
+        auto ra = on_receive(a);
+        auto rb = on_receive(b);
+        try {
+            select(ra, rb);
+            log.push_back("T no exception");
+        } catch (const spec::test_error& e) {
+            log.push_back(std::string("T caught ") + e.what() + (ra.value() || rb.value() ? " with value" : ""));
+        }
+    });
+    tasklets::schedule();
+    b.send_exception(spec::test_error("blocked"));
+    REQUIRE(log == event_log{"T caught blocked"});
+    REQUIRE(a.balance() == 0);
+    REQUIRE(b.balance() == 0);
+    // A sender already waiting with an exception: the select throws at once.
+    tasklet s([a]() mutable { a.send_exception(spec::test_error("ready")); });
+    tasklets::schedule();
+    REQUIRE(a.balance() == 1);
+    auto ra = on_receive(a);
+    auto rb = on_receive(b);
+    REQUIRE_THROWS_AS(select(ra, rb), spec::test_error);
+    REQUIRE_FALSE(ra.value());
+    REQUIRE(a.balance() == 0);
+    tasklets::run();
+}
+
+TEST_CASE("select: move-only payloads in both directions", "[select]") {
+    channel<std::unique_ptr<int>> a, b;
+    tasklet t([a, b]() mutable {
+        std::unique_ptr<int> v = a.receive();
+        b.send(std::make_unique<int>(*v + 1));
+    });
+    tasklets::schedule();
+    auto sa = on_send(a, std::make_unique<int>(41));
+    auto rb = on_receive(b);
+    auto r = select(sa, rb);
+    REQUIRE(r.index == 0);
+    REQUIRE_FALSE(sa.value());
+    r = select(rb);
+    REQUIRE(r.index == 0);
+    REQUIRE(**rb.value() == 42);
+    // A send case that did not complete still owns its value; re-arm and reuse.
+    channel<std::unique_ptr<int>> c;
+    auto sc = on_send(c, std::make_unique<int>(1));
+    REQUIRE(select(sc, tasklets::default_case).is_default);
+    REQUIRE(**sc.value() == 1);
+    REQUIRE_THROWS_AS((select(sa, tasklets::default_case)), std::invalid_argument);  // sa was sent
+    tasklets::run();
+}
+
+TEST_CASE("select: the same channel twice", "[select]") {
+    event_log log;
+    channel<int> a;
+    tasklet t([&log, a] {
+        auto r1 = on_receive(a);
+        auto r2 = on_receive(a);
+        auto r = select(r1, r2);
+        log.push_back("T " + std::to_string(r.index) + " " + std::to_string(r.index == 0 ? *r1.value() : *r2.value()));
+    });
+    tasklets::schedule();
+    REQUIRE(a.balance() == -2);  // both cases wait
+    a.send(3);
+    REQUIRE(log == event_log{"T 0 3"});  // the first case queued first
+    REQUIRE(a.balance() == 0);
+    // Sending and receiving on one channel in one select is refused before anything.
+    auto ra = on_receive(a);
+    auto sa = on_send(a, 1);
+    REQUIRE_THROWS_AS(select(ra, sa), std::invalid_argument);
+    REQUIRE(a.balance() == 0);
+}
+
+TEST_CASE("select: deadlock, block_trap and the switch guard", "[select]") {
+    channel<int> a, b;
+    auto ra = on_receive(a);
+    auto rb = on_receive(b);
+    REQUIRE_THROWS_AS(select(ra, rb), tasklets::deadlock_error);
+    REQUIRE(a.balance() == 0);
+    REQUIRE(b.balance() == 0);
+    event_log log;
+    tasklet t([&log, a, b] {
+        tasklets::current().set_block_trap(true);
+        auto ra = on_receive(a);
+        auto rb = on_receive(b);
+        try {
+            select(ra, rb);
+        } catch (const tasklets::state_error& e) {
+            log.push_back(e.what());
+        }
+    });
+    tasklets::run();
+    REQUIRE(log == event_log{"this tasklet does not like to be blocked."});
+    REQUIRE(a.balance() == 0);
+    REQUIRE(b.balance() == 0);
+}
+
+TEST_CASE("select: the main tasklet blocked in a select gets the deadlock error when the ring empties", "[select]") {
+    channel<int> a, b;
+    tasklet t([] {});
+    auto ra = on_receive(a);
+    auto rb = on_receive(b);
+    REQUIRE_THROWS_AS(select(ra, rb), tasklets::deadlock_error);
+    REQUIRE(a.balance() == 0);
+    REQUIRE(b.balance() == 0);
+}
