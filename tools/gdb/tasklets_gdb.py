@@ -158,6 +158,18 @@ def _field_nonzero(value, name):
         return False
 
 
+def _select_count(t):
+    """How many cases a tasklet blocked in a select waits on (0: not in a select)."""
+    try:
+        waiters = t["waiters"]
+        if int(waiters) == 0:
+            return 0
+        wait = waiters.dereference()["select"]
+        return int(wait.dereference()["count"]) if int(wait) != 0 else 0
+    except gdb.error:
+        return 0
+
+
 def _state(sched, t):
     if not bool(t["alive"]):
         return "dead"
@@ -165,7 +177,10 @@ def _state(sched, t):
         return "running"
     words = []
     chan = int(t["blocked_on"])
-    if chan != 0:
+    selecting = _select_count(t) if chan != 0 else 0
+    if selecting:
+        words.append("blocked in select on %d channels" % selecting)
+    elif chan != 0:
         direction = int(t["direction"])
         verb = "sending" if direction > 0 else "receiving" if direction < 0 else "blocked"
         words.append("blocked %s on channel 0x%x" % (verb, chan))
