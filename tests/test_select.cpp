@@ -498,3 +498,48 @@ TEST_CASE("select: the main tasklet blocked in a select gets the deadlock error 
     REQUIRE(a.balance() == 0);
     REQUIRE(b.balance() == 0);
 }
+
+TEST_CASE("select: switch_trap refuses a switching select and changes nothing; the channel callback", "[select]") {
+    channel<int> a, b;
+    tasklet r([a]() mutable { a.receive(); });
+    tasklets::schedule();  // r waits on a
+    auto sa = on_send(a, 1);
+    auto rb = on_receive(b);
+    tasklets::switch_trap(1);
+    // preference -1: handing to the waiting receiver switches: refused.
+    REQUIRE_THROWS_AS(select(sa, rb), tasklets::state_error);
+    REQUIRE(a.balance() == -1);
+    REQUIRE(sa.value() == 1);
+    // Blocking is refused too; the default case needs no switch.
+    auto rb2 = on_receive(b);
+    REQUIRE_THROWS_AS(select(rb2), tasklets::state_error);
+    REQUIRE(b.balance() == 0);
+    REQUIRE(select(rb2, tasklets::default_case).is_default);
+    // A hand-off where the caller keeps running is allowed.
+    a.set_preference(0);
+    REQUIRE(select(sa, rb).index == 0);
+    tasklets::switch_trap(-1);
+    REQUIRE(a.balance() == 0);
+
+    // The callback: once for the case performed at once, once per case before blocking.
+    event_log log;
+    auto old = tasklets::set_channel_callback([&](const tasklets::channel_event& e, const tasklet&, bool sending, bool will_block) {
+        log.push_back(std::string(e.channel == a.core() ? "a" : "b") + (sending ? " send" : " recv") +
+                      (will_block ? " block" : " go") + " " + std::to_string(e.balance));
+    });
+    tasklet s([b]() mutable { b.send(2); });
+    tasklets::schedule();  // s: b send block 0
+    auto ra = on_receive(a);
+    auto rb3 = on_receive(b);
+    REQUIRE(select(ra, rb3).index == 1);  // b recv go 1
+    tasklet t([a, b] {
+        auto ra = on_receive(a);
+        auto rb = on_receive(b);
+        select(ra, rb);  // a recv block 0, b recv block 0
+    });
+    tasklets::schedule();
+    a.send(3);  // a send go -1
+    tasklets::set_channel_callback(std::move(old));
+    tasklets::run();
+    REQUIRE(log == event_log{"b send block 0", "b recv go 1", "a recv block 0", "b recv block 0", "a send go -1"});
+}
