@@ -38,6 +38,19 @@ template <class T>
 void store(std::byte* frame, std::size_t offset, T value) {
     std::memcpy(frame + offset, &value, sizeof value);
 }
+
+// Signs a resume address for the frame the switch leaves with sp == `sp` (what its
+// autiasp will check): pacia1716, x17 signed with the A key and x16 as modifier. In the
+// hint space, so a CPU without PAuth leaves the address as it is (and autiasp is a NOP).
+std::uint64_t sign_resume_address(std::uint64_t address, std::uint64_t sp) noexcept {
+    std::uint64_t signed_address;
+    asm("mov x17, %1\n\tmov x16, %2\n\thint #8\n\tmov %0, x17"  // hint #8: pacia1716
+        : "=r"(signed_address)
+        : "r"(address), "r"(sp)
+        : "x16", "x17");
+    return signed_address;
+}
+
 }  // namespace
 
 fp_control current_fp_control() noexcept {
@@ -55,8 +68,9 @@ void* prepare_stack(void* stack_top, context_entry entry, fp_control fp) noexcep
 
     store(frame, TASKLETS_FRAME_FPCR, std::uint64_t{fp});
     store(frame, TASKLETS_FRAME_X19, reinterpret_cast<std::uintptr_t>(entry));
+    // Signed for sp == top, where the switch's `add sp` lands before its autiasp.
     store(frame, TASKLETS_FRAME_RESUME,
-          reinterpret_cast<std::uintptr_t>(&tasklets_aarch64_first_entry));
+          sign_resume_address(reinterpret_cast<std::uintptr_t>(&tasklets_aarch64_first_entry), top));
     return frame;
 }
 

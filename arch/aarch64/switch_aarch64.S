@@ -52,10 +52,20 @@
 //   is a return site after a bl, which is not a landing pad, and only ret may go there
 //   on a guarded page. (ret also pops the return-address predictor, which is wrong
 //   after a switch; BTI leaves no cheaper choice.)
-// - PAC: the saved x30 is a plain return address, as the caller had it in x30 at the
-//   bl; the switch does not sign it. That is the same exposure as x86-64's return
-//   address on the stack. Signing would need the fresh frame to hold a pointer signed
-//   for the new stack, so it is left out and the note does not claim PAC.
+// - PAC (pointer authentication, return addresses): the saved x30 is signed with the
+//   A instruction key and, as modifier, the sp at the switch's entry (paciasp, before
+//   the frame is reserved), exactly as -mbranch-protection=pac-ret signs a return
+//   address; after restoring the target's frame and releasing it, sp is again the
+//   value its x30 was signed with, and autiasp checks it before the ret. A resume
+//   address overwritten in a suspended frame, or one copied from another context's
+//   frame (another sp), fails authentication and the ret faults. A fresh frame holds
+//   tasklets_aarch64_first_entry signed by prepare_stack for the sp the switch will
+//   have when it leaves the frame: the aligned stack top (pacia1716, context_aarch64.cpp).
+//   Both instructions are in the hint space: NOPs on a CPU without PAuth, where the
+//   frame simply holds plain addresses. Signing is always done, not only when the
+//   library is built with -mbranch-protection: it is self-contained (the switch signs
+//   and checks its own frames), so it needs no agreement with the compiler flags, and
+//   the note below claims PAC, which the linker records for the program.
 
 #define TASKLETS_NOTE(...)
 #define TASKLETS_OFFSET(name, value) .equ name, value
@@ -76,6 +86,8 @@ tasklets_switch_context:
 tasklets_aarch64_switch_internal:       // same code, hidden name: no PLT inside the library
         .cfi_startproc
         bti     c
+        hint    #25                       // paciasp: sign x30 (the resume address) with sp
+        .cfi_negate_ra_state
         sub     sp, sp, #TASKLETS_FRAME_SIZE
         .cfi_def_cfa_offset TASKLETS_FRAME_SIZE
         stp     x19, x20, [sp, #TASKLETS_FRAME_X19]
@@ -117,6 +129,8 @@ tasklets_aarch64_switch_internal:       // same code, hidden name: no PLT inside
         .cfi_def_cfa_offset 0
         .cfi_restore x29
         .cfi_restore x30
+        hint    #29                       // autiasp: x30 was signed with this very sp
+        .cfi_negate_ra_state
         mov     x0, x2                    // the value is the resumed call's result
         ret                               // BTI: see the header
         .cfi_endproc
@@ -139,7 +153,8 @@ tasklets_aarch64_first_entry:
         .cfi_endproc
         .size   tasklets_aarch64_first_entry, . - tasklets_aarch64_first_entry
 
-// Declares that every indirect-branch target in this object has a BTI landing pad.
+// Declares that every indirect-branch target in this object has a BTI landing pad, and
+// that the return addresses it saves are signed (PAC).
         .pushsection .note.gnu.property, "a"
         .balign 8
         .long   4                         // n_namesz: "GNU\0"
@@ -148,7 +163,7 @@ tasklets_aarch64_first_entry:
         .asciz  "GNU"
         .long   0xc0000000                // GNU_PROPERTY_AARCH64_FEATURE_1_AND
         .long   4                         // pr_datasz
-        .long   1                         // GNU_PROPERTY_AARCH64_FEATURE_1_BTI
+        .long   3                         // GNU_PROPERTY_AARCH64_FEATURE_1_BTI | _PAC
         .long   0                         // pad to 8
         .popsection
 
