@@ -65,12 +65,25 @@ std::pair<stream, stream> connected_pair(const address& where = address::loopbac
     return {std::move(client), std::move(server)};
 }
 
+bool ipv6_loopback() {
+    const int fd = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return false;
+    const address a = address::loopback_v6();
+    const bool ok = ::bind(fd, a.data(), a.size()) == 0;
+    ::close(fd);
+    return ok;
+}
+
 bool closed_fd(int fd) { return ::fcntl(fd, F_GETFD) == -1 && errno == EBADF; }
 
 }  // namespace
 
 TEST_CASE("200 concurrent echo clients, each a tasklet, against a tasklet-per-connection server", "[io][echo]") {
     for (const address& where : {address::loopback_v4(), address::loopback_v6()}) {
+        if (where.family() == AF_INET6 && !ipv6_loopback()) {
+            WARN("IPv6 part skipped: this machine has no ::1 (IPv6 disabled)");
+            continue;
+        }
         in_io_thread([&] {
             auto l = listener::bind(where);
             const address at = l.local_address();

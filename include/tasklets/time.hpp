@@ -95,8 +95,9 @@ private:
 /// zero or negative duration yields like schedule(). Timers never fire early; on the real
 /// clock they fire within the reactor's wake-up latency after the deadline. The sleeping
 /// tasklet counts as blocked (blocked() is true, run()/insert() refuse it); kill() and
-/// throw_exception() wake it with their exception. Throws deadlock_error if nothing could
-/// ever wake it (the last runnable tasklet sleeping under a manual virtual clock).
+/// throw_exception() wake it with their exception. Under a manual virtual clock, the last
+/// runnable tasklet going to sleep hands over to the watchdog (run() returns, as when the
+/// last tasklet blocks on a channel); the watchdog itself gets deadlock_error instead.
 void sleep_for(clock::duration d);
 template <class Rep, class Period>
 void sleep_for(std::chrono::duration<Rep, Period> d) {
