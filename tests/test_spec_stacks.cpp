@@ -242,6 +242,8 @@ struct ping_pong {
 void ping_pong_entry(void* value) {
     auto* pp = static_cast<ping_pong*>(value);
     // The frame address, not a local's: AddressSanitizer may keep locals on a fake stack.
+    // It may equal the stack's top: on RISC-V it is the frame's CFA, and this is the
+    // first frame on the stack.
     auto* frame = static_cast<unsigned char*>(__builtin_frame_address(0));
     pp->on_own_stack = frame >= pp->stack_lo && frame < pp->stack_hi;
     // Each switch back hands the caller a count; the caller answers with the next number.
