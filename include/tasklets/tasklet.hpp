@@ -145,7 +145,8 @@ public:
     bool alive() const noexcept;
     /// Alive, but neither in the ring nor blocked on a channel.
     bool paused() const noexcept;
-    /// Waiting on a channel.
+    /// Waiting: on a channel (send, receive, select), or for a timer or a descriptor
+    /// (sleep_for, wait_readable, a timeout, ...).
     bool blocked() const noexcept;
     /// In the ring or blocked on a channel.
     bool scheduled() const noexcept;
