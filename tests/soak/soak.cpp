@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -136,7 +137,7 @@ int main(int argc, char** argv) {
             while (!stopping) {
                 const double now = elapsed();
                 if (now >= next_sample) {
-                    next_sample += 1.0;
+                    next_sample = std::floor(now) + 1.0;  // once a second, no catching up
                     last = rss_bytes();
                     ++sample;
                     const bool warm = now >= o.warmup && started == o.tasklets;
