@@ -3,6 +3,8 @@
 # RISC-V64 cross-built and run under QEMU user mode. Prints one summary line per
 # architecture and fails if any architecture fails. After x86-64, the packaging test
 # (ci/consumers.sh: installed package consumed by other projects) with its own summary line.
+# Then, with x86-64, the reliability tools: ASan+UBSan, TSan and Valgrind memcheck, one
+# summary line each (TASKLETS_CI_TOOLS=0 leaves them out).
 #   ci/test.sh                    all three architectures
 #   ci/test.sh x86_64 aarch64     only those
 set -uo pipefail
@@ -46,10 +48,92 @@ if [[ -n "${summary[x86_64]:-}" && "${summary[x86_64]}" != "build FAILED" ]]; th
   ((rc == 0)) || status=1
 fi
 
+# Reliability tools on x86-64 (when x86_64 is among the architectures): the suite under
+# ASan+UBSan (asan preset) and under TSan (tsan preset), each with every switch annotated
+# (kernel/instrument.hpp); then Valgrind memcheck over the plain x86_64 test binary, in
+# one process, with the tests that fork a child to die or re-execute themselves left out
+# by tag (they print why when run under Valgrind anyway). Sanitizer runs print the tests
+# they skip, with reasons, first (tests/support/sanitizer_tests.cmake). A test that hangs
+# fails after TOOL_TIMEOUT seconds instead of stalling CI.
+declare -A tool_summary
+tools=()
+tool_timeout=${TOOL_TIMEOUT:-300}
+if [[ " ${archs[*]} " == *" x86_64 "* && "${TASKLETS_CI_TOOLS:-1}" != 0 ]]; then
+  tools=(asan tsan valgrind)
+  for preset in asan tsan; do
+    t0=$SECONDS
+    echo "=== ${preset}: configure and build"
+    # Only the test binary: the sanitizer presets' ctest runs nothing else (their filters
+    # leave out the gdb and fuzzer tests; see CMakePresets.json).
+    if ! cmake --preset "$preset" >"build-${preset}.log" 2>&1 ||
+       ! cmake --build --preset "$preset" -j "$jobs" --target tasklets_tests >>"build-${preset}.log" 2>&1; then
+      cat "build-${preset}.log"
+      tool_summary[$preset]="build FAILED"
+      status=1
+      continue
+    fi
+    rm -f "build-${preset}.log"
+    echo "=== ${preset}: test"
+    out=$(ctest --preset "$preset" -j "$jobs" --timeout "$tool_timeout" 2>&1)
+    rc=$?
+    echo "$out" | grep -vE '^ +[0-9]+/[0-9]+ Test +#[0-9]+: .* Passed' || true
+    line=$(echo "$out" | grep -E 'tests passed, [0-9]+ tests failed out of [0-9]+' | tail -n 1)
+    tool_summary[$preset]="${line:-no ctest summary (rc=$rc)} ($((SECONDS - t0)) s)"
+    ((rc == 0)) || status=1
+  done
+
+  # Valgrind: leaks and memory errors are errors (exit 99); "client switching stacks?"
+  # means a stack switch Valgrind was not told about, which fails the step too.
+  t0=$SECONDS
+  bin=build/x86_64/tests/tasklets_tests
+  if [[ "${summary[x86_64]:-}" == "build FAILED" || ! -x "$bin" ]]; then
+    tool_summary[valgrind]="not run (no x86_64 build)"
+    status=1
+  else
+    echo "=== valgrind: memcheck over $bin (one process)"
+    # Left out, by tag or name (each runs natively and under the sanitizers):
+    #   [death] [overflow]  a forked or re-executed child must die by SIGSEGV; under
+    #                       Valgrind the tool reports first (they also print this and
+    #                       return when run under Valgrind anyway)
+    #   [scale]             100,000 live tasklets: minutes under memcheck
+    #   [fp]                Valgrind's x87/SSE emulation keeps no x87 precision control
+    #                       and ignores some rounding-mode changes (Valgrind manual,
+    #                       "Limitations"), so FP control per tasklet cannot be observed
+    #   [emfile]            Valgrind reserves descriptors of its own below the limit
+    # A hang is killed after TOOL_TIMEOUT seconds and fails the step.
+    # The differential batch is cut to 2,000 programs. No suppressions are needed.
+    filter='~[death]~[overflow]~[scale]~[fp]~[emfile]~[.]'
+    vlog=$(mktemp)
+    TASKLETS_DIFF_PROGRAMS=2000 timeout --signal=KILL "$tool_timeout" valgrind --error-exitcode=99 \
+      --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
+      --log-file="$vlog" "$bin" "$filter" >"$vlog.out" 2>&1
+    rc=$?
+    grep -E '^(===|test cases|All tests passed)|FAILED|SKIPPED' "$vlog.out" | tail -n 20 || true
+    switching=$(grep -c 'client switching stacks' "$vlog" || true)
+    errors=$(grep -E 'ERROR SUMMARY: [0-9]+' "$vlog" | tail -n 1)
+    if ((rc != 0 || switching != 0)); then
+      cat "$vlog"
+      status=1
+    fi
+    cases=$(grep -oE '(All tests passed \([0-9]+ assertions in [0-9]+ test cases\)|test cases: +[0-9]+ \| +[0-9]+ passed \| +[0-9]+ failed)' "$vlog.out" | tail -n 1)
+    total=$(echo "$cases" | grep -oE '[0-9]+ test cases|test cases: +[0-9]+' | grep -oE '[0-9]+' | head -n 1)
+    failed=$(echo "$cases" | grep -oE '[0-9]+ failed' | grep -oE '[0-9]+' || echo 0)
+    total=${total:-0}
+    failed=${failed:-0}
+    pct=$((total ? 100 * (total - failed) / total : 0))
+    nerr=$(echo "$errors" | grep -oE 'ERROR SUMMARY: [0-9]+' | grep -oE '[0-9]+' || echo '?')
+    tool_summary[valgrind]="${pct}% tests passed, ${failed} tests failed out of ${total} (one process; memcheck: ${nerr:-?} errors incl. leaks, ${switching} stack-switch warnings, exit ${rc}) ($((SECONDS - t0)) s)"
+    rm -f "$vlog" "$vlog.out"
+  fi
+fi
+
 echo
 echo "=== summary"
 for arch in "${archs[@]}"; do
   printf '%-8s %s\n' "$arch" "${summary[$arch]}"
 done
 [[ -n "$packaging" ]] && printf '%-8s %s\n' packages "$packaging"
+for tool in "${tools[@]}"; do
+  printf '%-8s %s\n' "$tool" "${tool_summary[$tool]}"
+done
 exit $status

@@ -67,8 +67,8 @@ bool readable(const void* address) {
 TEST_CASE("hardening: a tasklet's stack is in a read-write mapping that is never executable", "[hardening]") {
     stack_facts f;
     tasklets::tasklet t([&] {
-        volatile char local = 1;
-        f.local = reinterpret_cast<std::uintptr_t>(&local);
+        // The frame address, not a local's: under ASan locals may live on its fake stack.
+        f.local = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
         f.perms = perms_of(f.local, f.low, f.high);
     });
     tasklets::run();
@@ -91,13 +91,17 @@ TEST_CASE("hardening: code copied onto a tasklet's stack cannot run (SIGSEGV)", 
         tasklets::tasklet t([] {
             // A function that only returns: x86-64 `ret`, AArch64 `ret`, RISC-V `ret`.
 #if defined(__x86_64__)
-            alignas(16) unsigned char code[16] = {0xc3};
+            const unsigned char code[] = {0xc3};
 #elif defined(__aarch64__)
-            alignas(16) unsigned char code[16] = {0xc0, 0x03, 0x5f, 0xd6};
+            const unsigned char code[] = {0xc0, 0x03, 0x5f, 0xd6};
 #elif defined(__riscv)
-            alignas(16) unsigned char code[16] = {0x67, 0x80, 0x00, 0x00};
+            const unsigned char code[] = {0x67, 0x80, 0x00, 0x00};
 #endif
-            unsigned char* at = code;
+            // alloca: on the tasklet's real stack even under ASan (whose fake stack would
+            // take a fixed-size local array).
+            auto* at = static_cast<unsigned char*>(__builtin_alloca(64));
+            at = reinterpret_cast<unsigned char*>((reinterpret_cast<std::uintptr_t>(at) + 15) & ~std::uintptr_t{15});
+            std::memcpy(at, code, sizeof code);
             asm volatile("" : "+r"(at) : : "memory");  // the stores to `code` must happen
             reinterpret_cast<void (*)()>(at)();
             ::_exit(0);  // it ran: the stack is executable
@@ -124,8 +128,7 @@ TEST_CASE("hardening: guard regions lie right below and right above every taskle
     std::vector<tasklets::tasklet> ts;
     for (auto& one : s)
         ts.emplace_back(tasklets::tasklet_options{stack, {}}, [&one] {
-            volatile char local = 0;
-            one.local = reinterpret_cast<std::uintptr_t>(&local);
+            one.local = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));  // (not ASan's fake stack)
             tasklets::schedule();  // all three hold their stacks at once
         });
     for (int i = 0; i < 1; ++i) tasklets::schedule();
