@@ -26,8 +26,12 @@ inline void enter_operation(scheduler& s, const channel_core* c, std::int8_t dir
         enter_watched_operation(s, c, direction);
 }
 
-// No partner is waiting: the caller waits at the tail of the queue.
-void block(scheduler& s, channel_core* c, std::int8_t direction, void* transfer, bool is_exception) {
+static_assert(sizeof(channel_waiter) <= sizeof(waiter_slot) && alignof(channel_waiter) <= alignof(waiter_slot),
+              "channel_waiter must fit the waiter_slot that channel.hpp reserves for it");
+
+// No partner is waiting: the caller waits at the tail of the queue, its record in `slot`
+// (the caller's frame, so that this one can end in a tail call to the switch).
+void block(scheduler& s, channel_core* c, std::int8_t direction, void* transfer, bool is_exception, waiter_slot* slot) {
     tasklet_impl* self = s.current;
     if (self->block_trap) throw_state_error("this tasklet does not like to be blocked.");
     if (c->closing) throw channel_closed_error("Send/receive operation on a closed channel");
@@ -42,16 +46,17 @@ void block(scheduler& s, channel_core* c, std::int8_t direction, void* transfer,
         revive(s, target, true);
     }
     ring_unlink(s, self);
-    channel_waiter w;  // ours while we wait: the partner or unblock_from_channel unlinks it
-    w.tasklet = self;
-    w.channel = c;
-    w.transfer = transfer;
-    w.transfer_is_exception = is_exception;
-    w.direction = direction;
+    // Ours while we wait: the partner or unblock_from_channel unlinks it.
+    channel_waiter* w = ::new (static_cast<void*>(slot->bytes)) channel_waiter{};
+    w->tasklet = self;
+    w->channel = c;
+    w->transfer = transfer;
+    w->transfer_is_exception = is_exception;
+    w->direction = direction;
     self->blocked_on = c;
     self->direction = direction;
-    self->waiters = &w;
-    queue_push(c, &w);
+    self->waiters = w;
+    queue_push(c, w);
     c->balance += direction;
     switch_to_tasklet(s, target);
 }
@@ -93,7 +98,7 @@ void release(channel_core* c) noexcept {
     delete c;
 }
 
-void channel_send(channel_core* c, void* payload, relocate_fn relocate) {
+void channel_send(channel_core* c, void* payload, relocate_fn relocate, waiter_slot* slot) {
     scheduler& s = sched();
     enter_operation(s, c, sending);
     if (c->balance < 0) {
@@ -101,7 +106,7 @@ void channel_send(channel_core* c, void* payload, relocate_fn relocate) {
         relocate(w->transfer, payload);  // may throw: nothing has changed yet
         place_partner(s, c, take_partner(c, w), sending);
     } else {
-        block(s, c, sending, payload, false);
+        block(s, c, sending, payload, false, slot);
     }
 }
 
@@ -114,7 +119,7 @@ namespace {
 }
 }  // namespace
 
-void channel_receive(channel_core* c, void* storage, relocate_fn relocate) {
+void channel_receive(channel_core* c, void* storage, relocate_fn relocate, waiter_slot* slot) {
     scheduler& s = sched();
     enter_operation(s, c, receiving);
     if (c->balance > 0) {
@@ -123,7 +128,7 @@ void channel_receive(channel_core* c, void* storage, relocate_fn relocate) {
         relocate(storage, sender->transfer);
         place_partner(s, c, take_partner(c, sender), receiving);
     } else {
-        block(s, c, receiving, storage, false);
+        block(s, c, receiving, storage, false, slot);
     }
 }
 
@@ -139,7 +144,8 @@ void channel_send_exception(channel_core* c, std::exception_ptr e) {
         partner->pending = std::move(e);
         place_partner(s, c, partner, sending);
     } else {
-        block(s, c, sending, &e, true);
+        waiter_slot slot;  // this frame holds `e` during the wait anyway
+        block(s, c, sending, &e, true, &slot);
     }
 }
 

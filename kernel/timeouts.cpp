@@ -72,14 +72,16 @@ void with_timeout(channel_core* c, bool partner_waiting, std::int64_t deadline, 
 }  // namespace
 
 void channel_send_until(channel_core* c, void* payload, relocate_fn relocate, std::int64_t deadline, std::int64_t span) {
+    waiter_slot slot;  // this frame lives through the wait
     with_timeout(c, channel_balance(c) < 0, deadline, span, "channel send",
-                 [&] { channel_send(c, payload, relocate); });
+                 [&] { channel_send(c, payload, relocate, &slot); });
 }
 
 void channel_receive_until(channel_core* c, void* storage, relocate_fn relocate, std::int64_t deadline,
                            std::int64_t span) {
+    waiter_slot slot;
     with_timeout(c, channel_balance(c) > 0, deadline, span, "channel receive",
-                 [&] { channel_receive(c, storage, relocate); });
+                 [&] { channel_receive(c, storage, relocate, &slot); });
 }
 
 }  // namespace tasklets::detail

@@ -43,9 +43,16 @@ void retain(channel_core* c) noexcept;
 void release(channel_core* c) noexcept;
 
 /// The value at `payload` is moved out by relocate when a receiver takes it.
-void channel_send(channel_core* c, void* payload, relocate_fn relocate);
+/// Room, in the calling frame, for the record a blocked operation queues on its channel.
+/// That frame outlives the wait, so the kernel's own frames can hand control over to the
+/// next tasklet by a tail call (a resumed tasklet then returns straight into user code).
+struct alignas(alignof(void*)) waiter_slot {
+    unsigned char bytes[64];
+};
+
+void channel_send(channel_core* c, void* payload, relocate_fn relocate, waiter_slot* slot);
 /// On return, `storage` holds a value constructed by relocate (or the call threw).
-void channel_receive(channel_core* c, void* storage, relocate_fn relocate);
+void channel_receive(channel_core* c, void* storage, relocate_fn relocate, waiter_slot* slot);
 void channel_send_exception(channel_core* c, std::exception_ptr e);
 /// send/receive that throw timeout_error once `deadline` (clock nanoseconds) passes; `span`
 /// is the timeout the caller asked for, for the message (-1: an absolute deadline).
@@ -91,13 +98,17 @@ public:
     /// Throws channel_closed_error if closing with no receiver waiting; state_error if
     /// the caller's block_trap is set and it would block; deadlock_error if blocking
     /// could never end.
-    void send(T value) { detail::channel_send(core_, std::addressof(value), &detail::relocate<T>); }
+    void send(T value) {
+        detail::waiter_slot waiting;
+        detail::channel_send(core_, std::addressof(value), &detail::relocate<T>, &waiting);
+    }
 
     /// Takes a value from a waiting sender, or blocks until one arrives. Throws what the
     /// sender passed to send_exception(), and otherwise as send().
     T receive() {
         slot s;
-        detail::channel_receive(core_, s.bytes, &detail::relocate<T>);
+        detail::waiter_slot waiting;
+        detail::channel_receive(core_, s.bytes, &detail::relocate<T>, &waiting);
         return s.take();
     }
 
