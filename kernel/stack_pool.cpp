@@ -4,6 +4,10 @@
 #include "system.hpp"
 
 #include <algorithm>
+#include <new>
+#include <cerrno>
+#include <system_error>
+#include <memory>
 
 namespace tasklets::detail {
 
@@ -26,6 +30,13 @@ struct stack_slab {
 };
 
 namespace {
+// A slab whose set-up failed: whatever was registered is undone and the mapping returned.
+void release_failed_slab(stack_slab* slab, std::byte* mapping, std::size_t bytes) noexcept {
+    if (slab)
+        for (unsigned id : slab->valgrind_ids) instrument::deregister_stack(id);
+    sys::unmap(mapping, bytes);
+}
+
 void unmap_slab(stack_slab* slab) noexcept {
     for (unsigned id : slab->valgrind_ids) instrument::deregister_stack(id);
     sys::unmap(slab->mapping, slab->mapping_bytes);
@@ -79,25 +90,31 @@ stack_slab* stack_pool::new_slab(std::size_t stack_size, size_class& cls) {
     const std::uint32_t count = stacks_per_slab(stack_size);
     const std::size_t bytes = guard + count * (stack_size + guard);
     auto* mapping = static_cast<std::byte*>(sys::map_slab(bytes));
+    std::unique_ptr<stack_slab> slab;
     try {
         for (std::uint32_t i = 0; i <= count; ++i) sys::install_guard(mapping + i * (stack_size + guard), guard);
-        auto* slab = new stack_slab{mapping, bytes, stack_size, &cls, count, {}};
+        slab.reset(new stack_slab{mapping, bytes, stack_size, &cls, count, {}});
         slab->first_stack = mapping + guard;
         slab->stride = stack_size + guard;
+        slab->free.reserve(count);
         if (instrument::on_valgrind()) {  // 4 bytes a stack otherwise spent for nothing
             slab->valgrind_ids.reserve(count);
             for (std::uint32_t i = 0; i < count; ++i)
                 slab->valgrind_ids.push_back(instrument::register_stack(slab->stack_base(i), stack_size));
         }
-        slab->free.reserve(count);
-        for (std::uint32_t i = count; i-- > 0;) slab->free.push_back(i);  // hand out low addresses first
-        push_front(cls, slab);
-        ++slab_count_;
-        return slab;
+    } catch (const std::bad_alloc&) {
+        release_failed_slab(slab.get(), mapping, bytes);
+        throw std::system_error(ENOMEM, std::generic_category(),
+                                "tasklets: cannot allocate the bookkeeping of a new slab of tasklet stacks "
+                                "(operator new failed); reduce the number of live tasklets or make more memory available");
     } catch (...) {
-        sys::unmap(mapping, bytes);
+        release_failed_slab(slab.get(), mapping, bytes);
         throw;
     }
+    for (std::uint32_t i = count; i-- > 0;) slab->free.push_back(i);  // capacity reserved: hand out low addresses first
+    push_front(cls, slab.get());
+    ++slab_count_;
+    return slab.release();
 }
 
 stack_pool::size_class& stack_pool::class_for(std::size_t size) {
