@@ -245,7 +245,7 @@ void ping_pong_entry(void* value) {
     // It may equal the stack's top: on RISC-V it is the frame's CFA, and this is the
     // first frame on the stack.
     auto* frame = static_cast<unsigned char*>(__builtin_frame_address(0));
-    pp->on_own_stack = frame >= pp->stack_lo && frame < pp->stack_hi;
+    pp->on_own_stack = frame > pp->stack_lo && frame <= pp->stack_hi;
     // Each switch back hands the caller a count; the caller answers with the next number.
     std::intptr_t n = 0;
     for (;;) {

@@ -148,7 +148,7 @@ public:
     /// Waiting: on a channel (send, receive, select), or for a timer or a descriptor
     /// (sleep_for, wait_readable, a timeout, ...).
     bool blocked() const noexcept;
-    /// In the ring or blocked on a channel.
+    /// In the ring or blocked.
     bool scheduled() const noexcept;
     bool is_main() const noexcept;
     bool is_current() const noexcept;
