@@ -62,7 +62,8 @@ kept=""
 [[ -f "$commands" ]] && kept=$(grep -E -- "$( ((TIMED)) && echo '^$' || echo '--benchmark_')|$( ((CALLGRIND)) && echo '^$' || echo 'callgrind.sh')" "$commands" || true)
 : >"$commands"
 [[ -n "$kept" ]] && echo "$kept" >>"$commands"
-log() { echo "$*" | tee -a "$commands"; }
+# Command lines are recorded relative to the repository, so they read the same anywhere.
+log() { echo "${*//$root\//}" | tee -a "$commands"; }
 
 # ---- machine -------------------------------------------------------------------------------
 cxx=$(awk -F= '/^CMAKE_CXX_COMPILER:/ { print $2 }' "$build/CMakeCache.txt")
@@ -141,5 +142,7 @@ if ((CALLGRIND)); then
   "$here/callgrind.sh" "$build"
 fi
 
+# Results name files relative to the repository, so they read the same on any machine.
+sed -i "s|$root/||g" "$results"/*.json "$results"/*.jsonl 2>/dev/null || true
 python3 "$here/render.py" "$results"
 echo "run.sh: $results/latest.md, $results/latest.png"

@@ -2,7 +2,7 @@
 //
 // The spec tests record what the tasklets do in an event log (an ordered list of strings)
 // and compare it, whole, with the ordering the Stackless rules demand
-// (/work/shared/reference/stackless.md).
+// (../shared/reference/stackless.md).
 #pragma once
 
 #include <tasklets/tasklets.hpp>

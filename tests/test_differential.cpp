@@ -1,6 +1,6 @@
 // Differential random testing, the CI batch: random programs (tests/model/program.hpp) run
 // on the real library and on the reference model (tests/model/model.hpp, written from
-// /work/shared/reference/stackless.md), and their event logs — every operation's result,
+// ../shared/reference/stackless.md), and their event logs — every operation's result,
 // state snapshots, balances, errors — must match line for line. On a mismatch the program
 // is shrunk and printed as a ready-to-paste TEST_CASE. The long mode is tasklets_diff.
 #include <catch2/catch.hpp>

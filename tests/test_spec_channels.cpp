@@ -1,6 +1,6 @@
 // Spec tests: channels — hand-off and preference, schedule_all, FIFO, balance, close,
 // iteration, send_sequence, send_exception, block_trap, move-only payloads, channel
-// destruction. Authority: /work/shared/reference/stackless.md ("Channels", worked examples
+// destruction. Authority: ../shared/reference/stackless.md ("Channels", worked examples
 // 4, 5 and 10) and include/tasklets/channel.hpp.
 #include <catch2/catch.hpp>
 

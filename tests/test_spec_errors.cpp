@@ -1,6 +1,6 @@
 // Spec tests: exact error messages of misused tasklets, deadlocks, and exceptions that
 // escape a tasklet (delivered at once to the watchdog, the others left in place).
-// Authority: /work/shared/reference/stackless.md ("Operations on a tasklet t",
+// Authority: ../shared/reference/stackless.md ("Operations on a tasklet t",
 // "Exceptions, endings, deadlock", worked examples 6 and 7) and include/tasklets/errors.hpp.
 #include <catch2/catch.hpp>
 

@@ -1,6 +1,6 @@
 // Spec tests: tasklet::kill and tasklet::throw_exception (pending and not) on new,
 // runnable, blocked, paused, dead and current tasklets; tasklet_exit; destructors on
-// kill and on dropping the last handle. Authority: /work/shared/reference/stackless.md
+// kill and on dropping the last handle. Authority: ../shared/reference/stackless.md
 // ("Operations on a tasklet t", worked examples 8 and 9), include/tasklets/tasklet.hpp and
 // include/tasklets/errors.hpp.
 #include <catch2/catch.hpp>

@@ -1,5 +1,5 @@
 // Spec tests: the run queue (ring), schedule(), run(), tasklet::run/switch_to/insert/remove,
-// states, ids and names. Authority: /work/shared/reference/stackless.md ("The run queue",
+// states, ids and names. Authority: ../shared/reference/stackless.md ("The run queue",
 // "A tasklet's states", "Operations on a tasklet t", worked examples 1-3) and
 // include/tasklets/tasklet.hpp.
 #include <catch2/catch.hpp>

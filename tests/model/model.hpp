@@ -1,5 +1,5 @@
 // tests/model/model.hpp — the reference model: the Stackless rules of
-// /work/shared/reference/stackless.md written plainly, with no stacks and no switching.
+// ../shared/reference/stackless.md written plainly, with no stacks and no switching.
 // Tasklets are script interpreters with a program counter; the ring is a deque whose
 // front is the current tasklet; channels are queues of waiters. A tasklet that "switches"
 // simply stops being the front of the ring, with its op left half done: whatever wakes it
