@@ -468,8 +468,6 @@ void wait_for_event(scheduler& s, event_wait* w) {
 
 namespace {
 
-constexpr std::int64_t no_limit = INT64_MAX / 4;
-
 // Takes the safe points passed since the countdown was armed off every account.
 void account_ticks(scheduler& s) noexcept {
     const std::int64_t passed = std::int64_t{s.tick_period} - tick_countdown;
