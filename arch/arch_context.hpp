@@ -3,9 +3,17 @@
 
 #include <tasklets/context.hpp>
 
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace tasklets::arch {
+
+/// Writes `value` into a frame being built, at a byte offset from the frame's start.
+template <class T>
+void store_in_frame(std::byte* frame, std::size_t offset, T value) noexcept {
+    std::memcpy(frame + offset, &value, sizeof value);
+}
 
 /// The FP control state a context carries, packed in 64 bits: x86-64 MXCSR (low 32
 /// bits) and x87 control word (bits 32-47); AArch64 FPCR; RISC-V frm.

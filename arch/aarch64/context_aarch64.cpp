@@ -34,11 +34,6 @@ static_assert(TASKLETS_FRAME_D14 <= 504);
 static_assert(TASKLETS_FRAME_SIZE <= min_context_stack, "make_context promises the frame fits");
 
 namespace {
-template <class T>
-void store(std::byte* frame, std::size_t offset, T value) {
-    std::memcpy(frame + offset, &value, sizeof value);
-}
-
 // Signs a resume address for the frame the switch leaves with sp == `sp` (what its
 // autiasp will check): pacia1716, x17 signed with the A key and x16 as modifier. In the
 // hint space, so a CPU without PAuth leaves the address as it is (and autiasp is a NOP).
@@ -66,10 +61,10 @@ void* prepare_stack(void* stack_top, context_entry entry, fp_control fp) noexcep
     auto* frame = reinterpret_cast<std::byte*>(top) - TASKLETS_FRAME_SIZE;
     std::memset(frame, 0, TASKLETS_FRAME_SIZE);  // x29 = 0 ends the frame-pointer chain
 
-    store(frame, TASKLETS_FRAME_FPCR, std::uint64_t{fp});
-    store(frame, TASKLETS_FRAME_X19, reinterpret_cast<std::uintptr_t>(entry));
+    store_in_frame(frame, TASKLETS_FRAME_FPCR, std::uint64_t{fp});
+    store_in_frame(frame, TASKLETS_FRAME_X19, reinterpret_cast<std::uintptr_t>(entry));
     // Signed for sp == top, where the switch's `add sp` lands before its autiasp.
-    store(frame, TASKLETS_FRAME_RESUME,
+    store_in_frame(frame, TASKLETS_FRAME_RESUME,
           sign_resume_address(reinterpret_cast<std::uintptr_t>(&tasklets_aarch64_first_entry), top));
     return frame;
 }

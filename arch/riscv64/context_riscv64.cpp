@@ -37,13 +37,6 @@ static_assert(TASKLETS_FRAME_SIZE >= TASKLETS_FRAME_FRM + 8 && TASKLETS_FRAME_SI
 static_assert(TASKLETS_FRAME_SIZE <= 2047);
 static_assert(TASKLETS_FRAME_SIZE <= min_context_stack, "make_context promises the frame fits");
 
-namespace {
-template <class T>
-void store(std::byte* frame, std::size_t offset, T value) {
-    std::memcpy(frame + offset, &value, sizeof value);
-}
-}  // namespace
-
 fp_control current_fp_control() noexcept {
     std::uint64_t frm;
     asm volatile("frrm %0" : "=r"(frm));
@@ -57,9 +50,9 @@ void* prepare_stack(void* stack_top, context_entry entry, fp_control fp) noexcep
     auto* frame = reinterpret_cast<std::byte*>(top) - TASKLETS_FRAME_SIZE;
     std::memset(frame, 0, TASKLETS_FRAME_SIZE);  // s0 = 0 ends the frame-pointer chain
 
-    store(frame, TASKLETS_FRAME_FRM, std::uint64_t{fp});
-    store(frame, TASKLETS_FRAME_S1, reinterpret_cast<std::uintptr_t>(entry));
-    store(frame, TASKLETS_FRAME_RA,
+    store_in_frame(frame, TASKLETS_FRAME_FRM, std::uint64_t{fp});
+    store_in_frame(frame, TASKLETS_FRAME_S1, reinterpret_cast<std::uintptr_t>(entry));
+    store_in_frame(frame, TASKLETS_FRAME_RA,
           reinterpret_cast<std::uintptr_t>(&tasklets_riscv64_first_entry));
     return frame;
 }

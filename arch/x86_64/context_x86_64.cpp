@@ -26,13 +26,6 @@ static_assert(TASKLETS_FRAME_SIZE == TASKLETS_FRAME_RESUME + 8);
 // so saved stack pointers are 16-byte aligned.
 static_assert((8 + TASKLETS_FRAME_SAVED_BYTES) % 16 == 0);
 
-namespace {
-template <class T>
-void store(std::byte* frame, std::size_t offset, T value) {
-    std::memcpy(frame + offset, &value, sizeof value);
-}
-}  // namespace
-
 fp_control current_fp_control() noexcept {
     std::uint32_t mxcsr;
     std::uint16_t x87cw;
@@ -49,10 +42,10 @@ void* prepare_stack(void* stack_top, context_entry entry, fp_control fp) noexcep
     auto* frame = null_return - TASKLETS_FRAME_SIZE;
     std::memset(frame, 0, TASKLETS_FRAME_SIZE + 8);
 
-    store(frame, TASKLETS_FRAME_MXCSR, static_cast<std::uint32_t>(fp));
-    store(frame, TASKLETS_FRAME_X87CW, static_cast<std::uint16_t>(fp >> 32));
-    store(frame, TASKLETS_FRAME_R12, reinterpret_cast<std::uintptr_t>(entry));
-    store(frame, TASKLETS_FRAME_RESUME,
+    store_in_frame(frame, TASKLETS_FRAME_MXCSR, static_cast<std::uint32_t>(fp));
+    store_in_frame(frame, TASKLETS_FRAME_X87CW, static_cast<std::uint16_t>(fp >> 32));
+    store_in_frame(frame, TASKLETS_FRAME_R12, reinterpret_cast<std::uintptr_t>(entry));
+    store_in_frame(frame, TASKLETS_FRAME_RESUME,
           reinterpret_cast<std::uintptr_t>(&tasklets_x86_64_first_entry));
     return frame;
 }
