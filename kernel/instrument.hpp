@@ -133,19 +133,16 @@ inline bool on_valgrind() noexcept {
 }
 
 /// Valgrind stack registration; returns an id for deregistration (0 outside Valgrind).
-inline unsigned register_stack(void* bottom, std::size_t size) noexcept {
+inline unsigned register_stack([[maybe_unused]] void* bottom, [[maybe_unused]] std::size_t size) noexcept {
 #if TASKLETS_VALGRIND
     return VALGRIND_STACK_REGISTER(bottom, static_cast<char*>(bottom) + size);
 #else
-    (void)bottom, (void)size;
     return 0;
 #endif
 }
-inline void deregister_stack(unsigned id) noexcept {
+inline void deregister_stack([[maybe_unused]] unsigned id) noexcept {
 #if TASKLETS_VALGRIND
     VALGRIND_STACK_DEREGISTER(id);
-#else
-    (void)id;
 #endif
 }
 

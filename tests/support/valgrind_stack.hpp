@@ -15,11 +15,9 @@ namespace tasklets_test {
 
 class valgrind_stack {
 public:
-    valgrind_stack(void* base, std::size_t size) noexcept {
+    valgrind_stack([[maybe_unused]] void* base, [[maybe_unused]] std::size_t size) noexcept {
 #if TASKLETS_TEST_VALGRIND
         id_ = VALGRIND_STACK_REGISTER(base, static_cast<char*>(base) + size);
-#else
-        (void)base, (void)size;
 #endif
     }
     ~valgrind_stack() {
