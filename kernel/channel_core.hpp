@@ -71,9 +71,13 @@ void unblock_select(tasklet_impl* t) noexcept;
 
 /// Takes the head waiter `w` of c off the queue (all of its select's waiters, if it is
 /// part of one); the caller has handed it its value and places the returned tasklet.
+/// w's own links are left stale: nothing reads a record after it leaves its queue.
 inline tasklet_impl* take_partner(channel_core* c, channel_waiter* w) noexcept {
     if (w->select) [[unlikely]] return take_select_partner(w);
-    queue_unlink(c, w);
+    channel_waiter* next = w->next;
+    c->head = next;
+    if (next) next->prev = nullptr;
+    else c->tail = nullptr;
     c->balance -= w->direction;
     tasklet_impl* t = w->tasklet;
     t->blocked_on = nullptr;

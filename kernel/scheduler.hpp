@@ -66,7 +66,9 @@ public:
 struct eh_state {
     void* caught = nullptr;
     unsigned int uncaught = 0;
+    unsigned int padding = 0;  // the runtime's struct is 16 bytes too: copied whole, as one vector move
 };
+static_assert(sizeof(eh_state) == 16, "__cxa_eh_globals on an LP64 Itanium C++ ABI: a pointer and an unsigned int");
 
 enum : std::int8_t { receiving = -1, not_blocked = 0, sending = 1 };
 
@@ -268,15 +270,22 @@ inline void after_resume(scheduler& s, tasklet_impl* self) {
     if (self->pending) [[unlikely]] raise_pending(self);
 }
 
-/// Suspends the current tasklet and resumes `to` (prepared, in the ring). Returns when
-/// something switches back; may throw what was thrown into this tasklet meanwhile.
-/// Callers end with it (a tail call), so that the switch saves the *user's* return
-/// address and the resumed tasklet executes no mispredicted ret (see the asm).
-inline void switch_to_tasklet(scheduler& s, tasklet_impl* to) {
-    tasklet_impl* from = s.current;
-    if (s.switch_flags & (budget_armed | schedule_watched)) [[unlikely]] to = on_switch(s, from, to);
-    from->eh = *s.eh_globals;
-    *s.eh_globals = to->eh;
+/// Conditions a switch cannot ignore: a refused switch (switch_trapped, in_callback) and
+/// the work of on_switch (budget_armed, schedule_watched). Hot paths test them all with
+/// one instruction and leave everything rare to a slow path.
+inline constexpr std::uint8_t switch_needs_care = switch_trapped | in_callback | budget_armed | schedule_watched;
+
+/// Swaps the runtime's exception state: from's is saved, to's installed (16-byte copies).
+inline void swap_eh_state(scheduler& s, tasklet_impl* from, const tasklet_impl* to) noexcept {
+    eh_state* globals = s.eh_globals;
+    __builtin_memcpy(&from->eh, globals, sizeof(eh_state));
+    __builtin_memcpy(globals, &to->eh, sizeof(eh_state));
+}
+
+/// switch_to_tasklet() for callers that found no switch_needs_care condition (after
+/// guard_switch, the only ones left are budget_armed and schedule_watched).
+inline void switch_plainly(scheduler& s, tasklet_impl* from, tasklet_impl* to) {
+    swap_eh_state(s, from, to);
     s.current = to;
     if constexpr (instrument::needs_resume_hook) s.previous = from;
     instrument::before_switch(from->tools, to->tools, false);
@@ -284,6 +293,16 @@ inline void switch_to_tasklet(scheduler& s, tasklet_impl* to) {
     // left behind by finish(), which asks for the hook itself.
     const bool hook = !to->fresh && (instrument::needs_resume_hook || to->pending);
     tasklets_kernel_switch(&from->sp, to->sp, hook);
+}
+
+/// Suspends the current tasklet and resumes `to` (prepared, in the ring). Returns when
+/// something switches back; may throw what was thrown into this tasklet meanwhile.
+/// Callers end with it (a tail call), so that the switch saves the *user's* return
+/// address and the resumed tasklet executes no mispredicted ret (see the asm).
+inline void switch_to_tasklet(scheduler& s, tasklet_impl* to) {
+    tasklet_impl* from = s.current;
+    if (s.switch_flags & (budget_armed | schedule_watched)) [[unlikely]] to = on_switch(s, from, to);
+    switch_plainly(s, from, to);
 }
 
 /// The tasklet that takes over when the ring runs empty: the innermost run() caller, or

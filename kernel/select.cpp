@@ -17,7 +17,7 @@ namespace tasklets::detail {
 namespace {
 
 constexpr std::uint64_t default_seed = 0x9E3779B97F4A7C15ull;
-thread_local constinit std::uint64_t rng_state = default_seed;
+thread_local constinit std::uint64_t rng_state __attribute__((tls_model("initial-exec"))) = default_seed;
 
 // xorshift64*: fast, and good enough to pick among a handful of ready cases.
 std::uint64_t next_random() noexcept {

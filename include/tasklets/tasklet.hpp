@@ -91,7 +91,12 @@ void retain(tasklet_impl* t) noexcept;
 void release(tasklet_impl* t) noexcept;
 
 /// Safe points left until the scheduler's periodic work (see tasklets::check()).
-extern thread_local constinit std::int32_t tick_countdown;
+/// Initial-exec TLS, like the rest of the library's per-thread state: one %fs-relative
+/// access, no __tls_get_addr call (which, in position-independent code, would also
+/// force every hot function that touches it to save registers). A shared libtasklets
+/// therefore needs static TLS: linking it is fine, and dlopen() works while glibc's
+/// static TLS reserve has room (it keeps some for such libraries).
+extern thread_local constinit std::int32_t tick_countdown __attribute__((tls_model("initial-exec")));
 void slow_check();
 
 }  // namespace detail
