@@ -92,7 +92,7 @@ stack_slab* stack_pool::new_slab(std::size_t stack_size, size_class& cls) {
     auto* mapping = static_cast<std::byte*>(sys::map_slab(bytes));
     std::unique_ptr<stack_slab> slab;
     try {
-        for (std::uint32_t i = 0; i <= count; ++i) sys::install_guard(mapping + i * (stack_size + guard), guard);
+        sys::install_guards(mapping, stack_size + guard, count + 1, guard);
         slab.reset(new stack_slab{mapping, bytes, stack_size, &cls, count, {}});
         slab->first_stack = mapping + guard;
         slab->stride = stack_size + guard;

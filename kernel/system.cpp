@@ -1,5 +1,6 @@
 #include "system.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
@@ -10,6 +11,8 @@
 #include <mutex>
 #include <string>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <system_error>
 #include <unistd.h>
 
@@ -147,6 +150,55 @@ void install_guard(void* p, std::size_t bytes) {
                   "Raise it, e.g. `sysctl -w vm.max_map_count=1048576`, or run on Linux >= 6.13 "
                   "where guard pages need no extra mappings");
     fail(err, "cannot guard a new tasklet stack (mprotect PROT_NONE failed)");
+}
+
+namespace {
+
+// process_madvise(2) on the calling process without a pidfd (Linux >= 6.14 takes this
+// sentinel; nothing to open, nothing to leak, nothing stale after fork()).
+constexpr int pidfd_self_process = -10001;  // PIDFD_SELF_THREAD_GROUP
+
+// Cleared for good the first time the kernel refuses a batch (older kernels: EBADF for
+// the sentinel, EINVAL for the advice; QEMU user mode: ENOSYS).
+std::atomic<bool> batches_work{true};
+
+// All the guards by one process_madvise call per IOV_MAX of them. False if the kernel
+// did not install all of them (the caller then installs them one by one: installing a
+// guard twice is harmless).
+bool install_guards_batched(std::byte* first, std::size_t stride, std::size_t count, std::size_t bytes) {
+    constexpr std::size_t max_batch = 1024;  // IOV_MAX on Linux
+    iovec ranges[64];
+    for (std::size_t done = 0; done < count;) {
+        const std::size_t n = std::min({count - done, sizeof ranges / sizeof ranges[0], max_batch});
+        for (std::size_t i = 0; i < n; ++i) ranges[i] = {first + (done + i) * stride, bytes};
+        const long advised = ::syscall(SYS_process_madvise, pidfd_self_process, ranges, n, MADV_GUARD_INSTALL, 0u);
+        if (advised != static_cast<long>(n * bytes)) {
+            if (advised < 0) batches_work.store(false, std::memory_order_relaxed);
+            return false;
+        }
+        done += n;
+    }
+    return true;
+}
+
+}  // namespace
+
+void install_guards(std::byte* first, std::size_t stride, std::size_t count, std::size_t bytes) {
+    // Fault injection is asked once per guard, as install_guard does, before anything.
+    const bool batch = guard_method_in_use() == guard_method::madvise_guard &&
+                       batches_work.load(std::memory_order_relaxed);
+    if (batch) {
+        bool injected = false;
+        for (std::size_t i = 0; i < count && !injected; ++i)
+            injected = inject_failure("madvise(MADV_GUARD_INSTALL) of a stack guard");
+        if (injected) {
+            errno = ENOMEM;
+            fail(ENOMEM, "cannot install a stack guard (madvise MADV_GUARD_INSTALL failed); "
+                         "set TASKLETS_STACK_GUARD=mprotect to use mprotect guards instead");
+        }
+        if (install_guards_batched(first, stride, count, bytes)) return;
+    }
+    for (std::size_t i = 0; i < count; ++i) install_guard(first + i * stride, bytes);
 }
 
 }  // namespace tasklets::detail::sys

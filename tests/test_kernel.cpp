@@ -12,6 +12,9 @@
 #include <thread>
 #include <vector>
 
+#include <cerrno>
+#include <unistd.h>
+
 namespace {
 
 long status_kib(const char* field) {
@@ -151,6 +154,51 @@ TEST_CASE("the guard mechanism is the one the environment asks for, or a verifie
         const auto method = tasklets::stack_guard_method();
         REQUIRE((method == "madvise(MADV_GUARD_INSTALL)" || method == "mprotect(PROT_NONE)"));
     }
+}
+
+// Reads one byte at p through the kernel: EFAULT for a guard (either method), no signal.
+static bool readable_by_kernel(const void* p, int pipe_out) {
+    const ssize_t n = ::write(pipe_out, p, 1);
+    if (n == 1) return true;
+    REQUIRE(errno == EFAULT);
+    return false;
+}
+
+TEST_CASE("every stack of a slab lies between two guards, the first and the last included", "[kernel][stacks]") {
+    // A stack size of its own, so these stacks come from new slabs (64 stacks each), all
+    // of whose guards were installed at once when each slab was mapped.
+    constexpr std::size_t size = 20 * 1024;
+    constexpr int count = 130;  // three slabs
+    std::vector<const char*> locals(count, nullptr);
+    std::vector<tasklets::channel<int>> wake(count);
+    std::vector<tasklets::tasklet> parked;
+    for (int i = 0; i < count; ++i)
+        parked.push_back(tasklets::spawn(tasklets::tasklet_options{size, ""}, [&, i] {
+            volatile char here = 0;
+            locals[static_cast<std::size_t>(i)] = const_cast<const char*>(&here);
+            wake[static_cast<std::size_t>(i)].receive();
+        }));
+    tasklets::run();
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    const std::uintptr_t page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+    for (int i = 0; i < count; ++i) {
+        INFO("stack " << i);
+        REQUIRE(parked[static_cast<std::size_t>(i)].stack_size() == size);
+        // Its frames are shallow: the top of the stack is the page boundary above them.
+        const std::uintptr_t top = (reinterpret_cast<std::uintptr_t>(locals[static_cast<std::size_t>(i)]) + page) & ~(page - 1);
+        const auto* bottom = reinterpret_cast<const char*>(top - size);
+        CHECK(readable_by_kernel(bottom, fds[1]));                    // its lowest byte
+        CHECK(readable_by_kernel(reinterpret_cast<const char*>(top) - 1, fds[1]));  // its highest byte
+        CHECK_FALSE(readable_by_kernel(bottom - 1, fds[1]));          // the guard below
+        CHECK_FALSE(readable_by_kernel(reinterpret_cast<const char*>(top), fds[1]));  // the guard above
+        char drain[2];
+        REQUIRE(::read(fds[0], drain, 2) == 2);
+    }
+    ::close(fds[0]);
+    ::close(fds[1]);
+    for (auto& w : wake) w.send(0);
+    tasklets::run();
 }
 
 TEST_CASE("stack sizes below the minimum are refused naming the minimum", "[kernel][stacks]") {
