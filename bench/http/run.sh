@@ -3,9 +3,18 @@
 # (examples/http_server.cpp, one thread), nginx (one worker, same fixed 200 response) and a
 # thread-per-connection server (bench/http/thread_server.cpp), each driven by wrk at 100,
 # 1,000 and 10,000 concurrent keep-alive connections on loopback. Reports requests/s and p99
-# latency side by side (and the server's CPU use), in bench/http/results/.
+# latency side by side (and the server's CPU use), in bench/http/results/latest.md
+# (latest-shared.md with --shared).
 #
 #   bench/http/run.sh [--duration SECONDS] [--connections "100 1000 10000"] [--wrk-threads N]
+#                     [--shared]
+#
+# CPUs: with two or more, each server is pinned to CPU 0 and wrk to CPU 1 (one wrk thread
+# unless --wrk-threads says otherwise), so the load generator takes no CPU from the server
+# it measures and every server gets the same budget, one core (our server and nginx's one
+# worker use one anyway; the thread-per-connection server gets the same core for its
+# threads). --shared lets everything float over all CPUs instead, wrk included: req/s
+# then also measures how much CPU each server leaves to wrk.
 #
 # Needs wrk and nginx (ci/install-deps.sh --bench). Raises the descriptor limit; stops
 # everything it started, also when interrupted. Loopback only.
@@ -15,15 +24,30 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 duration=10
 connections="100 1000 10000"
-wrk_threads=2
+wrk_threads=
+shared=0
 while (($#)); do
   case "$1" in
     --duration) duration=$2; shift 2 ;;
     --connections) connections=$2; shift 2 ;;
     --wrk-threads) wrk_threads=$2; shift 2 ;;
-    *) echo "usage: $0 [--duration S] [--connections \"100 1000 10000\"] [--wrk-threads N]" >&2; exit 2 ;;
+    --shared) shared=1; shift ;;
+    *) echo "usage: $0 [--duration S] [--connections \"100 1000 10000\"] [--wrk-threads N] [--shared]" >&2; exit 2 ;;
   esac
 done
+if ((shared == 0)) && (($(nproc) >= 2)); then
+  server_cpu=(taskset -c 0)
+  wrk_cpu=(taskset -c 1)
+  : "${wrk_threads:=1}"
+  placement="servers pinned to CPU 0, wrk to CPU 1 (taskset)"
+else
+  server_cpu=()
+  wrk_cpu=()
+  : "${wrk_threads:=2}"
+  placement="servers and wrk share all $(nproc) CPUs"
+fi
+report=latest.md
+((shared)) && report=latest-shared.md
 for tool in wrk nginx cmake g++; do
   command -v "$tool" >/dev/null || { echo "run.sh: $tool is missing (ci/install-deps.sh --bench)" >&2; exit 1; }
 done
@@ -80,18 +104,18 @@ hz=$(getconf CLK_TCK)
 bench_server() {  # name port command...
   local name=$1 port=$2
   shift 2
-  "$@" >"$raw/$name-server.log" 2>&1 &
+  "${server_cpu[@]}" "$@" >"$raw/$name-server.log" 2>&1 &
   local pid=$!
   pids+=("$pid")
   wait_port "$port"
   # a short warm-up (page faults, caches), not measured
-  wrk -t1 -c10 -d1s "http://127.0.0.1:$port/" >/dev/null 2>&1 || true
+  "${wrk_cpu[@]}" wrk -t1 -c10 -d1s "http://127.0.0.1:$port/" >/dev/null 2>&1 || true
   for c in $connections; do
     local t=$wrk_threads
     ((c < t)) && t=$c
     local before after
     before=$(cpu_ticks "$pid")
-    wrk -t"$t" -c"$c" -d"${duration}s" --timeout 10s --latency "http://127.0.0.1:$port/" >"$raw/$name-c$c.txt" 2>&1 || true
+    "${wrk_cpu[@]}" wrk -t"$t" -c"$c" -d"${duration}s" --timeout 10s --latency "http://127.0.0.1:$port/" >"$raw/$name-c$c.txt" 2>&1 || true
     after=$(cpu_ticks "$pid")
     local rps p99 errors cpu
     rps=$(awk '/^Requests\/sec:/ {print $2}' "$raw/$name-c$c.txt")
@@ -124,7 +148,7 @@ bench_server threads 18082 "$build/thread_server" 18082 127.0.0.1
   echo "# HTTP hello server: tasklets vs nginx vs thread-per-connection"
   echo
   echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), Linux $(uname -r)."
-  echo "wrk -t$wrk_threads -c<N> -d${duration}s --latency on 127.0.0.1 (wrk shares the machine with the server);"
+  echo "wrk -t$wrk_threads -c<N> -d${duration}s --latency on 127.0.0.1; $placement;"
   echo "nginx $(nginx -v 2>&1 | sed 's|.*/||'), 1 worker; tasklets: examples/http_server (1 thread); threads: bench/http/thread_server."
   echo
   echo "| connections | tasklets req/s | nginx req/s | threads req/s | tasklets/nginx | tasklets/threads | p99 tasklets | p99 nginx | p99 threads | server CPU % (t/n/th) | server CPU µs/request (t/n/th) |"
@@ -147,7 +171,7 @@ bench_server threads 18082 "$build/thread_server" 18082 127.0.0.1
   awk -F'\t' '{ printf "- %s, %s connections: %s\n", $1, $2, $6 }' "$results"
   echo
   echo "Raw wrk output: results/raw-$stamp/."
-} >"$out/latest.md"
+} >"$out/$report"
 cp "$results" "$raw/results.tsv"
 echo
-cat "$out/latest.md"
+cat "$out/$report"
