@@ -327,9 +327,17 @@ void revive(scheduler& s, tasklet_impl* w, bool with_deadlock_error) {
     if (!w->in_ring) ring_append(s, w);
 }
 
+namespace {
+bool abandons(const tasklet_impl* t) noexcept { return t->handles == 0 && !t->is_main && !t->waiting_in_run; }
+}  // namespace
+
+void make_room_to_leave_ring(scheduler& s, const tasklet_impl* t) {
+    if (abandons(t) && s.abandoned.size() == s.abandoned.capacity()) s.abandoned.reserve(2 * s.abandoned.size() + 8);
+}
+
 void leave_ring(scheduler& s, tasklet_impl* t) noexcept {
     ring_unlink(s, t);
-    if (t->handles == 0 && !t->is_main && !t->waiting_in_run) s.abandoned.push_back(t);
+    if (abandons(t)) s.abandoned.push_back(t);  // cannot allocate: make_room_to_leave_ring ran
 }
 
 namespace {
@@ -638,10 +646,12 @@ void schedule_remove() {
     if (target != self) {
         guard_switch(s);
         prepare(s, target);
+        make_room_to_leave_ring(s, self);
     } else {
         target = watchdog(s);
         if (target == self) return;  // alone, and nobody to hand over to: stay
         guard_switch(s);
+        make_room_to_leave_ring(s, self);
         revive(s, target, true);
     }
     leave_ring(s, self);

@@ -314,8 +314,12 @@ inline tasklet_impl* watchdog(scheduler& s) noexcept {
 /// channel, it is taken off with `error` pending (when given).
 void revive(scheduler& s, tasklet_impl* w, bool with_deadlock_error);
 
-/// The running tasklet leaves the ring (it is paused afterwards).
+/// The running tasklet leaves the ring (it is paused afterwards). If no handle refers to
+/// it, it goes on the abandoned list (killed when the outermost run() ends), in room
+/// that make_room_to_leave_ring() made before anything changed.
 void leave_ring(scheduler& s, tasklet_impl* t) noexcept;
+/// Call before any state changes on the way to leave_ring(s, t): may throw bad_alloc.
+void make_room_to_leave_ring(scheduler& s, const tasklet_impl* t);
 
 /// Ends a blocked tasklet's wait without waking it: off its channel (balance adjusted),
 /// or its event registration cancelled.

@@ -42,7 +42,10 @@ void tasklet::remove() {
     scheduler& s = sched();
     if (impl_ == s.current) throw_state_error("The current tasklet cannot be removed.");
     if (is_blocked(impl_)) throw_state_error("You cannot remove a blocked tasklet.");
-    if (impl_->in_ring) leave_ring(s, impl_);
+    if (impl_->in_ring) {
+        make_room_to_leave_ring(s, impl_);
+        leave_ring(s, impl_);
+    }
 }
 
 namespace {
@@ -55,6 +58,7 @@ void switch_into(tasklet_impl* t, bool caller_stays) {
     safe_point(s);
     guard_switch(s);
     prepare(s, t);
+    if (!caller_stays) make_room_to_leave_ring(s, s.current);
     if (!t->in_ring) ring_append(s, t);
     if (!caller_stays) leave_ring(s, s.current);
     switch_to_tasklet(s, t);
