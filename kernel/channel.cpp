@@ -99,6 +99,8 @@ void unblock_from_channel(tasklet_impl* t) noexcept {
     t->waiters = nullptr;
 }
 
+bool blocked_in_select(const tasklet_impl* t) noexcept { return t->waiters && t->waiters->select; }
+
 channel_core* new_channel() { return new channel_core; }
 
 void retain(channel_core* c) noexcept { ++c->handles; }

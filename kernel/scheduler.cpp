@@ -320,8 +320,9 @@ void revive(scheduler& s, tasklet_impl* w, bool with_deadlock_error) {
     if (is_blocked(w)) {
         if (with_deadlock_error && w->blocked_on)
             w->pending = std::make_exception_ptr(deadlock_error(
-                w->direction == receiving ? "the main tasklet is receiving without a sender available."
-                                          : "the main tasklet is sending without a receiver available."));
+                blocked_in_select(w)       ? "the main tasklet is waiting in a select without a partner available."
+                : w->direction == receiving ? "the main tasklet is receiving without a sender available."
+                                            : "the main tasklet is sending without a receiver available."));
         unblock(w);
     }
     if (!w->in_ring) ring_append(s, w);

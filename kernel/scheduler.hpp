@@ -325,6 +325,8 @@ void make_room_to_leave_ring(scheduler& s, const tasklet_impl* t);
 /// or its event registration cancelled.
 void unblock(tasklet_impl* t) noexcept;
 void unblock_from_channel(tasklet_impl* t) noexcept;
+/// Is t (blocked on channels) waiting in a select rather than a plain send/receive?
+bool blocked_in_select(const tasklet_impl* t) noexcept;
 
 /// Raises `e` in t following Stackless's throw rules (tasklet::throw_exception).
 void throw_into(scheduler& s, tasklet_impl* t, std::exception_ptr e, bool pending);

@@ -492,11 +492,13 @@ TEST_CASE("select: deadlock, block_trap and the switch guard", "[select]") {
 TEST_CASE("select: the main tasklet blocked in a select gets the deadlock error when the ring empties", "[select]") {
     channel<int> a, b;
     tasklet t([] {});
-    auto ra = on_receive(a);
+    auto sa = on_send(a, 1);  // mixed directions: the message names the select, not a case
     auto rb = on_receive(b);
-    REQUIRE_THROWS_AS(select(ra, rb), tasklets::deadlock_error);
+    REQUIRE_THROWS_MATCHES(select(sa, rb), tasklets::deadlock_error,
+                           Catch::Matchers::Message("the main tasklet is waiting in a select without a partner available."));
     REQUIRE(a.balance() == 0);
     REQUIRE(b.balance() == 0);
+    REQUIRE_FALSE(t.alive());
 }
 
 TEST_CASE("select: switch_trap refuses a switching select and changes nothing; the channel callback", "[select]") {
