@@ -54,7 +54,7 @@ public:
     reactor& operator=(const reactor&) = delete;
 
     bool has_waiters() const noexcept override;
-    void poll(scheduler& s, bool block) noexcept override;
+    void poll(scheduler& s, bool block, std::int64_t max_wait_ns) noexcept override;
 
     // ---- clock ----
     std::int64_t now() const noexcept;

@@ -436,10 +436,28 @@ void unblock(tasklet_impl* t) noexcept {
     }
 }
 
+bool poll_within_budget(scheduler& s) noexcept {
+    std::int64_t max_wait = -1;
+    run_budget& b = s.budget;
+    if ((s.switch_flags & budget_armed) && b.time_budget.count() > 0) {
+        const auto now = std::chrono::steady_clock::now();
+        if (b.slice_restarted) {  // a switch began a new slice: the wait starts it
+            b.slice_restarted = false;
+            b.slice_start = now;
+        }
+        b.last_look = now;
+        const auto left = b.slice_start + b.time_budget - now;
+        if (left.count() <= 0) return false;
+        max_wait = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+    }
+    s.events->poll(s, true, max_wait);
+    return true;
+}
+
 bool refill_ring(scheduler& s, tasklet_impl* self) noexcept {
     while (self->next == self) {
         if (s.events == nullptr || !s.events->has_waiters()) return false;
-        s.events->poll(s, true);
+        if (!poll_within_budget(s)) return false;
     }
     return true;
 }
@@ -453,12 +471,24 @@ void wait_for_event(scheduler& s, event_wait* w) {
     tasklet_impl* self = s.current;
     if (self->block_trap) throw_state_error("this tasklet does not like to be blocked.");
     self->event = w;
-    while (self->next == self) {  // nobody else to run: wait for the events in place
+    if (self->next == self && !s.watchdogs.empty() && s.watchdogs.back() != self) {
+        // Nobody else to run, but a run() caller waits: it does the waiting (its loop
+        // polls the event source within its budget, and returns when that is spent).
+        tasklet_impl* caller = s.watchdogs.back();
+        try {
+            guard_switch(s);
+        } catch (...) {
+            unblock(self);
+            throw;
+        }
+        ring_append(s, caller);
+    }
+    while (self->next == self) {  // nobody else to run and no run() caller: wait in place
         if (s.events == nullptr || !s.events->has_waiters()) {
             unblock(self);
             throw deadlock_error("Deadlock: the last runnable tasklet cannot be blocked.");
         }
-        s.events->poll(s, true);
+        s.events->poll(s, true, -1);
         if (!self->event) return;  // ours came while we were still running
     }
     tasklet_impl* target = self->next;
@@ -537,7 +567,7 @@ void slow_safe_point(scheduler& s) {
     account_ticks(s);
     if (s.poll_ticks_left <= 0) {
         s.poll_ticks_left = poll_interval;
-        if (s.events && s.events->has_waiters()) s.events->poll(s, false);
+        if (s.events && s.events->has_waiters()) s.events->poll(s, false, -1);
     }
     if ((s.switch_flags & budget_armed) && !s.budget.soft_expired && !s.budget.interrupted && budget_spent(s)) {
         if (s.budget.soft) {

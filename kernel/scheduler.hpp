@@ -55,8 +55,10 @@ public:
     /// Are tasklets waiting for events this source will deliver?
     virtual bool has_waiters() const noexcept = 0;
     /// Wakes (wake_from_event) the tasklets whose events are ready. With `block`, first
-    /// waits until one is ready or the next timer is due. Must not switch.
-    virtual void poll(scheduler& s, bool block) noexcept = 0;
+    /// waits until one is ready or the next timer is due, but no longer than
+    /// `max_wait_ns` of real time if that is not negative (a run() time budget's end).
+    /// Must not switch.
+    virtual void poll(scheduler& s, bool block, std::int64_t max_wait_ns) noexcept = 0;
 };
 
 /// The per-stack part of the C++ runtime's exception state (__cxa_eh_globals: the
@@ -226,8 +228,13 @@ void wait_for_event(scheduler& s, event_wait* w);
 /// event_source::poll, also for the tasklet that is still running (it then never parks).
 void wake_from_event(scheduler& s, tasklet_impl* t) noexcept;
 /// The ring is down to `self`: lets the event source wake someone. False if it has
-/// nobody waiting, so the ring stays empty but for self.
+/// nobody waiting, or if a run() time budget ran out while waiting (the budget's run()
+/// should get control), so the ring stays empty but for self.
 bool refill_ring(scheduler& s, tasklet_impl* self) noexcept;
+/// One blocking poll of the event source (there must be one with waiters), bounded by
+/// a run() time budget: waiting for events counts as time of the current slice (or of
+/// the whole run() call, with total). False, without polling, once that is spent.
+bool poll_within_budget(scheduler& s) noexcept;
 
 // ---- the ring -----------------------------------------------------------------------
 inline void ring_insert_before(scheduler& s, tasklet_impl* pos, tasklet_impl* t) noexcept {

@@ -61,7 +61,8 @@ void with_timeout(channel_core* c, bool partner_waiting, std::int64_t deadline, 
     // deadline passed.
     tasklet_impl* self = s.current;
     const int before = channel_balance(c);
-    while (self->next == self && !ct.fired && channel_balance(c) == before && r.has_waiters()) r.poll(s, true);
+    while (self->next == self && !ct.fired && channel_balance(c) == before && r.has_waiters())
+        if (!poll_within_budget(s)) break;  // a run() budget is spent: the channel hands over to it
     if (ct.fired) throw_timeout(what, span);
     // No poll may run between here and parking on the channel (channel ops poll at their
     // safe point): our timer must find us on the channel when it fires.

@@ -190,6 +190,59 @@ TEST_CASE("real clock: a sleep never ends early, and other tasklets run meanwhil
     });
 }
 
+TEST_CASE("real clock: a time-budgeted run() returns when its budget is spent waiting for sleepers", "[timers][real][watchdog]") {
+    // A frame loop must get control back every frame even when every agent sleeps: the
+    // wait for timers counts against run()'s time budget. The sleeps are long (an hour):
+    // run() returning at all shows it did not wait for them.
+    for (const bool total : {true, false}) {
+        in_thread([total] {
+            std::vector<std::string> log;
+            tasklets::channel<int> handoff;
+            tasklets::tasklet sleeper([&] {
+                tasklets::sleep_for(std::chrono::hours(1));
+                log.push_back("sleeper woke (wrong)");
+            });
+            tasklets::tasklet waiter([&] {  // blocks on a channel whose partner sleeps
+                log.push_back("waiter got " + std::to_string(handoff.receive()));
+            });
+            tasklets::tasklet late_sender([&] {
+                tasklets::sleep_for(std::chrono::hours(1));
+                handoff.send(1);
+            });
+            for (int frame = 0; frame < 3; ++frame) {
+                tasklets::tasklet interrupted = tasklets::run({.time = 2ms, .total = total});
+                REQUIRE_FALSE(interrupted);  // nothing was running: nothing to hand back
+                REQUIRE(log.empty());
+                REQUIRE(sleeper.blocked());
+                REQUIRE(waiter.blocked());
+                REQUIRE(late_sender.blocked());
+                REQUIRE(tasklets::runcount() == 1);
+            }
+            sleeper.kill();
+            late_sender.kill();
+            waiter.kill();
+            REQUIRE(handoff.balance() == 0);
+        });
+    }
+}
+
+TEST_CASE("real clock: a run() without a budget waits for its sleepers, then returns", "[timers][real]") {
+    in_thread([] {
+        std::vector<std::string> log;
+        tasklets::spawn([&] {
+            tasklets::sleep_for(3ms);
+            log.push_back("short sleeper");
+        });
+        tasklets::spawn([&] {
+            tasklets::sleep_for(6ms);
+            log.push_back("long sleeper");
+        });
+        tasklets::run();
+        REQUIRE(log == std::vector<std::string>{"short sleeper", "long sleeper"});
+        REQUIRE(tasklets::runcount() == 1);
+    });
+}
+
 TEST_CASE("a sleeping tasklet is blocked; killing it leaves no timer behind", "[timers][kill]") {
     in_thread([] {
         tasklets::use_virtual_clock({.auto_advance = false});

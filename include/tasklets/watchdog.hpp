@@ -27,6 +27,12 @@
 // the interruption happens at its first safe point after it stops being atomic. New
 // tasklets are not atomic, whatever their creator is (as in Stackless).
 //
+// Waiting: when nothing can run but tasklets wait for timers or I/O (time.hpp, io.hpp),
+// run() waits for them. With a time budget the wait counts as time of the current slice
+// (with total, of the whole call); once the budget is spent run() returns an empty
+// handle and they go on waiting, so a frame loop gets control back every frame even
+// while every agent sleeps. Tick budgets do not limit waits (no safe point passes).
+//
 // Nesting: run() may be called from any tasklet; the innermost returns first when the
 // ring empties. Only the outermost run() that has a budget enforces one; budgets given
 // to run() calls nested inside it are ignored.
