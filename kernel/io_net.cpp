@@ -138,7 +138,13 @@ std::string address::to_string() const {
     }
     if (storage_.ss_family == AF_INET6) {
         ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr, buf, sizeof buf);
-        return "[" + std::string(buf) + "]:" + std::to_string(port());
+        // Appended piece by piece: "[" + std::string(...) trips GCC 12's -Wrestrict false
+        // positive (GCC bug 105651) in optimised builds.
+        std::string text = "[";
+        text += buf;
+        text += "]:";
+        text += std::to_string(port());
+        return text;
     }
     return "(no address)";
 }

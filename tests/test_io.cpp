@@ -78,6 +78,13 @@ bool closed_fd(int fd) { return ::fcntl(fd, F_GETFD) == -1 && errno == EBADF; }
 
 }  // namespace
 
+TEST_CASE("addresses print as ip:port, IPv6 in brackets; an empty one says so", "[io][address]") {
+    REQUIRE(address::parse("127.0.0.1", 8080).to_string() == "127.0.0.1:8080");
+    REQUIRE(address::loopback_v6(443).to_string() == "[::1]:443");
+    REQUIRE(address::parse("2001:db8::17", 65535).to_string() == "[2001:db8::17]:65535");
+    REQUIRE(address().to_string() == "(no address)");
+}
+
 TEST_CASE("200 concurrent echo clients, each a tasklet, against a tasklet-per-connection server", "[io][echo]") {
     for (const address& where : {address::loopback_v4(), address::loopback_v6()}) {
         if (where.family() == AF_INET6 && !ipv6_loopback()) {
