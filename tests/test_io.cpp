@@ -334,6 +334,13 @@ TEST_CASE("EMFILE on accept: an exception, then a back-off sleep instead of a sp
         low.rlim_cur = static_cast<rlim_t>(second_free + 1);
         REQUIRE(::setrlimit(RLIMIT_NOFILE, &low) == 0);
 
+        // The back-off runs on the scheduler's clock from the failed accept4, and the EMFILE
+        // exception is thrown and caught within it. On the real clock, a throw and catch
+        // slower than the back-off (the first one in a process takes 4-8 ms under QEMU user
+        // mode; natively, a preemption) would leave nothing to sleep by the next accept(),
+        // which then only yields. A manual virtual clock makes every step exact.
+        tasklets::use_virtual_clock({.auto_advance = false});
+        const tasklets::clock::time_point start = tasklets::clock::now();
         std::vector<stream> accepted;
         int emfile = 0;
         tasklets::tasklet server([&] {
@@ -351,14 +358,27 @@ TEST_CASE("EMFILE on accept: an exception, then a back-off sleep instead of a sp
         REQUIRE(emfile == 1);
         REQUIRE(server.blocked());  // sleeping out the back-off, not retrying
         REQUIRE(tasklets::pending_timers() == 1);
+        REQUIRE(tasklets::next_timer() == start + 2ms);
 
         accepted.pop_back();  // one descriptor free again
-        for (int i = 0; i < 2000 && accepted.size() < 2; ++i) tasklets::sleep_for(1ms);
+        tasklets::advance_clock(1ms);
+        tasklets::schedule();
+        REQUIRE(server.blocked());  // the back-off is not cut short by a free descriptor
+        REQUIRE(accepted.size() == 1);
+        REQUIRE(emfile == 1);
+        tasklets::advance_clock(1ms);
+        tasklets::schedule();  // retries: accepts one, then out of descriptors again
         REQUIRE(accepted.size() == 2);
-        REQUIRE(emfile >= 2);
+        REQUIRE(emfile == 2);
+        REQUIRE(server.blocked());
+        REQUIRE(tasklets::pending_timers() == 1);
+        REQUIRE(tasklets::next_timer() == start + 4ms);
+
         ::setrlimit(RLIMIT_NOFILE, &old);
-        for (int i = 0; i < 2000 && accepted.size() < 3; ++i) tasklets::sleep_for(1ms);
+        tasklets::advance_clock(2ms);
+        tasklets::schedule();
         REQUIRE(accepted.size() == 3);
+        REQUIRE(emfile == 2);
         server.kill();
         REQUIRE(tasklets::pending_timers() == 0);
         REQUIRE(tasklets::io_waiters() == 0);
