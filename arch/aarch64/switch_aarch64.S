@@ -23,6 +23,9 @@
 //            lower addresses
 //
 // The offsets are defined once, in frame_aarch64.h, which C++ static_asserts too.
+// Two functions store and load this frame: tasklets_switch_context, the public switch,
+// and tasklets_kernel_switch, the scheduler's (reached by tail calls, optionally entering
+// the resume hook; see its comment below). Either resumes what the other suspended.
 //
 // A fresh context (context_aarch64.cpp) is the same frame at the very top of its stack
 // with x19 = the entry function, x29 = 0, x30 = tasklets_aarch64_first_entry and FPCR
@@ -56,7 +59,8 @@
 //   A instruction key and, as modifier, the sp at the switch's entry (paciasp, before
 //   the frame is reserved), exactly as -mbranch-protection=pac-ret signs a return
 //   address; after restoring the target's frame and releasing it, sp is again the
-//   value its x30 was signed with, and autiasp checks it before the ret. A resume
+//   value its x30 was signed with, and autiasp checks it before the ret (or, on the
+//   kernel switch's resume-hook path, before the branch to the hook). A resume
 //   address overwritten in a suspended frame, or one copied from another context's
 //   frame (another sp), fails authentication and the ret faults. A fresh frame holds
 //   tasklets_aarch64_first_entry signed by prepare_stack for the sp the switch will
@@ -73,19 +77,14 @@
 
         .text
 
-// void* tasklets_switch_context(void** save_sp, void* target_sp, void* value)
-//   x0 = where to store the running context, x1 = context to resume,
-//   x2 = value handed to the resumed side, which sees it as this call's result.
-        .global tasklets_switch_context
-        .type   tasklets_switch_context, %function
-        .global tasklets_aarch64_switch_internal
-        .hidden tasklets_aarch64_switch_internal
-        .type   tasklets_aarch64_switch_internal, %function
-        .balign 16
-tasklets_switch_context:
-tasklets_aarch64_switch_internal:       // same code, hidden name: no PLT inside the library
-        .cfi_startproc
-        bti     c
+// Both switches below store and load the frame with these two macros, so a context
+// suspended by one is resumed by the other, and a fresh frame from prepare_stack suits
+// both.
+
+// Signs x30 with the entry sp, stores the running context's callee-saved state in a
+// frame below sp and publishes the frame's address to [x0]. Leaves the running FPCR in
+// x9 for the restore to compare with.
+        .macro  save_running_context
         hint    #25                       // paciasp: sign x30 (the resume address) with sp
         .cfi_negate_ra_state
         sub     sp, sp, #TASKLETS_FRAME_SIZE
@@ -108,7 +107,12 @@ tasklets_aarch64_switch_internal:       // same code, hidden name: no PLT inside
         str     x9, [sp, #TASKLETS_FRAME_FPCR]
         mov     x10, sp                   // str cannot store sp directly
         str     x10, [x0]                 // publish before leaving: the target may read it
+        .endm
 
+// Moves onto the context in x1, restores its callee-saved state and releases its frame,
+// then authenticates x30: afterwards sp and x30 are exactly as the resumed code's call
+// into a switch left them (x30 unsigned). x0 and x2 are left alone.
+        .macro  restore_target_context
         mov     sp, x1                    // --- now on the target's stack ---
 
         ldr     x10, [sp, #TASKLETS_FRAME_FPCR]
@@ -131,14 +135,81 @@ tasklets_aarch64_switch_internal:       // same code, hidden name: no PLT inside
         .cfi_restore x30
         hint    #29                       // autiasp: x30 was signed with this very sp
         .cfi_negate_ra_state
+        .endm
+
+// void* tasklets_switch_context(void** save_sp, void* target_sp, void* value)
+//   x0 = where to store the running context, x1 = context to resume,
+//   x2 = value handed to the resumed side, which sees it as this call's result.
+        .global tasklets_switch_context
+        .type   tasklets_switch_context, %function
+        .global tasklets_aarch64_switch_internal
+        .hidden tasklets_aarch64_switch_internal
+        .type   tasklets_aarch64_switch_internal, %function
+        .balign 16
+tasklets_switch_context:
+tasklets_aarch64_switch_internal:       // same code, hidden name: no PLT inside the library
+        .cfi_startproc
+        bti     c
+        save_running_context
+        restore_target_context
         mov     x0, x2                    // the value is the resumed call's result
         ret                               // BTI: see the header
         .cfi_endproc
         .size   tasklets_switch_context, . - tasklets_switch_context
         .size   tasklets_aarch64_switch_internal, . - tasklets_aarch64_switch_internal
 
-// First resumption of a fresh context: the switch above returned here with x0 = value,
-// x19 = entry function, x29 = 0, sp = the stack top.
+// void tasklets_kernel_switch(void** save_sp, void* target_sp, uintptr_t run_resume_hook)
+//   The scheduler's switch (kernel/scheduler.hpp). The kernel reaches it by tail calls
+//   (b, after the caller's own autiasp), so x30 at the entry is the *user's* return
+//   address and sp the user's: the frame saved is the one tasklets_switch_context would
+//   save had the user called it, and the resumed side goes straight back into user code.
+//   x0 is not set: the kernel's switches return nothing, and the kernel's entry function
+//   (which a fresh frame's trampoline calls with x0) ignores its argument.
+//
+//   With x2 != 0 the switcher asks for resume-time work first (free a dead tasklet's
+//   stack, raise an exception thrown into the resumed tasklet): then we branch to
+//   tasklets_resume_hook with sp and x30 exactly as a `bl` in the resumed code would
+//   have left them, so the hook is, to itself and to the unwinder, a function the
+//   resumed code called. It signs x30 in its own prologue (pac-ret) and returns with
+//   ret to the resume address; if it throws, the unwinder finds the resumed code's
+//   frame as the caller's and unwinds into it.
+//
+//     resumed code            tasklets_kernel_switch              tasklets_resume_hook
+//     bl schedule  ---(b)--->  saves, switches, restores
+//                              autiasp: x30 = resume address --(b)-->  paciasp
+//                                                                      ...
+//     resume address  <-----------------------------(ret)-----------  autiasp; ret
+//
+//   Without FEAT_FPAC a failed autiasp does not fault: it leaves x30 poisoned (an error
+//   code in its top bits), and it is the ret that faults on it. A `b` does not, so on
+//   this path we check x30 ourselves before leaving: otherwise the hook, kernel code,
+//   would run (free a stack, raise an exception) on behalf of a context whose resume
+//   address was forged, and the fault would come only at its return, or as a
+//   terminate() when the unwinder finds no frame at the poisoned address.
+        .global tasklets_kernel_switch
+        .hidden tasklets_kernel_switch
+        .type   tasklets_kernel_switch, %function
+        .balign 16
+tasklets_kernel_switch:
+        .cfi_startproc
+        bti     c                         // reached by b (no check), but keep every entry a pad
+        save_running_context
+        restore_target_context
+        cbnz    x2, 2f
+        ret                               // BTI: see the header
+2:      mov     x16, x30
+        hint    #7                        // xpaclri: x30 with its PAC field stripped
+        cmp     x16, x30                  // equal unless autiasp failed (NOPs without PAuth)
+        b.ne    3f
+        b       tasklets_resume_hook      // via the PLT in a shared library, like x86-64's
+3:      ret     x16                       // the poisoned address: faults as the ret above would
+        .cfi_endproc
+        .size   tasklets_kernel_switch, . - tasklets_kernel_switch
+
+// First resumption of a fresh context: either switch above returned here with x19 =
+// entry function, x29 = 0, sp = the stack top, and x0 = value (tasklets_switch_context)
+// or whatever it was (tasklets_kernel_switch: the kernel's entry ignores it). Never with
+// the resume hook: the kernel asks for it only when resuming a tasklet that has run.
         .global tasklets_aarch64_first_entry
         .hidden tasklets_aarch64_first_entry
         .type   tasklets_aarch64_first_entry, %function
