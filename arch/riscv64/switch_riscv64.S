@@ -20,6 +20,9 @@
 //            lower addresses
 //
 // The offsets are defined once, in frame_riscv64.h, which C++ static_asserts too.
+// Two functions store and load this frame: tasklets_switch_context, the public switch,
+// and tasklets_kernel_switch, the scheduler's (reached by tail calls, optionally entering
+// the resume hook; see its comment below). Either resumes what the other suspended.
 //
 // A fresh context (context_riscv64.cpp) is the same frame at the very top of its stack
 // with s1 = the entry function, s0 = 0, ra = tasklets_riscv64_first_entry and frm
@@ -45,9 +48,11 @@
 //   itself. fflags, the accrued exception flags, is status, like x86's x87 status word
 //   and AArch64's FPSR, and is not switched: the flags are per thread. Writing frm may
 //   drain the FP pipeline, so it happens only when the two contexts' modes differ.
-// - Position independence: the switch refers to no symbol, so it needs no relocation;
-//   the fresh frame gets the trampoline's address from C++, which the compiler computes
-//   PC-relatively.
+// - Position independence: the public switch refers to no symbol, so it needs no
+//   relocation; the kernel switch's one reference, to tasklets_resume_hook, is a `tail`
+//   (R_RISCV_CALL_PLT, PC-relative, through the PLT when the symbol is preemptible).
+//   The fresh frame gets the trampoline's address from C++, which the compiler
+//   computes PC-relatively.
 
 #define TASKLETS_NOTE(...)
 #define TASKLETS_OFFSET(name, value) .equ name, value
@@ -57,18 +62,14 @@
         .option arch, +f, +d        // frm, fs0-fs11: present under LP64D anyway
         .text
 
-// void* tasklets_switch_context(void** save_sp, void* target_sp, void* value)
-//   a0 = where to store the running context, a1 = context to resume,
-//   a2 = value handed to the resumed side, which sees it as this call's result.
-        .global tasklets_switch_context
-        .type   tasklets_switch_context, @function
-        .global tasklets_riscv64_switch_internal
-        .hidden tasklets_riscv64_switch_internal
-        .type   tasklets_riscv64_switch_internal, @function
-        .balign 4
-tasklets_switch_context:
-tasklets_riscv64_switch_internal:       // same code, hidden name: no PLT inside the library
-        .cfi_startproc
+// Both switches below store and load the frame with these two macros, so a context
+// suspended by one is resumed by the other (and a fresh frame from prepare_stack suits
+// both).
+
+// Stores the running context's callee-saved state (ra as the resume address) in a frame
+// below sp and publishes the frame's address to 0(a0). Leaves the running frm in t0 for
+// the restore to compare with.
+        .macro  save_running_context
         addi    sp, sp, -TASKLETS_FRAME_SIZE
         .cfi_def_cfa_offset TASKLETS_FRAME_SIZE
         sd      ra,  TASKLETS_FRAME_RA(sp)
@@ -103,7 +104,12 @@ tasklets_riscv64_switch_internal:       // same code, hidden name: no PLT inside
         frrm    t0
         sd      t0,  TASKLETS_FRAME_FRM(sp)
         sd      sp,  0(a0)                // publish before leaving: the target may read it
+        .endm
 
+// Moves onto the context in a1, restores its callee-saved state and releases its frame:
+// afterwards sp is as the resumed code's call into a switch left it, and the resume
+// address is in t2 (ra itself is left as it was). a0 and a2 are left alone.
+        .macro  restore_target_context
         mv      sp, a1                    // --- now on the target's stack ---
 
         ld      t1,  TASKLETS_FRAME_FRM(sp)
@@ -138,14 +144,69 @@ tasklets_riscv64_switch_internal:       // same code, hidden name: no PLT inside
         .cfi_def_cfa_offset 0
         .cfi_register ra, t2              // the return address now lives in t2
         .cfi_restore s0
+        .endm
+
+// void* tasklets_switch_context(void** save_sp, void* target_sp, void* value)
+//   a0 = where to store the running context, a1 = context to resume,
+//   a2 = value handed to the resumed side, which sees it as this call's result.
+        .global tasklets_switch_context
+        .type   tasklets_switch_context, @function
+        .global tasklets_riscv64_switch_internal
+        .hidden tasklets_riscv64_switch_internal
+        .type   tasklets_riscv64_switch_internal, @function
+        .balign 4
+tasklets_switch_context:
+tasklets_riscv64_switch_internal:       // same code, hidden name: no PLT inside the library
+        .cfi_startproc
+        save_running_context
+        restore_target_context
         mv      a0, a2                    // the value is the resumed call's result
         jr      t2
         .cfi_endproc
         .size   tasklets_switch_context, . - tasklets_switch_context
         .size   tasklets_riscv64_switch_internal, . - tasklets_riscv64_switch_internal
 
-// First resumption of a fresh context: the switch above jumped here with a0 = value,
-// s1 = entry function, s0 = 0, sp = the stack top.
+// void tasklets_kernel_switch(void** save_sp, void* target_sp, uintptr_t run_resume_hook)
+//   The scheduler's switch (kernel/scheduler.hpp). The kernel reaches it by tail calls,
+//   so ra at the entry is the *user's* return address and sp the user's: the frame saved
+//   is the one tasklets_switch_context would save had the user called it, and the
+//   resumed side jumps straight back into user code with `jr t2`, executing no return
+//   whose prediction belongs to the other stack. a0 is not set: the kernel's switches
+//   return nothing, and the kernel's entry function (which a fresh frame's trampoline
+//   calls with a0) ignores its argument.
+//
+//   With a2 != 0 the switcher asks for resume-time work first (free a dead tasklet's
+//   stack, raise an exception thrown into the resumed tasklet): then we jump to
+//   tasklets_resume_hook with sp and ra exactly as a `call` in the resumed code would
+//   have left them, so the hook is, to itself and to the unwinder, a function the
+//   resumed code called: its ret lands on the resume address, and if it throws, the
+//   unwinder finds the resumed code's frame as the caller's and unwinds into it.
+//
+//     resumed code            tasklets_kernel_switch              tasklets_resume_hook
+//     call schedule --(tail)-->  saves, switches, restores
+//                                ra = resume address ----(tail)---->  ...
+//     resume address  <-----------------------------(ret)-----------  ret
+        .global tasklets_kernel_switch
+        .hidden tasklets_kernel_switch
+        .type   tasklets_kernel_switch, @function
+        .balign 4
+tasklets_kernel_switch:
+        .cfi_startproc
+        save_running_context
+        restore_target_context
+        bnez    a2, 1f
+        jr      t2                        // not a return: see the header
+1:      mv      ra, t2                    // as if the resumed code had called the hook
+        .cfi_restore ra
+        tail    tasklets_resume_hook      // via the PLT in a shared library, like x86-64's;
+                                          // tail jumps through t1, not a link register
+        .cfi_endproc
+        .size   tasklets_kernel_switch, . - tasklets_kernel_switch
+
+// First resumption of a fresh context: either switch above jumped here with s1 = entry
+// function, s0 = 0, sp = the stack top, and a0 = value (tasklets_switch_context) or
+// whatever it was (tasklets_kernel_switch: the kernel's entry ignores it). Never with
+// the resume hook: the kernel asks for it only when resuming a tasklet that has run.
         .global tasklets_riscv64_first_entry
         .hidden tasklets_riscv64_first_entry
         .type   tasklets_riscv64_first_entry, @function
