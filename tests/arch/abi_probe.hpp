@@ -83,4 +83,18 @@ void tasklets_abi_entry_probe(void* value) noexcept;
 /// The stack pointer at the call instruction that called it (x86-64: rsp before the call
 /// pushed the return address). The ABI requires it to be 16-byte aligned.
 std::uintptr_t tasklets_abi_sp_at_call() noexcept;
+
+/// Like tasklets_abi_switch_checked, but calls fn(arg) instead of the switch: fn is C++
+/// that switches tasklets (schedule() and the like), so the registers go through the
+/// scheduler's switch (tasklets_kernel_switch). results[] as for tasklets_abi_switch_checked.
+/// fn must not let an exception out: the probe has no unwind information on x86-64.
+void tasklets_abi_call_checked(void (*fn)(void*), void* arg, const std::uint64_t* patterns,
+                               std::uint64_t* results);
+
+/// Overwrites every general and FP register it may (as tasklets_abi_clobber_entry does;
+/// callee-saved ones too, after saving its caller's), then calls fn(arg), so that
+/// whatever fn switches to is resumed by a switch that found only garbage in the
+/// registers. Restores its caller's callee-saved registers and returns. Same rule for
+/// exceptions as tasklets_abi_call_checked.
+void tasklets_abi_call_clobbered(void (*fn)(void*), void* arg);
 }

@@ -138,6 +138,129 @@ tasklets_abi_sp_at_call:
         ret
         .size   tasklets_abi_sp_at_call, . - tasklets_abi_sp_at_call
 
+// void tasklets_abi_call_checked(void (*fn)(void*), void* arg,
+//                                const uint64_t* patterns, uint64_t* results)
+//   x0 = fn, x1 = arg, x2 = patterns, x3 = results. The frame and the register order are
+//   those of tasklets_abi_switch_checked; only the call differs.
+        .global tasklets_abi_call_checked
+        .type   tasklets_abi_call_checked, %function
+        .balign 16
+tasklets_abi_call_checked:
+        .cfi_startproc
+        bti     c
+        stp     x29, x30, [sp, #-176]!   // our own caller's registers, then results
+        .cfi_def_cfa_offset 176
+        .cfi_offset x29, -176
+        .cfi_offset x30, -168
+        stp     x19, x20, [sp, #16]
+        stp     x21, x22, [sp, #32]
+        stp     x23, x24, [sp, #48]
+        stp     x25, x26, [sp, #64]
+        stp     x27, x28, [sp, #80]
+        stp     d8,  d9,  [sp, #96]
+        stp     d10, d11, [sp, #112]
+        stp     d12, d13, [sp, #128]
+        stp     d14, d15, [sp, #144]
+        str     x3, [sp, #160]           // results, kept on the stack across the call
+
+        mov     x16, x0                  // fn, called below with arg as its argument
+        mov     x0, x1
+        ldp     x19, x20, [x2, #0*8]     // order: abi_probe.hpp saved_registers
+        ldp     x21, x22, [x2, #2*8]
+        ldp     x23, x24, [x2, #4*8]
+        ldp     x25, x26, [x2, #6*8]
+        ldp     x27, x28, [x2, #8*8]
+        ldr     x29,      [x2, #10*8]    // the CFA is sp-based, so fp may hold a pattern
+        ldp     d8,  d9,  [x2, #11*8]
+        ldp     d10, d11, [x2, #13*8]
+        ldp     d12, d13, [x2, #15*8]
+        ldp     d14, d15, [x2, #17*8]
+        mov     x9, sp
+        str     x9, [x3, #19*8]          // results[sp_before]
+        blr     x16
+        ldr     x9, [sp, #160]
+        stp     x19, x20, [x9, #0*8]
+        stp     x21, x22, [x9, #2*8]
+        stp     x23, x24, [x9, #4*8]
+        stp     x25, x26, [x9, #6*8]
+        stp     x27, x28, [x9, #8*8]
+        str     x29,      [x9, #10*8]
+        stp     d8,  d9,  [x9, #11*8]
+        stp     d10, d11, [x9, #13*8]
+        stp     d12, d13, [x9, #15*8]
+        stp     d14, d15, [x9, #17*8]
+        mov     x10, sp
+        str     x10, [x9, #20*8]         // results[sp_after]
+
+        ldp     x19, x20, [sp, #16]
+        ldp     x21, x22, [sp, #32]
+        ldp     x23, x24, [sp, #48]
+        ldp     x25, x26, [sp, #64]
+        ldp     x27, x28, [sp, #80]
+        ldp     d8,  d9,  [sp, #96]
+        ldp     d10, d11, [sp, #112]
+        ldp     d12, d13, [sp, #128]
+        ldp     d14, d15, [sp, #144]
+        ldp     x29, x30, [sp], #176
+        .cfi_def_cfa_offset 0
+        .cfi_restore x29
+        .cfi_restore x30
+        ret
+        .cfi_endproc
+        .size   tasklets_abi_call_checked, . - tasklets_abi_call_checked
+
+// void tasklets_abi_call_clobbered(void (*fn)(void*), void* arg)
+        .global tasklets_abi_call_clobbered
+        .type   tasklets_abi_call_clobbered, %function
+        .balign 16
+tasklets_abi_call_clobbered:
+        .cfi_startproc
+        bti     c
+        stp     x29, x30, [sp, #-160]!   // our own caller's registers
+        .cfi_def_cfa_offset 160
+        .cfi_offset x29, -160
+        .cfi_offset x30, -152
+        stp     x19, x20, [sp, #16]
+        stp     x21, x22, [sp, #32]
+        stp     x23, x24, [sp, #48]
+        stp     x25, x26, [sp, #64]
+        stp     x27, x28, [sp, #80]
+        stp     d8,  d9,  [sp, #96]
+        stp     d10, d11, [sp, #112]
+        stp     d12, d13, [sp, #128]
+        stp     d14, d15, [sp, #144]
+
+        mov     x16, x0                  // fn
+        mov     x0, x1                   // its argument
+        movz    x17, #0xbad0             // every other general register but sp and x18...
+        movk    x17, #0xbad0, lsl #16
+        movk    x17, #0xbad0, lsl #32
+        movk    x17, #0xbad0, lsl #48
+        .irp    n, 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,19,20,21,22,23,24,25,26,27,28,29
+        mov     x\n, x17
+        .endr
+        .irp    n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+        dup     v\n\().2d, x17           // ...and all 128 bits of every vector register
+        .endr
+        blr     x16                      // (x30 is the return address from here on)
+
+        ldp     x19, x20, [sp, #16]
+        ldp     x21, x22, [sp, #32]
+        ldp     x23, x24, [sp, #48]
+        ldp     x25, x26, [sp, #64]
+        ldp     x27, x28, [sp, #80]
+        ldp     d8,  d9,  [sp, #96]
+        ldp     d10, d11, [sp, #112]
+        ldp     d12, d13, [sp, #128]
+        ldp     d14, d15, [sp, #144]
+        ldp     x29, x30, [sp], #160
+        .cfi_def_cfa_offset 0
+        .cfi_restore x29
+        .cfi_restore x30
+        ret
+        .cfi_endproc
+        .size   tasklets_abi_call_clobbered, . - tasklets_abi_call_clobbered
+
 // void tasklets_abi_no_landing_pad(void): deliberately no `bti` at the entry, so reaching
 // it with blr from a BTI-guarded page must fault: the BTI test's proof of enforcement.
         .global tasklets_abi_no_landing_pad

@@ -110,5 +110,89 @@ tasklets_abi_sp_at_call:
         ret
         .size   tasklets_abi_sp_at_call, . - tasklets_abi_sp_at_call
 
+// void tasklets_abi_call_checked(void (*fn)(void*), void* arg,
+//                                const uint64_t* patterns, uint64_t* results)
+//   a0 = fn, a1 = arg, a2 = patterns, a3 = results. The frame and the register order are
+//   those of tasklets_abi_switch_checked; only the call differs.
+        .global tasklets_abi_call_checked
+        .type   tasklets_abi_call_checked, @function
+        .balign 4
+tasklets_abi_call_checked:
+        .cfi_startproc
+        addi    sp, sp, -224             // ra, s0-s11, fs0-fs11, results; 16-aligned
+        .cfi_def_cfa_offset 224
+        sd      ra, 0(sp)
+        .cfi_offset ra, -224
+        .irp    n, 0,1,2,3,4,5,6,7,8,9,10,11
+        sd      s\n, (8 + 8*\n)(sp)       // our own caller's registers
+        fsd     fs\n, (104 + 8*\n)(sp)
+        .endr
+        sd      a3, 200(sp)              // results, kept on the stack across the call
+
+        mv      t1, a0                   // fn, called below with arg as its argument
+        mv      a0, a1
+        .irp    n, 0,1,2,3,4,5,6,7,8,9,10,11
+        ld      s\n, (8*\n)(a2)          // order: abi_probe.hpp saved_registers
+        fld     fs\n, (96 + 8*\n)(a2)    // (s0 may hold a pattern: the CFA is sp-based)
+        .endr
+        sd      sp, (24*8)(a3)           // results[sp_before]
+        jalr    t1
+        ld      t0, 200(sp)
+        .irp    n, 0,1,2,3,4,5,6,7,8,9,10,11
+        sd      s\n, (8*\n)(t0)
+        fsd     fs\n, (96 + 8*\n)(t0)
+        .endr
+        sd      sp, (25*8)(t0)           // results[sp_after]
+
+        .irp    n, 0,1,2,3,4,5,6,7,8,9,10,11
+        ld      s\n, (8 + 8*\n)(sp)
+        fld     fs\n, (104 + 8*\n)(sp)
+        .endr
+        ld      ra, 0(sp)
+        .cfi_restore ra
+        addi    sp, sp, 224
+        .cfi_def_cfa_offset 0
+        ret
+        .cfi_endproc
+        .size   tasklets_abi_call_checked, . - tasklets_abi_call_checked
+
+// void tasklets_abi_call_clobbered(void (*fn)(void*), void* arg)
+        .global tasklets_abi_call_clobbered
+        .type   tasklets_abi_call_clobbered, @function
+        .balign 4
+tasklets_abi_call_clobbered:
+        .cfi_startproc
+        addi    sp, sp, -208             // ra, s0-s11, fs0-fs11; 16-aligned
+        .cfi_def_cfa_offset 208
+        sd      ra, 0(sp)
+        .cfi_offset ra, -208
+        .irp    n, 0,1,2,3,4,5,6,7,8,9,10,11
+        sd      s\n, (8 + 8*\n)(sp)       // our own caller's registers
+        fsd     fs\n, (104 + 8*\n)(sp)
+        .endr
+
+        mv      t1, a0                   // fn
+        mv      a0, a1                   // its argument
+        li      t0, 0xbad0bad0bad0bad0   // every other general register but sp, gp, tp...
+        .irp    r, t2,s0,s1,a1,a2,a3,a4,a5,a6,a7,s2,s3,s4,s5,s6,s7,s8,s9,s10,s11,t3,t4,t5,t6
+        mv      \r, t0
+        .endr
+        .irp    n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+        fmv.d.x f\n, t0                  // ...and every FP register
+        .endr
+        jalr    t1                       // (ra is the return address from here on)
+
+        .irp    n, 0,1,2,3,4,5,6,7,8,9,10,11
+        ld      s\n, (8 + 8*\n)(sp)
+        fld     fs\n, (104 + 8*\n)(sp)
+        .endr
+        ld      ra, 0(sp)
+        .cfi_restore ra
+        addi    sp, sp, 208
+        .cfi_def_cfa_offset 0
+        ret
+        .cfi_endproc
+        .size   tasklets_abi_call_clobbered, . - tasklets_abi_call_clobbered
+
         .option pop
         .section .note.GNU-stack, "", @progbits

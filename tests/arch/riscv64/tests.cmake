@@ -3,4 +3,7 @@
 target_sources(tasklets_tests PRIVATE ${CMAKE_CURRENT_LIST_DIR}/abi_riscv64.S)
 set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/abi_riscv64.S PROPERTIES
   INCLUDE_DIRECTORIES ${CMAKE_CURRENT_LIST_DIR}/..)
+# The scheduler's switch at the register level, through the probes above (the C++ half is
+# shared by every architecture).
+target_sources(tasklets_tests PRIVATE ${CMAKE_CURRENT_LIST_DIR}/../abi_kernel_switch.cpp)
 include(${CMAKE_CURRENT_LIST_DIR}/../emulator.cmake)

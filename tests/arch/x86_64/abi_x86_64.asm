@@ -119,4 +119,91 @@ tasklets_abi_sp_at_call:
     lea     rax, [rsp + 8]               ; undo the call's push of the return address
     ret
 
+; void tasklets_abi_call_checked(void (*fn)(void*), void* arg,
+;                                const uint64_t* patterns, uint64_t* results)
+;   rdi = fn, rsi = arg, rdx = patterns, rcx = results. The frame and the register order
+;   are those of tasklets_abi_switch_checked; only the call differs. (nasm emits no
+;   unwind information: fn must not let an exception out.)
+global tasklets_abi_call_checked:function
+align 16
+tasklets_abi_call_checked:
+    endbr64
+    push    rbp                          ; our own caller's registers
+    push    rbx
+    push    r12
+    push    r13
+    push    r14
+    push    r15
+    push    rcx                          ; results: kept on the stack across the call;
+                                         ; 7 pushes also realign rsp to 16 for the call
+    mov     rax, rdi                     ; fn, called below with arg as its argument
+    mov     rdi, rsi
+    mov     rbx, [rdx + 0*8]             ; order: abi_probe.hpp saved_registers
+    mov     rbp, [rdx + 1*8]
+    mov     r12, [rdx + 2*8]
+    mov     r13, [rdx + 3*8]
+    mov     r14, [rdx + 4*8]
+    mov     r15, [rdx + 5*8]
+    mov     [rcx + 6*8], rsp             ; results[sp_before]
+    call    rax
+    mov     r8, [rsp]
+    mov     [r8 + 0*8], rbx
+    mov     [r8 + 1*8], rbp
+    mov     [r8 + 2*8], r12
+    mov     [r8 + 3*8], r13
+    mov     [r8 + 4*8], r14
+    mov     [r8 + 5*8], r15
+    mov     [r8 + 7*8], rsp              ; results[sp_after]
+    pop     rcx
+    pop     r15
+    pop     r14
+    pop     r13
+    pop     r12
+    pop     rbx
+    pop     rbp
+    ret
+
+; void tasklets_abi_call_clobbered(void (*fn)(void*), void* arg)
+global tasklets_abi_call_clobbered:function
+align 16
+tasklets_abi_call_clobbered:
+    endbr64
+    push    rbp                          ; our own caller's registers
+    push    rbx
+    push    r12
+    push    r13
+    push    r14
+    push    r15
+    sub     rsp, 8                       ; 16-aligned for the call
+    mov     rax, rdi                     ; fn
+    mov     rdi, rsi                     ; its argument
+    mov     r11, CLOBBER                 ; every other general register but rsp...
+    mov     rbx, r11
+    mov     rcx, r11
+    mov     rdx, r11
+    mov     rsi, r11
+    mov     rbp, r11
+    mov     r8, r11
+    mov     r9, r11
+    mov     r10, r11
+    mov     r12, r11
+    mov     r13, r11
+    mov     r14, r11
+    mov     r15, r11
+%assign i 0                              ; ...and every vector register
+%rep 16
+    movq    xmm %+ i, r11
+    punpcklqdq xmm %+ i, xmm %+ i
+%assign i i+1
+%endrep
+    call    rax
+    add     rsp, 8
+    pop     r15
+    pop     r14
+    pop     r13
+    pop     r12
+    pop     rbx
+    pop     rbp
+    ret
+
 section .note.GNU-stack noalloc noexec nowrite progbits
