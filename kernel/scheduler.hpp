@@ -21,8 +21,8 @@
 #include <exception>
 
 extern "C" {
-/// The scheduler's switch (see arch/x86_64/switch_x86_64.asm; other ports use the
-/// portable version in kernel/kernel_switch_portable.cpp). Saves the running context to
+/// The scheduler's switch, in assembly in every port (arch/<arch>/switch_*; a port
+/// without one gets kernel/kernel_switch_portable.cpp). Saves the running context to
 /// *save_sp and resumes target_sp; if run_resume_hook is non-zero the resumed side first
 /// runs tasklets_resume_hook(), which may throw into it.
 void tasklets_kernel_switch(void** save_sp, void* target_sp, std::uintptr_t run_resume_hook);
@@ -282,11 +282,12 @@ inline void after_resume(scheduler& s, tasklet_impl* self) {
 /// one instruction and leave everything rare to a slow path.
 inline constexpr std::uint8_t switch_needs_care = switch_trapped | in_callback | budget_armed | schedule_watched;
 
-/// Swaps the runtime's exception state: from's is saved, to's installed (16-byte copies).
+/// Swaps the runtime's exception state: from's is saved, to's installed (whole 16-byte
+/// structs: one vector move each way on x86-64, aligned doubleword moves elsewhere).
 inline void swap_eh_state(scheduler& s, tasklet_impl* from, const tasklet_impl* to) noexcept {
     eh_state* globals = s.eh_globals;
-    __builtin_memcpy(&from->eh, globals, sizeof(eh_state));
-    __builtin_memcpy(globals, &to->eh, sizeof(eh_state));
+    from->eh = *globals;
+    *globals = to->eh;
 }
 
 /// switch_to_tasklet() for callers that found no switch_needs_care condition (after

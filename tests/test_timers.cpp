@@ -209,6 +209,14 @@ TEST_CASE("real clock: a time-budgeted run() returns when its budget is spent wa
                 tasklets::sleep_for(std::chrono::hours(1));
                 handoff.send(1);
             });
+            // Let each start and park before the budgeted frames, so that no budget can
+            // run out while one of them runs (under an emulator starting them takes
+            // milliseconds): the frames below then only ever wait.
+            for (int i = 0; i < 3; ++i) tasklets::schedule();
+            REQUIRE(sleeper.blocked());
+            REQUIRE(waiter.blocked());
+            REQUIRE(late_sender.blocked());
+            REQUIRE(tasklets::runcount() == 1);
             for (int frame = 0; frame < 3; ++frame) {
                 tasklets::tasklet interrupted = tasklets::run({.time = 2ms, .total = total});
                 REQUIRE_FALSE(interrupted);  // nothing was running: nothing to hand back
