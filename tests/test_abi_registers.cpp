@@ -30,17 +30,8 @@ struct raw_stack {
     }
 };
 
-// A distinct value for every register and round, with bits set in every byte, so that a
-// register swapped with another, left from an earlier round, or zeroed, never matches.
-std::uint64_t pattern(std::size_t reg, std::uint64_t round) {
-    return 0xA5C3'0000'0000'0000ull ^ ((reg + 1) * 0x0101'0101'0101ull) ^ (round << 40) ^ (round * 0x10);
-}
-
-std::string hex(std::uint64_t v) {
-    char buf[24];
-    std::snprintf(buf, sizeof buf, "0x%016llx", static_cast<unsigned long long>(v));
-    return buf;
-}
+std::uint64_t pattern(std::size_t reg, std::uint64_t round) { return tasklets::abi::pattern(0xA5C3'0000'0000'0000ull, reg, round); }
+using tasklets::abi::hex;
 
 // Switches to `target` through tasklets_abi_switch_checked and returns a description of
 // every callee-saved register (and sp) that did not survive, or "" when all did.
@@ -50,15 +41,7 @@ std::string switch_and_report(void** save_sp, void* target_sp, void* value, std:
     std::uint64_t results[results_count] = {};
     for (std::size_t i = 0; i < saved_count; ++i) patterns[i] = pattern(i, round);
     result = tasklets_abi_switch_checked(save_sp, target_sp, value, patterns, results);
-    std::string broken;
-    for (std::size_t i = 0; i < saved_count; ++i)
-        if (results[i] != patterns[i])
-            broken += std::string(saved_registers[i]) + " was " + hex(patterns[i]) + ", came back " +
-                      hex(results[i]) + "; ";
-    if (results[tasklets::abi::sp_before] != results[tasklets::abi::sp_after])
-        broken += "sp was " + hex(results[tasklets::abi::sp_before]) + ", came back " +
-                  hex(results[tasklets::abi::sp_after]) + "; ";
-    return broken;
+    return tasklets::abi::broken_registers(patterns, results);
 }
 
 }  // namespace

@@ -26,17 +26,9 @@ using tasklets::abi::results_count;
 using tasklets::abi::saved_count;
 using tasklets::abi::saved_registers;
 
-// A distinct value for every register and round, with bits set in every byte (the same
-// scheme as test_abi_registers.cpp, with a different constant so the two never match).
-std::uint64_t pattern(std::size_t reg, std::uint64_t round) {
-    return 0x5A3C'0000'0000'0000ull ^ ((reg + 1) * 0x0101'0101'0101ull) ^ (round << 40) ^ (round * 0x10);
-}
-
-std::string hex(std::uint64_t v) {
-    char buf[24];
-    std::snprintf(buf, sizeof buf, "0x%016llx", static_cast<unsigned long long>(v));
-    return buf;
-}
+// The same pattern scheme as test_abi_registers.cpp, with a base of its own so the two
+// never match.
+std::uint64_t pattern(std::size_t reg, std::uint64_t round) { return tasklets::abi::pattern(0x5A3C'0000'0000'0000ull, reg, round); }
 
 // Calls fn(arg) through tasklets_abi_call_checked and describes every callee-saved
 // register (and sp) that did not survive, or returns "" when all did.
@@ -45,15 +37,7 @@ std::string call_and_report(void (*fn)(void*), void* arg, std::uint64_t round) {
     std::uint64_t results[results_count] = {};
     for (std::size_t i = 0; i < saved_count; ++i) patterns[i] = pattern(i, round);
     tasklets_abi_call_checked(fn, arg, patterns, results);
-    std::string broken;
-    for (std::size_t i = 0; i < saved_count; ++i)
-        if (results[i] != patterns[i])
-            broken += std::string(saved_registers[i]) + " was " + hex(patterns[i]) + ", came back " +
-                      hex(results[i]) + "; ";
-    if (results[tasklets::abi::sp_before] != results[tasklets::abi::sp_after])
-        broken += "sp was " + hex(results[tasklets::abi::sp_before]) + ", came back " +
-                  hex(results[tasklets::abi::sp_after]) + "; ";
-    return broken;
+    return tasklets::abi::broken_registers(patterns, results);
 }
 
 // schedule() behind the probes' calling convention. A tail call: the kernel switch then

@@ -6,6 +6,8 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <string>
 #include <string_view>
 
 #define TASKLETS_NOTE(...)
@@ -58,6 +60,32 @@ inline constexpr std::uint64_t entry_sp_below_top = 8;
 #else
 inline constexpr std::uint64_t entry_sp_below_top = 0;
 #endif
+
+/// A distinct value for every register and round, with bits set in every byte, so that a
+/// register swapped with another, left from an earlier round, or zeroed, never matches.
+/// `base` tells the test files apart (their patterns never match each other's).
+inline std::uint64_t pattern(std::uint64_t base, std::size_t reg, std::uint64_t round) {
+    return base ^ ((reg + 1) * 0x0101'0101'0101ull) ^ (round << 40) ^ (round * 0x10);
+}
+
+inline std::string hex(std::uint64_t v) {
+    char buf[24];
+    std::snprintf(buf, sizeof buf, "0x%016llx", static_cast<unsigned long long>(v));
+    return buf;
+}
+
+/// What a probe's results say: every callee-saved register (and sp) that did not come
+/// back as it went in, by name, or "" when all did.
+inline std::string broken_registers(const std::uint64_t* patterns, const std::uint64_t* results) {
+    std::string broken;
+    for (std::size_t i = 0; i < saved_count; ++i)
+        if (results[i] != patterns[i])
+            broken += std::string(saved_registers[i]) + " was " + hex(patterns[i]) + ", came back " +
+                      hex(results[i]) + "; ";
+    if (results[sp_before] != results[sp_after])
+        broken += "sp was " + hex(results[sp_before]) + ", came back " + hex(results[sp_after]) + "; ";
+    return broken;
+}
 
 }  // namespace tasklets::abi
 

@@ -12,19 +12,16 @@
 
         .text
 
-// void* tasklets_abi_switch_checked(void** save_sp, void* target_sp, void* value,
-//                                   const uint64_t* patterns, uint64_t* results)
-//   x0-x2 go to the switch unchanged; x3 = patterns, x4 = results.
-        .global tasklets_abi_switch_checked
-        .type   tasklets_abi_switch_checked, %function
-        .balign 16
-tasklets_abi_switch_checked:
-        .cfi_startproc
-        bti     c
-        stp     x29, x30, [sp, #-176]!   // our own caller's registers, then results
-        .cfi_def_cfa_offset 176
-        .cfi_offset x29, -176
-        .cfi_offset x30, -168
+// The probes below share these pieces. A probe's frame: x29/x30 at its bottom, then
+// x19-x28 and d8-d15 (its own caller's values, restored on the way out), then (in the
+// checked probes) the results pointer at #160, kept on the stack across the call.
+
+// Saves our own caller's callee-saved registers in a frame of `size` bytes.
+        .macro  save_callers_registers size
+        stp     x29, x30, [sp, #-\size]!
+        .cfi_def_cfa_offset \size
+        .cfi_offset x29, -\size
+        .cfi_offset x30, -\size + 8
         stp     x19, x20, [sp, #16]
         stp     x21, x22, [sp, #32]
         stp     x23, x24, [sp, #48]
@@ -34,22 +31,47 @@ tasklets_abi_switch_checked:
         stp     d10, d11, [sp, #112]
         stp     d12, d13, [sp, #128]
         stp     d14, d15, [sp, #144]
-        str     x4, [sp, #160]           // results, kept on the stack across the switch
+        .endm
 
-        ldp     x19, x20, [x3, #0*8]     // order: abi_probe.hpp saved_registers
-        ldp     x21, x22, [x3, #2*8]
-        ldp     x23, x24, [x3, #4*8]
-        ldp     x25, x26, [x3, #6*8]
-        ldp     x27, x28, [x3, #8*8]
-        ldr     x29,      [x3, #10*8]    // the CFA is sp-based, so fp may hold a pattern
-        ldp     d8,  d9,  [x3, #11*8]
-        ldp     d10, d11, [x3, #13*8]
-        ldp     d12, d13, [x3, #15*8]
-        ldp     d14, d15, [x3, #17*8]
+// Restores them, releases the frame and returns.
+        .macro  restore_callers_registers_and_return size
+        ldp     x19, x20, [sp, #16]
+        ldp     x21, x22, [sp, #32]
+        ldp     x23, x24, [sp, #48]
+        ldp     x25, x26, [sp, #64]
+        ldp     x27, x28, [sp, #80]
+        ldp     d8,  d9,  [sp, #96]
+        ldp     d10, d11, [sp, #112]
+        ldp     d12, d13, [sp, #128]
+        ldp     d14, d15, [sp, #144]
+        ldp     x29, x30, [sp], #\size
+        .cfi_def_cfa_offset 0
+        .cfi_restore x29
+        .cfi_restore x30
+        ret
+        .endm
+
+// Loads every callee-saved register with its pattern (order: abi_probe.hpp
+// saved_registers) and records sp in results[sp_before].
+        .macro  load_patterns patterns, results
+        ldp     x19, x20, [\patterns, #0*8]
+        ldp     x21, x22, [\patterns, #2*8]
+        ldp     x23, x24, [\patterns, #4*8]
+        ldp     x25, x26, [\patterns, #6*8]
+        ldp     x27, x28, [\patterns, #8*8]
+        ldr     x29,      [\patterns, #10*8]  // the CFA is sp-based, so fp may hold a pattern
+        ldp     d8,  d9,  [\patterns, #11*8]
+        ldp     d10, d11, [\patterns, #13*8]
+        ldp     d12, d13, [\patterns, #15*8]
+        ldp     d14, d15, [\patterns, #17*8]
         mov     x9, sp
-        str     x9, [x4, #19*8]          // results[sp_before]
-        bl      tasklets_switch_context
-        ldr     x9, [sp, #160]           // x0 (the switch's result) stays untouched
+        str     x9, [\results, #19*8]         // results[sp_before]
+        .endm
+
+// Stores what every callee-saved register holds now into the results (their address is
+// at [sp, #160]) and sp in results[sp_after]. Leaves x0 alone.
+        .macro  store_results
+        ldr     x9, [sp, #160]
         stp     x19, x20, [x9, #0*8]
         stp     x21, x22, [x9, #2*8]
         stp     x23, x24, [x9, #4*8]
@@ -61,22 +83,24 @@ tasklets_abi_switch_checked:
         stp     d12, d13, [x9, #15*8]
         stp     d14, d15, [x9, #17*8]
         mov     x10, sp
-        str     x10, [x9, #20*8]         // results[sp_after]
+        str     x10, [x9, #20*8]               // results[sp_after]
+        .endm
 
-        ldp     x19, x20, [sp, #16]
-        ldp     x21, x22, [sp, #32]
-        ldp     x23, x24, [sp, #48]
-        ldp     x25, x26, [sp, #64]
-        ldp     x27, x28, [sp, #80]
-        ldp     d8,  d9,  [sp, #96]
-        ldp     d10, d11, [sp, #112]
-        ldp     d12, d13, [sp, #128]
-        ldp     d14, d15, [sp, #144]
-        ldp     x29, x30, [sp], #176
-        .cfi_def_cfa_offset 0
-        .cfi_restore x29
-        .cfi_restore x30
-        ret
+// void* tasklets_abi_switch_checked(void** save_sp, void* target_sp, void* value,
+//                                   const uint64_t* patterns, uint64_t* results)
+//   x0-x2 go to the switch unchanged; x3 = patterns, x4 = results.
+        .global tasklets_abi_switch_checked
+        .type   tasklets_abi_switch_checked, %function
+        .balign 16
+tasklets_abi_switch_checked:
+        .cfi_startproc
+        bti     c
+        save_callers_registers 176
+        str     x4, [sp, #160]           // results, kept on the stack across the switch
+        load_patterns x3, x4
+        bl      tasklets_switch_context
+        store_results                    // x0 (the switch's result) stays untouched
+        restore_callers_registers_and_return 176
         .cfi_endproc
         .size   tasklets_abi_switch_checked, . - tasklets_abi_switch_checked
 
@@ -148,64 +172,14 @@ tasklets_abi_sp_at_call:
 tasklets_abi_call_checked:
         .cfi_startproc
         bti     c
-        stp     x29, x30, [sp, #-176]!   // our own caller's registers, then results
-        .cfi_def_cfa_offset 176
-        .cfi_offset x29, -176
-        .cfi_offset x30, -168
-        stp     x19, x20, [sp, #16]
-        stp     x21, x22, [sp, #32]
-        stp     x23, x24, [sp, #48]
-        stp     x25, x26, [sp, #64]
-        stp     x27, x28, [sp, #80]
-        stp     d8,  d9,  [sp, #96]
-        stp     d10, d11, [sp, #112]
-        stp     d12, d13, [sp, #128]
-        stp     d14, d15, [sp, #144]
+        save_callers_registers 176
         str     x3, [sp, #160]           // results, kept on the stack across the call
-
         mov     x16, x0                  // fn, called below with arg as its argument
         mov     x0, x1
-        ldp     x19, x20, [x2, #0*8]     // order: abi_probe.hpp saved_registers
-        ldp     x21, x22, [x2, #2*8]
-        ldp     x23, x24, [x2, #4*8]
-        ldp     x25, x26, [x2, #6*8]
-        ldp     x27, x28, [x2, #8*8]
-        ldr     x29,      [x2, #10*8]    // the CFA is sp-based, so fp may hold a pattern
-        ldp     d8,  d9,  [x2, #11*8]
-        ldp     d10, d11, [x2, #13*8]
-        ldp     d12, d13, [x2, #15*8]
-        ldp     d14, d15, [x2, #17*8]
-        mov     x9, sp
-        str     x9, [x3, #19*8]          // results[sp_before]
+        load_patterns x2, x3
         blr     x16
-        ldr     x9, [sp, #160]
-        stp     x19, x20, [x9, #0*8]
-        stp     x21, x22, [x9, #2*8]
-        stp     x23, x24, [x9, #4*8]
-        stp     x25, x26, [x9, #6*8]
-        stp     x27, x28, [x9, #8*8]
-        str     x29,      [x9, #10*8]
-        stp     d8,  d9,  [x9, #11*8]
-        stp     d10, d11, [x9, #13*8]
-        stp     d12, d13, [x9, #15*8]
-        stp     d14, d15, [x9, #17*8]
-        mov     x10, sp
-        str     x10, [x9, #20*8]         // results[sp_after]
-
-        ldp     x19, x20, [sp, #16]
-        ldp     x21, x22, [sp, #32]
-        ldp     x23, x24, [sp, #48]
-        ldp     x25, x26, [sp, #64]
-        ldp     x27, x28, [sp, #80]
-        ldp     d8,  d9,  [sp, #96]
-        ldp     d10, d11, [sp, #112]
-        ldp     d12, d13, [sp, #128]
-        ldp     d14, d15, [sp, #144]
-        ldp     x29, x30, [sp], #176
-        .cfi_def_cfa_offset 0
-        .cfi_restore x29
-        .cfi_restore x30
-        ret
+        store_results
+        restore_callers_registers_and_return 176
         .cfi_endproc
         .size   tasklets_abi_call_checked, . - tasklets_abi_call_checked
 
@@ -216,19 +190,7 @@ tasklets_abi_call_checked:
 tasklets_abi_call_clobbered:
         .cfi_startproc
         bti     c
-        stp     x29, x30, [sp, #-160]!   // our own caller's registers
-        .cfi_def_cfa_offset 160
-        .cfi_offset x29, -160
-        .cfi_offset x30, -152
-        stp     x19, x20, [sp, #16]
-        stp     x21, x22, [sp, #32]
-        stp     x23, x24, [sp, #48]
-        stp     x25, x26, [sp, #64]
-        stp     x27, x28, [sp, #80]
-        stp     d8,  d9,  [sp, #96]
-        stp     d10, d11, [sp, #112]
-        stp     d12, d13, [sp, #128]
-        stp     d14, d15, [sp, #144]
+        save_callers_registers 160
 
         mov     x16, x0                  // fn
         mov     x0, x1                   // its argument
@@ -244,20 +206,7 @@ tasklets_abi_call_clobbered:
         .endr
         blr     x16                      // (x30 is the return address from here on)
 
-        ldp     x19, x20, [sp, #16]
-        ldp     x21, x22, [sp, #32]
-        ldp     x23, x24, [sp, #48]
-        ldp     x25, x26, [sp, #64]
-        ldp     x27, x28, [sp, #80]
-        ldp     d8,  d9,  [sp, #96]
-        ldp     d10, d11, [sp, #112]
-        ldp     d12, d13, [sp, #128]
-        ldp     d14, d15, [sp, #144]
-        ldp     x29, x30, [sp], #160
-        .cfi_def_cfa_offset 0
-        .cfi_restore x29
-        .cfi_restore x30
-        ret
+        restore_callers_registers_and_return 160
         .cfi_endproc
         .size   tasklets_abi_call_clobbered, . - tasklets_abi_call_clobbered
 

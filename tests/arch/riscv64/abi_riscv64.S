@@ -14,6 +14,57 @@
         .option arch, +f, +d
         .text
 
+// The probes below share these pieces. A probe's frame: ra at its bottom, then s0-s11
+// and fs0-fs11 (its own caller's values, restored on the way out), then (in the checked
+// probes) the results pointer at 200, kept on the stack across the call.
+
+// Saves our own caller's callee-saved registers in a frame of `size` bytes.
+        .macro  save_callers_registers size
+        addi    sp, sp, -\size
+        .cfi_def_cfa_offset \size
+        sd      ra, 0(sp)
+        .cfi_offset ra, -\size
+        .irp    n, 0,1,2,3,4,5,6,7,8,9,10,11
+        sd      s\n, (8 + 8*\n)(sp)
+        fsd     fs\n, (104 + 8*\n)(sp)
+        .endr
+        .endm
+
+// Restores them, releases the frame and returns.
+        .macro  restore_callers_registers_and_return size
+        .irp    n, 0,1,2,3,4,5,6,7,8,9,10,11
+        ld      s\n, (8 + 8*\n)(sp)
+        fld     fs\n, (104 + 8*\n)(sp)
+        .endr
+        ld      ra, 0(sp)
+        .cfi_restore ra
+        addi    sp, sp, \size
+        .cfi_def_cfa_offset 0
+        ret
+        .endm
+
+// Loads every callee-saved register with its pattern (order: abi_probe.hpp
+// saved_registers; s0 may hold one, the CFA is sp-based) and records sp in
+// results[sp_before].
+        .macro  load_patterns patterns, results
+        .irp    n, 0,1,2,3,4,5,6,7,8,9,10,11
+        ld      s\n, (8*\n)(\patterns)
+        fld     fs\n, (96 + 8*\n)(\patterns)
+        .endr
+        sd      sp, (24*8)(\results)
+        .endm
+
+// Stores what every callee-saved register holds now into the results (their address is
+// at 200(sp)) and sp in results[sp_after]. Leaves a0 alone.
+        .macro  store_results
+        ld      t0, 200(sp)
+        .irp    n, 0,1,2,3,4,5,6,7,8,9,10,11
+        sd      s\n, (8*\n)(t0)
+        fsd     fs\n, (96 + 8*\n)(t0)
+        .endr
+        sd      sp, (25*8)(t0)
+        .endm
+
 // void* tasklets_abi_switch_checked(void** save_sp, void* target_sp, void* value,
 //                                   const uint64_t* patterns, uint64_t* results)
 //   a0-a2 go to the switch unchanged; a3 = patterns, a4 = results.
@@ -22,38 +73,12 @@
         .balign 4
 tasklets_abi_switch_checked:
         .cfi_startproc
-        addi    sp, sp, -224             // ra, s0-s11, fs0-fs11, results; 16-aligned
-        .cfi_def_cfa_offset 224
-        sd      ra, 0(sp)
-        .cfi_offset ra, -224
-        .irp    n, 0,1,2,3,4,5,6,7,8,9,10,11
-        sd      s\n, (8 + 8*\n)(sp)       // our own caller's registers
-        fsd     fs\n, (104 + 8*\n)(sp)
-        .endr
+        save_callers_registers 224       // ra, s0-s11, fs0-fs11, results; 16-aligned
         sd      a4, 200(sp)              // results, kept on the stack across the switch
-
-        .irp    n, 0,1,2,3,4,5,6,7,8,9,10,11
-        ld      s\n, (8*\n)(a3)          // order: abi_probe.hpp saved_registers
-        fld     fs\n, (96 + 8*\n)(a3)    // (s0 may hold a pattern: the CFA is sp-based)
-        .endr
-        sd      sp, (24*8)(a4)           // results[sp_before]
+        load_patterns a3, a4
         call    tasklets_switch_context
-        ld      t0, 200(sp)              // a0 (the switch's result) stays untouched
-        .irp    n, 0,1,2,3,4,5,6,7,8,9,10,11
-        sd      s\n, (8*\n)(t0)
-        fsd     fs\n, (96 + 8*\n)(t0)
-        .endr
-        sd      sp, (25*8)(t0)           // results[sp_after]
-
-        .irp    n, 0,1,2,3,4,5,6,7,8,9,10,11
-        ld      s\n, (8 + 8*\n)(sp)
-        fld     fs\n, (104 + 8*\n)(sp)
-        .endr
-        ld      ra, 0(sp)
-        .cfi_restore ra
-        addi    sp, sp, 224
-        .cfi_def_cfa_offset 0
-        ret
+        store_results                    // a0 (the switch's result) stays untouched
+        restore_callers_registers_and_return 224
         .cfi_endproc
         .size   tasklets_abi_switch_checked, . - tasklets_abi_switch_checked
 
@@ -119,40 +144,14 @@ tasklets_abi_sp_at_call:
         .balign 4
 tasklets_abi_call_checked:
         .cfi_startproc
-        addi    sp, sp, -224             // ra, s0-s11, fs0-fs11, results; 16-aligned
-        .cfi_def_cfa_offset 224
-        sd      ra, 0(sp)
-        .cfi_offset ra, -224
-        .irp    n, 0,1,2,3,4,5,6,7,8,9,10,11
-        sd      s\n, (8 + 8*\n)(sp)       // our own caller's registers
-        fsd     fs\n, (104 + 8*\n)(sp)
-        .endr
+        save_callers_registers 224       // ra, s0-s11, fs0-fs11, results; 16-aligned
         sd      a3, 200(sp)              // results, kept on the stack across the call
-
         mv      t1, a0                   // fn, called below with arg as its argument
         mv      a0, a1
-        .irp    n, 0,1,2,3,4,5,6,7,8,9,10,11
-        ld      s\n, (8*\n)(a2)          // order: abi_probe.hpp saved_registers
-        fld     fs\n, (96 + 8*\n)(a2)    // (s0 may hold a pattern: the CFA is sp-based)
-        .endr
-        sd      sp, (24*8)(a3)           // results[sp_before]
+        load_patterns a2, a3
         jalr    t1
-        ld      t0, 200(sp)
-        .irp    n, 0,1,2,3,4,5,6,7,8,9,10,11
-        sd      s\n, (8*\n)(t0)
-        fsd     fs\n, (96 + 8*\n)(t0)
-        .endr
-        sd      sp, (25*8)(t0)           // results[sp_after]
-
-        .irp    n, 0,1,2,3,4,5,6,7,8,9,10,11
-        ld      s\n, (8 + 8*\n)(sp)
-        fld     fs\n, (104 + 8*\n)(sp)
-        .endr
-        ld      ra, 0(sp)
-        .cfi_restore ra
-        addi    sp, sp, 224
-        .cfi_def_cfa_offset 0
-        ret
+        store_results
+        restore_callers_registers_and_return 224
         .cfi_endproc
         .size   tasklets_abi_call_checked, . - tasklets_abi_call_checked
 
@@ -162,14 +161,7 @@ tasklets_abi_call_checked:
         .balign 4
 tasklets_abi_call_clobbered:
         .cfi_startproc
-        addi    sp, sp, -208             // ra, s0-s11, fs0-fs11; 16-aligned
-        .cfi_def_cfa_offset 208
-        sd      ra, 0(sp)
-        .cfi_offset ra, -208
-        .irp    n, 0,1,2,3,4,5,6,7,8,9,10,11
-        sd      s\n, (8 + 8*\n)(sp)       // our own caller's registers
-        fsd     fs\n, (104 + 8*\n)(sp)
-        .endr
+        save_callers_registers 208       // ra, s0-s11, fs0-fs11; 16-aligned
 
         mv      t1, a0                   // fn
         mv      a0, a1                   // its argument
@@ -182,15 +174,7 @@ tasklets_abi_call_clobbered:
         .endr
         jalr    t1                       // (ra is the return address from here on)
 
-        .irp    n, 0,1,2,3,4,5,6,7,8,9,10,11
-        ld      s\n, (8 + 8*\n)(sp)
-        fld     fs\n, (104 + 8*\n)(sp)
-        .endr
-        ld      ra, 0(sp)
-        .cfi_restore ra
-        addi    sp, sp, 208
-        .cfi_def_cfa_offset 0
-        ret
+        restore_callers_registers_and_return 208
         .cfi_endproc
         .size   tasklets_abi_call_clobbered, . - tasklets_abi_call_clobbered
 

@@ -16,38 +16,20 @@ extern tasklets_switch_context
 
 CLOBBER equ 0xBAD0BAD0BAD0BAD0
 
-; void* tasklets_abi_switch_checked(void** save_sp, void* target_sp, void* value,
-;                                   const uint64_t* patterns, uint64_t* results)
-;   rdi, rsi, rdx go to the switch unchanged; rcx = patterns, r8 = results.
-global tasklets_abi_switch_checked:function
-align 16
-tasklets_abi_switch_checked:
-    endbr64
-    push    rbp                          ; our own caller's registers
+; The probes below share these pieces.
+
+; Saves our own caller's callee-saved registers (six pushes).
+%macro SAVE_CALLERS_REGISTERS 0
+    push    rbp
     push    rbx
     push    r12
     push    r13
     push    r14
     push    r15
-    push    r8                           ; results: kept on the stack across the switch;
-                                         ; 7 pushes also realign rsp to 16 for the call
-    mov     rbx, [rcx + 0*8]             ; order: abi_probe.hpp saved_registers
-    mov     rbp, [rcx + 1*8]
-    mov     r12, [rcx + 2*8]
-    mov     r13, [rcx + 3*8]
-    mov     r14, [rcx + 4*8]
-    mov     r15, [rcx + 5*8]
-    mov     [r8 + 6*8], rsp              ; results[sp_before]
-    call    tasklets_switch_context wrt ..plt
-    mov     r8, [rsp]                    ; rax (the switch's result) stays untouched
-    mov     [r8 + 0*8], rbx
-    mov     [r8 + 1*8], rbp
-    mov     [r8 + 2*8], r12
-    mov     [r8 + 3*8], r13
-    mov     [r8 + 4*8], r14
-    mov     [r8 + 5*8], r15
-    mov     [r8 + 7*8], rsp              ; results[sp_after]
-    pop     r8
+%endmacro
+
+; Restores them and returns.
+%macro RESTORE_CALLERS_REGISTERS_AND_RETURN 0
     pop     r15
     pop     r14
     pop     r13
@@ -55,6 +37,48 @@ tasklets_abi_switch_checked:
     pop     rbx
     pop     rbp
     ret
+%endmacro
+
+; LOAD_PATTERNS patterns, results: loads every callee-saved register with its pattern
+; (order: abi_probe.hpp saved_registers) and records rsp in results[sp_before].
+%macro LOAD_PATTERNS 2
+    mov     rbx, [%1 + 0*8]
+    mov     rbp, [%1 + 1*8]
+    mov     r12, [%1 + 2*8]
+    mov     r13, [%1 + 3*8]
+    mov     r14, [%1 + 4*8]
+    mov     r15, [%1 + 5*8]
+    mov     [%2 + 6*8], rsp
+%endmacro
+
+; Stores what every callee-saved register holds now into the results (their address is
+; on top of the stack) and rsp in results[sp_after]; then drops that slot. Leaves rax.
+%macro STORE_RESULTS 0
+    mov     r8, [rsp]
+    mov     [r8 + 0*8], rbx
+    mov     [r8 + 1*8], rbp
+    mov     [r8 + 2*8], r12
+    mov     [r8 + 3*8], r13
+    mov     [r8 + 4*8], r14
+    mov     [r8 + 5*8], r15
+    mov     [r8 + 7*8], rsp
+    add     rsp, 8
+%endmacro
+
+; void* tasklets_abi_switch_checked(void** save_sp, void* target_sp, void* value,
+;                                   const uint64_t* patterns, uint64_t* results)
+;   rdi, rsi, rdx go to the switch unchanged; rcx = patterns, r8 = results.
+global tasklets_abi_switch_checked:function
+align 16
+tasklets_abi_switch_checked:
+    endbr64
+    SAVE_CALLERS_REGISTERS
+    push    r8                           ; results: kept on the stack across the switch;
+                                         ; 7 pushes also realign rsp to 16 for the call
+    LOAD_PATTERNS rcx, r8
+    call    tasklets_switch_context wrt ..plt
+    STORE_RESULTS                        ; rax (the switch's result) stays untouched
+    RESTORE_CALLERS_REGISTERS_AND_RETURN
 
 ; void tasklets_abi_clobber_entry(tasklets_abi_peer* peer)
 global tasklets_abi_clobber_entry:function
@@ -128,52 +152,22 @@ global tasklets_abi_call_checked:function
 align 16
 tasklets_abi_call_checked:
     endbr64
-    push    rbp                          ; our own caller's registers
-    push    rbx
-    push    r12
-    push    r13
-    push    r14
-    push    r15
+    SAVE_CALLERS_REGISTERS
     push    rcx                          ; results: kept on the stack across the call;
                                          ; 7 pushes also realign rsp to 16 for the call
     mov     rax, rdi                     ; fn, called below with arg as its argument
     mov     rdi, rsi
-    mov     rbx, [rdx + 0*8]             ; order: abi_probe.hpp saved_registers
-    mov     rbp, [rdx + 1*8]
-    mov     r12, [rdx + 2*8]
-    mov     r13, [rdx + 3*8]
-    mov     r14, [rdx + 4*8]
-    mov     r15, [rdx + 5*8]
-    mov     [rcx + 6*8], rsp             ; results[sp_before]
+    LOAD_PATTERNS rdx, rcx
     call    rax
-    mov     r8, [rsp]
-    mov     [r8 + 0*8], rbx
-    mov     [r8 + 1*8], rbp
-    mov     [r8 + 2*8], r12
-    mov     [r8 + 3*8], r13
-    mov     [r8 + 4*8], r14
-    mov     [r8 + 5*8], r15
-    mov     [r8 + 7*8], rsp              ; results[sp_after]
-    pop     rcx
-    pop     r15
-    pop     r14
-    pop     r13
-    pop     r12
-    pop     rbx
-    pop     rbp
-    ret
+    STORE_RESULTS
+    RESTORE_CALLERS_REGISTERS_AND_RETURN
 
 ; void tasklets_abi_call_clobbered(void (*fn)(void*), void* arg)
 global tasklets_abi_call_clobbered:function
 align 16
 tasklets_abi_call_clobbered:
     endbr64
-    push    rbp                          ; our own caller's registers
-    push    rbx
-    push    r12
-    push    r13
-    push    r14
-    push    r15
+    SAVE_CALLERS_REGISTERS
     sub     rsp, 8                       ; 16-aligned for the call
     mov     rax, rdi                     ; fn
     mov     rdi, rsi                     ; its argument
@@ -198,12 +192,6 @@ tasklets_abi_call_clobbered:
 %endrep
     call    rax
     add     rsp, 8
-    pop     r15
-    pop     r14
-    pop     r13
-    pop     r12
-    pop     rbx
-    pop     rbp
-    ret
+    RESTORE_CALLERS_REGISTERS_AND_RETURN
 
 section .note.GNU-stack noalloc noexec nowrite progbits
