@@ -57,15 +57,7 @@ inline void enqueue_waiter(tasklet_impl* self, channel_core* c, std::int8_t dire
     if (self->block_trap) throw_state_error("this tasklet does not like to be blocked.");
     if (c->closing) throw channel_closed_error("Send/receive operation on a closed channel");
     guard_switch(s);
-    tasklet_impl* target = self->next;
-    if (target == self && refill_ring(s, self)) target = self->next;
-    if (target != self) {
-        prepare(s, target);
-    } else {
-        target = watchdog(s);
-        if (target == self) throw deadlock_error("Deadlock: the last runnable tasklet cannot be blocked.");
-        revive(s, target, true);
-    }
+    tasklet_impl* target = successor_for_blocking(s, self);
     ring_unlink(s, self);
     enqueue_waiter(self, c, direction, transfer, is_exception, slot);
     switch_to_tasklet(s, target);
@@ -87,6 +79,19 @@ template <std::int8_t direction>
 }
 
 }  // namespace
+
+tasklet_impl* successor_for_blocking(scheduler& s, tasklet_impl* self) {
+    tasklet_impl* target = self->next;
+    if (target == self && refill_ring(s, self)) target = self->next;
+    if (target != self) {
+        prepare(s, target);
+        return target;
+    }
+    target = watchdog(s);
+    if (target == self) throw deadlock_error("Deadlock: the last runnable tasklet cannot be blocked.");
+    revive(s, target, true);
+    return target;
+}
 
 void unblock_from_channel(tasklet_impl* t) noexcept {
     channel_waiter* w = t->waiters;

@@ -69,6 +69,12 @@ tasklet_impl* take_select_partner(channel_waiter* w) noexcept;
 /// unblock_from_channel() for a tasklet blocked in a select. In select.cpp.
 void unblock_select(tasklet_impl* t) noexcept;
 
+/// Who takes over when the running tasklet `self` blocks on channels: the next in the
+/// ring (given its stack), after letting the event source refill an empty ring, or else
+/// the watchdog (revived, with the deadlock error if it waits on a channel itself).
+/// Throws deadlock_error, with nothing changed, if self is that watchdog. In channel.cpp.
+tasklet_impl* successor_for_blocking(scheduler& s, tasklet_impl* self);
+
 /// Takes the head waiter `w` of c off the queue (all of its select's waiters, if it is
 /// part of one); the caller has handed it its value and places the returned tasklet.
 /// w's own links are left stale: nothing reads a record after it leaves its queue.

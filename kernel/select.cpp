@@ -92,15 +92,7 @@ void block_all(scheduler& s, const select_case* cases, std::uint32_t count, sele
         heap.reset(new channel_waiter[count]);
         waiters = heap.get();
     }
-    tasklet_impl* target = self->next;
-    if (target == self && refill_ring(s, self)) target = self->next;
-    if (target != self) {
-        prepare(s, target);
-    } else {
-        target = watchdog(s);
-        if (target == self) throw deadlock_error("Deadlock: the last runnable tasklet cannot be blocked.");
-        revive(s, target, true);
-    }
+    tasklet_impl* target = successor_for_blocking(s, self);
     ring_unlink(s, self);
     select_wait wait;
     wait.waiters = waiters;
