@@ -7,6 +7,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "support/in_thread.hpp"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/resource.h>
@@ -44,15 +46,7 @@ int open_fd_count() {
 template <class F>
 void in_io_thread(F body) {
     const int before = open_fd_count();
-    std::exception_ptr escaped;
-    std::thread([&] {
-        try {
-            body();
-        } catch (...) {
-            escaped = std::current_exception();
-        }
-    }).join();
-    if (escaped) std::rethrow_exception(escaped);
+    tasklets_test::in_thread(body);
     REQUIRE(open_fd_count() == before);
 }
 

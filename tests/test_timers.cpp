@@ -7,6 +7,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "support/in_thread.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -21,20 +23,7 @@ using tasklets::clock;
 
 namespace {
 
-// Runs body on a fresh thread (a fresh scheduler and clock, torn down at its end) and
-// rethrows what escaped it here.
-template <class F>
-void in_thread(F body) {
-    std::exception_ptr escaped;
-    std::thread([&] {
-        try {
-            body();
-        } catch (...) {
-            escaped = std::current_exception();
-        }
-    }).join();
-    if (escaped) std::rethrow_exception(escaped);
-}
+using tasklets_test::in_thread;
 
 std::int64_t ms_of(clock::time_point t) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
