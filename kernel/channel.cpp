@@ -18,14 +18,6 @@ namespace {
     }
 }
 
-// Start of every channel operation: a safe point, then (rarely) the callback and the
-// switch guard — all before anything changes.
-inline void enter_operation(scheduler& s, const channel_core* c, std::int8_t direction) {
-    safe_point(s);
-    if (s.switch_flags & (channel_watched | switch_trapped | in_callback)) [[unlikely]]
-        enter_watched_operation(s, c, direction);
-}
-
 static_assert(sizeof(channel_waiter) <= sizeof(waiter_slot) && alignof(channel_waiter) <= alignof(waiter_slot),
               "channel_waiter must fit the waiter_slot that channel.hpp reserves for it");
 
@@ -146,8 +138,8 @@ inline bool enter_needs_care() noexcept {
            (s->switch_flags & (channel_watched | switch_trapped | in_callback));
 }
 
-// The careful entry's first steps: the safe point's periodic work, the callback and the
-// guard, all before anything changes.
+// The careful entry's first steps (the safe point already counted): its periodic work,
+// the callback and the guard, all before anything changes.
 scheduler& enter_with_care(const channel_core* c, std::int8_t direction) {
     scheduler& s = sched();
     if (tick_countdown < 0) slow_safe_point(s);
@@ -156,14 +148,16 @@ scheduler& enter_with_care(const channel_core* c, std::int8_t direction) {
 }
 
 // A receiver waits at the head of c: hand it the payload. The partner's record is read
-// again after relocate (a call) instead of being kept in a callee-saved register.
-void send_to_waiting(channel_core* c, void* payload, relocate_fn relocate) {
+// again after relocate (a call) instead of being kept in a callee-saved register. Not
+// inlined: its frame (for the relocate call) must stay out of the entry's fast path.
+[[gnu::noinline]] void send_to_waiting(channel_core* c, void* payload, relocate_fn relocate) {
     relocate(c->head->transfer, payload);  // may throw: nothing has changed yet
     place_partner(*tls_scheduler, c, take_partner(c, c->head), sending);
 }
 
-// A sender waits at the head of c: take its payload (or the exception it passed).
-void receive_from_waiting(channel_core* c, void* storage, relocate_fn relocate);
+// A sender waits at the head of c: take its payload (or the exception it passed). Not
+// inlined, as send_to_waiting.
+[[gnu::noinline]] void receive_from_waiting(channel_core* c, void* storage, relocate_fn relocate);
 
 [[gnu::noinline]] void send_with_care(channel_core* c, void* payload, relocate_fn relocate, waiter_slot* slot) {
     scheduler& s = enter_with_care(c, sending);
@@ -208,8 +202,8 @@ void channel_receive(channel_core* c, void* storage, relocate_fn relocate, waite
 
 void channel_send_exception(channel_core* c, std::exception_ptr e) {
     if (!e) throw std::invalid_argument("tasklets: send_exception needs a non-null exception_ptr");
-    scheduler& s = sched();
-    enter_operation(s, c, sending);
+    --tick_countdown;  // rare enough to take the careful entry every time
+    scheduler& s = enter_with_care(c, sending);
     if (c->balance < 0) {
         channel_waiter* w = c->head;
         select_wait* selecting = w->select;

@@ -277,17 +277,22 @@ void reactor::epoll_once(std::int64_t timeout_ns) noexcept {
 
 void reactor::poll(scheduler&, bool block, std::int64_t max_wait_ns) noexcept {
     woken_ = 0;
+    // A blocking wait of `t` ns (-1: unbounded), shortened to a run() budget's end if any.
+    const auto within_budget = [max_wait_ns](std::int64_t t) {
+        if (max_wait_ns < 0 || (t >= 0 && t <= max_wait_ns)) return t;
+        return std::max<std::int64_t>(max_wait_ns, 1);
+    };
     if (!virtual_) {
         std::int64_t timeout = 0;
         if (block) timeout = timers_.empty() ? -1 : std::max<std::int64_t>(timers_.top()->deadline - monotonic_ns(), 0);
         if (timeout < 0 && fd_waiters_ == 0) return;  // nothing could ever end the wait
-        if (block && max_wait_ns >= 0 && (timeout < 0 || timeout > max_wait_ns)) timeout = std::max<std::int64_t>(max_wait_ns, 1);
+        if (block) timeout = within_budget(timeout);
         if (fd_waiters_ > 0 || timeout != 0) epoll_once(timeout);
         if (!timers_.empty()) expire(monotonic_ns());
         return;
     }
     const bool timers_move = auto_advance_ && !timers_.empty();
-    if (fd_waiters_ > 0) epoll_once(block && !timers_move ? (max_wait_ns >= 0 ? std::max<std::int64_t>(max_wait_ns, 1) : -1) : 0);
+    if (fd_waiters_ > 0) epoll_once(block && !timers_move ? within_budget(-1) : 0);
     // Everything is asleep: jump to the next timer.
     if (block && woken_ == 0 && timers_move && timers_.top()->deadline > vnow_) vnow_ = timers_.top()->deadline;
     expire(vnow_);

@@ -470,19 +470,13 @@ void wake_from_event(scheduler& s, tasklet_impl* t) noexcept {
 void wait_for_event(scheduler& s, event_wait* w) {
     tasklet_impl* self = s.current;
     if (self->block_trap) throw_state_error("this tasklet does not like to be blocked.");
-    self->event = w;
     if (self->next == self && !s.watchdogs.empty() && s.watchdogs.back() != self) {
         // Nobody else to run, but a run() caller waits: it does the waiting (its loop
         // polls the event source within its budget, and returns when that is spent).
-        tasklet_impl* caller = s.watchdogs.back();
-        try {
-            guard_switch(s);
-        } catch (...) {
-            unblock(self);
-            throw;
-        }
-        ring_append(s, caller);
+        guard_switch(s);
+        ring_append(s, s.watchdogs.back());
     }
+    self->event = w;
     while (self->next == self) {  // nobody else to run and no run() caller: wait in place
         if (s.events == nullptr || !s.events->has_waiters()) {
             unblock(self);

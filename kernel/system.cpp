@@ -162,14 +162,13 @@ constexpr int pidfd_self_process = -10001;  // PIDFD_SELF_THREAD_GROUP
 // the sentinel, EINVAL for the advice; QEMU user mode: ENOSYS).
 std::atomic<bool> batches_work{true};
 
-// All the guards by one process_madvise call per IOV_MAX of them. False if the kernel
-// did not install all of them (the caller then installs them one by one: installing a
-// guard twice is harmless).
+// All the guards by one process_madvise call per 64 of them (a slab's 65 take two;
+// Linux's limit is IOV_MAX, 1024). False if the kernel did not install all of them (the
+// caller then installs them one by one: installing a guard twice is harmless).
 bool install_guards_batched(std::byte* first, std::size_t stride, std::size_t count, std::size_t bytes) {
-    constexpr std::size_t max_batch = 1024;  // IOV_MAX on Linux
     iovec ranges[64];
     for (std::size_t done = 0; done < count;) {
-        const std::size_t n = std::min({count - done, sizeof ranges / sizeof ranges[0], max_batch});
+        const std::size_t n = std::min(count - done, sizeof ranges / sizeof ranges[0]);
         for (std::size_t i = 0; i < n; ++i) ranges[i] = {first + (done + i) * stride, bytes};
         const long advised = ::syscall(SYS_process_madvise, pidfd_self_process, ranges, n, MADV_GUARD_INSTALL, 0u);
         if (advised != static_cast<long>(n * bytes)) {
@@ -191,11 +190,9 @@ void install_guards(std::byte* first, std::size_t stride, std::size_t count, std
         bool injected = false;
         for (std::size_t i = 0; i < count && !injected; ++i)
             injected = inject_failure("madvise(MADV_GUARD_INSTALL) of a stack guard");
-        if (injected) {
-            errno = ENOMEM;
+        if (injected)
             fail(ENOMEM, "cannot install a stack guard (madvise MADV_GUARD_INSTALL failed); "
                          "set TASKLETS_STACK_GUARD=mprotect to use mprotect guards instead");
-        }
         if (install_guards_batched(first, stride, count, bytes)) return;
     }
     for (std::size_t i = 0; i < count; ++i) install_guard(first + i * stride, bytes);

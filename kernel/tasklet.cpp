@@ -42,10 +42,7 @@ void tasklet::remove() {
     scheduler& s = sched();
     if (impl_ == s.current) throw_state_error("The current tasklet cannot be removed.");
     if (is_blocked(impl_)) throw_state_error("You cannot remove a blocked tasklet.");
-    if (impl_->in_ring) {
-        make_room_to_leave_ring(s, impl_);
-        leave_ring(s, impl_);
-    }
+    if (impl_->in_ring) leave_ring(s, impl_);  // never abandons it: the caller holds a handle
 }
 
 namespace {
