@@ -15,6 +15,9 @@
 #include <unistd.h>
 #include <vector>
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23  // Linux 5.14
+#endif
 #ifndef MADV_GUARD_INSTALL
 #define MADV_GUARD_INSTALL 102  // Linux 6.13
 #endif
@@ -49,11 +52,14 @@ BENCH_REGISTER(bench::add_park("fresh_page", &park_fresh_page));
 // The floor of a *guard-paged* stack: slabs laid out as tasklets' pool lays them out
 // ([16 KiB guard][64 KiB stack] x 64 + guard, one mmap each, guards by MADV_GUARD_INSTALL)
 // and one write to the top page of each stack. `batched` installs a slab's 65 guards with
-// one process_madvise(2) call instead of 65 madvise(2) calls.
-bench::park_result guarded(long count, void (*progress)(long), bool batched) {
+// one process_madvise(2) call instead of 65 madvise(2) calls; `prefaulted` also commits
+// each top page with madvise(MADV_POPULATE_WRITE) before writing to it, as tasklets' pool
+// does for a stack it hands out for the first time (one system call instead of a fault).
+bench::park_result guarded(long count, void (*progress)(long), bool batched, bool prefaulted = false) {
     bench::park_result r;
     r.note = batched ? "pool layout, guards by one process_madvise per 64-stack slab"
                      : "pool layout, guards by one madvise per stack";
+    if (prefaulted) r.note += ", top page by madvise(MADV_POPULATE_WRITE)";
     const std::size_t guard = 16 * 1024, stack = 64 * 1024, per_slab = 64;
     const std::size_t slab_bytes = guard + per_slab * (stack + guard);
     int pidfd = -1;
@@ -88,6 +94,10 @@ bench::park_result guarded(long count, void (*progress)(long), bool batched) {
             }
         }
         char* top = slab + guard + k * (stack + guard) + stack;
+        if (prefaulted && ::madvise(top - 4096, 4096, MADV_POPULATE_WRITE) != 0) {
+            r.note += "; madvise(MADV_POPULATE_WRITE) failed: " + std::string(std::strerror(errno));
+            break;
+        }
         *static_cast<volatile char*>(top - 64) = 1;
         r.parked = i + 1;
     }
@@ -97,7 +107,11 @@ bench::park_result guarded(long count, void (*progress)(long), bool batched) {
 }
 bench::park_result park_guarded(long count, void (*progress)(long)) { return guarded(count, progress, false); }
 bench::park_result park_guarded_batched(long count, void (*progress)(long)) { return guarded(count, progress, true); }
+bench::park_result park_guarded_prefaulted(long count, void (*progress)(long)) {
+    return guarded(count, progress, true, true);
+}
 BENCH_REGISTER(bench::add_park("fresh_page_guarded", &park_guarded));
 BENCH_REGISTER(bench::add_park("fresh_page_guarded_batched", &park_guarded_batched));
+BENCH_REGISTER(bench::add_park("fresh_page_guarded_prefaulted", &park_guarded_prefaulted));
 
 }  // namespace

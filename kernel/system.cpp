@@ -16,6 +16,9 @@
 #include <system_error>
 #include <unistd.h>
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23  // Linux 5.14
+#endif
 #ifndef MADV_GUARD_INSTALL
 #define MADV_GUARD_INSTALL 102  // Linux 6.13; older headers lack it
 #endif
@@ -150,6 +153,17 @@ void install_guard(void* p, std::size_t bytes) {
                   "Raise it, e.g. `sysctl -w vm.max_map_count=1048576`, or run on Linux >= 6.13 "
                   "where guard pages need no extra mappings");
     fail(err, "cannot guard a new tasklet stack (mprotect PROT_NONE failed)");
+}
+
+namespace {
+// Cleared for good when the kernel does not know MADV_POPULATE_WRITE (before 5.14).
+std::atomic<bool> prefault_works{true};
+}  // namespace
+
+void prefault(void* p, std::size_t bytes) noexcept {
+    if (!prefault_works.load(std::memory_order_relaxed)) return;
+    if (::madvise(p, bytes, MADV_POPULATE_WRITE) != 0 && errno == EINVAL)
+        prefault_works.store(false, std::memory_order_relaxed);
 }
 
 namespace {

@@ -27,6 +27,11 @@ void install_guard(void* p, std::size_t bytes);
 /// allows it (a new slab's 65 guards cost one system call instead of 65).
 void install_guards(std::byte* first, std::size_t stride, std::size_t count, std::size_t bytes);
 
+/// Commits [p, p + bytes) now, zero-filled, with one madvise(MADV_POPULATE_WRITE) (Linux
+/// >= 5.14): cheaper than taking a page fault per page, which is what the first write
+/// would otherwise do. Advice only: where the kernel refuses, the pages fault in later.
+void prefault(void* p, std::size_t bytes) noexcept;
+
 /// Fault injection (tests only; armed through tasklets::detail::inject_failure_after,
 /// declared in tests/support/faults.hpp). Every system allocation the kernel makes for
 /// stacks and control blocks asks this first: true means "fail now as if the system

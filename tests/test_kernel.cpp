@@ -13,6 +13,7 @@
 #include <vector>
 
 #include <cerrno>
+#include <sys/mman.h>
 #include <unistd.h>
 
 namespace {
@@ -198,6 +199,34 @@ TEST_CASE("every stack of a slab lies between two guards, the first and the last
     }
     ::close(fds[0]);
     ::close(fds[1]);
+    for (auto& w : wake) w.send(0);
+    tasklets::run();
+}
+
+TEST_CASE("a tasklet with shallow frames commits only the top page of its new stack", "[kernel][stacks]") {
+    // The pool commits a new stack's top page itself (madvise MADV_POPULATE_WRITE, where
+    // the kernel has it): that page and no other, so RSS per parked tasklet stays a page.
+    constexpr std::size_t size = 24 * 1024;  // a size of its own: stacks from a new slab
+    constexpr int count = 70;                // more than one slab of them
+    std::vector<const char*> frames(count, nullptr);
+    std::vector<tasklets::channel<int>> wake(count);
+    for (int i = 0; i < count; ++i)
+        tasklets::spawn(tasklets::tasklet_options{size, ""}, [&, i] {
+            frames[static_cast<std::size_t>(i)] = static_cast<const char*>(__builtin_frame_address(0));
+            wake[static_cast<std::size_t>(i)].receive();
+        });
+    tasklets::run();
+    const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    std::vector<unsigned char> resident(size / page);
+    for (int i = 0; i < count; ++i) {
+        INFO("stack " << i);
+        const std::uintptr_t top = (reinterpret_cast<std::uintptr_t>(frames[static_cast<std::size_t>(i)]) + page) & ~(page - 1);
+        REQUIRE(::mincore(reinterpret_cast<void*>(top - size), size, resident.data()) == 0);
+        std::size_t pages = 0;
+        for (unsigned char r : resident) pages += r & 1u;
+        CHECK((resident.back() & 1u) == 1u);  // the top page
+        CHECK(pages == 1);
+    }
     for (auto& w : wake) w.send(0);
     tasklets::run();
 }
