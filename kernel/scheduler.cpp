@@ -296,7 +296,7 @@ void release(tasklet_impl* t) noexcept {
 void start_tasklet(scheduler& s, tasklet_impl* t) {
     t->stack = s.stacks.allocate(t->stack_size);
     instrument::stack_assigned(t->tools, t->stack.base, t->stack.size);
-    t->sp = arch::prepare_stack(t->stack.top(), &tasklet_entry, t->fp_control);
+    t->sp = arch::prepare_stack(t->stack.start(), &tasklet_entry, t->fp_control);
     t->started = true;
     t->fresh = true;
 }

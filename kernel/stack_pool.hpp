@@ -33,6 +33,13 @@ struct stack_block {
     stack_slab* slab = nullptr;
     std::uint32_t index = 0;
     std::byte* top() const noexcept { return base + size; }
+
+    /// Where the first frame goes: below the top by 0 to 960 bytes in 64-byte steps, a
+    /// different offset from each of the 15 stacks after it in its slab. Stacks lie whole
+    /// pages apart, so without it every suspended tasklet's saved context would sit at
+    /// the same offset in its page and compete for the same few cache sets: a 503-tasklet
+    /// ring then misses in L2 as well as L1 on every hop (bench/README.md, "ring").
+    std::byte* start() const noexcept { return top() - std::size_t{index % 16u} * 64u; }
 };
 
 class stack_pool {

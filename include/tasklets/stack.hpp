@@ -6,6 +6,10 @@
 // a larger stack"), and the process dies by SIGSEGV. Stacks are carved from large slabs
 // and pooled: a tasklet takes a stack when it first runs and returns it when it ends.
 // Only the pages a tasklet actually touches cost memory (typically one 4 KiB page).
+// A tasklet's first frame starts up to 960 bytes below the top of its stack, at an offset
+// that differs between neighbouring stacks: stacks lie whole pages apart, and suspended
+// tasklets whose saved contexts all sat at the same offset in their pages would compete
+// for the same few cache sets. Those bytes count in stack_depth() and are not usable.
 //
 // The overflow report comes from a SIGSEGV handler that tasklets installs (with an
 // alternate signal stack per thread) when a thread first uses tasklets; faults that are
