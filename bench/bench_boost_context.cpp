@@ -61,6 +61,56 @@ struct boost_fcontext_switch_framed {
 };
 BENCH_ROUND_TRIP("switch_framed/boost_fcontext", boost_fcontext_switch_framed);
 
+// ---- ring_raw/boost_fcontext: 503 fcontexts, each decrementing a shared token -------------
+// The peer row of ring_raw (bench_tasklets_context.cpp): one jump per hop. Each stack is a
+// 64 KiB mmap of its own, as Boost's stack allocators make them. fcontext hands the
+// resumed side the context it came from, so every jump passes the slot where the resumed
+// side stores it.
+struct fcontext_ring {
+    static constexpr int n = bench::ring_size;
+    static constexpr std::size_t size = bench::peer_stack_size;
+    std::vector<fc::fcontext_t> ctx = std::vector<fc::fcontext_t>(n, nullptr);
+    std::vector<void*> stacks = std::vector<void*>(n, nullptr);
+    fc::fcontext_t main = nullptr;
+    long token = 0;
+    int starting = 0;
+    static inline fcontext_ring* active = nullptr;
+
+    static void keep(fc::transfer_t t) { *static_cast<fc::fcontext_t*>(t.data) = t.fctx; }
+    static void node(fc::transfer_t t) {
+        fcontext_ring& r = *active;
+        const int i = r.starting;
+        keep(t);  // main, which started us
+        fc::fcontext_t* self = &r.ctx[static_cast<std::size_t>(i)];
+        fc::fcontext_t* to = &r.ctx[static_cast<std::size_t>((i + 1) % n)];
+        keep(fc::jump_fcontext(r.main, self));
+        for (;;) keep(fc::jump_fcontext(--r.token > 0 ? *to : r.main, self));
+    }
+    fcontext_ring() {
+        active = this;
+        for (int i = 0; i < n; ++i) {
+            void* stack = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            if (stack == MAP_FAILED) std::abort();
+            stacks[static_cast<std::size_t>(i)] = stack;
+            starting = i;
+            keep(fc::jump_fcontext(fc::make_fcontext(static_cast<char*>(stack) + size, size, &node), &main));
+        }
+    }
+    void lap(long hops) {
+        token = hops + 1;
+        active = this;
+        keep(fc::jump_fcontext(ctx[0], &main));
+    }
+    ~fcontext_ring() {
+        for (void* stack : stacks) ::munmap(stack, size);  // the contexts are abandoned
+    }
+};
+void ring_raw_fcontext(benchmark::State& state) {
+    fcontext_ring r;
+    while (state.KeepRunningBatch(bench::ring_hops)) r.lap(bench::ring_hops);
+}
+BENCH_REGISTER(benchmark::RegisterBenchmark("ring_raw/boost_fcontext", &ring_raw_fcontext)->UseRealTime()->MeasureProcessCPUTime());
+
 // ---- switch/boost_context_fiber -----------------------------------------------------------
 struct boost_context_fiber_switch {
     ctx::fiber f;

@@ -85,13 +85,15 @@ for r in rows.values():
         r["median"] = statistics.median(r["reps"])
         r["cpu"] = statistics.median(r["cpus"])
 
-workload_order = ["switch", "switch_framed", "schedule", "pingpong", "ring", "spawn_join"]
+workload_order = ["switch", "switch_framed", "schedule", "pingpong", "ring", "ring_raw", "spawn_join"]
 workload_title = {
     "switch": "switch — raw context A→B→A round trip",
     "switch_framed": "switch_framed — the same, each side switching from a function of its own",
     "schedule": "schedule — scheduler yield round trip, two tasklets/fibers",
     "pingpong": "pingpong — two channels of int, round trip",
     "ring": "ring — 503-node thread-ring, per hop",
+    "ring_raw": ("ring_raw — 503 raw contexts, one bare switch per hop, no channel or scheduler: the floor "
+                 "under ring (× tasklets is against ring/tasklets)"),
     "spawn_join": "spawn_join — create 100,000, run/join all; per tasklet",
 }
 by_workload = {}
@@ -100,7 +102,13 @@ for name in order:
     by_workload.setdefault(w, []).append((impl, name))
 
 
+# Rows a workload is compared with when it has no tasklets row of its own kind.
+reference_row = {"ring_raw": "ring/tasklets"}
+
+
 def reference(w, key="median"):
+    if w in reference_row:
+        return rows.get(reference_row[w], {}).get(key)
     for impl, name in by_workload.get(w, []):
         if impl.startswith("tasklets") and rows[name].get(key):
             return rows[name][key]
@@ -268,6 +276,13 @@ for w, peer, limit in (("schedule", "schedule/boost_fiber_yield", 15), ("pingpon
             pw, tw = median_of(peer, "median"), median_of(f"{w}/tasklets", "median")
             goal(f"{w} ≥ 8× faster than Boost.Fiber (`{split_name(peer)[1]}`)",
                  f"{p / t:.1f}× faster (CPU), {pw / tw:.1f}× (wall)", p / t >= 8)
+t, raw = median_of("ring/tasklets"), median_of("ring_raw/tasklets_context_coloured")
+if t and raw:
+    fc_raw = median_of("ring_raw/boost_fcontext")
+    peer = f"; Boost fcontext's bare ring {fmt_ns(fc_raw)}" if fc_raw else ""
+    goal("ring: what the floor leaves (not a goal of its own)",
+         f"a bare switch round 503 cold contexts (`ring_raw`) costs {fmt_ns(raw)} per hop{peer}: "
+         f"the ring's channel and scheduler work adds {fmt_ns(t - raw)}", None)
 t = median_of("spawn_join/tasklets")
 if t:
     goal("spawn-join ≤ 100 ns per tasklet", both("spawn_join/tasklets"), t <= 100)
