@@ -85,13 +85,15 @@ wait_port() {  # port: until it accepts
   echo "run.sh: nothing listens on port $1" >&2
   return 1
 }
-cpu_ticks() {  # pid: user+system clock ticks of it and its children (nginx's worker)
-  local total=0 p
+cpu_ticks() {  # pid: "user system" clock ticks of it and its children (nginx's worker)
+  local user=0 system=0 p
   for p in "$1" $(pgrep -P "$1" || true); do
     [[ -r /proc/$p/stat ]] || continue
-    total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+    read -r u s < <(awk '{print $14, $15}' "/proc/$p/stat")
+    user=$((user + u))
+    system=$((system + s))
   done
-  echo "$total"
+  echo "$user $system"
 }
 to_ms() {  # wrk latency ("812.00us", "3.41ms", "1.02s") in ms
   awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n *= 1; else if (v ~ /m$/) n *= 60000; else if (v ~ /s$/) n *= 1000; printf "%.2f", n }'
@@ -113,10 +115,12 @@ bench_server() {  # name port command...
   for c in $connections; do
     local t=$wrk_threads
     ((c < t)) && t=$c
-    local before after
-    before=$(cpu_ticks "$pid")
+    local before after user_before sys_before user_after sys_after
+    read -r user_before sys_before < <(cpu_ticks "$pid")
     "${wrk_cpu[@]}" wrk -t"$t" -c"$c" -d"${duration}s" --timeout 10s --latency "http://127.0.0.1:$port/" >"$raw/$name-c$c.txt" 2>&1 || true
-    after=$(cpu_ticks "$pid")
+    read -r user_after sys_after < <(cpu_ticks "$pid")
+    before=$((user_before + sys_before))
+    after=$((user_after + sys_after))
     local rps p99 errors cpu
     rps=$(awk '/^Requests\/sec:/ {print $2}' "$raw/$name-c$c.txt")
     p99=$(awk '$1 == "99%" {print $2}' "$raw/$name-c$c.txt")
@@ -126,9 +130,11 @@ bench_server() {  # name port command...
     cpu=$(awk -v a="$after" -v b="$before" -v hz="$hz" -v d="$duration" 'BEGIN { printf "%.0f", 100 * (a - b) / hz / d }')
     # server CPU time per request served: the efficiency figure, whoever wins the CPUs
     per_req=$(awk -v a="$after" -v b="$before" -v hz="$hz" -v n="${requests:-0}" 'BEGIN { if (n > 0) printf "%.2f", 1e6 * (a - b) / hz / n; else print "-" }')
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$c" "${rps:-0}" "$(to_ms "${p99:-0}")" "$cpu" "${errors:-none}" "$per_req" >>"$results"
-    printf 'run.sh: %-8s c=%-6s %12s req/s   p99 %10s   server CPU %s%% (%s us/request)   errors: %s\n' \
-      "$name" "$c" "${rps:-?}" "${p99:-?}" "$cpu" "$per_req" "${errors:-none}"
+    # of which in the kernel (system time: TCP, loopback, system calls, context switches)
+    sys_per_req=$(awk -v a="$sys_after" -v b="$sys_before" -v hz="$hz" -v n="${requests:-0}" 'BEGIN { if (n > 0) printf "%.2f", 1e6 * (a - b) / hz / n; else print "-" }')
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$c" "${rps:-0}" "$(to_ms "${p99:-0}")" "$cpu" "${errors:-none}" "$per_req" "$sys_per_req" >>"$results"
+    printf 'run.sh: %-8s c=%-6s %12s req/s   p99 %10s   server CPU %s%% (%s us/request, %s in the kernel)   errors: %s\n' \
+      "$name" "$c" "${rps:-?}" "${p99:-?}" "$cpu" "$per_req" "$sys_per_req" "${errors:-none}"
     sleep 1
   done
   kill "$pid" 2>/dev/null || true
@@ -151,18 +157,18 @@ bench_server threads 18082 "$build/thread_server" 18082 127.0.0.1
   echo "wrk -t$wrk_threads -c<N> -d${duration}s --latency on 127.0.0.1; $placement;"
   echo "nginx $(nginx -v 2>&1 | sed 's|.*/||'), 1 worker; tasklets: examples/http_server (1 thread); threads: bench/http/thread_server."
   echo
-  echo "| connections | tasklets req/s | nginx req/s | threads req/s | tasklets/nginx | tasklets/threads | p99 tasklets | p99 nginx | p99 threads | server CPU % (t/n/th) | server CPU µs/request (t/n/th) |"
-  echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| connections | tasklets req/s | nginx req/s | threads req/s | tasklets/nginx | tasklets/threads | p99 tasklets | p99 nginx | p99 threads | server CPU % (t/n/th) | server CPU µs/request (t/n/th) | of which kernel µs/request (t/n/th) |"
+  echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   for c in $connections; do
     awk -F'\t' -v c="$c" '
-      $2 == c { rps[$1] = $3; p99[$1] = $4; cpu[$1] = $5; us[$1] = $7 }
+      $2 == c { rps[$1] = $3; p99[$1] = $4; cpu[$1] = $5; us[$1] = $7; sys[$1] = $8 }
       END {
         ratio_n = rps["nginx"] > 0 ? sprintf("%.2f×", rps["tasklets"] / rps["nginx"]) : "-"
         ratio_t = rps["threads"] > 0 ? sprintf("%.2f×", rps["tasklets"] / rps["threads"]) : "-"
-        printf "| %s | %.0f | %.0f | %.0f | %s | %s | %s ms | %s ms | %s ms | %s / %s / %s | %s / %s / %s |\n", c,
+        printf "| %s | %.0f | %.0f | %.0f | %s | %s | %s ms | %s ms | %s ms | %s / %s / %s | %s / %s / %s | %s / %s / %s |\n", c,
           rps["tasklets"], rps["nginx"], rps["threads"], ratio_n, ratio_t,
           p99["tasklets"], p99["nginx"], p99["threads"], cpu["tasklets"], cpu["nginx"], cpu["threads"],
-          us["tasklets"], us["nginx"], us["threads"]
+          us["tasklets"], us["nginx"], us["threads"], sys["tasklets"], sys["nginx"], sys["threads"]
       }' "$results"
   done
   echo
