@@ -102,13 +102,16 @@ for name in order:
     by_workload.setdefault(w, []).append((impl, name))
 
 
-# Rows a workload is compared with when it has no tasklets row of its own kind.
-reference_row = {"ring_raw": "ring/tasklets"}
+# Workloads compared with another workload's tasklets row (they have none of their own kind).
+reference_workload = {"ring_raw": "ring"}
 
 
 def reference(w, key="median"):
-    if w in reference_row:
-        return rows.get(reference_row[w], {}).get(key)
+    if w in reference_workload:
+        for impl, name in by_workload.get(reference_workload[w], []):
+            if impl == "tasklets" and rows[name].get(key):
+                return rows[name][key]
+        return None
     for impl, name in by_workload.get(w, []):
         if impl.startswith("tasklets") and rows[name].get(key):
             return rows[name][key]
