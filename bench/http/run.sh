@@ -7,7 +7,14 @@
 # (latest-shared.md with --shared).
 #
 #   bench/http/run.sh [--duration SECONDS] [--connections "100 1000 10000"] [--wrk-threads N]
-#                     [--shared]
+#                     [--rounds N] [--shared]
+#
+# Order: all three servers run at once (an idle one costs nothing) and are warmed up
+# first; then, for each connection count, each server is measured in turn, in a
+# different order each round (forward, then reversed), and the report gives the mean
+# over the rounds (2 by default). Measuring one server after the other in a fixed order
+# gave whichever came first the cold state of the machine (on this VM, 10-15 % fewer
+# requests/s at the first point).
 #
 # CPUs: with two or more, each server is pinned to CPU 0 and wrk to CPU 1 (one wrk thread
 # unless --wrk-threads says otherwise), so the load generator takes no CPU from the server
@@ -25,14 +32,16 @@ root=$(cd "$here/../.." && pwd)
 duration=10
 connections="100 1000 10000"
 wrk_threads=
+rounds=2
 shared=0
 while (($#)); do
   case "$1" in
     --duration) duration=$2; shift 2 ;;
     --connections) connections=$2; shift 2 ;;
     --wrk-threads) wrk_threads=$2; shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
     --shared) shared=1; shift ;;
-    *) echo "usage: $0 [--duration S] [--connections \"100 1000 10000\"] [--wrk-threads N] [--shared]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--duration S] [--connections \"100 1000 10000\"] [--wrk-threads N] [--rounds N] [--shared]" >&2; exit 2 ;;
   esac
 done
 if ((shared == 0)) && (($(nproc) >= 2)); then
@@ -103,51 +112,61 @@ results="$work/results.tsv"
 : >"$results"
 hz=$(getconf CLK_TCK)
 
-bench_server() {  # name port command...
+start_server() {  # name port command...: starts it pinned, waits for it, warms it up
   local name=$1 port=$2
   shift 2
   "${server_cpu[@]}" "$@" >"$raw/$name-server.log" 2>&1 &
-  local pid=$!
-  pids+=("$pid")
+  server_pid[$name]=$!
+  server_port[$name]=$port
+  pids+=("$!")
   wait_port "$port"
   # a short warm-up (page faults, caches), not measured
   "${wrk_cpu[@]}" wrk -t1 -c10 -d1s "http://127.0.0.1:$port/" >/dev/null 2>&1 || true
-  for c in $connections; do
-    local t=$wrk_threads
-    ((c < t)) && t=$c
-    local before after user_before sys_before user_after sys_after
-    read -r user_before sys_before < <(cpu_ticks "$pid")
-    "${wrk_cpu[@]}" wrk -t"$t" -c"$c" -d"${duration}s" --timeout 10s --latency "http://127.0.0.1:$port/" >"$raw/$name-c$c.txt" 2>&1 || true
-    read -r user_after sys_after < <(cpu_ticks "$pid")
-    before=$((user_before + sys_before))
-    after=$((user_after + sys_after))
-    local rps p99 errors cpu
-    rps=$(awk '/^Requests\/sec:/ {print $2}' "$raw/$name-c$c.txt")
-    p99=$(awk '$1 == "99%" {print $2}' "$raw/$name-c$c.txt")
-    errors=$(awk '/Socket errors:/ {sub(/.*Socket errors: /, ""); print}' "$raw/$name-c$c.txt")
-    local requests
-    requests=$(awk '/requests in/ {print $1}' "$raw/$name-c$c.txt")
-    cpu=$(awk -v a="$after" -v b="$before" -v hz="$hz" -v d="$duration" 'BEGIN { printf "%.0f", 100 * (a - b) / hz / d }')
-    # server CPU time per request served: the efficiency figure, whoever wins the CPUs
-    per_req=$(awk -v a="$after" -v b="$before" -v hz="$hz" -v n="${requests:-0}" 'BEGIN { if (n > 0) printf "%.2f", 1e6 * (a - b) / hz / n; else print "-" }')
-    # of which in the kernel (system time: TCP, loopback, system calls, context switches)
-    sys_per_req=$(awk -v a="$sys_after" -v b="$sys_before" -v hz="$hz" -v n="${requests:-0}" 'BEGIN { if (n > 0) printf "%.2f", 1e6 * (a - b) / hz / n; else print "-" }')
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$c" "${rps:-0}" "$(to_ms "${p99:-0}")" "$cpu" "${errors:-none}" "$per_req" "$sys_per_req" >>"$results"
-    printf 'run.sh: %-8s c=%-6s %12s req/s   p99 %10s   server CPU %s%% (%s us/request, %s in the kernel)   errors: %s\n' \
-      "$name" "$c" "${rps:-?}" "${p99:-?}" "$cpu" "$per_req" "$sys_per_req" "${errors:-none}"
-    sleep 1
-  done
-  kill "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
 }
 
-# ---- the three servers, one after the other -------------------------------------------------
-bench_server tasklets 18080 "$build/examples/http_server" 18080 127.0.0.1
+measure() {  # name connections round: one wrk run against a running server
+  local name=$1 c=$2 round=$3
+  local pid=${server_pid[$name]} port=${server_port[$name]}
+  local t=$wrk_threads
+  ((c < t)) && t=$c
+  local before after user_before sys_before user_after sys_after
+  local out_file="$raw/$name-c$c-r$round.txt"
+  read -r user_before sys_before < <(cpu_ticks "$pid")
+  "${wrk_cpu[@]}" wrk -t"$t" -c"$c" -d"${duration}s" --timeout 10s --latency "http://127.0.0.1:$port/" >"$out_file" 2>&1 || true
+  read -r user_after sys_after < <(cpu_ticks "$pid")
+  before=$((user_before + sys_before))
+  after=$((user_after + sys_after))
+  local rps p99 errors cpu requests per_req sys_per_req
+  rps=$(awk '/^Requests\/sec:/ {print $2}' "$out_file")
+  p99=$(awk '$1 == "99%" {print $2}' "$out_file")
+  errors=$(awk '/Socket errors:/ {sub(/.*Socket errors: /, ""); print}' "$out_file")
+  requests=$(awk '/requests in/ {print $1}' "$out_file")
+  cpu=$(awk -v a="$after" -v b="$before" -v hz="$hz" -v d="$duration" 'BEGIN { printf "%.0f", 100 * (a - b) / hz / d }')
+  # server CPU time per request served: the efficiency figure, whoever wins the CPUs
+  per_req=$(awk -v a="$after" -v b="$before" -v hz="$hz" -v n="${requests:-0}" 'BEGIN { if (n > 0) printf "%.2f", 1e6 * (a - b) / hz / n; else print "-" }')
+  # of which in the kernel (system time: TCP, loopback, system calls, context switches)
+  sys_per_req=$(awk -v a="$sys_after" -v b="$sys_before" -v hz="$hz" -v n="${requests:-0}" 'BEGIN { if (n > 0) printf "%.2f", 1e6 * (a - b) / hz / n; else print "-" }')
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$c" "${rps:-0}" "$(to_ms "${p99:-0}")" "$cpu" "${errors:-none}" "$per_req" "$sys_per_req" "$round" >>"$results"
+  printf 'run.sh: round %s %-8s c=%-6s %12s req/s   p99 %10s   server CPU %s%% (%s us/request, %s in the kernel)   errors: %s\n' \
+    "$round" "$name" "$c" "${rps:-?}" "${p99:-?}" "$cpu" "$per_req" "$sys_per_req" "${errors:-none}"
+  sleep 1  # let the server close the connections (10,000 threads exiting) before the next run
+}
 
+# ---- the three servers, all running, measured in turn ---------------------------------------
+declare -A server_pid server_port
+start_server tasklets 18080 "$build/examples/http_server" 18080 127.0.0.1
 sed -e "s|@DIR@|$work|g" -e "s|@PORT@|18081|g" "$here/nginx.conf.in" >"$work/nginx.conf"
-bench_server nginx 18081 nginx -p "$work" -c "$work/nginx.conf" -e "$work/nginx-error.log"
+start_server nginx 18081 nginx -p "$work" -c "$work/nginx.conf" -e "$work/nginx-error.log"
+start_server threads 18082 "$build/thread_server" 18082 127.0.0.1
 
-bench_server threads 18082 "$build/thread_server" 18082 127.0.0.1
+servers=(tasklets nginx threads)
+for c in $connections; do
+  for ((round = 1; round <= rounds; round++)); do
+    order=("${servers[@]}")
+    ((round % 2 == 0)) && order=(threads nginx tasklets)
+    for name in "${order[@]}"; do measure "$name" "$c" "$round"; done
+  done
+done
 
 # ---- report ---------------------------------------------------------------------------------
 {
@@ -155,17 +174,19 @@ bench_server threads 18082 "$build/thread_server" 18082 127.0.0.1
   echo
   echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), Linux $(uname -r)."
   echo "wrk -t$wrk_threads -c<N> -d${duration}s --latency on 127.0.0.1; $placement;"
+  echo "means over $rounds rounds, servers measured in turn (forward order, then reversed);"
   echo "nginx $(nginx -v 2>&1 | sed 's|.*/||'), 1 worker; tasklets: examples/http_server (1 thread); threads: bench/http/thread_server."
   echo
   echo "| connections | tasklets req/s | nginx req/s | threads req/s | tasklets/nginx | tasklets/threads | p99 tasklets | p99 nginx | p99 threads | server CPU % (t/n/th) | server CPU µs/request (t/n/th) | of which kernel µs/request (t/n/th) |"
   echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   for c in $connections; do
     awk -F'\t' -v c="$c" '
-      $2 == c { rps[$1] = $3; p99[$1] = $4; cpu[$1] = $5; us[$1] = $7; sys[$1] = $8 }
+      $2 == c { n[$1]++; rps[$1] += $3; p99[$1] += $4; cpu[$1] += $5; us[$1] += $7; sys[$1] += $8 }
       END {
+        for (k in n) { rps[k] /= n[k]; p99[k] /= n[k]; cpu[k] /= n[k]; us[k] /= n[k]; sys[k] /= n[k] }
         ratio_n = rps["nginx"] > 0 ? sprintf("%.2f×", rps["tasklets"] / rps["nginx"]) : "-"
         ratio_t = rps["threads"] > 0 ? sprintf("%.2f×", rps["tasklets"] / rps["threads"]) : "-"
-        printf "| %s | %.0f | %.0f | %.0f | %s | %s | %s ms | %s ms | %s ms | %s / %s / %s | %s / %s / %s | %s / %s / %s |\n", c,
+        printf "| %s | %.0f | %.0f | %.0f | %s | %s | %.2f ms | %.2f ms | %.2f ms | %.0f / %.0f / %.0f | %.2f / %.2f / %.2f | %.2f / %.2f / %.2f |\n", c,
           rps["tasklets"], rps["nginx"], rps["threads"], ratio_n, ratio_t,
           p99["tasklets"], p99["nginx"], p99["threads"], cpu["tasklets"], cpu["nginx"], cpu["threads"],
           us["tasklets"], us["nginx"], us["threads"], sys["tasklets"], sys["nginx"], sys["threads"]
@@ -174,7 +195,7 @@ bench_server threads 18082 "$build/thread_server" 18082 127.0.0.1
   echo
   echo "Socket errors reported by wrk (connect/read/write/timeout):"
   echo
-  awk -F'\t' '{ printf "- %s, %s connections: %s\n", $1, $2, $6 }' "$results"
+  awk -F'\t' '{ printf "- %s, %s connections, round %s: %s\n", $1, $2, $9, $6 }' "$results"
   echo
   echo "Raw wrk output: results/raw-$stamp/."
 } >"$out/$report"
