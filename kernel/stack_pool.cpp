@@ -134,8 +134,8 @@ stack_block stack_pool::allocate(std::size_t size) {
     if (slab->free.empty()) unlink(cls, slab);
     if (index >= slab->never_used_from) {
         // The new tasklet's first frame is written at the top right away: commit that
-        // page with one system call rather than a page fault (about 20 % of the cost of
-        // parking a tasklet on this kind of machine; bench/README.md).
+        // page with one system call rather than by the page fault of that write, which
+        // costs about 20 % more on this VM (bench/README.md, fresh_page_guarded_prefaulted).
         slab->never_used_from = index + 1;
         const std::size_t page = sys::page_size();
         sys::prefault(slab->stack_base(index) + size - page, page);
