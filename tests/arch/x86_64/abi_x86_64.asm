@@ -65,6 +65,16 @@ CLOBBER equ 0xBAD0BAD0BAD0BAD0
     add     rsp, 8
 %endmacro
 
+; FILL_VECTORS reg: every vector register xmm0-xmm15 gets reg's 64 bits in both halves.
+%macro FILL_VECTORS 1
+%assign i 0
+%rep 16
+    movq    xmm %+ i, %1
+    punpcklqdq xmm %+ i, xmm %+ i
+%assign i i+1
+%endrep
+%endmacro
+
 ; void* tasklets_abi_switch_checked(void** save_sp, void* target_sp, void* value,
 ;                                   const uint64_t* patterns, uint64_t* results)
 ;   rdi, rsi, rdx go to the switch unchanged; rcx = patterns, r8 = results.
@@ -104,12 +114,7 @@ tasklets_abi_clobber_entry:
     mov     r13, rax
     mov     r14, rax
     mov     r15, rax
-%assign i 0                              ; ...and every vector register
-%rep 16
-    movq    xmm %+ i, rax
-    punpcklqdq xmm %+ i, xmm %+ i
-%assign i i+1
-%endrep
+    FILL_VECTORS rax                    ; ...and every vector register
     mov     rdi, [rsp]
     mov     rdx, [rdi + ABI_PEER_ROUNDS] ; value: how many times we ran
     mov     rsi, [rdi + ABI_PEER_MAIN_SP]
@@ -184,12 +189,7 @@ tasklets_abi_call_clobbered:
     mov     r13, r11
     mov     r14, r11
     mov     r15, r11
-%assign i 0                              ; ...and every vector register
-%rep 16
-    movq    xmm %+ i, r11
-    punpcklqdq xmm %+ i, xmm %+ i
-%assign i i+1
-%endrep
+    FILL_VECTORS r11                    ; ...and every vector register
     call    rax
     add     rsp, 8
     RESTORE_CALLERS_REGISTERS_AND_RETURN
