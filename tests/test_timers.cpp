@@ -3,7 +3,7 @@
 // Tests never assert how long anything took; the virtual clock makes most of them exact.
 #include <tasklets/tasklets.hpp>
 
-#include "../kernel/timers.hpp"
+#include "../kernel/io/timer_heap.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,8 +1,12 @@
 // tasklets/errors.hpp — what tasklets throws.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace tasklets {
 
@@ -20,13 +24,55 @@ public:
     using std::logic_error::logic_error;
 };
 
-/// A blocking operation that can never complete: the caller is the last runnable tasklet
+/// One tasklet that was blocked when a deadlock_error was raised (deadlock_error::blocked()).
+struct blocked_tasklet {
+    /// What the tasklet was waiting for.
+    enum class waiting_for {
+        receive,   ///< a receive on `channel`
+        send,      ///< a send on `channel`
+        select,    ///< a select over `cases` channels; `channel` is its first case's
+        timer,     ///< a timer alone (sleep_for, sleep_until)
+        readable,  ///< descriptor `fd` to become readable
+        writable,  ///< descriptor `fd` to become writable
+    };
+    std::uint64_t id = 0;       ///< tasklet::id()
+    std::string name;           ///< tasklet::name(); empty if it has none
+    bool is_main = false;
+    waiting_for on = waiting_for::receive;
+    const void* channel = nullptr;  ///< receive, send, select: the channel, as channel<T>::core()
+    std::size_t cases = 0;      ///< select: how many channels it waits on
+    int fd = -1;                ///< readable, writable: the descriptor
+
+    /// One line: "tasklet 7 \"parser\": receiving on channel 0x5581a3c0e2b0",
+    /// "tasklet 1 (main): waiting in a select over 3 channels (first 0x…)",
+    /// "tasklet 9: sleeping on a timer", "tasklet 4: waiting for fd 12 to become readable".
+    std::string description() const;
+};
+
+/// A blocking operation that can never complete (docs/semantics.md §5). The first line
+/// of what() is Stackless's message: the caller is the last runnable tasklet
 /// ("Deadlock: the last runnable tasklet cannot be blocked."), or the main tasklet was
-/// left blocked on a channel with nothing else to run ("the main tasklet is receiving
-/// without a sender available.", "...is sending without a receiver available.").
+/// left blocked on a channel when the last runnable tasklet ended ("the main tasklet is
+/// receiving without a sender available.", "...is sending without a receiver
+/// available.", "...is waiting in a select without a partner available."). The lines
+/// after it say who is stuck: how many tasklets of the thread are blocked and, for the
+/// first 20 by id, blocked_tasklet::description(); blocked() has them all.
 class deadlock_error : public std::runtime_error {
 public:
-    using std::runtime_error::runtime_error;
+    explicit deadlock_error(const std::string& what) : std::runtime_error(what) {}
+    deadlock_error(const std::string& what, std::vector<blocked_tasklet> blocked)
+        : std::runtime_error(what),
+          blocked_(std::make_shared<const std::vector<blocked_tasklet>>(std::move(blocked))) {}
+
+    /// The thread's blocked tasklets when the error was raised, by id (the one raising
+    /// it is not among them: it is running). Empty if the error was made by hand.
+    const std::vector<blocked_tasklet>& blocked() const noexcept {
+        static const std::vector<blocked_tasklet> none;
+        return blocked_ ? *blocked_ : none;
+    }
+
+private:
+    std::shared_ptr<const std::vector<blocked_tasklet>> blocked_;  // shared: copying an exception must not throw
 };
 
 /// send() or receive() on a channel that is closing and has no partner waiting:

@@ -196,7 +196,7 @@ def _state(sched, t):
         words.append("runnable")
         if not bool(t["started"]):
             words.append("(not started)")
-        elif bool(t["fresh"]):
+        elif bool(t["awaiting_entry"]):
             words.append("(not yet entered)")
     elif bool(t["waiting_in_run"]):
         words.append("waiting in run()")
@@ -308,7 +308,7 @@ def _context_registers(sched, t):
         raise _Error("tasklets: tasklet %d has ended; it has no frames" % tid)
     if not bool(t["started"]):
         raise _Error("tasklets: tasklet %d has not started yet; it has no frames" % tid)
-    if bool(t["fresh"]):
+    if bool(t["awaiting_entry"]):
         raise _Error("tasklets: tasklet %d has a stack but has not been entered yet; it has no frames" % tid)
     arch, slots = _frame_table()
     regs = _ARCH_REGS.get(arch)

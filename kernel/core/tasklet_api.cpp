@@ -1,5 +1,10 @@
-// tasklets::tasklet members: state queries and the operations on one tasklet.
-#include "scheduler.hpp"
+// tasklets::tasklet members: state queries and the operations on one tasklet
+// (docs/semantics.md §1, §2).
+#include "core/handover.hpp"
+#include "core/safe_points.hpp"
+#include "core/switch.hpp"
+#include "core/throw_into.hpp"
+#include "core/waits.hpp"
 
 namespace tasklets {
 
@@ -89,7 +94,17 @@ bool tasklet::set_block_trap(bool on) {
     return std::exchange(impl_->block_trap, on);
 }
 
-tasklet tasklet::next() const { return impl_ && impl_->in_ring ? from_impl(impl_->next) : tasklet(); }
-tasklet tasklet::prev() const { return impl_ && impl_->in_ring ? from_impl(impl_->prev) : tasklet(); }
+// In the ring: ring neighbours. Blocked on a channel: neighbours in its queue of waiters
+// (a select: its first case's channel), as in Stackless (docs/semantics.md §2.5).
+tasklet tasklet::next() const {
+    if (!impl_) return tasklet();
+    if (impl_->in_ring) return from_impl(impl_->next);
+    return from_impl(queue_neighbour(impl_, true));
+}
+tasklet tasklet::prev() const {
+    if (!impl_) return tasklet();
+    if (impl_->in_ring) return from_impl(impl_->prev);
+    return from_impl(queue_neighbour(impl_, false));
+}
 
 }  // namespace tasklets

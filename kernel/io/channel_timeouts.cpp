@@ -1,7 +1,13 @@
 // Channel operations with a timeout: a timer that, if it fires while the tasklet is still
 // blocked on the channel, takes it off (balance adjusted), makes timeout_error pending and
 // puts it back in the ring. The blocking itself is the ordinary channel_send/receive.
-#include "reactor.hpp"
+#include "io/reactor.hpp"
+
+#include "core/ring.hpp"
+#include "core/safe_points.hpp"
+#include "core/waits.hpp"
+
+#include <tasklets/channel.hpp>
 
 namespace tasklets::detail {
 
@@ -9,9 +15,9 @@ namespace {
 
 struct channel_timer {
     timer_node node;
-    scheduler* s = nullptr;
-    tasklet_impl* t = nullptr;
-    channel_core* c = nullptr;
+    scheduler* sched = nullptr;
+    tasklet_impl* waiter = nullptr;
+    channel_core* channel = nullptr;
     const char* what = nullptr;
     std::int64_t span = -1;
     bool fired = false;
@@ -20,22 +26,22 @@ struct channel_timer {
 void fire_channel_timer(timer_node* n) noexcept {
     auto* ct = static_cast<channel_timer*>(n->context);
     ct->fired = true;
-    tasklet_impl* t = ct->t;
-    if (t->blocked_on != ct->c) return;  // served already (or not blocked yet: the caller checks `fired`)
+    tasklet_impl* t = ct->waiter;
+    if (t->blocked_on != ct->channel) return;  // served already (or not blocked yet: the caller checks `fired`)
     unblock_from_channel(t);
     try {
         throw_timeout(ct->what, ct->span);
     } catch (...) {
         t->pending = std::current_exception();
     }
-    ring_append(*ct->s, t);
+    ring_append(*ct->sched, t);
 }
 
 // Cancels the timer however the operation ends.
 struct timer_guard {
-    reactor& r;
-    timer_node& n;
-    ~timer_guard() { r.cancel_timer(&n); }
+    reactor& owner;
+    timer_node& node;
+    ~timer_guard() { owner.cancel_timer(&node); }
 };
 
 template <class Op>
@@ -47,9 +53,9 @@ void with_timeout(channel_core* c, bool partner_waiting, std::int64_t deadline, 
     reactor_hold hold(r);
     if (deadline <= r.now()) throw_timeout(what, span);
     channel_timer ct;
-    ct.s = &s;
-    ct.t = s.current;
-    ct.c = c;
+    ct.sched = &s;
+    ct.waiter = s.current;
+    ct.channel = c;
     ct.what = what;
     ct.span = span;
     ct.node.context = &ct;

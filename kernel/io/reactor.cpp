@@ -1,6 +1,10 @@
 // The reactor (see reactor.hpp): clock, timers and epoll behind the scheduler's
 // event_source hook, plus the public timer API of <tasklets/time.hpp>.
-#include "reactor.hpp"
+#include "io/reactor.hpp"
+
+#include "core/deadlock.hpp"
+#include "core/handover.hpp"
+#include "core/waits.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -29,7 +33,7 @@ struct reactor_owner {
         if (r) r->orphan();
     }
 };
-thread_local reactor_owner owner;
+thread_local reactor_owner thread_reactor;
 
 // epoll_pwait2 (Linux 5.11) takes a nanosecond timeout; without it, epoll_wait's whole
 // milliseconds, rounded up so that a timer never fires early.
@@ -148,7 +152,7 @@ void reactor::unlink(io_wait*& head, io_wait* w) noexcept {
 void reactor::detach(io_wait* w) noexcept {
     if (w->linked) {
         fd_entry& e = fds_[static_cast<std::size_t>(w->fd)];
-        unlink(w->dir == want_read ? e.readers : e.writers, w);
+        unlink(w->interest == want_read ? e.readers : e.writers, w);
         w->linked = false;
         --fd_waiters_;
     }
@@ -159,17 +163,17 @@ void reactor::finish(io_wait* w, int result) noexcept {
     detach(w);
     w->result = result;
     ++woken_;
-    wake_from_event(*s_, w->t);
+    wake_from_event(*s_, w->waiter);
 }
 
 void reactor::cancel_wait(event_wait* self) noexcept {
     auto* w = static_cast<io_wait*>(self);
-    w->r->detach(w);
+    w->owner->detach(w);
 }
 
 void reactor::fire_wait(timer_node* n) noexcept {
     auto* w = static_cast<io_wait*>(n->context);
-    w->r->finish(w, ETIMEDOUT);
+    w->owner->finish(w, ETIMEDOUT);
 }
 
 void reactor::forget(int fd) noexcept {
@@ -183,16 +187,14 @@ void reactor::forget(int fd) noexcept {
     e = fd_entry{};
 }
 
-void reactor::fresh(int fd) noexcept { forget(fd); }
-
 int reactor::wait(int fd, std::uint8_t dir, std::int64_t deadline) {
     scheduler& s = *s_;
     io_wait w;
     w.cancel = &cancel_wait;
-    w.r = this;
-    w.t = s.current;
+    w.owner = this;
+    w.waiter = s.current;
     w.fd = fd;
-    w.dir = dir;
+    w.interest = dir;
     fd_entry* e = nullptr;
     if (fd >= 0) {
         e = &entry(fd);
@@ -217,10 +219,12 @@ int reactor::wait(int fd, std::uint8_t dir, std::int64_t deadline) {
     reactor_hold hold(*this);
     try {
         // The last runnable tasklet, and only the host can end its wait (a manual virtual
-        // clock): hand over to the watchdog, as a channel does, so that run() returns.
-        if (w.t->next == w.t && !w.t->block_trap && !has_waiters()) {
+        // clock): hand over to the watchdog, as a channel does, so that run() returns. A
+        // watchdog blocked on a channel can advance no clock: the deadlock is ours (§5).
+        if (w.waiter->next == w.waiter && !w.waiter->block_trap && !has_waiters()) {
             tasklet_impl* target = watchdog(s);
-            if (target != w.t) revive(s, target, true);
+            if (target != w.waiter && target->blocked_on) throw_deadlock(s, last_runnable_message);
+            if (target != w.waiter) revive(s, target, false);
         }
         wait_for_event(s, &w);
     } catch (...) {
@@ -228,7 +232,7 @@ int reactor::wait(int fd, std::uint8_t dir, std::int64_t deadline) {
         throw;
     }
     if (w.result < 0)  // the kernel revived us (the ring ran empty and nothing can wake us)
-        throw deadlock_error("Deadlock: the tasklet waits for a timer or I/O and nothing is left that could wake it.");
+        throw_deadlock(s, "Deadlock: the tasklet waits for a timer or I/O and nothing is left that could wake it.");
     return w.result;
 }
 
@@ -320,7 +324,7 @@ reactor& get_reactor(scheduler& s) {
     if (s.events) return *static_cast<reactor*>(s.events);
     auto* r = new reactor(s);
     s.events = r;
-    owner.r = r;
+    thread_reactor.r = r;
     return *r;
 }
 

@@ -2,10 +2,16 @@
 //
 // Ready cases (a partner waiting, or the channel closed for that direction) are served at
 // once, one picked uniformly at random (Go's rule: no case starves). Otherwise the tasklet
-// queues one waiter per case, each on its case's channel (channel_core.hpp), and the first
-// partner to arrive completes its case, takes the others off their channels and places the
-// tasklet by its own channel's preference, exactly as for a plain waiting partner.
-#include "channel_core.hpp"
+// queues one waiter record per case, each on its case's channel, and the first partner to
+// arrive completes its case, takes the others off their channels and places the tasklet by
+// its own channel's preference: to the partner it is a plain waiting partner, and both
+// directions go through the one hand-off of channels/handoff.hpp (docs/semantics.md §7).
+#include "channels/handoff.hpp"
+
+#include "core/callbacks.hpp"
+#include "core/deadlock.hpp"
+#include "core/safe_points.hpp"
+#include "core/throw_into.hpp"
 
 #include <tasklets/select.hpp>
 
@@ -47,35 +53,23 @@ void validate(const select_case* cases, std::uint32_t count) {
 }
 
 // A ready case: the callback, the switch guard (a hand-off that switches), then the
-// operation itself, as channel_send/channel_receive do it.
+// hand-off itself, the same as channel_send/channel_receive's.
 void perform(scheduler& s, const select_case& k, std::uint32_t index, select_outcome& out) {
     channel_core* c = k.channel;
     const bool partner = partner_waiting(c, k.direction);
     if (s.switch_flags & channel_watched) [[unlikely]]
         notify_channel(s, c, c->balance, k.direction == sending, false);
-    if (partner && hand_off_switches(c, k.direction)) guard_switch(s);
     if (!partner) {  // closing, nobody waiting for this direction: the case completes as closed
         out.index = index;
         out.closed = true;
         return;
     }
-    channel_waiter* w = c->head;
-    if (k.direction == sending) {
-        k.relocate(w->transfer, k.transfer);  // may throw: nothing has changed yet
-        out.index = index;
-        place_partner(s, c, take_partner(c, w), sending);
-    } else if (w->transfer_is_exception) {
-        std::exception_ptr thrown = *static_cast<std::exception_ptr*>(w->transfer);  // no value: out.index stays none
-        place_partner(s, c, take_partner(c, w), receiving);
-        std::rethrow_exception(std::move(thrown));
-    } else {
-        k.relocate(k.transfer, w->transfer);
-        out.index = index;
-        place_partner(s, c, take_partner(c, w), receiving);
-    }
+    if (hand_off_switches(c, k.direction)) guard_switch(s);
+    if (k.direction == sending) hand_off<sending>(c, k.transfer, k.relocate, &out.index, index);
+    else hand_off<receiving>(c, k.transfer, k.relocate, &out.index, index);  // a sender's exception: no index
 }
 
-// Nothing is ready: wait on every case's channel at once.
+// Nothing is ready: wait on every case's channel at once, one record per case.
 void block_all(scheduler& s, const select_case* cases, std::uint32_t count, select_outcome& out) {
     tasklet_impl* self = s.current;
     if (self->block_trap) throw_state_error("this tasklet does not like to be blocked.");
@@ -83,59 +77,32 @@ void block_all(scheduler& s, const select_case* cases, std::uint32_t count, sele
         for (std::uint32_t i = 0; i < count; ++i)
             notify_channel(s, cases[i].channel, cases[i].channel->balance, cases[i].direction == sending, true);
     }
-    guard_switch(s);
-    constexpr std::uint32_t inline_waiters = 8;
-    channel_waiter local[inline_waiters];
+    constexpr std::uint32_t inline_records = 8;
+    channel_waiter local[inline_records];
     std::unique_ptr<channel_waiter[]> heap;
-    channel_waiter* waiters = local;
-    if (count > inline_waiters) {
+    channel_waiter* records = local;
+    if (count > inline_records) {
         heap.reset(new channel_waiter[count]);
-        waiters = heap.get();
+        records = heap.get();
     }
-    tasklet_impl* target = successor_for_blocking(s, self);
-    ring_unlink(s, self);
     select_wait wait;
-    wait.waiters = waiters;
+    wait.waiters = records;
     wait.count = count;
     wait.chosen = &out.index;
     for (std::uint32_t i = 0; i < count; ++i) {
-        channel_waiter& w = waiters[i];
+        channel_waiter& w = records[i];
         w.tasklet = self;
         w.channel = cases[i].channel;
         w.transfer = cases[i].transfer;
         w.direction = cases[i].direction;
         w.case_index = i;
         w.select = &wait;
-        queue_push(w.channel, &w);
-        w.channel->balance += w.direction;
     }
-    self->blocked_on = cases[0].channel;
-    self->direction = cases[0].direction;
-    self->waiters = waiters;
-    switch_to_tasklet(s, target);
+    block_on_records(s, records, count);
     // Only a partner completing a case resumes us without an exception.
 }
 
 }  // namespace
-
-tasklet_impl* take_select_partner(channel_waiter* w) noexcept {
-    *w->select->chosen = w->case_index;
-    tasklet_impl* t = w->tasklet;
-    unblock_select(t);
-    return t;
-}
-
-void unblock_select(tasklet_impl* t) noexcept {
-    select_wait* wait = t->waiters->select;
-    for (std::uint32_t i = 0; i < wait->count; ++i) {
-        channel_waiter& w = wait->waiters[i];
-        queue_unlink(w.channel, &w);
-        w.channel->balance -= w.direction;
-    }
-    t->blocked_on = nullptr;
-    t->direction = not_blocked;
-    t->waiters = nullptr;
-}
 
 void channel_select(const select_case* cases, std::uint32_t count, bool has_default, select_outcome& out) {
     out.index = select_none;
@@ -156,7 +123,7 @@ void channel_select(const select_case* cases, std::uint32_t count, bool has_defa
         out.index = count;
         return;
     }
-    if (count == 0) throw deadlock_error("Deadlock: a select with no cases and no default can never complete.");
+    if (count == 0) throw_deadlock(s, "Deadlock: a select with no cases and no default can never complete.");
     block_all(s, cases, count, out);
 }
 

@@ -2,7 +2,9 @@
 // public switch carries the resume-hook request across as its value, and the resumed
 // side runs the hook in its own frame. Correct everywhere; what it does not avoid is the
 // mispredicted return after each switch (arch/x86_64/switch_x86_64.asm explains).
-#include "scheduler.hpp"
+#include "kernel_switch.h"
+
+#include <tasklets/context.hpp>
 
 extern "C" void tasklets_kernel_switch(void** save_sp, void* target_sp, std::uintptr_t run_resume_hook) {
     if (tasklets_switch_context(save_sp, target_sp, reinterpret_cast<void*>(run_resume_hook)))

@@ -1,4 +1,4 @@
-#include "system.hpp"
+#include "os/system.hpp"
 
 #include <algorithm>
 #include <atomic>

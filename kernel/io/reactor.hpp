@@ -1,4 +1,4 @@
-// The reactor: this thread's event source (kernel/scheduler.hpp's event_source) — the
+// The reactor: this thread's event source (kernel/core/event_source.hpp's event_source) — the
 // clock, the timer heap and an epoll instance.
 //
 // Descriptors are registered edge-triggered (EPOLLIN|EPOLLOUT|EPOLLRDHUP|EPOLLET) the first
@@ -15,8 +15,9 @@
 // kills the waiters, whose cancels and unwinding still find it alive).
 #pragma once
 
-#include "scheduler.hpp"
-#include "timers.hpp"
+#include "core/event_source.hpp"
+#include "core/scheduler.hpp"
+#include "io/timer_heap.hpp"
 
 #include <tasklets/time.hpp>
 
@@ -31,14 +32,14 @@ namespace tasklets::detail {
 
 class reactor;
 
-enum : std::uint8_t { want_read = 1, want_write = 2 };
+enum : std::uint8_t { want_read = event_readable, want_write = event_writable };
 
 /// A tasklet waiting for a timer and/or a descriptor. Lives in the waiter's frame.
+/// The descriptor (-1: a plain sleep) and want_read/want_write are event_wait's fd and
+/// interest, which deadlock reports read too.
 struct io_wait : event_wait {
-    reactor* r = nullptr;
-    tasklet_impl* t = nullptr;
-    int fd = -1;                 // -1: a plain sleep
-    std::uint8_t dir = 0;        // want_read or want_write
+    reactor* owner = nullptr;
+    tasklet_impl* waiter = nullptr;
     bool linked = false;         // on the descriptor's waiter list
     int result = -1;             // -1 still waiting (or revived by the kernel); 0 ready; ETIMEDOUT; EBADF closed
     io_wait* next = nullptr;
@@ -89,8 +90,6 @@ public:
     /// The descriptor is being closed (or handed elsewhere): wakes its waiters with EBADF,
     /// drops its registration. Call before close(2).
     void forget(int fd) noexcept;
-    /// A new descriptor with this number (accept, socket): nothing of an old one applies.
-    void fresh(int fd) noexcept;
     std::size_t fd_waiter_count() const noexcept { return fd_waiters_; }
     std::size_t registered_count() const noexcept { return registered_; }
 
@@ -99,8 +98,6 @@ public:
     void hold() noexcept { ++holds_; }
     void unhold() noexcept;
     void orphan() noexcept;
-
-    scheduler& sched_ref() noexcept { return *s_; }
 
 private:
     struct fd_entry {

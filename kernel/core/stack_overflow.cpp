@@ -4,7 +4,9 @@
 // restores the previous disposition so that the fault, re-executed, kills the process by
 // SIGSEGV (or reaches the handler that was there before us). Faults that are not ours go
 // straight to the previous handler.
-#include "scheduler.hpp"
+#include "core/stack_overflow.hpp"
+
+#include "core/scheduler.hpp"
 
 #include <csignal>
 #include <cstring>

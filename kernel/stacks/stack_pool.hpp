@@ -27,7 +27,7 @@ struct stack_size_class {
 };
 
 /// One tasklet stack: usable memory [base, base + size); guards lie just outside it.
-struct stack_block {
+struct stack_region {
     std::byte* base = nullptr;
     std::size_t size = 0;
     stack_slab* slab = nullptr;
@@ -51,8 +51,8 @@ public:
 
     /// A stack of exactly `size` bytes (a multiple of the page size). Throws
     /// std::system_error if memory or mappings run out.
-    stack_block allocate(std::size_t size);
-    void release(const stack_block& stack) noexcept;
+    stack_region allocate(std::size_t size);
+    void release(const stack_region& stack) noexcept;
 
     /// Guard region size on each side of every stack.
     static std::size_t guard_bytes() noexcept;

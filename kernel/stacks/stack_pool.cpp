@@ -1,7 +1,7 @@
-#include "stack_pool.hpp"
+#include "stacks/stack_pool.hpp"
 
-#include "instrument.hpp"
-#include "system.hpp"
+#include "os/instrument.hpp"
+#include "os/system.hpp"
 
 #include <algorithm>
 #include <new>
@@ -126,7 +126,7 @@ stack_pool::size_class& stack_pool::class_for(std::size_t size) {
     return *cached_class_;
 }
 
-stack_block stack_pool::allocate(std::size_t size) {
+stack_region stack_pool::allocate(std::size_t size) {
     size_class& cls = class_for(size);
     stack_slab* slab = cls.with_free ? cls.with_free : new_slab(size, cls);
     const std::uint32_t index = slab->free.back();
@@ -141,10 +141,10 @@ stack_block stack_pool::allocate(std::size_t size) {
         sys::prefault(slab->stack_base(index) + size - page, page);
     }
     ++in_use_;
-    return stack_block{slab->stack_base(index), size, slab, index};
+    return stack_region{slab->stack_base(index), size, slab, index};
 }
 
-void stack_pool::release(const stack_block& stack) noexcept {
+void stack_pool::release(const stack_region& stack) noexcept {
     stack_slab* slab = stack.slab;
     size_class& cls = *slab->size_class;
     slab->free.push_back(stack.index);  // capacity reserved: cannot throw
@@ -163,32 +163,3 @@ void stack_pool::release(const stack_block& stack) noexcept {
 }
 
 }  // namespace tasklets::detail
-
-// ---- public stack settings ----------------------------------------------------------------
-#include <tasklets/stack.hpp>
-
-#include <atomic>
-#include <stdexcept>
-#include <string>
-
-namespace tasklets {
-
-namespace {
-std::atomic<std::size_t> process_default_stack_size{builtin_default_stack_size};
-}
-
-std::size_t default_stack_size() noexcept { return process_default_stack_size.load(std::memory_order_relaxed); }
-
-void set_default_stack_size(std::size_t bytes) {
-    if (bytes < min_stack_size)
-        throw std::invalid_argument("tasklets: a default stack size of " + std::to_string(bytes) +
-                                    " bytes is too small; the minimum is " + std::to_string(min_stack_size) +
-                                    " bytes (tasklets::min_stack_size)");
-    process_default_stack_size.store(bytes, std::memory_order_relaxed);
-}
-
-std::string_view stack_guard_method() {
-    return detail::sys::guard_method_name(detail::sys::guard_method_in_use());
-}
-
-}  // namespace tasklets

@@ -1,5 +1,5 @@
 // <tasklets/io.hpp>: descriptor waits and TCP streams/listeners on the reactor.
-#include "reactor.hpp"
+#include "io/reactor.hpp"
 
 #include <tasklets/io.hpp>
 
@@ -55,7 +55,7 @@ void set_int_option(int fd, int level, int name, int value, const char* what) {
 
 // A new descriptor number: forget whatever the reactor knew about an old one.
 int adopt_new(int fd) noexcept {
-    if (reactor* r = find_reactor()) r->fresh(fd);
+    if (reactor* r = find_reactor()) r->forget(fd);
     return fd;
 }
 
@@ -311,7 +311,7 @@ stream listener::accept(address& peer, deadline d) {
         socklen_t len = sizeof ss;
         const int c = ::accept4(fd, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (c >= 0) {
-            r.fresh(c);
+            r.forget(c);  // a new descriptor number: nothing of an old one applies
             peer = address::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len);
             return stream(fd_handle(c));
         }

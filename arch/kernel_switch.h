@@ -1,0 +1,16 @@
+// The contract between the scheduler and a port's kernel switch: the two symbols every
+// port provides or uses (arch/README.md, "The kernel switch"). Each port implements
+// tasklets_kernel_switch in assembly (arch/<arch>/switch_*); a port without one builds
+// arch/portable/kernel_switch_portable.cpp instead. The scheduler implements the hook.
+#pragma once
+
+#include <cstdint>
+
+extern "C" {
+/// Saves the running context to *save_sp and resumes target_sp. If run_resume_hook is
+/// non-zero, the resumed side first runs tasklets_resume_hook(), which may throw into it.
+void tasklets_kernel_switch(void** save_sp, void* target_sp, std::uintptr_t run_resume_hook);
+/// The scheduler's work for the tasklet just resumed (kernel/core/tasklet_life.cpp);
+/// entered as if called by the resumed code, so what it throws is raised there.
+void tasklets_resume_hook();
+}

@@ -1,0 +1,171 @@
+// Channels: send, receive and send_exception (docs/semantics.md §3), the channel's life
+// cycle, and its properties. The hand-off itself is channels/handoff.hpp.
+#include "channels/handoff.hpp"
+
+#include "core/callbacks.hpp"
+#include "core/safe_points.hpp"
+#include "core/throw_into.hpp"
+
+#include <tasklets/errors.hpp>
+
+#include <stdexcept>
+
+namespace tasklets::detail {
+
+static_assert(sizeof(channel_waiter) <= sizeof(waiter_slot) && alignof(channel_waiter) <= alignof(waiter_slot),
+              "channel_waiter must fit the waiter_slot that channel.hpp reserves for it");
+
+channel_core* new_channel() { return new channel_core; }
+
+void retain(channel_core* c) noexcept { ++c->handles; }
+
+void release(channel_core* c) noexcept {
+    if (--c->handles != 0) return;
+    // Nobody can ever send or receive on it again: its waiters would wait forever, so
+    // they are killed, in queue order. One pass over the waiters present now; a waiter
+    // that catches tasklet_exit and blocks here again keeps the channel alive.
+    if (c->head) {
+        c->handles = 1;
+        scheduler& s = sched();
+        for (int n = c->balance < 0 ? -c->balance : c->balance; n > 0 && c->head; --n) {
+            try {
+                kill_now(s, c->head->tasklet);
+            } catch (...) {
+                // Nothing can report it from a destructor.
+            }
+        }
+        if (--c->handles != 0 || c->head) return;
+    }
+    delete c;
+}
+
+// ---- send and receive ------------------------------------------------------------------
+// Each is split so that the common cases need no stack frame: the entry tests every rare
+// condition at once and tail-calls either the hand-off to a waiting partner or block();
+// anything unusual (no scheduler yet, the safe point's periodic work, a channel callback,
+// a refused switch) goes through *_with_care, which is the whole operation.
+
+namespace {
+
+// The rare part of entering a channel operation: the channel callback, and the switch
+// guard when the operation will switch.
+[[gnu::cold, gnu::noinline]] void enter_watched_operation(scheduler& s, const channel_core* c, std::int8_t direction) {
+    const bool partner_waiting = direction == sending ? c->balance < 0 : c->balance > 0;
+    if (s.switch_flags & channel_watched) notify_channel(s, c, c->balance, direction == sending, !partner_waiting);
+    if (s.switch_flags & (switch_trapped | in_callback)) {
+        if (!partner_waiting || hand_off_switches(c, direction)) refuse_switch(s);
+    }
+}
+
+// Any reason the entry of a channel operation cannot take the fast path. The safe point
+// is counted first: tick_countdown exists before the scheduler does.
+inline bool enter_needs_care() noexcept {
+    scheduler* s = tls_scheduler;
+    return --tick_countdown < 0 || s == nullptr ||
+           (s->switch_flags & (channel_watched | switch_trapped | in_callback));
+}
+
+// The careful entry's first steps (the safe point already counted): its periodic work,
+// the callback and the guard, all before anything changes.
+scheduler& enter_with_care(const channel_core* c, std::int8_t direction) {
+    scheduler& s = sched();
+    if (tick_countdown < 0) slow_safe_point(s);
+    if (s.switch_flags & (channel_watched | switch_trapped | in_callback)) enter_watched_operation(s, c, direction);
+    return s;
+}
+
+// The caller's waiter record, built in `slot` (the caller's frame, so that the kernel's
+// frames can end in a tail call to the switch).
+inline channel_waiter* record_in(waiter_slot* slot, tasklet_impl* self, channel_core* c, std::int8_t direction,
+                                 void* transfer, bool is_exception) noexcept {
+    channel_waiter* w = ::new (static_cast<void*>(slot->bytes)) channel_waiter{};
+    w->tasklet = self;
+    w->channel = c;
+    w->transfer = transfer;
+    w->transfer_is_exception = is_exception;
+    w->direction = direction;
+    return w;
+}
+
+// No partner is waiting and something is unusual: the whole blocking path.
+[[gnu::noinline]] void block_with_care(scheduler& s, channel_core* c, std::int8_t direction, void* transfer,
+                                       bool is_exception, waiter_slot* slot) {
+    tasklet_impl* self = s.current;
+    if (self->block_trap) throw_state_error("this tasklet does not like to be blocked.");
+    if (c->closing) throw channel_closed_error("Send/receive operation on a closed channel");
+    block_on_records(s, record_in(slot, self, c, direction, transfer, is_exception), 1);
+}
+
+// No partner is waiting, and the next tasklet in the ring can simply take over: this
+// calls nothing but the switch, so it needs no stack frame. Its parameters are the
+// entry's, in the same registers, so that the entry reaches it by a bare jump.
+template <std::int8_t direction>
+[[gnu::noinline]] void block(channel_core* c, void* transfer, relocate_fn, waiter_slot* slot) {
+    scheduler& s = *tls_scheduler;
+    tasklet_impl* self = s.current;
+    tasklet_impl* target = self->next;
+    if (self->block_trap || c->closing || (s.switch_flags & switch_needs_care) || target == self || !target->started)
+        [[unlikely]] return block_with_care(s, c, direction, transfer, false, slot);
+    ring_unlink(s, self);
+    channel_waiter* w = record_in(slot, self, c, direction, transfer, false);
+    enqueue_waiter(w);
+    mark_blocked(self, w);
+    switch_plainly(s, self, target);
+}
+
+// A partner waits: the hand-off. Not inlined into the entries: its frame (for the
+// relocate call) must stay out of their fast path.
+template <std::int8_t direction>
+[[gnu::noinline]] void hand_off_to_waiting(channel_core* c, void* transfer, relocate_fn relocate) {
+    hand_off<direction>(c, transfer, relocate);
+}
+
+[[gnu::noinline]] void send_with_care(channel_core* c, void* payload, relocate_fn relocate, waiter_slot* slot) {
+    scheduler& s = enter_with_care(c, sending);
+    if (c->balance < 0) return hand_off_to_waiting<sending>(c, payload, relocate);
+    block_with_care(s, c, sending, payload, false, slot);
+}
+
+[[gnu::noinline]] void receive_with_care(channel_core* c, void* storage, relocate_fn relocate, waiter_slot* slot) {
+    scheduler& s = enter_with_care(c, receiving);
+    if (c->balance > 0) return hand_off_to_waiting<receiving>(c, storage, relocate);
+    block_with_care(s, c, receiving, storage, false, slot);
+}
+
+}  // namespace
+
+// The entries: every tail call below passes the entry's own arguments in place.
+void channel_send(channel_core* c, void* payload, relocate_fn relocate, waiter_slot* slot) {
+    if (enter_needs_care()) [[unlikely]] return send_with_care(c, payload, relocate, slot);
+    if (c->balance < 0) return hand_off_to_waiting<sending>(c, payload, relocate);
+    block<sending>(c, payload, relocate, slot);
+}
+
+void channel_receive(channel_core* c, void* storage, relocate_fn relocate, waiter_slot* slot) {
+    if (enter_needs_care()) [[unlikely]] return receive_with_care(c, storage, relocate, slot);
+    if (c->balance > 0) return hand_off_to_waiting<receiving>(c, storage, relocate);
+    block<receiving>(c, storage, relocate, slot);
+}
+
+void channel_send_exception(channel_core* c, std::exception_ptr e) {
+    if (!e) throw std::invalid_argument("tasklets: send_exception needs a non-null exception_ptr");
+    --tick_countdown;  // rare enough to take the careful entry every time
+    scheduler& s = enter_with_care(c, sending);
+    if (c->balance < 0) return hand_off_exception(s, c, std::move(e));
+    waiter_slot slot;  // this frame holds `e` during the wait anyway
+    block_with_care(s, c, sending, &e, true, &slot);
+}
+
+int channel_balance(const channel_core* c) noexcept { return c->balance; }
+int channel_preference(const channel_core* c) noexcept { return c->preference; }
+void channel_set_preference(channel_core* c, int preference) noexcept {
+    c->preference = static_cast<std::int8_t>((preference > 0) - (preference < 0));
+}
+bool channel_schedule_all(const channel_core* c) noexcept { return c->schedule_all; }
+void channel_set_schedule_all(channel_core* c, bool on) noexcept { c->schedule_all = on; }
+void channel_close(channel_core* c) noexcept { c->closing = true; }
+void channel_open(channel_core* c) noexcept { c->closing = false; }
+bool channel_closing(const channel_core* c) noexcept { return c->closing; }
+tasklet channel_queue(const channel_core* c) { return tasklet::from_impl(c->head ? c->head->tasklet : nullptr); }
+
+}  // namespace tasklets::detail

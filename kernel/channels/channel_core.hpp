@@ -1,0 +1,77 @@
+// The channel's private state: the channel, its FIFO queue of waiter records.
+//
+// A channel's FIFO queue links *waiter records*, not tasklets: each lives on the waiting
+// tasklet's stack for as long as it waits. A plain send/receive waits with one record; a
+// select waits with one record per case, queued on every case's channel at once (each
+// counted in its channel's balance). tasklet_impl::waiters points at the record (plain) or
+// at the select's first record, and blocked_on/direction name the first one's channel and
+// direction (what revive() and the gdb extension read).
+#pragma once
+
+#include "core/control_block.hpp"
+
+#include <cstdint>
+
+namespace tasklets::detail {
+
+struct select_wait;
+
+struct channel_waiter {
+    tasklet_impl* tasklet = nullptr;
+    channel_waiter* next = nullptr;  // FIFO in its channel
+    channel_waiter* prev = nullptr;
+    channel_core* channel = nullptr;
+    void* transfer = nullptr;              // the payload (sending) or storage (receiving)
+    bool transfer_is_exception = false;    // a blocked send_exception: transfer is an exception_ptr*
+    std::int8_t direction = not_blocked;   // sending or receiving
+    std::uint32_t case_index = 0;          // which select case (0 for plain operations)
+    select_wait* select = nullptr;         // non-null when part of a select
+};
+
+/// A blocked select: its waiters (an array, one per case) and where the completed case's
+/// index goes.
+struct select_wait {
+    channel_waiter* waiters = nullptr;
+    std::uint32_t count = 0;
+    std::uint32_t* chosen = nullptr;       // written by the partner that completes a case
+};
+
+struct channel_core {
+    channel_waiter* head = nullptr;  // waiters, FIFO
+    channel_waiter* tail = nullptr;
+    int balance = 0;                 // > 0: senders waiting; < 0: receivers waiting
+    std::uint32_t handles = 1;
+    std::int8_t preference = -1;
+    bool schedule_all = false;
+    bool closing = false;
+};
+
+inline void queue_push(channel_core* c, channel_waiter* w) noexcept {
+    w->next = nullptr;
+    w->prev = c->tail;
+    if (c->tail) c->tail->next = w;
+    else c->head = w;
+    c->tail = w;
+}
+
+inline void queue_unlink(channel_core* c, channel_waiter* w) noexcept {
+    if (w->prev) w->prev->next = w->next;
+    else c->head = w->next;
+    if (w->next) w->next->prev = w->prev;
+    else c->tail = w->prev;
+    w->next = w->prev = nullptr;
+}
+
+/// Queues the record at the tail of its channel; the record counts in the balance.
+inline void enqueue_waiter(channel_waiter* w) noexcept {
+    queue_push(w->channel, w);
+    w->channel->balance += w->direction;
+}
+
+/// Takes the record off its channel's queue, wherever it is, and out of the balance.
+inline void dequeue_waiter(channel_waiter* w) noexcept {
+    queue_unlink(w->channel, w);
+    w->channel->balance -= w->direction;
+}
+
+}  // namespace tasklets::detail

@@ -1,0 +1,113 @@
+// The hand-off: how a channel operation meets its partner, written once for plain
+// send/receive (channels/channel.cpp) and for select cases (channels/select.cpp).
+// docs/semantics.md §3 and §7 state the rules.
+//
+//   A partner waits at the head of the queue: hand_off() moves the value between the
+//   caller and the partner's waiter record, takes the partner off its channel(s)
+//   (take_partner: with a select, off every case's channel) and places it by the
+//   channel's preference (place_partner), which may switch to it at once.
+//
+//   Nobody waits: the caller's waiter records (one, or one per select case, in its own
+//   frame) are queued on their channels (enqueue_waiter), the caller is marked blocked
+//   (mark_blocked), and a successor takes over: block_on_records() for every careful
+//   case, the channel's own fast path for the plain one.
+#pragma once
+
+#include "channels/channel_core.hpp"
+#include "core/ring.hpp"
+#include "core/switch.hpp"
+
+#include <tasklets/channel.hpp>
+
+namespace tasklets::detail {
+
+/// The tasklet waits on the channel(s) of `first` (a select: its first record).
+inline void mark_blocked(tasklet_impl* t, channel_waiter* first) noexcept {
+    t->blocked_on = first->channel;
+    t->direction = first->direction;
+    t->waiters = first;
+}
+
+/// The tasklet waits on no channel any more.
+inline void clear_blocked(tasklet_impl* t) noexcept {
+    t->blocked_on = nullptr;
+    t->direction = not_blocked;
+    t->waiters = nullptr;
+}
+
+/// A partner arrived for `w`, a case of a blocked select: records the case as chosen
+/// and takes every record of the select off its channel. Returns the selecting tasklet.
+tasklet_impl* take_select_partner(channel_waiter* w) noexcept;
+
+/// Takes the head waiter `w` of c off the queue (all of its select's records, if it is
+/// part of one); the caller has handed it its value and places the returned tasklet.
+/// w's own links are left stale: nothing reads a record after it leaves its queue.
+inline tasklet_impl* take_partner(channel_core* c, channel_waiter* w) noexcept {
+    if (w->select) [[unlikely]] return take_select_partner(w);
+    channel_waiter* next = w->next;
+    c->head = next;
+    if (next) next->prev = nullptr;
+    else c->tail = nullptr;
+    c->balance -= w->direction;
+    tasklet_impl* t = w->tasklet;
+    clear_blocked(t);
+    return t;
+}
+
+/// Does handing over to a waiting partner switch away from the caller?
+inline bool hand_off_switches(const channel_core* c, std::int8_t caller_direction) noexcept {
+    return c->schedule_all || c->preference == -caller_direction;
+}
+
+/// The partner got its value; who runs next depends on schedule_all and preference:
+/// the preferred partner is inserted after the caller and runs at once; otherwise it is
+/// appended and the caller goes on (schedule_all: the caller yields as well).
+inline void place_partner(scheduler& s, channel_core* c, tasklet_impl* partner, std::int8_t caller_direction) {
+    if (c->schedule_all) {
+        ring_append(s, partner);
+        yield_to_next(s);
+    } else if (c->preference == -caller_direction) {  // -1 prefers receivers, +1 senders
+        ring_insert_after(s, s.current, partner);
+        switch_to_tasklet(s, partner);
+    } else {
+        ring_append(s, partner);
+    }
+}
+
+/// A receiver met a sender that passed an exception (send_exception): the sender is let
+/// go, placed as for a value, and the exception is raised in the receiver.
+[[noreturn]] void receive_exception(scheduler& s, channel_core* c, channel_waiter* sender);
+
+/// The hand-off to the partner waiting at the head of c, for a caller going in
+/// `direction` with its payload (sending) or storage (receiving) at `transfer`. If
+/// `completed` is given (a select), `index` is written there once the value has moved,
+/// before the partner is placed (placing may switch). Throws, with nothing changed, what
+/// relocate throws; raises a sender's exception in a receiver.
+template <std::int8_t direction>
+[[gnu::always_inline]] inline void hand_off(channel_core* c, void* transfer, relocate_fn relocate,
+                                            std::uint32_t* completed = nullptr, std::uint32_t index = 0) {
+    if constexpr (direction == sending) {
+        relocate(c->head->transfer, transfer);
+    } else {
+        channel_waiter* sender = c->head;
+        if (sender->transfer_is_exception) [[unlikely]] receive_exception(*tls_scheduler, c, sender);
+        relocate(transfer, sender->transfer);
+    }
+    if (completed) *completed = index;
+    // The head is read again after relocate (a call) rather than kept in a callee-saved
+    // register: the common path then needs no stack frame of its own.
+    place_partner(*tls_scheduler, c, take_partner(c, c->head), direction);
+}
+
+/// Delivers `e` to the receiver waiting at the head of c (send_exception): a select
+/// receiving there completes with no case chosen, so select() just throws.
+void hand_off_exception(scheduler& s, channel_core* c, std::exception_ptr e);
+
+/// Parks the running tasklet on `count` filled-in waiter records (one, or one per
+/// select case, all in its frame): checks that a switch is allowed, finds who takes
+/// over (the next in the ring, the event source's wake-ups, or the watchdog), queues
+/// the records and switches. Throws deadlock_error, with nothing changed, if nobody
+/// could ever take over. Returns when a partner (or an exception) resumes it.
+void block_on_records(scheduler& s, channel_waiter* records, std::uint32_t count);
+
+}  // namespace tasklets::detail

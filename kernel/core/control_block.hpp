@@ -1,0 +1,72 @@
+// The tasklet control block: everything the kernel knows about one tasklet.
+//
+// Ownership. A control block is freed when no handle refers to it and the scheduler no
+// longer needs it (dead, or never started and not scheduled). The scheduler needs a
+// tasklet while it is in the ring, blocked, running, or waiting inside run(); those
+// states cost no reference-count traffic on the hot paths (core/handles.cpp).
+//
+// States (docs/semantics.md §1): in the ring (runnable; `in_ring`), blocked on channels
+// (`blocked_on`), blocked on an event (`event`), paused (none of these, alive), dead
+// (`!alive`). The gdb extension reads these fields by name: rename them there too.
+#pragma once
+
+#include "core/eh_state.hpp"
+#include "os/instrument.hpp"
+#include "stacks/stack_pool.hpp"
+
+#include <tasklets/tasklet.hpp>
+
+#include <cstdint>
+#include <exception>
+#include <string_view>
+
+namespace tasklets::detail {
+
+struct channel_core;
+struct channel_waiter;
+struct event_wait;
+
+/// A direction of a channel operation; also the sign of its contribution to the balance.
+enum : std::int8_t { receiving = -1, not_blocked = 0, sending = 1 };
+
+struct tasklet_impl {
+    void* sp = nullptr;               // saved context while not running
+    tasklet_impl* next = nullptr;     // ring links
+    tasklet_impl* prev = nullptr;
+    channel_core* blocked_on = nullptr;  // blocked on a channel (a select: its first case's)
+    event_wait* event = nullptr;      // waiting for a timer or I/O (blocked, not on a channel)
+    channel_waiter* waiters = nullptr;  // while blocked on channels: its waiter record(s), in its frame (channels/channel_core.hpp)
+    std::exception_ptr pending;       // raised when this tasklet next resumes
+    tasklet_body* body = nullptr;     // bound function; null once finished
+    eh_state eh;
+    std::uint32_t handles = 1;
+    std::int8_t direction = not_blocked;
+    std::uint8_t chunk_class = 0;     // control-block cache class (0: allocated exactly; core/chunk_cache.hpp)
+    bool in_ring = false;
+    bool alive = false;
+    bool started = false;             // has a stack (main: always)
+    bool awaiting_entry = false;      // started but never resumed: the next switch enters tasklet_entry
+    bool waiting_in_run = false;      // inside run() as a watchdog
+    bool is_main = false;
+    bool atomic = false;
+    bool block_trap = false;
+    stack_region stack;
+    std::size_t stack_size = 0;       // requested usable size (bytes, page multiple)
+    std::uint64_t fp_control = 0;     // the creator's FP control, for the first frame
+    std::uint64_t id = 0;
+    [[no_unique_address]] instrument::tasklet_state tools;  // sanitizer bookkeeping (empty in plain builds)
+    tasklet_impl* all_next = nullptr; // every control block of the thread (for teardown and debuggers)
+    tasklet_impl* all_prev = nullptr;
+    char* name = nullptr;             // owned, NUL-terminated; most tasklets have none
+
+    tasklet_impl() = default;
+    tasklet_impl(const tasklet_impl&) = delete;
+    tasklet_impl& operator=(const tasklet_impl&) = delete;
+    ~tasklet_impl() { delete[] name; }
+    std::string_view name_view() const noexcept { return name ? std::string_view(name) : std::string_view(); }
+    void set_name(std::string_view text);
+};
+
+inline bool is_blocked(const tasklet_impl* t) noexcept { return t->blocked_on != nullptr || t->event != nullptr; }
+
+}  // namespace tasklets::detail

@@ -1,0 +1,115 @@
+// Making and freeing control blocks: spawn's first half (include/tasklets/tasklet.hpp
+// allocates a block, constructs the bound function in it, then binds and schedules it).
+#include "arch_context.hpp"
+#include "core/ring.hpp"
+#include "core/scheduler.hpp"
+#include "core/tasklet_life.hpp"
+
+#include <tasklets/stack.hpp>
+
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+namespace tasklets::detail {
+
+namespace {
+
+[[noreturn]] void stack_too_small(std::size_t requested) {
+    throw std::invalid_argument("tasklets: a stack of " + std::to_string(requested) +
+                                " bytes is too small; the minimum is " + std::to_string(min_stack_size) +
+                                " bytes (tasklets::min_stack_size)");
+}
+
+std::size_t round_to_pages(const scheduler& s, std::size_t bytes) noexcept {
+    return (bytes + s.page_size - 1) / s.page_size * s.page_size;
+}
+
+std::size_t stack_bytes_for(scheduler& s, std::size_t requested) {
+    if (requested != 0) {
+        if (requested < min_stack_size) stack_too_small(requested);
+        return round_to_pages(s, requested);
+    }
+    const std::size_t by_default = default_stack_size();  // validated when set
+    if (by_default != s.default_stack_request) {
+        s.default_stack_request = by_default;
+        s.default_stack_rounded = round_to_pages(s, by_default);
+    }
+    return s.default_stack_rounded;
+}
+
+// The bound function sits right after the control block, aligned for any type.
+std::size_t body_offset() noexcept {
+    constexpr std::size_t align = alignof(std::max_align_t);
+    return (sizeof(tasklet_impl) + align - 1) / align * align;
+}
+
+void unlink_all(scheduler& s, tasklet_impl* t) noexcept {
+    if (t->all_prev) t->all_prev->all_next = t->all_next;
+    else s.all = t->all_next;
+    if (t->all_next) t->all_next->all_prev = t->all_prev;
+}
+
+}  // namespace
+
+void link_all(scheduler& s, tasklet_impl* t) noexcept {
+    t->all_prev = nullptr;
+    t->all_next = s.all;
+    if (s.all) s.all->all_prev = t;
+    s.all = t;
+}
+
+tasklet_impl* allocate_tasklet(std::size_t body_size, const tasklet_options& options) {
+    scheduler& s = sched();
+    const std::size_t stack_bytes = stack_bytes_for(s, options.stack_size);
+    std::uint8_t chunk_class;
+    void* memory = s.chunks.allocate(body_offset() + body_size, chunk_class);
+    auto* t = ::new (memory) tasklet_impl;
+    t->chunk_class = chunk_class;
+    t->stack_size = stack_bytes;
+    t->fp_control = arch::current_fp_control();  // inherited, as by a new thread
+    t->id = s.next_id++;
+    t->next = t->prev = t;
+    if (!options.name.empty()) {
+        try {
+            t->set_name(options.name);
+        } catch (...) {
+            t->~tasklet_impl();
+            s.chunks.release(memory, chunk_class);
+            throw;
+        }
+    }
+    link_all(s, t);
+    return t;
+}
+
+void tasklet_impl::set_name(std::string_view text) {
+    char* copy = nullptr;
+    if (!text.empty()) {
+        copy = new char[text.size() + 1];
+        std::memcpy(copy, text.data(), text.size());
+        copy[text.size()] = '\0';
+    }
+    delete[] std::exchange(name, copy);
+}
+
+void* body_storage(tasklet_impl* t) noexcept { return reinterpret_cast<std::byte*>(t) + body_offset(); }
+
+void free_unbound(tasklet_impl* t) noexcept { free_tasklet(sched(), t); }
+
+void bind_and_schedule(tasklet_impl* t, tasklet_body* body) noexcept {
+    t->body = body;
+    t->alive = true;
+    ring_append(sched(), t);
+}
+
+void free_tasklet(scheduler& s, tasklet_impl* t) noexcept {
+    unlink_all(s, t);
+    if (t->body) t->body->~tasklet_body();
+    const std::uint8_t cls = t->chunk_class;
+    t->~tasklet_impl();
+    s.chunks.release(t, cls);
+}
+
+}  // namespace tasklets::detail

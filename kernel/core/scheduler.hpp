@@ -1,0 +1,80 @@
+// The per-thread scheduler: its state, and how the kernel reaches it.
+//
+// Each OS thread has its own scheduler (docs/semantics.md §9), created on the thread's
+// first tasklet operation (core/thread_scheduler.cpp) and reached through one
+// initial-exec thread-local pointer. Its parts are declared where their jobs live:
+// the ring (core/ring.hpp), switching (core/switch.hpp), handing control on when a
+// tasklet leaves the ring (core/handover.hpp), safe points and budgets
+// (core/safe_points.hpp), callbacks (core/callbacks.hpp), waits (core/waits.hpp).
+#pragma once
+
+#include "core/chunk_cache.hpp"
+#include "core/control_block.hpp"
+#include "core/eh_state.hpp"
+#include "core/run_budget.hpp"
+#include "stacks/stack_pool.hpp"
+
+#include <tasklets/watchdog.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace tasklets::detail {
+
+class event_source;
+
+/// Bits of scheduler::switch_flags: rare conditions the hot paths test with one load.
+enum : std::uint8_t {
+    switch_trapped = 1,    // switch_trap() is non-zero: switches are refused
+    in_callback = 2,       // a schedule/channel callback runs: switches are refused
+    budget_armed = 4,      // a run() budget is being enforced: on_switch() keeps its books
+    schedule_watched = 8,  // a schedule callback is installed: on_switch() calls it
+    channel_watched = 16,  // a channel callback is installed
+};
+
+/// Conditions a switch cannot ignore: a refused switch (switch_trapped, in_callback) and
+/// the work of on_switch (budget_armed, schedule_watched). Hot paths test them all with
+/// one instruction and leave everything rare to a slow path.
+inline constexpr std::uint8_t switch_needs_care = switch_trapped | in_callback | budget_armed | schedule_watched;
+
+struct scheduler {
+    tasklet_impl* current = nullptr;
+    tasklet_impl main;
+    int runcount = 1;
+    std::vector<tasklet_impl*> watchdogs;  // run() callers, innermost last
+    tasklet_impl* dead = nullptr;          // finished; its stack is freed once we are off it
+    tasklet_impl* previous = nullptr;      // sanitizer builds: who switched to the current tasklet
+    eh_state* eh_globals = nullptr;        // this thread's __cxa_eh_globals
+    tasklet_impl* all = nullptr;
+    std::vector<tasklet_impl*> abandoned;  // paused themselves with no handle left
+    std::uint64_t next_id = 2;
+    void* alt_stack = nullptr;             // our sigaltstack mapping, if we made one
+    std::size_t page_size = 0;
+    std::size_t default_stack_request = 0; // default_stack_size() last seen...
+    std::size_t default_stack_rounded = 0; // ...and rounded up to whole pages
+    chunk_cache chunks;                    // memory for control blocks
+    event_source* events = nullptr;        // timers and I/O, when in use
+    std::uint8_t switch_flags = 0;
+    int trap_level = 0;                    // switch_trap()
+    std::int32_t tick_period = 0;          // what tick_countdown was last armed with
+    std::int64_t poll_ticks_left = 0;      // safe points until the next I/O poll
+    run_budget budget;
+    schedule_callback on_schedule;
+    channel_callback on_channel;
+    error_handler on_error;
+    stack_pool stacks;
+};
+
+scheduler& create_scheduler();
+
+// The scheduler pointer is read on every operation: initial-exec TLS is one load.
+extern thread_local constinit scheduler* tls_scheduler __attribute__((tls_model("initial-exec")));
+
+inline scheduler& sched() {
+    scheduler* s = tls_scheduler;
+    if (s == nullptr) [[unlikely]] return create_scheduler();
+    return *s;
+}
+
+}  // namespace tasklets::detail

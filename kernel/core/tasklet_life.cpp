@@ -1,0 +1,120 @@
+// Starting a tasklet (its stack and first frame), its entry function, and its end: the
+// hand-over from a finished tasklet, and the freeing of its stack by whoever resumes.
+#include "core/tasklet_life.hpp"
+
+#include "arch_context.hpp"
+#include "core/callbacks.hpp"
+#include "core/handover.hpp"
+#include "core/ring.hpp"
+#include "core/switch.hpp"
+#include "core/waits.hpp"
+
+namespace tasklets::detail {
+
+namespace {
+void tasklet_entry(void*) noexcept;
+}  // namespace
+
+void start_tasklet(scheduler& s, tasklet_impl* t) {
+    t->stack = s.stacks.allocate(t->stack_size);
+    instrument::stack_assigned(t->tools, t->stack.base, t->stack.size);
+    t->sp = arch::prepare_stack(t->stack.start(), &tasklet_entry, t->fp_control);
+    t->started = true;
+    t->awaiting_entry = true;
+}
+
+void release_dead(scheduler& s) noexcept {
+    tasklet_impl* t = s.dead;
+    s.dead = nullptr;
+    instrument::tasklet_buried(t->tools);
+    s.stacks.release(t->stack);
+    t->stack = stack_region{};
+    if (t->handles == 0) free_tasklet(s, t);
+}
+
+void raise_pending(tasklet_impl* self) {
+    std::exception_ptr e = std::move(self->pending);
+    self->pending = nullptr;
+    std::rethrow_exception(std::move(e));
+}
+
+namespace {
+
+// A finished tasklet leaves for good: to the next in the ring, or to the watchdog when
+// the ring is empty or an exception escaped. Its stack is freed by whoever resumes.
+[[noreturn]] void finish(scheduler& s, tasklet_impl* self, std::exception_ptr escaped) noexcept {
+    self->alive = false;
+    tasklet_impl* target = nullptr;
+    if (!escaped && self->next == self) refill_ring(s, self);
+    if (!escaped && self->next != self) {
+        target = self->next;
+        try {
+            prepare(s, target);
+        } catch (...) {
+            escaped = std::current_exception();  // no stack for the next one: tell the watchdog
+        }
+    }
+    if (escaped) {
+        target = watchdog(s);
+        revive(s, target, false);
+        target->pending = std::move(escaped);
+    } else if (!target) {
+        // The last runnable tasklet ended: a watchdog blocked on a channel can never be
+        // served now, so its own operation fails (docs/semantics.md §5).
+        target = watchdog(s);
+        revive(s, target, true);
+    }
+    ring_unlink(s, self);
+    s.dead = self;
+    if (s.switch_flags & (budget_armed | schedule_watched)) [[unlikely]] target = on_switch(s, self, target);
+    self->eh = eh_state{};
+    *s.eh_globals = target->eh;
+    s.current = target;
+    s.previous = self;
+    instrument::before_switch(self->tools, target->tools, true);
+    void* abandoned_sp;
+    tasklets_kernel_switch(&abandoned_sp, target->sp, !target->awaiting_entry);  // the hook frees our stack
+    __builtin_unreachable();
+}
+
+// Every tasklet starts here, on its own stack, and never returns: exceptions stop here.
+void tasklet_entry(void*) noexcept {
+    scheduler& s = *tls_scheduler;
+    tasklet_impl* self = s.current;
+    instrument::after_switch(self->tools, s.previous->tools);
+    self->awaiting_entry = false;
+    std::exception_ptr escaped;
+    try {
+        after_resume(s, self);  // an exception thrown before the first run fires here
+        self->body->invoke();
+    } catch (const tasklet_exit&) {
+    } catch (...) {
+        escaped = std::current_exception();
+    }
+    if (escaped && s.on_error) {
+        error_handler handler = s.on_error;  // it may replace itself
+        try {
+            handler(escaped);
+            escaped = nullptr;  // handled: swallowed
+        } catch (const tasklet_exit&) {
+            escaped = nullptr;
+        } catch (...) {
+            escaped = std::current_exception();  // goes to the watchdog instead
+        }
+    }
+    // The function and its bound arguments are destroyed here, on the tasklet's stack.
+    self->body->~tasklet_body();
+    self->body = nullptr;
+    finish(s, self, std::move(escaped));
+}
+
+}  // namespace
+
+}  // namespace tasklets::detail
+
+extern "C" void tasklets_resume_hook() {
+    using namespace tasklets::detail;
+    scheduler& s = *tls_scheduler;
+    if constexpr (instrument::needs_resume_hook) instrument::after_switch(s.current->tools, s.previous->tools);
+    after_resume(s, s.current);
+}

@@ -1,0 +1,32 @@
+// A tasklet's life in the kernel: starting (a stack and a first frame), the work every
+// resumed tasklet does first, ending, and freeing the control block.
+#pragma once
+
+#include "core/scheduler.hpp"
+
+namespace tasklets::detail {
+
+/// Gives t its stack if it never ran. Throws if no stack can be had; call it before
+/// changing any state so that a failure leaves everything as it was.
+void start_tasklet(scheduler& s, tasklet_impl* t);
+inline void prepare(scheduler& s, tasklet_impl* t) {
+    if (!t->started) [[unlikely]] start_tasklet(s, t);
+}
+
+/// Work every resumed tasklet does first: free the stack of a tasklet that just died,
+/// and raise an exception thrown into this one (kill, throw_exception, send_exception,
+/// a deadlock report, an exception escaping a tasklet for the watchdog).
+void release_dead(scheduler& s) noexcept;
+[[noreturn]] void raise_pending(tasklet_impl* self);
+inline void after_resume(scheduler& s, tasklet_impl* self) {
+    if (s.dead) [[unlikely]] release_dead(s);
+    if (self->pending) [[unlikely]] raise_pending(self);
+}
+
+/// Destroys a control block no handle and no scheduler state refers to any more.
+void free_tasklet(scheduler& s, tasklet_impl* t) noexcept;
+
+/// Every control block of the thread, for teardown, deadlock reports and debuggers.
+void link_all(scheduler& s, tasklet_impl* t) noexcept;
+
+}  // namespace tasklets::detail

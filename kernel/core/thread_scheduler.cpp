@@ -1,0 +1,96 @@
+// The life cycle of a thread's scheduler: created on the thread's first tasklet
+// operation, torn down at thread exit with its remaining tasklets killed so that their
+// destructors run (docs/semantics.md §9).
+#include "core/handles.hpp"
+#include "core/ring.hpp"
+#include "core/scheduler.hpp"
+#include "core/stack_overflow.hpp"
+#include "core/tasklet_life.hpp"
+#include "core/throw_into.hpp"
+#include "core/waits.hpp"
+#include "os/system.hpp"
+
+#include <cxxabi.h>
+
+#include <vector>
+
+namespace tasklets::detail {
+
+thread_local constinit scheduler* tls_scheduler __attribute__((tls_model("initial-exec"))) = nullptr;
+thread_local constinit std::int32_t tick_countdown __attribute__((tls_model("initial-exec"))) = 0;
+
+namespace {
+
+void destroy_scheduler(scheduler& s) noexcept;
+
+// Its destructor runs at thread exit (for the main thread: at exit()) and tears the
+// thread's scheduler down. Touched once, in create_scheduler, to register it.
+struct scheduler_owner {
+    ~scheduler_owner() {
+        if (tls_scheduler) destroy_scheduler(*tls_scheduler);
+    }
+};
+thread_local scheduler_owner owner;
+
+void destroy_scheduler(scheduler& s) noexcept {
+    if (s.current != &s.main) return;  // the thread ends inside a tasklet: nothing is safe to free
+    // Kill what still runs, so that destructors on tasklet stacks run and stacks return.
+    std::vector<tasklet_impl*> victims;
+    for (tasklet_impl* t = s.all; t; t = t->all_next)
+        if (t != &s.main && t->alive && t->started) victims.push_back(t);
+    for (tasklet_impl* t : victims) retain(t);
+    for (tasklet_impl* t : victims) {
+        try {
+            if (t->alive) kill_now(s, t);
+        } catch (...) {
+            // An exception from a dying tasklet at thread exit has nowhere to go.
+        }
+    }
+    for (tasklet_impl* t : victims) release(t);
+    // Tasklets that never ran hold no stack: unbind and unschedule them.
+    for (tasklet_impl* t = s.all; t; t = t->all_next) {
+        if (t == &s.main || t->started || !t->alive) continue;
+        if (is_blocked(t)) unblock(t);
+        if (t->in_ring) ring_unlink(s, t);
+        t->body->~tasklet_body();
+        t->body = nullptr;
+        t->alive = false;
+    }
+    for (tasklet_impl* t = s.all; t;) {
+        tasklet_impl* next = t->all_next;
+        if (t != &s.main && t->handles == 0 && !t->alive && t->stack.base == nullptr) free_tasklet(s, t);
+        t = next;
+    }
+    remove_overflow_reporting(s);
+    bool survivors = false;
+    for (tasklet_impl* t = s.all; t; t = t->all_next) survivors |= t != &s.main;
+    if (survivors) return;  // handles outlive their thread: keep what they point to
+    tls_scheduler = nullptr;
+    delete &s;
+}
+
+}  // namespace
+
+scheduler& create_scheduler() {
+    auto* s = new scheduler;
+    tasklet_impl& m = s->main;
+    m.next = m.prev = &m;
+    m.in_ring = true;
+    m.alive = true;
+    m.started = true;
+    m.is_main = true;
+    m.id = 1;
+    m.handles = 1;  // the scheduler's own: main is never freed through a handle
+    link_all(*s, &m);
+    s->current = &m;
+    s->eh_globals = reinterpret_cast<eh_state*>(abi::__cxa_get_globals());
+    s->page_size = sys::page_size();
+    instrument::adopt_thread(m.tools);
+    s->watchdogs.reserve(8);
+    tls_scheduler = s;
+    (void)&owner;
+    install_overflow_reporting(*s);
+    return *s;
+}
+
+}  // namespace tasklets::detail

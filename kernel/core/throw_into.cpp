@@ -1,0 +1,29 @@
+// Raising exceptions in other tasklets (core/throw_into.hpp).
+#include "core/throw_into.hpp"
+
+#include "core/callbacks.hpp"
+#include "core/ring.hpp"
+#include "core/switch.hpp"
+#include "core/waits.hpp"
+
+#include <tasklets/errors.hpp>
+
+namespace tasklets::detail {
+
+void throw_into(scheduler& s, tasklet_impl* t, std::exception_ptr e, bool pending) {
+    if (t == s.current) std::rethrow_exception(std::move(e));
+    if (!pending) {
+        guard_switch(s);
+        prepare(s, t);
+    }
+    t->pending = std::move(e);
+    if (is_blocked(t)) unblock(t);
+    if (!t->in_ring) ring_append(s, t);
+    if (!pending) switch_to_tasklet(s, t);
+}
+
+void kill_now(scheduler& s, tasklet_impl* t) { throw_into(s, t, std::make_exception_ptr(tasklet_exit{}), false); }
+
+[[noreturn]] void throw_state_error(const char* message) { throw state_error(message); }
+
+}  // namespace tasklets::detail

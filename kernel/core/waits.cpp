@@ -1,0 +1,85 @@
+// Waiting for events (timers, descriptors) and ending waits (core/waits.hpp).
+#include "core/waits.hpp"
+
+#include "core/callbacks.hpp"
+#include "core/deadlock.hpp"
+#include "core/handover.hpp"
+#include "core/ring.hpp"
+#include "core/switch.hpp"
+#include "core/throw_into.hpp"
+
+#include <chrono>
+
+namespace tasklets::detail {
+
+void unblock(tasklet_impl* t) noexcept {
+    if (event_wait* w = t->event) {
+        t->event = nullptr;
+        w->cancel(w);
+    } else {
+        unblock_from_channel(t);
+    }
+}
+
+bool poll_within_budget(scheduler& s) noexcept {
+    std::int64_t max_wait = -1;
+    run_budget& b = s.budget;
+    if ((s.switch_flags & budget_armed) && b.time_budget.count() > 0) {
+        const auto now = std::chrono::steady_clock::now();
+        if (b.slice_restarted) {  // a switch began a new slice: the wait starts it
+            b.slice_restarted = false;
+            b.slice_start = now;
+        }
+        b.last_look = now;
+        const auto left = b.slice_start + b.time_budget - now;
+        if (left.count() <= 0) return false;
+        max_wait = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+    }
+    s.events->poll(s, true, max_wait);
+    return true;
+}
+
+bool refill_ring(scheduler& s, tasklet_impl* self) noexcept {
+    while (self->next == self) {
+        if (s.events == nullptr || !s.events->has_waiters()) return false;
+        if (!poll_within_budget(s)) return false;
+    }
+    return true;
+}
+
+void wake_from_event(scheduler& s, tasklet_impl* t) noexcept {
+    t->event = nullptr;
+    if (!t->in_ring) ring_append(s, t);  // the running tasklet may be woken before it parks
+}
+
+void wait_for_event(scheduler& s, event_wait* w) {
+    tasklet_impl* self = s.current;
+    if (self->block_trap) throw_state_error("this tasklet does not like to be blocked.");
+    if (self->next == self && !s.watchdogs.empty() && s.watchdogs.back() != self) {
+        // Nobody else to run, but a run() caller waits: it does the waiting (its loop
+        // polls the event source within its budget, and returns when that is spent).
+        guard_switch(s);
+        ring_append(s, s.watchdogs.back());
+    }
+    self->event = w;
+    while (self->next == self) {  // nobody else to run and no run() caller: wait in place
+        if (s.events == nullptr || !s.events->has_waiters()) {
+            unblock(self);
+            throw_deadlock(s, last_runnable_message);
+        }
+        s.events->poll(s, true, -1);
+        if (!self->event) return;  // ours came while we were still running
+    }
+    tasklet_impl* target = self->next;
+    try {
+        guard_switch(s);
+        prepare(s, target);
+    } catch (...) {
+        unblock(self);
+        throw;
+    }
+    ring_unlink(s, self);
+    switch_to_tasklet(s, target);
+}
+
+}  // namespace tasklets::detail

@@ -1,0 +1,46 @@
+// The table the gdb extension reads.
+//
+// tools/gdb/tasklets_gdb.py reads the control blocks through debug information (fields by
+// name) and the suspended-context frame through this table, made from the port's frame
+// header, so that neither the kernel's field order nor a port's frame layout is written
+// down twice. The symbol is referenced with -Wl,--undefined by everything that links
+// tasklets (see the top-level CMakeLists.txt and tasklets.pc), so a static link keeps it.
+#include <cstdint>
+
+extern "C" {
+
+struct tasklets_debug_frame_slot {
+    const char* name;        // e.g. "TASKLETS_FRAME_R12"
+    std::uint32_t offset;    // bytes from the saved stack pointer
+};
+
+struct tasklets_debug_info_type {
+    std::uint32_t layout;    // this struct's version; bumped when fields change meaning
+    const char* arch;        // "x86_64", "aarch64", "riscv64"
+    const tasklets_debug_frame_slot* frame;  // ends with a null name
+};
+
+#define TASKLETS_NOTE(...)
+#define TASKLETS_OFFSET(name, value) {#name, value},
+static const tasklets_debug_frame_slot tasklets_debug_frame_slots[] = {
+#if defined(__x86_64__)
+#include "frame_x86_64.h"
+#define TASKLETS_DEBUG_ARCH "x86_64"
+#elif defined(__aarch64__)
+#include "frame_aarch64.h"
+#define TASKLETS_DEBUG_ARCH "aarch64"
+#elif defined(__riscv) && __riscv_xlen == 64
+#include "frame_riscv64.h"
+#define TASKLETS_DEBUG_ARCH "riscv64"
+#else
+#error "tasklets: kernel/debug.cpp does not know this architecture's frame header"
+#endif
+    {nullptr, 0},
+};
+#undef TASKLETS_OFFSET
+#undef TASKLETS_NOTE
+
+extern const tasklets_debug_info_type tasklets_debug_info;
+__attribute__((used)) const tasklets_debug_info_type tasklets_debug_info = {1, TASKLETS_DEBUG_ARCH, tasklets_debug_frame_slots};
+
+}  // extern "C"
