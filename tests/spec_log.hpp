@@ -30,6 +30,10 @@ private:
     std::string text_;
 };
 
+/// The first line of an error message: a deadlock_error's what() may go on with a list of
+/// the blocked tasklets after it.
+inline std::string first_line(const std::string& what) { return what.substr(0, what.find('\n')); }
+
 /// An ordinary exception type for tests (a std::exception, unlike tasklets::tasklet_exit).
 struct test_error : std::runtime_error {
     using std::runtime_error::runtime_error;

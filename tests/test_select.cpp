@@ -501,6 +501,113 @@ TEST_CASE("select: the main tasklet blocked in a select gets the deadlock error 
     REQUIRE_FALSE(t.alive());
 }
 
+TEST_CASE("select: main blocked receiving, the last tasklet's blocking select raises the deadlock error in it, nothing changed", "[select][deadlock]") {
+    // docs/semantics.md, Deadlock: the tasklet that would block gets the error; main stays
+    // blocked and can still be woken by it.
+    event_log log;
+    channel<std::string> ch;
+    channel<int> a, b;
+    tasklet t([&log, ch, a, b]() mutable {
+        auto ra = on_receive(a);
+        auto sb = on_send(b, 1);
+        try {
+            select(ra, sb);
+            log.push_back("select returned");
+        } catch (const tasklets::deadlock_error& e) {
+            log.push_back("caught: " + spec::first_line(e.what()));
+            log.push_back("a " + std::to_string(a.balance()) + ", b " + std::to_string(b.balance()) + ", ch " +
+                          std::to_string(ch.balance()) + ", main " +
+                          (tasklets::main_tasklet().blocked() ? "blocked" : "not blocked") + ", value kept " +
+                          (sb.value() ? "yes" : "no"));
+        }
+        ch.send("done");
+    });
+    log.push_back("main got " + ch.receive());
+    REQUIRE(log == event_log{"caught: Deadlock: the last runnable tasklet cannot be blocked.",
+                             "a 0, b 0, ch -1, main blocked, value kept yes", "main got done"});
+    tasklets::run();
+    REQUIRE_FALSE(t.alive());
+    REQUIRE(tasklets::runcount() == 1);
+}
+
+TEST_CASE("select: main blocked in a select, the last tasklet's blocking receive raises the deadlock error in it; it then completes main's select", "[select][deadlock]") {
+    event_log log;
+    channel<int> a, b, other;
+    tasklet t([&log, a, b, other]() mutable {
+        try {
+            other.receive();
+        } catch (const tasklets::deadlock_error& e) {
+            log.push_back("caught: " + spec::first_line(e.what()));
+            log.push_back("a " + std::to_string(a.balance()) + ", b " + std::to_string(b.balance()) + ", other " +
+                          std::to_string(other.balance()));
+        }
+        b.send(9);
+        log.push_back("T sent");
+    });
+    auto ra = on_receive(a);
+    auto rb = on_receive(b);
+    const tasklets::select_result r = select(ra, rb);
+    log.push_back("main: case " + std::to_string(r.index) + " got " + std::to_string(*rb.value()));
+    REQUIRE(log == event_log{"caught: Deadlock: the last runnable tasklet cannot be blocked.", "a -1, b -1, other 0",
+                             "main: case 1 got 9"});
+    REQUIRE(a.balance() == 0);
+    REQUIRE(b.balance() == 0);
+    tasklets::run();
+    REQUIRE(log.back() == "T sent");
+    REQUIRE_FALSE(t.alive());
+}
+
+TEST_CASE("select: next/prev of a selecting tasklet are its neighbours in its first case's channel's queue", "[select][neighbours]") {
+    // docs/semantics.md, Neighbours: a select waits with one record per case; next() and
+    // prev() follow its first case's record. The other tasklets on the other channels see
+    // the selecting tasklet as their neighbour through its record there.
+    channel<int> a, b;
+    tasklet r1([a]() mutable { a.receive(); });  // a: r1, s, r2
+    tasklet s([a, b] {
+        auto ra = on_receive(a);
+        auto rb = on_receive(b);
+        select(ra, rb);
+    });
+    tasklet r2([a]() mutable { a.receive(); });
+    tasklet r3([b]() mutable { b.receive(); });  // b: s, r3
+    tasklet u([a, b] {  // first case on b: b: s, r3, u
+        auto rb = on_receive(b);
+        auto ra = on_receive(a);
+        select(rb, ra);
+    });
+    tasklets::schedule();
+    REQUIRE(a.balance() == -4);  // r1, s, r2, u
+    REQUIRE(b.balance() == -3);  // s, r3, u
+    REQUIRE(s.blocked());
+    REQUIRE(s.prev() == r1);
+    REQUIRE(s.next() == r2);
+    REQUIRE(r1.next() == s);
+    REQUIRE(r2.prev() == s);
+    REQUIRE(r2.next() == u);  // u's second case waits on a after r2
+    REQUIRE(r3.prev() == s);  // s's record on b
+    REQUIRE(r3.next() == u);
+    REQUIRE(u.prev() == r3);  // u's first case is on b
+    REQUIRE_FALSE(u.next());
+    REQUIRE_FALSE(r1.prev());
+    REQUIRE(a.queue() == r1);
+    REQUIRE(b.queue() == s);
+    a.send(1);  // r1 (preference -1: runs at once and ends)
+    REQUIRE_FALSE(r1.alive());
+    REQUIRE_FALSE(s.prev());
+    REQUIRE(s.next() == r2);
+    b.send(2);  // s: both its records leave
+    REQUIRE_FALSE(s.alive());
+    REQUIRE_FALSE(r2.prev());
+    REQUIRE_FALSE(r3.prev());
+    REQUIRE(r3.next() == u);
+    a.send(3);  // r2
+    b.send(4);  // r3
+    b.send(5);  // u
+    REQUIRE(a.balance() == 0);
+    REQUIRE(b.balance() == 0);
+    REQUIRE(tasklets::runcount() == 1);
+}
+
 TEST_CASE("select: switch_trap refuses a switching select and changes nothing; the channel callback", "[select]") {
     channel<int> a, b;
     tasklet r([a]() mutable { a.receive(); });

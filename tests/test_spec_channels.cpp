@@ -278,6 +278,74 @@ TEST_CASE("example 5: three waiting receivers are served in FIFO order and the b
     REQUIRE(tasklets::runcount() == 1);
 }
 
+TEST_CASE("next/prev of tasklets blocked on a channel are their neighbours in its queue of waiters", "[spec][channel][neighbours]") {
+    // docs/semantics.md, Neighbours (Stackless links a blocked tasklet into its channel).
+    event_log log;
+    channel<std::string> c;
+    auto receiver = [&log, c](const std::string& name) mutable { log.push_back(name + " got " + c.receive()); };
+    tasklet r1(receiver, "R1");
+    tasklet r2(receiver, "R2");
+    tasklet r3(receiver, "R3");
+    tasklets::schedule();  // R1, R2, R3 block in that order
+    REQUIRE(c.balance() == -3);
+    REQUIRE(c.queue() == r1);
+    REQUIRE_FALSE(r1.prev());
+    REQUIRE(r1.next() == r2);
+    REQUIRE(r2.prev() == r1);
+    REQUIRE(r2.next() == r3);
+    REQUIRE(r3.prev() == r2);
+    REQUIRE_FALSE(r3.next());
+    c.send("a");  // R1 leaves the queue, runs at once (preference -1) and ends
+    REQUIRE(log == event_log{"R1 got a"});
+    REQUIRE_FALSE(r1.next());
+    REQUIRE_FALSE(r1.prev());
+    REQUIRE(c.queue() == r2);
+    REQUIRE_FALSE(r2.prev());
+    REQUIRE(r2.next() == r3);
+    REQUIRE(r3.prev() == r2);
+    c.set_preference(0);
+    c.send("b");  // R2 leaves the queue for the ring, after main
+    REQUIRE(r2.scheduled());
+    REQUIRE_FALSE(r2.blocked());
+    REQUIRE(r2.next() == tasklets::main_tasklet());  // ring neighbours again
+    REQUIRE(r2.prev() == tasklets::main_tasklet());
+    REQUIRE_FALSE(r3.prev());
+    REQUIRE_FALSE(r3.next());
+    REQUIRE(c.queue() == r3);
+    c.send("c");
+    tasklets::run();
+    REQUIRE(log == event_log{"R1 got a", "R2 got b", "R3 got c"});
+    REQUIRE(tasklets::runcount() == 1);
+}
+
+TEST_CASE("next/prev of blocked senders, of blocked main, and of a paused tasklet", "[spec][channel][neighbours]") {
+    event_log log;
+    channel<int> c;
+    tasklet s1([c]() mutable { c.send(1); });
+    tasklet s2([c]() mutable { c.send(2); });
+    tasklets::schedule();  // s1 and s2 block in that order
+    REQUIRE(c.balance() == 2);
+    tasklet watcher([&log, &s1, &s2, c]() mutable {
+        // main blocked sending after s1 and s2: it is the queue's tail.
+        const tasklet m = tasklets::main_tasklet();
+        log.push_back(std::string("main prev s2: ") + (m.prev() == s2 ? "yes" : "no") + ", main next: " +
+                      (m.next() ? "some" : "none") + ", s1 next s2: " + (s1.next() == s2 ? "yes" : "no") +
+                      ", s2 next main: " + (s2.next() == m ? "yes" : "no"));
+        for (int i = 0; i < 3; ++i) log.push_back("got " + std::to_string(c.receive()));
+    });
+    c.send(3);  // main blocks after them; the watcher looks and receives all three
+    REQUIRE(log == event_log{"main prev s2: yes, main next: none, s1 next s2: yes, s2 next main: yes", "got 1", "got 2",
+                             "got 3"});
+    tasklets::run();
+    tasklet p([] { tasklets::schedule_remove(); });
+    tasklets::schedule();  // p pauses itself
+    REQUIRE(p.paused());
+    REQUIRE_FALSE(p.next());
+    REQUIRE_FALSE(p.prev());
+    p.kill();
+    REQUIRE(tasklets::runcount() == 1);
+}
+
 TEST_CASE("three waiting senders are served in FIFO order and the balance falls at each step", "[spec][channel]") {
     event_log log;
     channel<std::string> c;

@@ -280,10 +280,11 @@ TEST_CASE("a tasklet ending by tasklet_exit is silent: run() does not throw", "[
     REQUIRE(tasklets::runcount() == 1);
 }
 
-TEST_CASE("main blocked on a channel is revived with the main-tasklet message when the last tasklet blocks too", "[spec][errors][deadlock]") {
-    // Rule (stackless.md, deadlock): the current tasklet would block with nothing else to
-    // run; the watchdog (main, blocked) *can* be revived, so the tasklet stays blocked and
-    // main's own call fails, as when the last tasklet ends (Stackless's revive_main).
+TEST_CASE("main blocked on a channel: the last tasklet blocking too gets the deadlock error itself; uncaught, it reaches main", "[spec][errors][deadlock]") {
+    // Rule (docs/semantics.md, Deadlock; Stackless 3.7.5): the current tasklet would block
+    // with nothing else to run while the watchdog (main) is blocked on a channel: the
+    // deadlock error is raised in that tasklet, nothing changed. Uncaught, it escapes the
+    // tasklet and goes, as every escaping exception does, to main's pending call.
     event_log log;
     channel<int> c1;
     channel<int> c2;
@@ -291,14 +292,159 @@ TEST_CASE("main blocked on a channel is revived with the main-tasklet message wh
         log.push_back("T wait");
         log.push_back("T got " + std::to_string(c2.receive()));
     });
-    REQUIRE_THROWS_MATCHES(c1.receive(), tasklets::deadlock_error,
-                           Message("the main tasklet is receiving without a sender available."));
-    REQUIRE(log == event_log{"T wait"});
-    REQUIRE(c1.balance() == 0);
-    REQUIRE(t.blocked());
-    REQUIRE(c2.balance() == -1);
+    try {
+        c1.receive();
+        FAIL("main's receive returned");
+    } catch (const tasklets::deadlock_error& e) {
+        log.push_back("main caught: " + spec::first_line(e.what()));
+    }
+    REQUIRE(log == event_log{"T wait", "main caught: Deadlock: the last runnable tasklet cannot be blocked."});
+    REQUIRE_FALSE(t.alive());
+    REQUIRE(c1.balance() == 0);  // main was taken off c1 to receive the exception
+    REQUIRE(c2.balance() == 0);  // t never blocked on c2
+    REQUIRE_FALSE(tasklets::main_tasklet().blocked());
     REQUIRE(tasklets::runcount() == 1);
-    c2.send(2);
-    REQUIRE(log == event_log{"T wait", "T got 2"});
+}
+
+namespace {
+
+/// What a tasklet saw when its blocking operation failed while main was blocked receiving
+/// on `ch`: the state the rule says is unchanged.
+std::string deadlock_state(const channel<std::string>& ch) {
+    const tasklet m = tasklets::main_tasklet();
+    return std::string("main ") + (m.blocked() ? "blocked" : "not blocked") + ", ch balance " +
+           std::to_string(ch.balance()) + ", runcount " + std::to_string(tasklets::runcount()) +
+           (tasklets::current().scheduled() ? ", me in the ring" : ", me out of the ring");
+}
+
+}  // namespace
+
+TEST_CASE("main blocked receiving: the last tasklet's schedule_remove() raises the deadlock error in it, and it can still wake main", "[spec][errors][deadlock]") {
+    event_log log;
+    event_log seen;
+    channel<std::string> ch;
+    tasklet t([&log, &seen, ch]() mutable {
+        try {
+            tasklets::schedule_remove();
+            log.push_back("schedule_remove returned");
+        } catch (const tasklets::deadlock_error& e) {
+            log.push_back("caught: " + spec::first_line(e.what()));
+            seen.push_back(deadlock_state(ch));
+        }
+        ch.send("done");
+        log.push_back("T after send");
+    });
+    log.push_back("main got " + ch.receive());
+    REQUIRE(log == event_log{"caught: Deadlock: the last runnable tasklet cannot be blocked.", "main got done"});
+    REQUIRE(seen == event_log{"main blocked, ch balance -1, runcount 1, me in the ring"});
+    // Preference -1: the send switched to main at once; t waits in the ring after it.
+    REQUIRE(t.alive());
+    REQUIRE(t.scheduled());
+    REQUIRE_FALSE(t.blocked());
+    REQUIRE(tasklets::runcount() == 2);
+    REQUIRE(tasklets::main_tasklet().next() == t);
+    tasklets::run();
+    REQUIRE(log == event_log{"caught: Deadlock: the last runnable tasklet cannot be blocked.", "main got done", "T after send"});
+    REQUIRE_FALSE(t.alive());
+    REQUIRE(ch.balance() == 0);
+    REQUIRE(tasklets::runcount() == 1);
+}
+
+TEST_CASE("main blocked receiving: the last tasklet's blocking receive raises the deadlock error in it, nothing changed", "[spec][errors][deadlock]") {
+    event_log log;
+    event_log seen;
+    channel<std::string> ch;
+    channel<std::string> other;
+    tasklet t([&log, &seen, ch, other]() mutable {
+        try {
+            log.push_back("T got " + other.receive());
+        } catch (const tasklets::deadlock_error& e) {
+            log.push_back("caught: " + spec::first_line(e.what()));
+            seen.push_back(deadlock_state(ch) + ", other balance " + std::to_string(other.balance()));
+        }
+        ch.send("done");
+    });
+    log.push_back("main got " + ch.receive());
+    REQUIRE(log == event_log{"caught: Deadlock: the last runnable tasklet cannot be blocked.", "main got done"});
+    REQUIRE(seen == event_log{"main blocked, ch balance -1, runcount 1, me in the ring, other balance 0"});
+    REQUIRE(other.balance() == 0);
+    tasklets::run();
+    REQUIRE_FALSE(t.alive());
+    REQUIRE(tasklets::runcount() == 1);
+}
+
+TEST_CASE("main blocked receiving: the last tasklet's blocking send raises the deadlock error in it; when it then ends, main's receive fails", "[spec][errors][deadlock]") {
+    // Both halves of the rule: a tasklet that would block gets "Deadlock: ..." itself;
+    // the last tasklet *ending* makes main's own call fail with the main-tasklet message.
+    event_log log;
+    event_log seen;
+    channel<std::string> ch;
+    channel<std::string> other;
+    tasklet t([&log, &seen, ch, other]() mutable {
+        try {
+            other.send("never");
+            log.push_back("T sent");
+        } catch (const tasklets::deadlock_error& e) {
+            log.push_back("caught: " + spec::first_line(e.what()));
+            seen.push_back(deadlock_state(ch) + ", other balance " + std::to_string(other.balance()));
+        }
+        log.push_back("T ends");
+    });
+    try {
+        log.push_back("main got " + ch.receive());
+    } catch (const tasklets::deadlock_error& e) {
+        log.push_back("main caught: " + spec::first_line(e.what()));
+    }
+    REQUIRE(log == event_log{"caught: Deadlock: the last runnable tasklet cannot be blocked.", "T ends",
+                             "main caught: the main tasklet is receiving without a sender available."});
+    REQUIRE(seen == event_log{"main blocked, ch balance -1, runcount 1, me in the ring, other balance 0"});
+    REQUIRE_FALSE(t.alive());
+    REQUIRE(ch.balance() == 0);
+    REQUIRE(other.balance() == 0);
+    REQUIRE_FALSE(tasklets::main_tasklet().blocked());
+    REQUIRE(tasklets::runcount() == 1);
+}
+
+TEST_CASE("main blocked sending: the last tasklet's schedule_remove() raises the deadlock error in it; it then receives main's value", "[spec][errors][deadlock]") {
+    event_log log;
+    channel<std::string> ch;
+    tasklet t([&log, ch]() mutable {
+        try {
+            tasklets::schedule_remove();
+        } catch (const tasklets::deadlock_error& e) {
+            log.push_back("caught: " + spec::first_line(e.what()) + " (balance " + std::to_string(ch.balance()) + ")");
+        }
+        log.push_back("T got " + ch.receive());
+    });
+    ch.send("hello");
+    log.push_back("main sent");
+    REQUIRE(log == event_log{"caught: Deadlock: the last runnable tasklet cannot be blocked. (balance 1)", "T got hello",
+                             "main sent"});
+    REQUIRE_FALSE(t.alive());
+    REQUIRE(tasklets::runcount() == 1);
+}
+
+TEST_CASE("a watchdog that is not blocked on a channel is handed over to: main paused by switch_to, main waiting in run()", "[spec][errors][deadlock]") {
+    event_log log;
+    channel<int> c;
+    // main paused (switched away): the last tasklet's schedule_remove() hands back to it.
+    tasklet t([&log] {
+        log.push_back("T remove");
+        tasklets::schedule_remove();
+        log.push_back("T back");
+    });
+    t.switch_to();
+    log.push_back("main back");
+    REQUIRE(t.paused());
+    REQUIRE(tasklets::runcount() == 1);
+    // main in run(): the last tasklet's receive hands back to it; run() returns.
+    tasklet r([&log, c]() mutable { log.push_back("R got " + std::to_string(c.receive())); });
+    tasklets::run();
+    log.push_back("run returned");
+    REQUIRE(r.blocked());
+    REQUIRE(c.balance() == -1);
+    c.send(5);
+    t.run();
+    REQUIRE(log == event_log{"T remove", "main back", "run returned", "R got 5", "T back"});
     REQUIRE(tasklets::runcount() == 1);
 }

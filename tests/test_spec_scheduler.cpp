@@ -352,6 +352,117 @@ TEST_CASE("nested run(): the innermost run() caller is the watchdog and returns 
     REQUIRE(tasklets::runcount() == 1);
 }
 
+// ---- run() returns when its caller is switched to (docs/semantics.md, run) ----------------
+// Stackless's test_run_from_worker and test_manual_wakeup rely on it.
+
+TEST_CASE("run(): a tasklet waiting in run() that main runs explicitly returns from run() at once", "[spec][scheduler][run]") {
+    int done = 0;
+    event_log log;
+    tasklet worker([&] {
+        tasklets::schedule();
+        ++done;
+        log.push_back("worker done");
+    });
+    tasklet t([&] {
+        log.push_back("t run");
+        tasklets::run();
+        log.push_back("t back, done " + std::to_string(done));
+        ++done;
+    });
+    while (done != 1) tasklets::schedule();
+    REQUIRE(log == event_log{"t run", "worker done"});
+    REQUIRE(t.alive());
+    REQUIRE_FALSE(t.scheduled());  // waiting in run(), out of the ring
+    REQUIRE(tasklets::runcount() == 1);
+    t.run();
+    REQUIRE(done == 2);
+    REQUIRE(log == event_log{"t run", "worker done", "t back, done 1"});
+    REQUIRE_FALSE(t.alive());
+    REQUIRE(tasklets::runcount() == 1);
+}
+
+TEST_CASE("run(): main waiting in run() that a tasklet runs explicitly returns, the tasklet still in the ring", "[spec][scheduler][run]") {
+    event_log log;
+    tasklet a([&log] {
+        log.push_back("A1");
+        tasklets::main_tasklet().run();
+        log.push_back("A2");
+    });
+    tasklet b([&log] { log.push_back("B"); });
+    tasklets::run();
+    log.push_back("main back");
+    REQUIRE(log == event_log{"A1", "main back"});
+    REQUIRE(a.scheduled());
+    REQUIRE_FALSE(a.paused());
+    REQUIRE(b.scheduled());
+    REQUIRE_FALSE(b.started());
+    REQUIRE(tasklets::runcount() == 3);
+    // main_tasklet().run() inserted main just before A (the end of the round) and
+    // switched to it: the ring goes on from main with A, then B.
+    REQUIRE(tasklets::main_tasklet().next() == a);
+    REQUIRE(a.next() == b);
+    REQUIRE(b.next() == tasklets::main_tasklet());
+    tasklets::run();
+    REQUIRE(log == event_log{"A1", "main back", "A2", "B"});
+    REQUIRE(tasklets::runcount() == 1);
+}
+
+TEST_CASE("run(): switch_to() a tasklet waiting in run() returns from its run(), the switching tasklet paused", "[spec][scheduler][run]") {
+    event_log log;
+    tasklet t;
+    tasklet a([&log] {
+        log.push_back("A1");
+        tasklets::main_tasklet().switch_to();
+        log.push_back("A2");
+    });
+    tasklets::run();
+    log.push_back("main back");
+    REQUIRE(log == event_log{"A1", "main back"});
+    REQUIRE(a.paused());
+    REQUIRE(tasklets::runcount() == 1);
+    // A tasklet waiting in run() (main is not in run()): switch_to from another tasklet.
+    t = tasklet([&log] {
+        log.push_back("T run");
+        tasklets::run();
+        log.push_back("T back " + std::to_string(tasklets::runcount()));
+    });
+    tasklet w([&log, &t] {
+        log.push_back("W switch");
+        t.switch_to();
+        log.push_back("W back");
+    });
+    tasklets::schedule();  // t runs run(): w runs, switches to t; t's run() returns
+    REQUIRE(log == event_log{"A1", "main back", "T run", "W switch", "T back 2"});
+    REQUIRE_FALSE(t.alive());
+    REQUIRE(w.paused());
+    REQUIRE(tasklets::runcount() == 1);
+    w.run();
+    a.run();
+    REQUIRE(log == event_log{"A1", "main back", "T run", "W switch", "T back 2", "W back", "A2"});
+    REQUIRE(tasklets::runcount() == 1);
+}
+
+TEST_CASE("run(): a run() caller inserted by a tasklet returns from run() when the ring reaches it", "[spec][scheduler][run]") {
+    // docs/semantics.md §2.6: resumed while others are runnable, however it got back.
+    event_log log;
+    tasklet t([&log] {
+        log.push_back("T run");
+        tasklets::run();
+        log.push_back("T back " + std::to_string(tasklets::runcount()));
+    });
+    tasklet i([&log, &t] {
+        log.push_back("I insert");
+        t.insert();
+        tasklets::schedule();
+        log.push_back("I end");
+    });
+    tasklets::run();
+    // I inserts t (ring: I, t), schedules: t resumes with I still runnable and its run()
+    // returns; t ends, and I finishes.
+    REQUIRE(log == event_log{"T run", "I insert", "T back 2", "I end"});
+    REQUIRE(tasklets::runcount() == 1);
+}
+
 TEST_CASE("the main tasklet: id 1, current, main, scheduled, alive, no stack size", "[spec][scheduler]") {
     tasklet m = tasklets::main_tasklet();
     tasklet cur = tasklets::current();

@@ -104,6 +104,29 @@ TEST_CASE("virtual clock: sleepers wake in deadline order, ties in the order the
     });
 }
 
+TEST_CASE("a sleeping tasklet is blocked but has no neighbours: next() and prev() are empty", "[timers][virtual]") {
+    // docs/semantics.md, Neighbours: only a tasklet blocked on a channel has queue
+    // neighbours; one waiting for a timer is in no queue.
+    in_thread([] {
+        tasklets::use_virtual_clock();
+        bool woke = false;
+        tasklets::tasklet a([] { tasklets::sleep_for(10ms); });
+        tasklets::tasklet b([&woke] {
+            tasklets::sleep_for(20ms);
+            woke = true;
+        });
+        tasklets::schedule();  // both go to sleep
+        REQUIRE(a.blocked());
+        REQUIRE(b.blocked());
+        REQUIRE_FALSE(a.next());
+        REQUIRE_FALSE(a.prev());
+        REQUIRE_FALSE(b.next());
+        REQUIRE_FALSE(b.prev());
+        tasklets::run();
+        REQUIRE(woke);
+    });
+}
+
 TEST_CASE("virtual clock, manual: run() returns while tasklets sleep; advance_clock wakes them", "[timers][virtual]") {
     in_thread([] {
         tasklets::use_virtual_clock({.auto_advance = false});

@@ -41,8 +41,8 @@
 // Errors (thrown before anything changed): state_error if nothing is ready, there is no
 // default and the caller's block_trap is set; deadlock_error if blocking could never end
 // (as for a plain receive: "Deadlock: the last runnable tasklet cannot be blocked." at
-// once, or, for the main tasklet when the ring runs empty while it waits, "the main
-// tasklet is waiting in a select without a partner available."); state_error under switch_trap or inside a callback if the
+// once, or, for the main tasklet when the last runnable tasklet ends while it waits, "the
+// main tasklet is waiting in a select without a partner available."); state_error under switch_trap or inside a callback if the
 // select would switch; std::invalid_argument if a send case has no value or one channel
 // appears both as a send and as a receive case (the same direction twice is fine: the
 // first case in argument order queues first). A send_exception() delivered through a

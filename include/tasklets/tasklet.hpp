@@ -9,7 +9,9 @@
 //   appends it to the end of the ring without running it. schedule() moves on to the next
 //   tasklet and puts the caller at the end of the round.
 // - run() makes the caller the *watchdog*: it leaves the ring and returns when the ring is
-//   empty (tasklets blocked on channels stay blocked). Calls nest.
+//   empty (tasklets blocked on channels stay blocked), or when it is resumed while others
+//   are still runnable (a tasklet's caller.run() or caller.switch_to(), or the ring
+//   reaching it after caller.insert()). Calls nest.
 // - An exception escaping a tasklet's function is rethrown at once by the watchdog's
 //   pending call (run(), schedule(), send(), ...); the other tasklets keep their places.
 // - Tasklets never move between threads. Each handle is a cheap reference-counted
@@ -205,7 +207,11 @@ public:
     bool block_trap() const noexcept;
     bool set_block_trap(bool on);
 
-    /// Neighbours in the ring (empty handles when not in the ring).
+    /// Neighbours, as in Stackless. In the ring: the ring neighbours. Blocked on a
+    /// channel: the neighbours in that channel's queue of waiters (the tasklets blocked
+    /// on it just before and just after this one; empty at the queue's ends). Blocked in
+    /// a select: the neighbours in the queue of its *first* case's channel. Blocked on a
+    /// timer or descriptor, paused, dead or an empty handle: empty.
     tasklet next() const;
     tasklet prev() const;
 
@@ -243,11 +249,16 @@ int runcount() noexcept;
 /// Switches to the next tasklet in the ring; the caller goes to the end of the round.
 /// Returns at once when nothing else is runnable.
 void schedule();
-/// Like schedule(), but the caller leaves the ring (it becomes paused).
+/// Like schedule(), but the caller leaves the ring (it becomes paused). As the last
+/// runnable tasklet while the watchdog is blocked on a channel, throws deadlock_error
+/// "Deadlock: the last runnable tasklet cannot be blocked." and stays in the ring.
 void schedule_remove();
 /// Runs the ring until it is empty, the caller waiting outside it as the watchdog.
 /// Rethrows an exception that escaped a tasklet (the other tasklets keep their places).
 /// While tasklets wait on timers or I/O, run() waits for them instead of returning.
+/// Returns at once, leaving the ring as it is, when the caller is resumed while others
+/// are still runnable: a tasklet switched to it (caller.run(), caller.switch_to()) or the
+/// ring reached it after caller.insert() (docs/semantics.md §2.6).
 void run();
 
 /// A safe point for long-running tasklet code: call it in loops that do not otherwise

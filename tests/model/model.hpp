@@ -16,6 +16,7 @@
 #include <deque>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace diff {
@@ -122,10 +123,11 @@ private:
             ring_.pop_front();
         }
     }
-    /// CHOICE: a tasklet waiting in run() that someone else puts back into the ring
-    /// (insert, run, switch_to, kill, throw) stays the watchdog until it runs. Then an
-    /// exception thrown into it is raised by its run(); otherwise run() "returns when the
-    /// ring is empty", so if it is not, it leaves the ring again as the innermost watchdog.
+    /// A tasklet waiting in run() that someone else puts back into the ring (insert, run,
+    /// switch_to, kill, throw) stays the watchdog until it runs. Then an exception thrown
+    /// into it is raised by its run(); otherwise its run() returns at once, the ring as it
+    /// is, however it was put back (docs/semantics.md §2.6; Stackless:
+    /// test_run_from_worker, test_manual_wakeup).
     void take_out_of_run(int k) {
         if (!t_[k].in_run) return;
         t_[k].in_run = false;
@@ -144,7 +146,9 @@ private:
 
     /// The ring has just become empty (the current tasklet left it). The innermost run()
     /// caller returns; with none, main is revived: if blocked, its call fails with the
-    /// main-tasklet message; if paused (switched away), its call returns.
+    /// main-tasklet message; if paused (switched away), its call returns. Main can only be
+    /// blocked here when the last tasklet ended: one that would block or schedule_remove()
+    /// gets the deadlock error itself instead (block(), perform()).
     void ring_emptied() {
         if (!watch_.empty()) {
             const int w = watch_.back();
@@ -183,16 +187,7 @@ private:
             o = *t.pending;
             t.pending.reset();
         }
-        if (t.in_run) {
-            take_out_of_run(k);
-            if (o.kind != outcome::error && ring_.size() > 1) {  // back to watching
-                ring_.pop_front();
-                t.in_run = true;
-                watch_.push_back(k);
-                t.resume = outcome{};
-                return;
-            }
-        }
+        take_out_of_run(k);  // a run() caller resumed, however, returns from run()
         if (!t.started) {
             if (o.kind == outcome::error) {  // fires before the body, which never runs
                 die(k, o);
@@ -282,6 +277,9 @@ private:
     // ---- operations ---------------------------------------------------------------------
 
     static outcome state_error(const char* m) { return outcome::make_error("state_error", m); }
+    static outcome last_runnable_deadlock() {
+        return outcome::make_error("deadlock_error", "Deadlock: the last runnable tasklet cannot be blocked.");
+    }
 
     /// Performs op s for the current tasklet k. nullopt: k switched away.
     std::optional<outcome> perform(int k, const step& s) {
@@ -294,6 +292,9 @@ private:
         case op::schedule_remove:
             // CHOICE: main alone with no run() to return to cannot pause: it returns at once.
             if (ring_.size() == 1 && watch_.empty() && k == 0) return outcome{};
+            // The last runnable tasklet while main is blocked on a channel: the deadlock is
+            // raised in it, nothing changes, main stays blocked (Stackless).
+            if (ring_.size() == 1 && watch_.empty() && t_[0].blocked) return last_runnable_deadlock();
             leave_ring(k);
             return std::nullopt;
         case op::send: {
@@ -394,8 +395,9 @@ private:
     std::optional<outcome> block(int k, int c, bool sender, const outcome& payload) {
         if (t_[k].block_trap) return state_error("this tasklet does not like to be blocked.");
         if (ch_[c].closing) return outcome::make_error("channel_closed_error", "Send/receive operation on a closed channel");
-        if (ring_.size() == 1 && watch_.empty() && k == 0)
-            return outcome::make_error("deadlock_error", "Deadlock: the last runnable tasklet cannot be blocked.");
+        // The last runnable tasklet with no watchdog to hand over to: main itself, or main
+        // blocked on a channel, which stays blocked (Stackless).
+        if (ring_.size() == 1 && watch_.empty() && (k == 0 || t_[0].blocked)) return last_runnable_deadlock();
         ch_[c].q.push_back(waiter{k, sender, payload});
         t_[k].blocked = true;
         t_[k].chan = c;
@@ -444,6 +446,17 @@ private:
         return block(k, c, false, outcome{});
     }
 
+    /// "[prev,next]": a blocked tasklet's neighbours in its channel's queue, what its
+    /// prev() and next() return (Stackless); "-" at the queue's ends.
+    std::string queue_neighbours(int k) const {
+        const std::deque<waiter>& q = ch_[t_[k].chan].q;
+        const auto at = static_cast<std::size_t>(
+            std::find_if(q.begin(), q.end(), [k](const waiter& w) { return w.t == k; }) - q.begin());
+        const std::string prev = at > 0 ? tname(q[at - 1].t) : "-";
+        const std::string next = at + 1 < q.size() ? tname(q[at + 1].t) : "-";
+        return "[" + prev + "," + next + "]";
+    }
+
     std::string snapshot() const {
         std::string s = "rc=" + std::to_string(ring_.size()) + " ring=[";
         for (std::size_t i = 0; i < ring_.size(); ++i) s += (i ? " " : "") + tname(ring_[i]);
@@ -454,7 +467,7 @@ private:
             if (!t.exists) s += "-";
             else if (!t.alive) s += "dead";
             else {
-                s += t.blocked ? "blocked" : in_ring(static_cast<int>(k)) ? "ring" : "paused";
+                s += t.blocked ? "blocked" + queue_neighbours(static_cast<int>(k)) : in_ring(static_cast<int>(k)) ? "ring" : "paused";
                 if (k > 0 && !t.started) s += "/new";
             }
         }

@@ -34,7 +34,10 @@ inline std::string error_text(const std::exception& e) {
                        : dynamic_cast<const test_error*>(&e)                     ? "test_error"
                        : dynamic_cast<const other_error*>(&e)                    ? "other_error"
                                                                                  : "std::exception";
-    return std::string(kind) + ": " + e.what();
+    std::string what = e.what();
+    // Only the first line: a deadlock_error may list the blocked tasklets after it.
+    if (dynamic_cast<const tasklets::deadlock_error*>(&e)) what = what.substr(0, what.find('\n'));
+    return std::string(kind) + ": " + what;
 }
 
 /// One operation of tasklet `who`: logs "<who>: <text>" before and
@@ -64,9 +67,10 @@ void logged_op(event_log& log, const std::string& who, const std::string& text, 
     }
 }
 
-/// "rc=<runcount> ring=[t0 t2] t0=ring t1=blocked ... c0=-1 ..." — the ring walked from
-/// the current tasklet with next(); each tasklet's state; each channel's balance, closing
-/// flag (C) and first waiter.
+/// "rc=<runcount> ring=[t0 t2] t0=ring t1=blocked[-,t3] ... c0=-1 ..." — the ring walked
+/// from the current tasklet with next(); each tasklet's state (a blocked one's with its
+/// prev() and next(): its neighbours in its channel's queue); each channel's balance,
+/// closing flag (C) and first waiter.
 inline std::string snapshot(const std::vector<tasklets::tasklet>& t, const std::vector<tasklets::channel<int>>& c) {
     auto name = [&t](const tasklets::tasklet& x) -> std::string {
         if (!x) return "-";
@@ -89,7 +93,8 @@ inline std::string snapshot(const std::vector<tasklets::tasklet>& t, const std::
         if (!y) s += "-";
         else if (!y.alive()) s += "dead";
         else {
-            s += y.blocked() ? "blocked" : y.scheduled() ? "ring" : y.paused() ? "paused" : "?";
+            s += y.blocked() ? "blocked[" + name(y.prev()) + "," + name(y.next()) + "]"
+                 : y.scheduled() ? "ring" : y.paused() ? "paused" : "?";
             if (k > 0 && !y.started()) s += "/new";
         }
     }
