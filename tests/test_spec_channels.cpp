@@ -1,7 +1,7 @@
 // Spec tests: channels — hand-off and preference, schedule_all, FIFO, balance, close,
 // iteration, send_sequence, send_exception, block_trap, move-only payloads, channel
-// destruction. Authority: ../shared/reference/stackless.md ("Channels", worked examples
-// 4, 5 and 10) and include/tasklets/channel.hpp.
+// destruction. Authority: docs/semantics.md §3 (the "example" cases: the worked examples
+// of §3.2, §3.4 and §3.5) and include/tasklets/channel.hpp.
 #include <catch2/catch.hpp>
 
 #include "spec_log.hpp"

@@ -1,7 +1,8 @@
 // Spec tests: exact error messages of misused tasklets, deadlocks, and exceptions that
 // escape a tasklet (delivered at once to the watchdog, the others left in place).
-// Authority: ../shared/reference/stackless.md ("Operations on a tasklet t",
-// "Exceptions, endings, deadlock", worked examples 6 and 7) and include/tasklets/errors.hpp.
+// Authority: docs/semantics.md §2.3–§2.4 (misuse), §4.4 (escaping exceptions; "example 7"
+// is its example), §5 (deadlock; "example 6" is §5.2's first row) and §11 (messages), and
+// include/tasklets/errors.hpp.
 #include <catch2/catch.hpp>
 
 #include "spec_log.hpp"
@@ -281,9 +282,11 @@ TEST_CASE("a tasklet ending by tasklet_exit is silent: run() does not throw", "[
 }
 
 TEST_CASE("main blocked on a channel is revived with the main-tasklet message when the last tasklet blocks too", "[spec][errors][deadlock]") {
-    // Rule (stackless.md, deadlock): the current tasklet would block with nothing else to
+    // The rule before this release: the current tasklet would block with nothing else to
     // run; the watchdog (main, blocked) *can* be revived, so the tasklet stays blocked and
     // main's own call fails, as when the last tasklet ends (Stackless's revive_main).
+    // docs/semantics.md §5.2 replaces it: the tasklet's own call raises the deadlock and
+    // main stays blocked (see the worked example of §5.6).
     event_log log;
     channel<int> c1;
     channel<int> c2;

@@ -1,7 +1,7 @@
 // Spec tests: the run queue (ring), schedule(), run(), tasklet::run/switch_to/insert/remove,
-// states, ids and names. Authority: ../shared/reference/stackless.md ("The run queue",
-// "A tasklet's states", "Operations on a tasklet t", worked examples 1-3) and
-// include/tasklets/tasklet.hpp.
+// states, ids and names. Authority: docs/semantics.md §1 (states, the main tasklet, ids,
+// names, handles) and §2 (the ring, schedule(), insert/remove, run/switch_to, run(); the
+// "example" cases are the examples of §2.2 and §2.4) and include/tasklets/tasklet.hpp.
 #include <catch2/catch.hpp>
 
 #include "spec_log.hpp"
