@@ -1,8 +1,7 @@
 // spec_log.hpp — small helpers shared by the tests/test_spec_*.cpp files.
 //
 // The spec tests record what the tasklets do in an event log (an ordered list of strings)
-// and compare it, whole, with the ordering the Stackless rules demand
-// (../shared/reference/stackless.md).
+// and compare it, whole, with the ordering the rules of docs/semantics.md demand.
 #pragma once
 
 #include <tasklets/tasklets.hpp>

@@ -1,6 +1,6 @@
 // Differential random testing, the CI batch: random programs (tests/model/program.hpp) run
 // on the real library and on the reference model (tests/model/model.hpp, written from
-// ../shared/reference/stackless.md), and their event logs — every operation's result,
+// docs/semantics.md), and their event logs — every operation's result,
 // state snapshots, balances, errors — must match line for line. On a mismatch the program
 // is shrunk and printed as a ready-to-paste TEST_CASE. The long mode is tasklets_diff.
 #include <catch2/catch.hpp>
@@ -44,8 +44,9 @@ TEST_CASE("differential: a fixed-seed batch of random programs behaves exactly a
     SUCCEED(std::to_string(n) + " programs, " + std::to_string(lines) + " log lines");
 }
 
-TEST_CASE("differential: the model agrees with the worked examples of stackless.md it can express", "[differential]") {
-    // Example 4 with preference -1 and 0: R blocks receiving, X2 logs, main sends.
+TEST_CASE("differential: the model agrees with the worked examples of docs/semantics.md it can express", "[differential]") {
+    // The worked example of docs/semantics.md §3.2, with preference -1 and 0: R blocks
+    // receiving, X2 logs, main sends.
     for (int pref : {-1, 0}) {
         diff::program p;
         p.ntasklets = 2;

@@ -502,7 +502,7 @@ TEST_CASE("select: the main tasklet blocked in a select gets the deadlock error 
 }
 
 TEST_CASE("select: main blocked receiving, the last tasklet's blocking select raises the deadlock error in it, nothing changed", "[select][deadlock]") {
-    // docs/semantics.md, Deadlock: the tasklet that would block gets the error; main stays
+    // docs/semantics.md §5.2: the tasklet that would block gets the error; main stays
     // blocked and can still be woken by it.
     event_log log;
     channel<std::string> ch;
@@ -558,7 +558,7 @@ TEST_CASE("select: main blocked in a select, the last tasklet's blocking receive
 }
 
 TEST_CASE("select: next/prev of a selecting tasklet are its neighbours in its first case's channel's queue", "[select][neighbours]") {
-    // docs/semantics.md, Neighbours: a select waits with one record per case; next() and
+    // docs/semantics.md §2.5: a select waits with one record per case; next() and
     // prev() follow its first case's record. The other tasklets on the other channels see
     // the selecting tasklet as their neighbour through its record there.
     channel<int> a, b;

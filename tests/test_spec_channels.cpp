@@ -1,7 +1,7 @@
 // Spec tests: channels — hand-off and preference, schedule_all, FIFO, balance, close,
 // iteration, send_sequence, send_exception, block_trap, move-only payloads, channel
-// destruction. Authority: ../shared/reference/stackless.md ("Channels", worked examples
-// 4, 5 and 10) and include/tasklets/channel.hpp.
+// destruction. Authority: docs/semantics.md §3 (the "example" cases: the worked examples
+// of §3.2, §3.4 and §3.5) and include/tasklets/channel.hpp.
 #include <catch2/catch.hpp>
 
 #include "spec_log.hpp"
@@ -279,7 +279,7 @@ TEST_CASE("example 5: three waiting receivers are served in FIFO order and the b
 }
 
 TEST_CASE("next/prev of tasklets blocked on a channel are their neighbours in its queue of waiters", "[spec][channel][neighbours]") {
-    // docs/semantics.md, Neighbours (Stackless links a blocked tasklet into its channel).
+    // docs/semantics.md §2.5 (Stackless links a blocked tasklet into its channel).
     event_log log;
     channel<std::string> c;
     auto receiver = [&log, c](const std::string& name) mutable { log.push_back(name + " got " + c.receive()); };

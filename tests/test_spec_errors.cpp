@@ -1,7 +1,8 @@
 // Spec tests: exact error messages of misused tasklets, deadlocks, and exceptions that
 // escape a tasklet (delivered at once to the watchdog, the others left in place).
-// Authority: ../shared/reference/stackless.md ("Operations on a tasklet t",
-// "Exceptions, endings, deadlock", worked examples 6 and 7) and include/tasklets/errors.hpp.
+// Authority: docs/semantics.md §2.3–§2.4 (misuse), §4.4 (escaping exceptions; "example 7"
+// is its example), §5 (deadlock; "example 6" is §5.2's first row) and §11 (messages), and
+// include/tasklets/errors.hpp.
 #include <catch2/catch.hpp>
 
 #include "spec_log.hpp"
@@ -281,7 +282,7 @@ TEST_CASE("a tasklet ending by tasklet_exit is silent: run() does not throw", "[
 }
 
 TEST_CASE("main blocked on a channel: the last tasklet blocking too gets the deadlock error itself; uncaught, it reaches main", "[spec][errors][deadlock]") {
-    // Rule (docs/semantics.md, Deadlock; Stackless 3.7.5): the current tasklet would block
+    // Rule (docs/semantics.md §5.2; Stackless 3.7.5): the current tasklet would block
     // with nothing else to run while the watchdog (main) is blocked on a channel: the
     // deadlock error is raised in that tasklet, nothing changed. Uncaught, it escapes the
     // tasklet and goes, as every escaping exception does, to main's pending call.

@@ -1,8 +1,8 @@
 // Spec tests: tasklet::kill and tasklet::throw_exception (pending and not) on new,
 // runnable, blocked, paused, dead and current tasklets; tasklet_exit; destructors on
-// kill and on dropping the last handle. Authority: ../shared/reference/stackless.md
-// ("Operations on a tasklet t", worked examples 8 and 9), include/tasklets/tasklet.hpp and
-// include/tasklets/errors.hpp.
+// kill and on dropping the last handle. Authority: docs/semantics.md §4.1–§4.3 (the
+// "example" cases are the examples of §4.1), §4.5 and §1.5 (handles),
+// include/tasklets/tasklet.hpp and include/tasklets/errors.hpp.
 #include <catch2/catch.hpp>
 
 #include "spec_log.hpp"
@@ -197,8 +197,8 @@ TEST_CASE("kill of a dead tasklet is a no-op, pending or not", "[spec][kill]") {
 }
 
 TEST_CASE("a tasklet that kills itself is unwound at once, pending or not, and ends silently", "[spec][kill]") {
-    // Rule: "Target is current -> raised at once in the caller" (stackless.md, throw), which
-    // does not depend on `pending`.
+    // Rule (docs/semantics.md §4.2, rule 2): a throw whose target is the caller is raised
+    // at once, in the caller, which does not depend on `pending`.
     for (bool pending : {false, true}) {
         CAPTURE(pending);
         event_log log;
@@ -484,7 +484,8 @@ TEST_CASE("dropping the last handle of a blocked tasklet does not kill it: the c
 
 TEST_CASE("a tasklet killing a runnable tasklet further on in the ring: the victim keeps its place, so the tasklets after it run before the killer resumes", "[spec][kill]") {
     // Rule: not pending -> "switch to t at once", the caller staying in the ring; as for
-    // run(), a target that is already scheduled keeps its place (stackless.md).
+    // run(), a target that is already scheduled keeps its place (docs/semantics.md §4.2,
+    // rule 4).
     event_log log;
     tasklet victim;
     tasklet a([&log, &victim] {

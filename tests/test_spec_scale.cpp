@@ -1,6 +1,7 @@
 // Spec test: 100,000 tasklets alive at once, each blocked on its own channel, then all
-// released. Authority: the kernel issue's test list and include/tasklets/stack.hpp ("Only
-// the pages a tasklet actually touches cost memory").
+// released. Authority: docs/semantics.md §1.7 (stacks), §2.6 (run() returns when every
+// tasklet is blocked) and §3.2 (each send runs its waiting receiver at once), and
+// include/tasklets/stack.hpp ("Only the pages a tasklet actually touches cost memory").
 #include <catch2/catch.hpp>
 
 #include "spec_log.hpp"

@@ -1,7 +1,7 @@
 // Spec tests: the run queue (ring), schedule(), run(), tasklet::run/switch_to/insert/remove,
-// states, ids and names. Authority: ../shared/reference/stackless.md ("The run queue",
-// "A tasklet's states", "Operations on a tasklet t", worked examples 1-3) and
-// include/tasklets/tasklet.hpp.
+// states, ids and names. Authority: docs/semantics.md §1 (states, the main tasklet, ids,
+// names, handles) and §2 (the ring, schedule(), insert/remove, run/switch_to, run(); the
+// "example" cases are the examples of §2.2 and §2.4) and include/tasklets/tasklet.hpp.
 #include <catch2/catch.hpp>
 
 #include "spec_log.hpp"
@@ -352,7 +352,7 @@ TEST_CASE("nested run(): the innermost run() caller is the watchdog and returns 
     REQUIRE(tasklets::runcount() == 1);
 }
 
-// ---- run() returns when its caller is switched to (docs/semantics.md, run) ----------------
+// ---- run() returns when its caller is switched to (docs/semantics.md §2.6) ----------------
 // Stackless's test_run_from_worker and test_manual_wakeup rely on it.
 
 TEST_CASE("run(): a tasklet waiting in run() that main runs explicitly returns from run() at once", "[spec][scheduler][run]") {

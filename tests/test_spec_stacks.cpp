@@ -1,8 +1,8 @@
 // Spec tests: stack sizes (default, minimum, rounding), the stack-overflow report (death
 // test in a forked child), and the raw context API on its own. Authority:
 // include/tasklets/stack.hpp, include/tasklets/context.hpp, include/tasklets/tasklet.hpp and
-// the kernel issue ("stack size below the minimum (or zero) fails with
-// std::invalid_argument naming the minimum"; the overflow report text and SIGSEGV).
+// docs/semantics.md §1.7 (a stack size below the minimum, or a zero default, raises
+// std::invalid_argument naming the minimum; the overflow report and SIGSEGV).
 #include <catch2/catch.hpp>
 
 #include "spec_log.hpp"

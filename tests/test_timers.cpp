@@ -105,7 +105,7 @@ TEST_CASE("virtual clock: sleepers wake in deadline order, ties in the order the
 }
 
 TEST_CASE("a sleeping tasklet is blocked but has no neighbours: next() and prev() are empty", "[timers][virtual]") {
-    // docs/semantics.md, Neighbours: only a tasklet blocked on a channel has queue
+    // docs/semantics.md §2.5: only a tasklet blocked on a channel has queue
     // neighbours; one waiting for a timer is in no queue.
     in_thread([] {
         tasklets::use_virtual_clock();

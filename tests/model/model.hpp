@@ -1,13 +1,14 @@
-// tests/model/model.hpp — the reference model: the Stackless rules of
-// ../shared/reference/stackless.md written plainly, with no stacks and no switching.
+// tests/model/model.hpp — the reference model: the rules of docs/semantics.md
+// (§1–§5) written plainly, with no stacks and no switching.
 // Tasklets are script interpreters with a program counter; the ring is a deque whose
 // front is the current tasklet; channels are queues of waiters. A tasklet that "switches"
 // simply stops being the front of the ring, with its op left half done: whatever wakes it
 // sets the op's outcome (a value, an error, or plain ok), and when it is the front again
 // the model finishes that op, logs it, and goes on with the next.
 //
-// Written from stackless.md and the public headers only (not from kernel/*.cpp).
-// Where stackless.md says nothing, the choice made is marked "CHOICE" below.
+// Written from docs/semantics.md and the public headers only (not from kernel/*.cpp).
+// Where docs/semantics.md said nothing when the model was written, the choice made is
+// marked "CHOICE" below.
 #pragma once
 
 #include "program.hpp"
