@@ -50,7 +50,7 @@ fi
 
 # Reliability tools on x86-64 (when x86_64 is among the architectures): the suite under
 # ASan+UBSan (asan preset) and under TSan (tsan preset), each with every switch annotated
-# (kernel/instrument.hpp); then Valgrind memcheck over the plain x86_64 test binary, in
+# (kernel/os/instrument.hpp); then Valgrind memcheck over the plain x86_64 test binary, in
 # one process, with the tests that fork a child to die or re-execute themselves left out
 # by tag (they print why when run under Valgrind anyway). Sanitizer runs print the tests
 # they skip, with reasons, first (tests/support/sanitizer_tests.cmake). A test that hangs

@@ -142,12 +142,8 @@
 //   x2 = value handed to the resumed side, which sees it as this call's result.
         .global tasklets_switch_context
         .type   tasklets_switch_context, %function
-        .global tasklets_aarch64_switch_internal
-        .hidden tasklets_aarch64_switch_internal
-        .type   tasklets_aarch64_switch_internal, %function
         .balign 16
 tasklets_switch_context:
-tasklets_aarch64_switch_internal:       // same code, hidden name: no PLT inside the library
         .cfi_startproc
         bti     c
         save_running_context
@@ -156,10 +152,9 @@ tasklets_aarch64_switch_internal:       // same code, hidden name: no PLT inside
         ret                               // BTI: see the header
         .cfi_endproc
         .size   tasklets_switch_context, . - tasklets_switch_context
-        .size   tasklets_aarch64_switch_internal, . - tasklets_aarch64_switch_internal
 
 // void tasklets_kernel_switch(void** save_sp, void* target_sp, uintptr_t run_resume_hook)
-//   The scheduler's switch (kernel/scheduler.hpp). The kernel reaches it by tail calls
+//   The scheduler's switch (arch/kernel_switch.h; kernel/core/switch.hpp calls it). The kernel reaches it by tail calls
 //   (b, after the caller's own autiasp), so x30 at the entry is the *user's* return
 //   address and sp the user's: the frame saved is the one tasklets_switch_context would
 //   save had the user called it, and the resumed side goes straight back into user code.

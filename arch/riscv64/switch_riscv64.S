@@ -151,12 +151,8 @@
 //   a2 = value handed to the resumed side, which sees it as this call's result.
         .global tasklets_switch_context
         .type   tasklets_switch_context, @function
-        .global tasklets_riscv64_switch_internal
-        .hidden tasklets_riscv64_switch_internal
-        .type   tasklets_riscv64_switch_internal, @function
         .balign 4
 tasklets_switch_context:
-tasklets_riscv64_switch_internal:       // same code, hidden name: no PLT inside the library
         .cfi_startproc
         save_running_context
         restore_target_context
@@ -164,10 +160,9 @@ tasklets_riscv64_switch_internal:       // same code, hidden name: no PLT inside
         jr      t2
         .cfi_endproc
         .size   tasklets_switch_context, . - tasklets_switch_context
-        .size   tasklets_riscv64_switch_internal, . - tasklets_riscv64_switch_internal
 
 // void tasklets_kernel_switch(void** save_sp, void* target_sp, uintptr_t run_resume_hook)
-//   The scheduler's switch (kernel/scheduler.hpp). The kernel reaches it by tail calls,
+//   The scheduler's switch (arch/kernel_switch.h; kernel/core/switch.hpp calls it). The kernel reaches it by tail calls,
 //   so ra at the entry is the *user's* return address and sp the user's: the frame saved
 //   is the one tasklets_switch_context would save had the user called it, and the
 //   resumed side jumps straight back into user code with `jr t2`, executing no return

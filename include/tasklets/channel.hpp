@@ -56,7 +56,7 @@ void channel_receive(channel_core* c, void* storage, relocate_fn relocate, waite
 void channel_send_exception(channel_core* c, std::exception_ptr e);
 /// send/receive that throw timeout_error once `deadline` (clock nanoseconds) passes; `span`
 /// is the timeout the caller asked for, for the message (-1: an absolute deadline).
-/// In kernel/timeouts.cpp.
+/// In kernel/io/channel_timeouts.cpp.
 void channel_send_until(channel_core* c, void* payload, relocate_fn relocate, std::int64_t deadline, std::int64_t span);
 void channel_receive_until(channel_core* c, void* storage, relocate_fn relocate, std::int64_t deadline, std::int64_t span);
 

@@ -1,6 +1,6 @@
 // Test-only API of the library (not in the public headers): fault injection into the
 // kernel's system allocations, and a count of mapped stack slabs. Defined in
-// kernel/system.cpp; per thread, so one test's injection never reaches another thread.
+// kernel/os/system.cpp; per thread, so one test's injection never reaches another thread.
 //
 // Counted calls (each one is a place where the system may refuse memory):
 //   "mmap of a stack slab"                          map_slab

@@ -1,6 +1,6 @@
 // AddressSanitizer annotations for a test that switches by hand between the main stack
 // and one raw context that, once it switches back, is never resumed (the unwind tests).
-// The scheduler annotates its own switches (kernel/instrument.hpp); raw contexts are the
+// The scheduler annotates its own switches (kernel/os/instrument.hpp); raw contexts are the
 // user's to annotate, exactly like this. Without it ASan does not know the context's
 // stack, ignores __asan_handle_no_return when an exception leaves frames there, and
 // later reports their stale redzones (google/sanitizers#189). No-ops without ASan.

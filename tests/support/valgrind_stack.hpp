@@ -1,6 +1,6 @@
 // Tells Valgrind about a stack a test switches onto by hand (the raw context API), so
 // memcheck treats the switch as a stack switch, not as a huge stack-pointer move.
-// The library registers its own tasklet stacks (kernel/instrument.hpp); memory a user
+// The library registers its own tasklet stacks (kernel/os/instrument.hpp); memory a user
 // hands to make_context is the user's to register, as with any hand-rolled coroutine.
 #pragma once
 
