@@ -80,37 +80,47 @@ section .text
 %endmacro
 
 ; Moves onto the stack in rsi and restores its callee-saved state, leaving rsp at its
-; resume address. %1 names the local labels (each expansion needs its own).
+; resume address. FP control that differs is reloaded out of line, in the code
+; RESTORE_FP_CONTROL_SLOW_PATH places after the function's last jump. %1 names the
+; local labels (each expansion needs its own).
+;
+; FP control rarely differs between contexts, and ldmxcsr/fldcw each cost several
+; cycles, so reload only what changed. The registers hold exactly the saved values
+; either way, which is all the ABI asks. MXCSR (4 bytes) and the x87 control word (2
+; bytes) are compared at once: one 8-byte xor of the two frames' FP slots, shifted left
+; by 16 to drop the 2 unused bytes that fnstcw leaves as they were.
 %macro RESTORE_TARGET_CONTEXT 1
-    mov     r8, rsp                        ; keep our frame to compare FP control with
+    mov     rax, [rsi + TASKLETS_FRAME_MXCSR]
+    xor     rax, [rsp + TASKLETS_FRAME_MXCSR]
     mov     rsp, rsi                       ; --- now on the target's stack ---
-
-    ; FP control rarely differs between contexts, and ldmxcsr/fldcw each cost several
-    ; cycles, so reload only what changed. The registers hold exactly the saved values
-    ; either way, which is all the ABI asks.
-    mov     eax, [rsp + TASKLETS_FRAME_MXCSR]
-    cmp     eax, [r8 + TASKLETS_FRAME_MXCSR]
-    jne     %{1}_load_mxcsr
-%{1}_mxcsr_done:
-    mov     ax, [rsp + TASKLETS_FRAME_X87CW]
-    cmp     ax, [r8 + TASKLETS_FRAME_X87CW]
-    jne     %{1}_load_x87cw
-%{1}_x87cw_done:
+    shl     rax, 16
+    jnz     %{1}_fp_differs
+%{1}_fp_done:
     mov     r12, [rsp + TASKLETS_FRAME_R12]
     mov     r13, [rsp + TASKLETS_FRAME_R13]
     mov     r14, [rsp + TASKLETS_FRAME_R14]
     mov     r15, [rsp + TASKLETS_FRAME_R15]
     mov     rbx, [rsp + TASKLETS_FRAME_RBX]
     mov     rbp, [rsp + TASKLETS_FRAME_RBP]
-    add     rsp, TASKLETS_FRAME_SAVED_BYTES
-    jmp     %{1}_restored
-%{1}_load_mxcsr:
+%endmacro
+
+; The rare half of RESTORE_TARGET_CONTEXT %1: some FP control differs. rdi still points
+; at the saved stack pointer of the context we left (SAVE_RUNNING_CONTEXT stored it
+; there; for a dying tasklet it is a slot on its own stack, which is still mapped), so
+; each field is compared again and only what changed is reloaded.
+%macro RESTORE_FP_CONTROL_SLOW_PATH 1
+%{1}_fp_differs:
+    mov     r8, [rdi]                      ; our own frame
+    mov     eax, [rsp + TASKLETS_FRAME_MXCSR]
+    cmp     eax, [r8 + TASKLETS_FRAME_MXCSR]
+    je      %{1}_mxcsr_done
     ldmxcsr [rsp + TASKLETS_FRAME_MXCSR]
-    jmp     %{1}_mxcsr_done
-%{1}_load_x87cw:
+%{1}_mxcsr_done:
+    mov     ax, [rsp + TASKLETS_FRAME_X87CW]
+    cmp     ax, [r8 + TASKLETS_FRAME_X87CW]
+    je      %{1}_fp_done
     fldcw   [rsp + TASKLETS_FRAME_X87CW]
-    jmp     %{1}_x87cw_done
-%{1}_restored:
+    jmp     %{1}_fp_done
 %endmacro
 
 ; void* tasklets_switch_context(void** save_sp, void* target_sp, void* value)
@@ -122,12 +132,14 @@ tasklets_switch_context:
     endbr64                                ; may be reached through a PLT or a function pointer
     SAVE_RUNNING_CONTEXT
     RESTORE_TARGET_CONTEXT public_switch
+    add     rsp, TASKLETS_FRAME_SAVED_BYTES
     pop     rcx                            ; resume address; rsp is now as the caller left it
     mov     rax, rdx                       ; the value is the resumed call's result
     ; jmp, not ret: the return-stack predictor holds an address on the *other* stack,
     ; so a ret mispredicts on every switch. An indirect jmp is predicted from history.
     ; notrack: the target is a return site, not a landing pad (IBT: see the header).
     NOTRACK_JMP rcx
+    RESTORE_FP_CONTROL_SLOW_PATH public_switch
 
 ; void tasklets_kernel_switch(void** save_sp, void* target_sp, uintptr_t run_resume_hook)
 ;   The scheduler's switch. The kernel reaches it by tail calls, so the resume address it
@@ -146,10 +158,15 @@ tasklets_kernel_switch:
     RESTORE_TARGET_CONTEXT kernel_switch
     test    rdx, rdx
     jnz     .resume_hook
-    pop     rcx
-    NOTRACK_JMP rcx                        ; a return site (IBT: see the header)
+    ; Pop the resume address and jump to it in two instructions: the jmp reads the
+    ; slot just freed, below rsp but inside the red zone, which signal delivery leaves
+    ; alone.
+    add     rsp, TASKLETS_FRAME_SAVED_BYTES + 8
+    NOTRACK_JMP qword [rsp - 8]            ; a return site (IBT: see the header)
 .resume_hook:
+    add     rsp, TASKLETS_FRAME_SAVED_BYTES
     jmp     tasklets_resume_hook wrt ..plt ; (rsp + 8) % 16 == 0, as at any call
+    RESTORE_FP_CONTROL_SLOW_PATH kernel_switch
 
 ; First resumption of a fresh context: the switch above jumped here with rax = value,
 ; r12 = entry function, rsp pointing at the null return address.
