@@ -58,11 +58,11 @@ namespace {
 }
 
 // Any reason the entry of a channel operation cannot take the fast path. The safe point
-// is counted first: tick_countdown exists before the scheduler does.
-inline bool enter_needs_care() noexcept {
-    scheduler* s = tls_scheduler;
-    return --tick_countdown < 0 || s == nullptr ||
-           (s->switch_flags & (channel_watched | switch_trapped | in_callback));
+// is counted first: tick_countdown exists before the scheduler does. A budget or a
+// schedule callback (the rest of switch_needs_care) sends every operation the careful
+// way too, so that block() need not test them again.
+inline bool enter_needs_care(const scheduler* s) noexcept {
+    return --tick_countdown < 0 || s == nullptr || (s->switch_flags & (channel_watched | switch_needs_care));
 }
 
 // The careful entry's first steps (the safe point already counted): its periodic work,
@@ -97,15 +97,14 @@ inline channel_waiter* record_in(waiter_slot* slot, tasklet_impl* self, channel_
 }
 
 // No partner is waiting, and the next tasklet in the ring can simply take over: this
-// calls nothing but the switch, so it needs no stack frame. Its parameters are the
-// entry's, in the same registers, so that the entry reaches it by a bare jump.
+// calls nothing but the switch, so it needs no stack frame. Inlined into the entry, which
+// has loaded the scheduler pointer and ruled out every switch_needs_care condition.
 template <std::int8_t direction>
-[[gnu::noinline]] void block(channel_core* c, void* transfer, relocate_fn, waiter_slot* slot) {
-    scheduler& s = *tls_scheduler;
+[[gnu::always_inline]] inline void block(scheduler& s, channel_core* c, void* transfer, waiter_slot* slot) {
     tasklet_impl* self = s.current;
     tasklet_impl* target = self->next;
-    if (self->block_trap || c->closing || (s.switch_flags & switch_needs_care) || target == self || !target->started)
-        [[unlikely]] return block_with_care(s, c, direction, transfer, false, slot);
+    if (self->block_trap || c->closing || target == self || !target->started) [[unlikely]]
+        return block_with_care(s, c, direction, transfer, false, slot);
     ring_unlink(s, self);
     channel_waiter* w = record_in(slot, self, c, direction, transfer, false);
     enqueue_waiter(w);
@@ -136,15 +135,17 @@ template <std::int8_t direction>
 
 // The entries: every tail call below passes the entry's own arguments in place.
 void channel_send(channel_core* c, void* payload, relocate_fn relocate, waiter_slot* slot) {
-    if (enter_needs_care()) [[unlikely]] return send_with_care(c, payload, relocate, slot);
+    scheduler* s = tls_scheduler;
+    if (enter_needs_care(s)) [[unlikely]] return send_with_care(c, payload, relocate, slot);
     if (c->balance < 0) return hand_off_to_waiting<sending>(c, payload, relocate);
-    block<sending>(c, payload, relocate, slot);
+    block<sending>(*s, c, payload, slot);
 }
 
 void channel_receive(channel_core* c, void* storage, relocate_fn relocate, waiter_slot* slot) {
-    if (enter_needs_care()) [[unlikely]] return receive_with_care(c, storage, relocate, slot);
+    scheduler* s = tls_scheduler;
+    if (enter_needs_care(s)) [[unlikely]] return receive_with_care(c, storage, relocate, slot);
     if (c->balance > 0) return hand_off_to_waiting<receiving>(c, storage, relocate);
-    block<receiving>(c, storage, relocate, slot);
+    block<receiving>(*s, c, storage, slot);
 }
 
 void channel_send_exception(channel_core* c, std::exception_ptr e) {

@@ -4,8 +4,8 @@
 // tasklet's stack for as long as it waits. A plain send/receive waits with one record; a
 // select waits with one record per case, queued on every case's channel at once (each
 // counted in its channel's balance). tasklet_impl::waiters points at the record (plain) or
-// at the select's first record, and blocked_on/direction name the first one's channel and
-// direction (what revive() and the gdb extension read).
+// at the select's first record, whose channel and direction are what revive(), deadlock
+// reports and the gdb extension read.
 #pragma once
 
 #include "core/control_block.hpp"

@@ -51,6 +51,11 @@ void block_on_records(scheduler& s, channel_waiter* records, std::uint32_t count
     switch_to_tasklet(s, target);
 }
 
+channel_core* blocked_channel(const tasklet_impl* t) noexcept { return t->waiters ? t->waiters->channel : nullptr; }
+std::int8_t blocked_direction(const tasklet_impl* t) noexcept {
+    return t->waiters ? t->waiters->direction : std::int8_t{not_blocked};
+}
+
 bool blocked_in_select(const tasklet_impl* t) noexcept { return t->waiters && t->waiters->select; }
 
 std::uint32_t channel_wait_count(const tasklet_impl* t) noexcept {

@@ -21,19 +21,12 @@
 
 namespace tasklets::detail {
 
-/// The tasklet waits on the channel(s) of `first` (a select: its first record).
-inline void mark_blocked(tasklet_impl* t, channel_waiter* first) noexcept {
-    t->blocked_on = first->channel;
-    t->direction = first->direction;
-    t->waiters = first;
-}
+/// The tasklet waits on the channel(s) of `first` (a select: its first record), which
+/// also says which channel and direction (what deadlock reports and gdb read).
+inline void mark_blocked(tasklet_impl* t, channel_waiter* first) noexcept { t->waiters = first; }
 
 /// The tasklet waits on no channel any more.
-inline void clear_blocked(tasklet_impl* t) noexcept {
-    t->blocked_on = nullptr;
-    t->direction = not_blocked;
-    t->waiters = nullptr;
-}
+inline void clear_blocked(tasklet_impl* t) noexcept { t->waiters = nullptr; }
 
 /// A partner arrived for `w`, a case of a blocked select: records the case as chosen
 /// and takes every record of the select off its channel. Returns the selecting tasklet.

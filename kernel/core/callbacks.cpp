@@ -3,6 +3,7 @@
 
 #include "core/ring.hpp"
 #include "core/safe_points.hpp"
+#include "core/switch.hpp"
 
 #include <tasklets/errors.hpp>
 
@@ -40,6 +41,10 @@ tasklet_impl* on_switch(scheduler& s, tasklet_impl* from, tasklet_impl* to) noex
         in_callback_scope(s, [&] { s.on_schedule(previous, next); });
     }
     return to;
+}
+
+void switch_with_care(scheduler& s, tasklet_impl* from, tasklet_impl* to) {
+    switch_plainly(s, from, on_switch(s, from, to));
 }
 
 void notify_channel(scheduler& s, const channel_core* c, int balance, bool sending, bool will_block) {

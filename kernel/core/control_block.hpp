@@ -6,7 +6,7 @@
 // states cost no reference-count traffic on the hot paths (core/handles.cpp).
 //
 // States (docs/semantics.md §1): in the ring (runnable; `in_ring`), blocked on channels
-// (`blocked_on`), blocked on an event (`event`), paused (none of these, alive), dead
+// (`waiters`), blocked on an event (`event`), paused (none of these, alive), dead
 // (`!alive`). The gdb extension reads these fields by name: rename them there too.
 #pragma once
 
@@ -33,15 +33,13 @@ struct tasklet_impl {
     void* sp = nullptr;               // saved context while not running
     tasklet_impl* next = nullptr;     // ring links
     tasklet_impl* prev = nullptr;
-    channel_core* blocked_on = nullptr;  // blocked on a channel (a select: its first case's)
     event_wait* event = nullptr;      // waiting for a timer or I/O (blocked, not on a channel)
-    channel_waiter* waiters = nullptr;  // while blocked on channels: its waiter record(s), in its frame (channels/channel_core.hpp)
+    channel_waiter* waiters = nullptr;  // blocked on channels: its waiter record (a select: the first of its records), in its frame; it names the channel and direction (channels/channel_core.hpp)
     std::exception_ptr pending;       // raised when this tasklet next resumes
     tasklet_body* body = nullptr;     // bound function; null once finished
     eh_state eh;
     std::uint32_t handles = 1;
-    std::int8_t direction = not_blocked;
-    std::uint8_t chunk_class = 0;     // control-block cache class (0: allocated exactly; core/chunk_cache.hpp)
+    std::uint8_t cell_class = 0;      // size class of its cell (0: allocated alone; core/cell_pool.hpp)
     bool in_ring = false;
     bool alive = false;
     bool started = false;             // has a stack (main: always)
@@ -67,6 +65,8 @@ struct tasklet_impl {
     void set_name(std::string_view text);
 };
 
-inline bool is_blocked(const tasklet_impl* t) noexcept { return t->blocked_on != nullptr || t->event != nullptr; }
+inline bool is_blocked(const tasklet_impl* t) noexcept { return t->waiters != nullptr || t->event != nullptr; }
+/// Blocked on channels (a plain operation or a select)?
+inline bool on_channel(const tasklet_impl* t) noexcept { return t->waiters != nullptr; }
 
 }  // namespace tasklets::detail

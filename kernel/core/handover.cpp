@@ -13,7 +13,7 @@ tasklet_impl* successor_for_leaving(scheduler& s, tasklet_impl* self) {
     tasklet_impl* w = watchdog(s);
     // docs/semantics.md §5: the last runnable tasklet gets the deadlock; the watchdog,
     // still blocked, can be woken by it (the tasklet may catch the error and send).
-    if (w != self && w->blocked_on != nullptr) throw_deadlock(s, last_runnable_message);
+    if (w != self && on_channel(w)) throw_deadlock(s, last_runnable_message);
     return w;
 }
 
@@ -25,9 +25,9 @@ void take_over(scheduler& s, tasklet_impl* target) {
 void revive(scheduler& s, tasklet_impl* w, bool with_deadlock_error) {
     if (is_blocked(w)) {
         const char* message = nullptr;
-        if (with_deadlock_error && w->blocked_on)
+        if (with_deadlock_error && on_channel(w))
             message = blocked_in_select(w)         ? "the main tasklet is waiting in a select without a partner available."
-                      : w->direction == receiving ? "the main tasklet is receiving without a sender available."
+                      : blocked_direction(w) == receiving ? "the main tasklet is receiving without a sender available."
                                                   : "the main tasklet is sending without a receiver available.";
         unblock(w);
         if (message) w->pending = make_deadlock_error(s, message);  // lists the others still blocked

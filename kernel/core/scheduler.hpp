@@ -8,7 +8,7 @@
 // (core/safe_points.hpp), callbacks (core/callbacks.hpp), waits (core/waits.hpp).
 #pragma once
 
-#include "core/chunk_cache.hpp"
+#include "core/cell_pool.hpp"
 #include "core/control_block.hpp"
 #include "core/eh_state.hpp"
 #include "core/run_budget.hpp"
@@ -53,7 +53,7 @@ struct scheduler {
     std::size_t page_size = 0;
     std::size_t default_stack_request = 0; // default_stack_size() last seen...
     std::size_t default_stack_rounded = 0; // ...and rounded up to whole pages
-    chunk_cache chunks;                    // memory for control blocks
+    cell_pool cells;                       // memory for control blocks
     event_source* events = nullptr;        // timers and I/O, when in use
     std::uint8_t switch_flags = 0;
     int trap_level = 0;                    // switch_trap()

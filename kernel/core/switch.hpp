@@ -35,9 +35,12 @@ inline void switch_plainly(scheduler& s, tasklet_impl* from, tasklet_impl* to) {
 /// something switches back; may throw what was thrown into this tasklet meanwhile.
 /// Callers end with it (a tail call), so that the switch saves the *user's* return
 /// address and the resumed tasklet executes no mispredicted ret (see the asm).
+/// Its rare half (on_switch, then the switch) is a tail call too, so that the inlined
+/// fast path makes no call at all and its callers need no callee-saved registers.
+[[gnu::noinline]] void switch_with_care(scheduler& s, tasklet_impl* from, tasklet_impl* to);
 inline void switch_to_tasklet(scheduler& s, tasklet_impl* to) {
     tasklet_impl* from = s.current;
-    if (s.switch_flags & (budget_armed | schedule_watched)) [[unlikely]] to = on_switch(s, from, to);
+    if (s.switch_flags & (budget_armed | schedule_watched)) [[unlikely]] return switch_with_care(s, from, to);
     switch_plainly(s, from, to);
 }
 

@@ -14,6 +14,10 @@ void unblock_from_channel(tasklet_impl* t) noexcept;
 /// Is t (blocked on channels) waiting in a select rather than a plain send/receive?
 /// In channels/handoff.cpp.
 bool blocked_in_select(const tasklet_impl* t) noexcept;
+/// The channel t waits on (a select: its first case's), or null; and the direction.
+/// In channels/handoff.cpp.
+channel_core* blocked_channel(const tasklet_impl* t) noexcept;
+std::int8_t blocked_direction(const tasklet_impl* t) noexcept;
 /// How many channels t (blocked on channels) waits on: 1, or a select's case count.
 std::uint32_t channel_wait_count(const tasklet_impl* t) noexcept;
 /// t's neighbour in the queue of the channel it is blocked on (a select: its first

@@ -27,7 +27,7 @@ void fire_channel_timer(timer_node* n) noexcept {
     auto* ct = static_cast<channel_timer*>(n->context);
     ct->fired = true;
     tasklet_impl* t = ct->waiter;
-    if (t->blocked_on != ct->channel) return;  // served already (or not blocked yet: the caller checks `fired`)
+    if (blocked_channel(t) != ct->channel) return;  // served already (or not blocked yet: the caller checks `fired`)
     unblock_from_channel(t);
     try {
         throw_timeout(ct->what, ct->span);

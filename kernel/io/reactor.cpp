@@ -223,7 +223,7 @@ int reactor::wait(int fd, std::uint8_t dir, std::int64_t deadline) {
         // watchdog blocked on a channel can advance no clock: the deadlock is ours (§5).
         if (w.waiter->next == w.waiter && !w.waiter->block_trap && !has_waiters()) {
             tasklet_impl* target = watchdog(s);
-            if (target != w.waiter && target->blocked_on) throw_deadlock(s, last_runnable_message);
+            if (target != w.waiter && on_channel(target)) throw_deadlock(s, last_runnable_message);
             if (target != w.waiter) revive(s, target, false);
         }
         wait_for_event(s, &w);

@@ -176,16 +176,18 @@ def _state(sched, t):
     if int(t.address) == int(sched["current"]):
         return "running"
     words = []
-    chan = int(t["blocked_on"])
+    # Blocked on channels: the waiter record (a select's first) names channel and direction.
+    waiter = t["waiters"]
+    chan = int(waiter.dereference()["channel"]) if int(waiter) != 0 else 0
     selecting = _select_count(t) if chan != 0 else 0
     if selecting:
         words.append("blocked in select on %d channels" % selecting)
     elif chan != 0:
-        direction = int(t["direction"])
+        direction = int(waiter.dereference()["direction"])
         verb = "sending" if direction > 0 else "receiving" if direction < 0 else "blocked"
         words.append("blocked %s on channel 0x%x" % (verb, chan))
         try:
-            core = t["blocked_on"].dereference()
+            core = waiter.dereference()["channel"].dereference()
             waiting = abs(int(core["balance"]))
             words.append("(%d waiting)" % waiting)
         except gdb.error:

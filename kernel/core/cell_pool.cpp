@@ -1,0 +1,109 @@
+// Memory for control blocks (core/cell_pool.hpp).
+#include "core/cell_pool.hpp"
+
+#include "os/system.hpp"
+
+#include <cerrno>
+#include <cstdint>
+#include <new>
+#include <string>
+#include <system_error>
+
+namespace tasklets::detail {
+
+namespace {
+
+// Out of memory for a control block: std::system_error(ENOMEM) saying what and what to do.
+[[noreturn]] void out_of_memory(std::size_t bytes) {
+    throw std::system_error(ENOMEM, std::generic_category(),
+                            "tasklets: cannot allocate a tasklet control block of " + std::to_string(bytes) +
+                                " bytes (operator new failed); reduce the number of live tasklets or the size "
+                                "of the callables and arguments they hold, or make more memory available");
+}
+
+void* allocate_memory(std::size_t bytes, std::size_t alignment) {
+    try {
+        if (sys::inject_failure("tasklet control block")) throw std::bad_alloc();
+        return ::operator new(bytes, std::align_val_t{alignment});
+    } catch (const std::bad_alloc&) {
+        out_of_memory(bytes);
+    }
+}
+
+}  // namespace
+
+cell_pool::slab* cell_pool::new_slab(std::size_t cls) {
+    void* memory = allocate_memory(slab_bytes, slab_bytes);
+    auto* s = ::new (memory) slab;
+    const std::size_t cell = cls * granule;
+    s->capacity = static_cast<std::uint32_t>((slab_bytes - header) / cell);
+    auto* first = static_cast<std::byte*>(memory) + header;
+    for (std::size_t i = s->capacity; i-- > 0;) {  // the lowest addresses are handed out first
+        auto* c = reinterpret_cast<free_cell*>(first + i * cell);
+        c->next = s->free;
+        s->free = c;
+    }
+    ++slabs_;
+    push_front(cls, s);
+    return s;
+}
+
+void cell_pool::unlink(std::size_t cls, slab* s) noexcept {
+    if (s->prev) s->prev->next = s->next;
+    else with_free_[cls] = s->next;
+    if (s->next) s->next->prev = s->prev;
+    s->next = s->prev = nullptr;
+}
+
+void cell_pool::push_front(std::size_t cls, slab* s) noexcept {
+    s->prev = nullptr;
+    s->next = with_free_[cls];
+    if (s->next) s->next->prev = s;
+    with_free_[cls] = s;
+}
+
+void* cell_pool::allocate(std::size_t bytes, std::uint8_t& cls_out) {
+    const std::size_t cls = (bytes + granule - 1) / granule;
+    if (cls > classes) [[unlikely]] {
+        cls_out = 0;
+        return allocate_memory(bytes, granule);
+    }
+    cls_out = static_cast<std::uint8_t>(cls);
+    slab* s = with_free_[cls];
+    if (s == nullptr) [[unlikely]] s = new_slab(cls);
+    free_cell* c = s->free;
+    s->free = c->next;
+    if (++s->in_use == s->capacity) unlink(cls, s);  // full: off the list until a cell comes back
+    return c;
+}
+
+void cell_pool::release(void* cell, std::uint8_t cls) noexcept {
+    if (cls == 0) [[unlikely]] {
+        ::operator delete(cell, std::align_val_t{granule});
+        return;
+    }
+    auto* s = reinterpret_cast<slab*>(reinterpret_cast<std::uintptr_t>(cell) & ~std::uintptr_t{slab_bytes - 1});
+    auto* c = static_cast<free_cell*>(cell);
+    c->next = s->free;
+    s->free = c;
+    if (s->in_use-- == s->capacity) {
+        push_front(cls, s);  // it was full
+    } else if (s->in_use == 0 && (s->next || s->prev)) {
+        unlink(cls, s);  // empty, and the class has another slab with free cells
+        s->~slab();
+        ::operator delete(s, std::align_val_t{slab_bytes});
+        --slabs_;
+    }
+}
+
+cell_pool::~cell_pool() {
+    // Only empty slabs are left when the scheduler goes (it outlives its control blocks).
+    for (slab*& list : with_free_)
+        while (slab* s = list) {
+            list = s->next;
+            s->~slab();
+            ::operator delete(s, std::align_val_t{slab_bytes});
+        }
+}
+
+}  // namespace tasklets::detail

@@ -1,0 +1,55 @@
+// Memory for control blocks: cells of 16-byte size classes carved from 16 KiB slabs, so
+// that spawning a tasklet costs no malloc/free in the common case, and a burst of spawns
+// one malloc per slab rather than one per tasklet. (A control block lives in a "cell";
+// "block" in this kernel means only what a tasklet does on a channel.)
+//
+// Each slab keeps its own free list and count of cells in use. A class lists its slabs
+// that have a free cell, most recently freed first. A slab whose cells are all free is
+// given back to malloc unless it is the only slab of its class with free cells, so a
+// burst of tasklets does not pin its memory forever (the stack pool's rule, too).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace tasklets::detail {
+
+class cell_pool {
+public:
+    static constexpr std::size_t granule = 16;            // cells are 16-aligned multiples of 16 bytes
+    static constexpr std::size_t classes = 64;            // cells up to 1 KiB; larger: allocated alone
+    static constexpr std::size_t slab_bytes = 16384;      // size and alignment of a slab
+
+    cell_pool() = default;
+    cell_pool(const cell_pool&) = delete;
+    cell_pool& operator=(const cell_pool&) = delete;
+    ~cell_pool();
+
+    /// At least `bytes`, 16-aligned; `cls` receives the class to pass to release() (0:
+    /// allocated alone). Throws std::system_error(ENOMEM) naming what could not be had.
+    void* allocate(std::size_t bytes, std::uint8_t& cls);
+    void release(void* cell, std::uint8_t cls) noexcept;
+
+    /// Slabs allocated now (tests).
+    std::size_t slab_count() const noexcept { return slabs_; }
+
+private:
+    struct free_cell { free_cell* next; };
+    struct slab {                     // at the start of its slab_bytes-aligned memory
+        free_cell* free = nullptr;
+        slab* next = nullptr;         // in its class's list of slabs with a free cell
+        slab* prev = nullptr;
+        std::uint32_t in_use = 0;
+        std::uint32_t capacity = 0;
+    };
+    static constexpr std::size_t header = (sizeof(slab) + granule - 1) / granule * granule;
+
+    slab* new_slab(std::size_t cls);
+    void unlink(std::size_t cls, slab* s) noexcept;
+    void push_front(std::size_t cls, slab* s) noexcept;
+
+    slab* with_free_[classes + 1] = {};
+    std::size_t slabs_ = 0;
+};
+
+}  // namespace tasklets::detail
