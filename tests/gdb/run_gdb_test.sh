@@ -5,15 +5,45 @@
 # blocked, paused and runnable ones shows their functions, `tasklet frame` shows a parked
 # tasklet's frames and `tasklet restore` (or resuming) gives the real ones back, after which
 # the program still runs to a clean exit.
-#   run_gdb_test.sh ARCH TARGET_EXECUTABLE EXTENSION.py
-# Exits 77 (ctest: skipped), saying why, off native x86-64 or without a usable gdb.
+#   run_gdb_test.sh [--debug-info-only] ARCH TARGET_EXECUTABLE EXTENSION.py [LIBRARY [BUILD_TYPE]]
+# LIBRARY is the tasklets library the target was linked with; BUILD_TYPE only names the
+# build in the message below.
+# Exits 77 (ctest: skipped), saying why, off native x86-64, without a usable gdb, or when
+# the target (or the shared library it uses) has no debug information (e.g. Release).
+# --debug-info-only: only that last check (ctest runs it when it starts, to print the reason
+# up front; see tests/CMakeLists.txt).
 set -uo pipefail
-arch=$1 target=$(realpath "$2") extension=$(realpath "$3")
+debug_info_only=0
+[[ "${1:-}" == --debug-info-only ]] && { debug_info_only=1; shift; }
+arch=$1 target=$(realpath "$2") extension=$(realpath "$3") library=${4:-} build_type=${5:-}
 
 skip() { echo "SKIPPED: $*"; exit 77; }
-[[ "$arch" == x86_64 ]] || skip "the gdb test runs on native x86-64 only (this build: $arch); see README, \"Debugging with gdb\""
-command -v gdb >/dev/null || skip "gdb is not installed (ci/install-deps.sh installs it)"
-gdb -nx -batch -ex 'python print("python ok")' 2>/dev/null | grep -q "python ok" || skip "this gdb has no Python support"
+[[ -f "$target" ]] || { echo "FAIL: $target is not built"; exit 1; }
+if ((!debug_info_only)); then
+  [[ "$arch" == x86_64 ]] || skip "the gdb test runs on native x86-64 only (this build: $arch); see README, \"Debugging with gdb\""
+  command -v gdb >/dev/null || skip "gdb is not installed (ci/install-deps.sh installs it)"
+  gdb -nx -batch -ex 'python print("python ok")' 2>/dev/null | grep -q "python ok" || skip "this gdb has no Python support"
+fi
+
+# Debug information: the extension reads the kernel's structures by field name through
+# DWARF, and the checks name the target's own frames, inlined ones included. Decided from
+# the binaries, not the build type: a build without -g (Release, MinSizeRel) has no C++
+# compile unit in its DWARF; the x86-64 switch's assembler unit (nasm -g) does not count.
+# The files are the target and, when the target links it as a shared object, the library.
+# (grep reads all of readelf's output: with pipefail, grep -q could stop readelf by SIGPIPE.)
+has_cxx_dwarf() { readelf --debug-dump=info --dwarf-depth=1 "$1" 2>/dev/null | grep -E 'DW_AT_language +: .*\(C\+\+' >/dev/null; }
+if command -v readelf >/dev/null; then
+  debug_files=("$target")
+  if [[ -n "$library" ]] && readelf -h "$library" 2>/dev/null | grep -E 'Type: +DYN' >/dev/null; then
+    debug_files+=("$(realpath "$library")")
+  fi
+  for f in "${debug_files[@]}"; do
+    has_cxx_dwarf "$f" && continue
+    skip "$(basename "$f") has no debug information${build_type:+ (CMAKE_BUILD_TYPE=$build_type)}; the gdb extension" \
+         "reads the kernel's structures through DWARF: build RelWithDebInfo (the default) or Debug to run it"
+  done
+fi
+((debug_info_only)) && exit 0
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
