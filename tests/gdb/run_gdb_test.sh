@@ -133,7 +133,19 @@ bt=$(section "$live" bt-latecomer)
 expect "bt latecomer: says it has not started" "$bt" 'has not started yet'
 
 frame=$(section "$live" frame-sleeper)
-expect "tasklet frame sleeper: frame #1 is the sleeper's" "$frame" '^#1 .*gdbtest_paused_in_sleep'
+# Frame #1 is the sleeper's innermost: gdbtest_paused_in_sleep itself when the kernel's
+# switch path is inlined or a tail call (-O2, -O3), else (Debug, -O0) the kernel's own
+# frames of that switch come first. Either way nothing but kernel frames before it.
+expect "tasklet frame sleeper: gdbtest_paused_in_sleep is on the sleeper's stack" "$frame" '^#[0-9]+ .*gdbtest_paused_in_sleep'
+expect "tasklet frame sleeper: there is a frame #1" "$frame" '^#1 '
+above=$(awk '/^#[0-9]+ / && $1 != "#0" {if (/gdbtest_paused_in_sleep/) exit; print}' <<<"$frame" | sort -u)  # (#1 shows twice)
+not_kernel=$(grep -Ev ' in tasklets(::|_kernel_switch)' <<<"$above" | grep . )
+if [[ -z "$not_kernel" ]]; then
+  echo "ok:   tasklet frame sleeper: frame #1 is the sleeper's ($(grep -c . <<<"$above") kernel frame(s) above gdbtest_paused_in_sleep)"
+else
+  echo "FAIL: tasklet frame sleeper: frames above gdbtest_paused_in_sleep that are not the kernel's:"; echo "$not_kernel"
+  failures=$((failures + 1))
+fi
 expect "tasklet frame sleeper: #0 is the thread's real position" "$frame" '^#0 .*tasklets_gdb_breakpoint_here'
 reject "tasklet frame sleeper: main is not on its stack" "$frame" 'in main '
 restored=$(section "$live" restored)
