@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds tasklets and runs the whole Catch2 suite: x86-64 natively, then AArch64 and
 # RISC-V64 cross-built and run under QEMU user mode. Prints one summary line per
-# architecture and fails if any architecture fails. After x86-64, the packaging test
-# (ci/consumers.sh: installed package consumed by other projects) with its own summary line.
+# architecture and fails if any architecture fails. With x86-64, the suite once more in a
+# Release build (release preset: -O3, no debug information), and the packaging test
+# (ci/consumers.sh: installed package consumed by other projects), each with its own summary line.
 # Then, with x86-64, the reliability tools: ASan+UBSan, TSan and Valgrind memcheck, one
 # summary line each (TASKLETS_CI_TOOLS=0 leaves them out).
 #   ci/test.sh                    all three architectures
@@ -34,6 +35,33 @@ for arch in "${archs[@]}"; do
   summary[$arch]="${line:-no ctest summary (rc=$rc)}"
   ((rc == 0)) || status=1
 done
+
+# Release (when x86_64 is among the architectures): the suite as a user's plain
+# `-DCMAKE_BUILD_TYPE=Release` build runs it, -O3 and no debug information (the gdb test
+# skips, printing why). Only the programs the suite runs are built (no examples, no
+# tasklets_diff). The fuzzer test is left out: it configures and builds its own clang
+# RelWithDebInfo tree whatever this build's type, so it would repeat the x86_64 step's run.
+release=""
+if [[ " ${archs[*]} " == *" x86_64 "* ]]; then
+  echo "=== release: configure and build"
+  if ! cmake --preset release >build-release.log 2>&1 ||
+     ! cmake --build --preset release -j "$jobs" --target tasklets_tests tasklets_leave_ring_oom tasklets_gdb_target \
+         tasklets_cet_probe tasklets_cet_links >>build-release.log 2>&1; then
+    cat build-release.log
+    release="build FAILED"
+    status=1
+  else
+    rm -f build-release.log
+    echo "=== release: test (left out: \"differential fuzzer (libFuzzer, clang)\", which builds its own" \
+         "RelWithDebInfo tree whatever the build type; the x86_64 step runs it)"
+    out=$(ctest --preset release -j "$jobs" -E '^differential fuzzer \(libFuzzer, clang\)$' 2>&1)
+    rc=$?
+    echo "$out" | grep -vE '^ +[0-9]+/[0-9]+ Test +#[0-9]+: .* Passed' || true
+    line=$(echo "$out" | grep -E 'tests passed, [0-9]+ tests failed out of [0-9]+' | tail -n 1)
+    release="${line:-no ctest summary (rc=$rc)}"
+    ((rc == 0)) || status=1
+  fi
+fi
 
 # Packaging (after a good x86_64 build): install into temporary prefixes, static (from
 # build/x86_64) and shared, and build and run consumers with find_package, pkg-config and
@@ -132,6 +160,7 @@ echo "=== summary"
 for arch in "${archs[@]}"; do
   printf '%-8s %s\n' "$arch" "${summary[$arch]}"
 done
+[[ -n "$release" ]] && printf '%-8s %s\n' release "$release"
 [[ -n "$packaging" ]] && printf '%-8s %s\n' packages "$packaging"
 for tool in "${tools[@]}"; do
   printf '%-8s %s\n' "$tool" "${tool_summary[$tool]}"

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "arch/abi_probe.hpp"
+#include "support/frames.hpp"
 
 #include <tasklets/tasklet.hpp>
 
@@ -119,7 +120,9 @@ _Unwind_Reason_Code record_frame(_Unwind_Context* context, void* arg) {
     return _URC_NO_REASON;
 }
 
-[[gnu::noinline]] void walk_from(walk& w, int depth) {
+// Its own frame at every depth in every build type (support/frames.hpp: at -O3 GCC would
+// otherwise clone it per constant depth, and no frame would be walk_from itself).
+[[TASKLETS_TEST_FRAME]] void walk_from(walk& w, int depth) {
     if (depth == 0) {
         tasklets::schedule();  // a suspended-and-resumed stack must walk the same way
         w.end = _Unwind_Backtrace(&record_frame, &w);
@@ -131,12 +134,11 @@ _Unwind_Reason_Code record_frame(_Unwind_Context* context, void* arg) {
     asm volatile("" ::: "memory");  // not a tail call
 }
 
-std::uintptr_t function_of(std::uintptr_t ip) {
-    return reinterpret_cast<std::uintptr_t>(_Unwind_FindEnclosingFunction(reinterpret_cast<void*>(ip)));
-}
+std::uintptr_t function_of(std::uintptr_t ip) { return tasklets_test::function_of_return(ip); }
 
-// The caller of run(): a backtrace taken on a tasklet must never reach it.
-[[gnu::noinline]] void run_from_here() {
+// The caller of run(): a backtrace taken on a tasklet must never reach it (opaque, so that
+// its address is the one function the check below compares with, never a clone's).
+[[TASKLETS_TEST_FRAME]] void run_from_here() {
     tasklets::run();
     asm volatile("" ::: "memory");
 }

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <tasklets/context.hpp>
+#include "support/frames.hpp"
 #include "support/raw_fiber.hpp"
 
 #include <execinfo.h>
@@ -39,7 +40,10 @@ _Unwind_Reason_Code record_frame(_Unwind_Context* context, void* arg) {
     return _URC_NO_REASON;
 }
 
-[[gnu::noinline]] walk unwind_here() {
+// The functions the walk passes through, each a frame of its own in every build type (see
+// support/frames.hpp: at -O3 GCC would otherwise clone walk_from per depth and move the
+// entry's code after throw_from() into a separate .cold part).
+[[TASKLETS_TEST_FRAME]] walk unwind_here() {
     walk w;
     w.end = _Unwind_Backtrace(&record_frame, &w);
     return w;
@@ -58,13 +62,13 @@ struct counts_destruction {
     ~counts_destruction() { ++*counter; }
 };
 
-[[gnu::noinline]] int throw_from(unwind_run* run, int depth) {
+[[TASKLETS_TEST_FRAME]] int throw_from(unwind_run* run, int depth) {
     counts_destruction guard{&run->destroyed};
     if (depth == 0) throw std::runtime_error("thrown 5 frames down on a context");
     return throw_from(run, depth - 1) + 1;  // not a tail call: each frame stays
 }
 
-[[gnu::noinline]] void walk_from(unwind_run* run, int depth) {
+[[TASKLETS_TEST_FRAME]] void walk_from(unwind_run* run, int depth) {
     if (depth == 0) {
         run->deep_walk = unwind_here();
         run->glibc_frames.resize(256);
@@ -75,7 +79,7 @@ struct counts_destruction {
     asm volatile("" ::: "memory");  // not a tail call
 }
 
-[[gnu::noinline, noreturn]] void unwind_entry(void* value) {
+[[TASKLETS_TEST_FRAME, noreturn]] void unwind_entry(void* value) {
     tasklets_test::raw_fiber::context_entered();
     auto* run = static_cast<unwind_run*>(value);
     try {
@@ -88,10 +92,8 @@ struct counts_destruction {
     for (;;) tasklets::switch_context(run->self, run->main);
 }
 
-// The function whose unwind-table entry contains the return address `ip`.
-std::uintptr_t function_of(std::uintptr_t ip) {
-    return reinterpret_cast<std::uintptr_t>(_Unwind_FindEnclosingFunction(reinterpret_cast<void*>(ip)));
-}
+// The function whose unwind-table entry contains the call that return address `ip` returns to.
+std::uintptr_t function_of(std::uintptr_t ip) { return tasklets_test::function_of_return(ip); }
 
 }  // namespace
 

@@ -5,15 +5,45 @@
 # blocked, paused and runnable ones shows their functions, `tasklet frame` shows a parked
 # tasklet's frames and `tasklet restore` (or resuming) gives the real ones back, after which
 # the program still runs to a clean exit.
-#   run_gdb_test.sh ARCH TARGET_EXECUTABLE EXTENSION.py
-# Exits 77 (ctest: skipped), saying why, off native x86-64 or without a usable gdb.
+#   run_gdb_test.sh [--debug-info-only] ARCH TARGET_EXECUTABLE EXTENSION.py [LIBRARY [BUILD_TYPE]]
+# LIBRARY is the tasklets library the target was linked with; BUILD_TYPE only names the
+# build in the message below.
+# Exits 77 (ctest: skipped), saying why, off native x86-64, without a usable gdb, or when
+# the target (or the shared library it uses) has no debug information (e.g. Release).
+# --debug-info-only: only that last check (ctest runs it when it starts, to print the reason
+# up front; see tests/CMakeLists.txt).
 set -uo pipefail
-arch=$1 target=$(realpath "$2") extension=$(realpath "$3")
+debug_info_only=0
+[[ "${1:-}" == --debug-info-only ]] && { debug_info_only=1; shift; }
+arch=$1 target=$(realpath "$2") extension=$(realpath "$3") library=${4:-} build_type=${5:-}
 
 skip() { echo "SKIPPED: $*"; exit 77; }
-[[ "$arch" == x86_64 ]] || skip "the gdb test runs on native x86-64 only (this build: $arch); see README, \"Debugging with gdb\""
-command -v gdb >/dev/null || skip "gdb is not installed (ci/install-deps.sh installs it)"
-gdb -nx -batch -ex 'python print("python ok")' 2>/dev/null | grep -q "python ok" || skip "this gdb has no Python support"
+[[ -f "$target" ]] || { echo "FAIL: $target is not built"; exit 1; }
+if ((!debug_info_only)); then
+  [[ "$arch" == x86_64 ]] || skip "the gdb test runs on native x86-64 only (this build: $arch); see README, \"Debugging with gdb\""
+  command -v gdb >/dev/null || skip "gdb is not installed (ci/install-deps.sh installs it)"
+  gdb -nx -batch -ex 'python print("python ok")' 2>/dev/null | grep -q "python ok" || skip "this gdb has no Python support"
+fi
+
+# Debug information: the extension reads the kernel's structures by field name through
+# DWARF, and the checks name the target's own frames, inlined ones included. Decided from
+# the binaries, not the build type: a build without -g (Release, MinSizeRel) has no C++
+# compile unit in its DWARF; the x86-64 switch's assembler unit (nasm -g) does not count.
+# The files are the target and, when the target links it as a shared object, the library.
+# (grep reads all of readelf's output: with pipefail, grep -q could stop readelf by SIGPIPE.)
+has_cxx_dwarf() { readelf --debug-dump=info --dwarf-depth=1 "$1" 2>/dev/null | grep -E 'DW_AT_language +: .*\(C\+\+' >/dev/null; }
+if command -v readelf >/dev/null; then
+  debug_files=("$target")
+  if [[ -n "$library" ]] && readelf -h "$library" 2>/dev/null | grep -E 'Type: +DYN' >/dev/null; then
+    debug_files+=("$(realpath "$library")")
+  fi
+  for f in "${debug_files[@]}"; do
+    has_cxx_dwarf "$f" && continue
+    skip "$(basename "$f") has no debug information${build_type:+ (CMAKE_BUILD_TYPE=$build_type)}; the gdb extension" \
+         "reads the kernel's structures through DWARF: build RelWithDebInfo (the default) or Debug to run it"
+  done
+fi
+((debug_info_only)) && exit 0
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -103,7 +133,19 @@ bt=$(section "$live" bt-latecomer)
 expect "bt latecomer: says it has not started" "$bt" 'has not started yet'
 
 frame=$(section "$live" frame-sleeper)
-expect "tasklet frame sleeper: frame #1 is the sleeper's" "$frame" '^#1 .*gdbtest_paused_in_sleep'
+# Frame #1 is the sleeper's innermost: gdbtest_paused_in_sleep itself when the kernel's
+# switch path is inlined or a tail call (-O2, -O3), else (Debug, -O0) the kernel's own
+# frames of that switch come first. Either way nothing but kernel frames before it.
+expect "tasklet frame sleeper: gdbtest_paused_in_sleep is on the sleeper's stack" "$frame" '^#[0-9]+ .*gdbtest_paused_in_sleep'
+expect "tasklet frame sleeper: there is a frame #1" "$frame" '^#1 '
+above=$(awk '/^#[0-9]+ / && $1 != "#0" {if (/gdbtest_paused_in_sleep/) exit; print}' <<<"$frame" | sort -u)  # (#1 shows twice)
+not_kernel=$(grep -Ev ' in tasklets(::|_kernel_switch)' <<<"$above" | grep . )
+if [[ -z "$not_kernel" ]]; then
+  echo "ok:   tasklet frame sleeper: frame #1 is the sleeper's ($(grep -c . <<<"$above") kernel frame(s) above gdbtest_paused_in_sleep)"
+else
+  echo "FAIL: tasklet frame sleeper: frames above gdbtest_paused_in_sleep that are not the kernel's:"; echo "$not_kernel"
+  failures=$((failures + 1))
+fi
 expect "tasklet frame sleeper: #0 is the thread's real position" "$frame" '^#0 .*tasklets_gdb_breakpoint_here'
 reject "tasklet frame sleeper: main is not on its stack" "$frame" 'in main '
 restored=$(section "$live" restored)
