@@ -53,6 +53,10 @@ struct alignas(alignof(void*)) waiter_slot {
 void channel_send(channel_core* c, void* payload, relocate_fn relocate, waiter_slot* slot);
 /// On return, `storage` holds a value constructed by relocate (or the call threw).
 void channel_receive(channel_core* c, void* storage, relocate_fn relocate, waiter_slot* slot);
+/// The same for payloads whose relocate cannot throw: a hand-off may then move the value
+/// after placing the partner (it cannot fail half-way), which saves the kernel a frame.
+void channel_send_nothrow_move(channel_core* c, void* payload, relocate_fn relocate, waiter_slot* slot);
+void channel_receive_nothrow_move(channel_core* c, void* storage, relocate_fn relocate, waiter_slot* slot);
 void channel_send_exception(channel_core* c, std::exception_ptr e);
 /// send/receive that throw timeout_error once `deadline` (clock nanoseconds) passes; `span`
 /// is the timeout the caller asked for, for the message (-1: an absolute deadline).
@@ -100,7 +104,10 @@ public:
     /// could never end.
     void send(T value) {
         detail::waiter_slot waiting;
-        detail::channel_send(core_, std::addressof(value), &detail::relocate<T>, &waiting);
+        if constexpr (std::is_nothrow_move_constructible_v<T>)
+            detail::channel_send_nothrow_move(core_, std::addressof(value), &detail::relocate<T>, &waiting);
+        else
+            detail::channel_send(core_, std::addressof(value), &detail::relocate<T>, &waiting);
     }
 
     /// Takes a value from a waiting sender, or blocks until one arrives. Throws what the
@@ -108,7 +115,10 @@ public:
     T receive() {
         slot s;
         detail::waiter_slot waiting;
-        detail::channel_receive(core_, s.bytes, &detail::relocate<T>, &waiting);
+        if constexpr (std::is_nothrow_move_constructible_v<T>)
+            detail::channel_receive_nothrow_move(core_, s.bytes, &detail::relocate<T>, &waiting);
+        else
+            detail::channel_receive(core_, s.bytes, &detail::relocate<T>, &waiting);
         return s.take();
     }
 

@@ -83,6 +83,7 @@ inline channel_waiter* record_in(waiter_slot* slot, tasklet_impl* self, channel_
     w->channel = c;
     w->transfer = transfer;
     w->transfer_is_exception = is_exception;
+    w->unusual = is_exception;
     w->direction = direction;
     return w;
 }
@@ -112,40 +113,43 @@ template <std::int8_t direction>
     switch_plainly(s, self, target);
 }
 
-// A partner waits: the hand-off. Not inlined into the entries: its frame (for the
-// relocate call) must stay out of their fast path.
+// The careful entry: the periodic work of the safe point, the callback, the guard, then
+// the operation, by the fast block when nothing unusual is left.
 template <std::int8_t direction>
-[[gnu::noinline]] void hand_off_to_waiting(channel_core* c, void* transfer, relocate_fn relocate) {
-    hand_off<direction>(c, transfer, relocate);
+[[gnu::noinline]] void operate_with_care(channel_core* c, void* transfer, relocate_fn relocate, waiter_slot* slot) {
+    scheduler& s = enter_with_care(c, direction);
+    if (direction == sending ? c->balance < 0 : c->balance > 0) return hand_off_to_waiting<direction>(c, transfer, relocate);
+    if (!(s.switch_flags & switch_needs_care)) return block<direction>(s, c, transfer, slot);
+    block_with_care(s, c, direction, transfer, false, slot);
 }
 
-[[gnu::noinline]] void send_with_care(channel_core* c, void* payload, relocate_fn relocate, waiter_slot* slot) {
-    scheduler& s = enter_with_care(c, sending);
-    if (c->balance < 0) return hand_off_to_waiting<sending>(c, payload, relocate);
-    block_with_care(s, c, sending, payload, false, slot);
-}
-
-[[gnu::noinline]] void receive_with_care(channel_core* c, void* storage, relocate_fn relocate, waiter_slot* slot) {
-    scheduler& s = enter_with_care(c, receiving);
-    if (c->balance > 0) return hand_off_to_waiting<receiving>(c, storage, relocate);
-    block_with_care(s, c, receiving, storage, false, slot);
+// A whole send or receive. `nothrow_move`: the payload's move constructor cannot throw,
+// so a hand-off where the caller goes on may move the value last (hand_off_nothrow_move).
+template <std::int8_t direction, bool nothrow_move>
+[[gnu::always_inline]] inline void operate(channel_core* c, void* transfer, relocate_fn relocate, waiter_slot* slot) {
+    scheduler* s = tls_scheduler;
+    if (enter_needs_care(s)) [[unlikely]] return operate_with_care<direction>(c, transfer, relocate, slot);
+    if (direction == sending ? c->balance < 0 : c->balance > 0) {
+        if constexpr (nothrow_move) return hand_off_nothrow_move<direction>(c, transfer, relocate);
+        else return hand_off_to_waiting<direction>(c, transfer, relocate);
+    }
+    block<direction>(*s, c, transfer, slot);
 }
 
 }  // namespace
 
-// The entries: every tail call below passes the entry's own arguments in place.
+// The entries: every tail call passes the entry's own arguments in place.
 void channel_send(channel_core* c, void* payload, relocate_fn relocate, waiter_slot* slot) {
-    scheduler* s = tls_scheduler;
-    if (enter_needs_care(s)) [[unlikely]] return send_with_care(c, payload, relocate, slot);
-    if (c->balance < 0) return hand_off_to_waiting<sending>(c, payload, relocate);
-    block<sending>(*s, c, payload, slot);
+    operate<sending, false>(c, payload, relocate, slot);
 }
-
 void channel_receive(channel_core* c, void* storage, relocate_fn relocate, waiter_slot* slot) {
-    scheduler* s = tls_scheduler;
-    if (enter_needs_care(s)) [[unlikely]] return receive_with_care(c, storage, relocate, slot);
-    if (c->balance > 0) return hand_off_to_waiting<receiving>(c, storage, relocate);
-    block<receiving>(*s, c, storage, slot);
+    operate<receiving, false>(c, storage, relocate, slot);
+}
+void channel_send_nothrow_move(channel_core* c, void* payload, relocate_fn relocate, waiter_slot* slot) {
+    operate<sending, true>(c, payload, relocate, slot);
+}
+void channel_receive_nothrow_move(channel_core* c, void* storage, relocate_fn relocate, waiter_slot* slot) {
+    operate<receiving, true>(c, storage, relocate, slot);
 }
 
 void channel_send_exception(channel_core* c, std::exception_ptr e) {

@@ -23,6 +23,7 @@ struct channel_waiter {
     channel_core* channel = nullptr;
     void* transfer = nullptr;              // the payload (sending) or storage (receiving)
     bool transfer_is_exception = false;    // a blocked send_exception: transfer is an exception_ptr*
+    bool unusual = false;                  // transfer_is_exception or part of a select: the general hand-off
     std::int8_t direction = not_blocked;   // sending or receiving
     std::uint32_t case_index = 0;          // which select case (0 for plain operations)
     select_wait* select = nullptr;         // non-null when part of a select

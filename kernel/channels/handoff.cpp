@@ -35,7 +35,7 @@ void hand_off_exception(scheduler& s, channel_core* c, std::exception_ptr e) {
     select_wait* selecting = w->select;
     tasklet_impl* partner = take_partner(c, w);
     if (selecting) *selecting->chosen = select_none;  // its case took no value
-    partner->pending = std::move(e);
+    set_pending(partner, std::move(e));
     place_partner(s, c, partner, sending);
 }
 

@@ -92,6 +92,36 @@ template <std::int8_t direction>
     place_partner(*tls_scheduler, c, take_partner(c, c->head), direction);
 }
 
+/// hand_off() as its own function, for callers that must not grow a frame around it.
+template <std::int8_t direction>
+[[gnu::noinline]] void hand_off_to_waiting(channel_core* c, void* transfer, relocate_fn relocate) {
+    hand_off<direction>(c, transfer, relocate);
+}
+
+/// hand_off() for a plain operation whose payload moves without throwing (the payload
+/// type's move constructor is noexcept). When the caller goes on (the partner is not
+/// preferred and schedule_all is off), the partner is placed first and the value moves
+/// last, by a tail call: the partner cannot run before the caller switches, and a move
+/// that cannot throw leaves nothing to undo. This path then needs no stack frame.
+/// Everything else takes the general hand-off.
+template <std::int8_t direction>
+[[gnu::always_inline]] inline void hand_off_nothrow_move(channel_core* c, void* transfer, relocate_fn relocate) {
+    channel_waiter* w = c->head;
+    if (w->unusual || hand_off_switches(c, direction)) [[unlikely]]
+        return hand_off_to_waiting<direction>(c, transfer, relocate);
+    void* const theirs = w->transfer;
+    channel_waiter* next = w->next;  // take_partner() for a record known to be plain
+    c->head = next;
+    if (next) next->prev = nullptr;
+    else c->tail = nullptr;
+    c->balance -= w->direction;
+    tasklet_impl* partner = w->tasklet;
+    clear_blocked(partner);
+    ring_append(*tls_scheduler, partner);
+    if constexpr (direction == sending) relocate(theirs, transfer);
+    else relocate(transfer, theirs);
+}
+
 /// Delivers `e` to the receiver waiting at the head of c (send_exception): a select
 /// receiving there completes with no case chosen, so select() just throws.
 void hand_off_exception(scheduler& s, channel_core* c, std::exception_ptr e);

@@ -97,6 +97,7 @@ void block_all(scheduler& s, const select_case* cases, std::uint32_t count, sele
         w.direction = cases[i].direction;
         w.case_index = i;
         w.select = &wait;
+        w.unusual = true;
     }
     block_on_records(s, records, count);
     // Only a partner completing a case resumes us without an exception.

@@ -35,7 +35,7 @@ struct tasklet_impl {
     tasklet_impl* prev = nullptr;
     event_wait* event = nullptr;      // waiting for a timer or I/O (blocked, not on a channel)
     channel_waiter* waiters = nullptr;  // blocked on channels: its waiter record (a select: the first of its records), in its frame; it names the channel and direction (channels/channel_core.hpp)
-    std::exception_ptr pending;       // raised when this tasklet next resumes
+    std::exception_ptr pending;       // raised when this tasklet next resumes (set with set_pending)
     tasklet_body* body = nullptr;     // bound function; null once finished
     eh_state eh;
     std::uint32_t handles = 1;
@@ -44,6 +44,7 @@ struct tasklet_impl {
     bool alive = false;
     bool started = false;             // has a stack (main: always)
     bool awaiting_entry = false;      // started but never resumed: the next switch enters tasklet_entry
+    bool resume_hook = false;         // pending is set and it will resume in a switch: the switch runs the hook
     bool waiting_in_run = false;      // inside run() as a watchdog
     bool is_main = false;
     bool atomic = false;
@@ -64,6 +65,13 @@ struct tasklet_impl {
     std::string_view name_view() const noexcept { return name ? std::string_view(name) : std::string_view(); }
     void set_name(std::string_view text);
 };
+
+/// Makes t raise `e` when it next resumes: through the kernel switch's resume hook, or
+/// in tasklet_entry if it never ran. The flag saves the switch testing both.
+inline void set_pending(tasklet_impl* t, std::exception_ptr e) noexcept {
+    t->pending = std::move(e);
+    t->resume_hook = !t->awaiting_entry;
+}
 
 inline bool is_blocked(const tasklet_impl* t) noexcept { return t->waiters != nullptr || t->event != nullptr; }
 /// Blocked on channels (a plain operation or a select)?

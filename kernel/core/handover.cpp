@@ -30,7 +30,7 @@ void revive(scheduler& s, tasklet_impl* w, bool with_deadlock_error) {
                       : blocked_direction(w) == receiving ? "the main tasklet is receiving without a sender available."
                                                   : "the main tasklet is sending without a receiver available.";
         unblock(w);
-        if (message) w->pending = make_deadlock_error(s, message);  // lists the others still blocked
+        if (message) set_pending(w, make_deadlock_error(s, message));  // lists the others still blocked
     }
     if (!w->in_ring) ring_append(s, w);
 }

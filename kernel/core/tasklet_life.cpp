@@ -21,6 +21,7 @@ void start_tasklet(scheduler& s, tasklet_impl* t) {
     t->sp = arch::prepare_stack(t->stack.start(), &tasklet_entry, t->fp_control);
     t->started = true;
     t->awaiting_entry = true;
+    t->resume_hook = false;  // a pending exception is raised by tasklet_entry
 }
 
 void release_dead(scheduler& s) noexcept {
@@ -35,6 +36,7 @@ void release_dead(scheduler& s) noexcept {
 void raise_pending(tasklet_impl* self) {
     std::exception_ptr e = std::move(self->pending);
     self->pending = nullptr;
+    self->resume_hook = false;
     std::rethrow_exception(std::move(e));
 }
 
@@ -57,7 +59,7 @@ namespace {
     if (escaped) {
         target = watchdog(s);
         revive(s, target, false);
-        target->pending = std::move(escaped);
+        set_pending(target, std::move(escaped));
     } else if (!target) {
         // The last runnable tasklet ended: a watchdog blocked on a channel can never be
         // served now, so its own operation fails (docs/semantics.md §5).

@@ -16,7 +16,7 @@ void throw_into(scheduler& s, tasklet_impl* t, std::exception_ptr e, bool pendin
         guard_switch(s);
         prepare(s, t);
     }
-    t->pending = std::move(e);
+    set_pending(t, std::move(e));
     if (is_blocked(t)) unblock(t);
     if (!t->in_ring) ring_append(s, t);
     if (!pending) switch_to_tasklet(s, t);

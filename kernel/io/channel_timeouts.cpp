@@ -32,7 +32,7 @@ void fire_channel_timer(timer_node* n) noexcept {
     try {
         throw_timeout(ct->what, ct->span);
     } catch (...) {
-        t->pending = std::current_exception();
+        set_pending(t, std::current_exception());
     }
     ring_append(*ct->sched, t);
 }
