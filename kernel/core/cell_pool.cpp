@@ -21,10 +21,10 @@ namespace {
                                 "of the callables and arguments they hold, or make more memory available");
 }
 
-void* allocate_memory(std::size_t bytes, std::size_t alignment) {
+void* allocate_memory(std::size_t bytes) {
     try {
         if (sys::inject_failure("tasklet control block")) throw std::bad_alloc();
-        return ::operator new(bytes, std::align_val_t{alignment});
+        return ::operator new(bytes);
     } catch (const std::bad_alloc&) {
         out_of_memory(bytes);
     }
@@ -33,8 +33,9 @@ void* allocate_memory(std::size_t bytes, std::size_t alignment) {
 }  // namespace
 
 cell_pool::slab* cell_pool::new_slab(std::size_t cls) {
-    void* memory = allocate_memory(slab_bytes, slab_bytes);
+    void* memory = allocate_memory(slab_bytes);
     auto* s = ::new (memory) slab;
+    s->cls = cls;
     const std::size_t cell = cls * granule;
     s->capacity = static_cast<std::uint32_t>((slab_bytes - header) / cell);
     auto* first = static_cast<std::byte*>(memory) + header;
@@ -62,36 +63,36 @@ void cell_pool::push_front(std::size_t cls, slab* s) noexcept {
     with_free_[cls] = s;
 }
 
-void* cell_pool::allocate(std::size_t bytes, std::uint8_t& cls_out) {
+void* cell_pool::allocate(std::size_t bytes, void*& slab_out) {
     const std::size_t cls = (bytes + granule - 1) / granule;
     if (cls > classes) [[unlikely]] {
-        cls_out = 0;
-        return allocate_memory(bytes, granule);
+        slab_out = nullptr;
+        return allocate_memory(bytes);
     }
-    cls_out = static_cast<std::uint8_t>(cls);
     slab* s = with_free_[cls];
     if (s == nullptr) [[unlikely]] s = new_slab(cls);
+    slab_out = s;
     free_cell* c = s->free;
     s->free = c->next;
     if (++s->in_use == s->capacity) unlink(cls, s);  // full: off the list until a cell comes back
     return c;
 }
 
-void cell_pool::release(void* cell, std::uint8_t cls) noexcept {
-    if (cls == 0) [[unlikely]] {
-        ::operator delete(cell, std::align_val_t{granule});
+void cell_pool::release(void* cell, void* slab_of_cell) noexcept {
+    if (slab_of_cell == nullptr) [[unlikely]] {
+        ::operator delete(cell);
         return;
     }
-    auto* s = reinterpret_cast<slab*>(reinterpret_cast<std::uintptr_t>(cell) & ~std::uintptr_t{slab_bytes - 1});
+    auto* s = static_cast<slab*>(slab_of_cell);
     auto* c = static_cast<free_cell*>(cell);
     c->next = s->free;
     s->free = c;
     if (s->in_use-- == s->capacity) {
-        push_front(cls, s);  // it was full
+        push_front(s->cls, s);  // it was full
     } else if (s->in_use == 0 && (s->next || s->prev)) {
-        unlink(cls, s);  // empty, and the class has another slab with free cells
+        unlink(s->cls, s);  // empty, and the class has another slab with free cells
         s->~slab();
-        ::operator delete(s, std::align_val_t{slab_bytes});
+        ::operator delete(s);
         --slabs_;
     }
 }
@@ -102,7 +103,7 @@ cell_pool::~cell_pool() {
         while (slab* s = list) {
             list = s->next;
             s->~slab();
-            ::operator delete(s, std::align_val_t{slab_bytes});
+            ::operator delete(s);
         }
 }
 

@@ -3,7 +3,10 @@
 // one malloc per slab rather than one per tasklet. (A control block lives in a "cell";
 // "block" in this kernel means only what a tasklet does on a channel.)
 //
-// Each slab keeps its own free list and count of cells in use. A class lists its slabs
+// Each slab keeps its own free list and count of cells in use; a cell's owner keeps its
+// slab's address (tasklet_impl::cell_slab), so slabs need no alignment: an aligned
+// allocation would cost glibc's memalign a touched page of slack per slab, about 100
+// bytes of RSS per parked tasklet. A class lists its slabs
 // that have a free cell, most recently freed first. A slab whose cells are all free is
 // given back to malloc unless it is the only slab of its class with free cells, so a
 // burst of tasklets does not pin its memory forever (the stack pool's rule, too).
@@ -18,29 +21,30 @@ class cell_pool {
 public:
     static constexpr std::size_t granule = 16;            // cells are 16-aligned multiples of 16 bytes
     static constexpr std::size_t classes = 64;            // cells up to 1 KiB; larger: allocated alone
-    static constexpr std::size_t slab_bytes = 16384;      // size and alignment of a slab
+    static constexpr std::size_t slab_bytes = 16384;      // size of a slab
 
     cell_pool() = default;
     cell_pool(const cell_pool&) = delete;
     cell_pool& operator=(const cell_pool&) = delete;
     ~cell_pool();
 
-    /// At least `bytes`, 16-aligned; `cls` receives the class to pass to release() (0:
+    /// At least `bytes`, 16-aligned; `slab` receives what to pass to release() (null:
     /// allocated alone). Throws std::system_error(ENOMEM) naming what could not be had.
-    void* allocate(std::size_t bytes, std::uint8_t& cls);
-    void release(void* cell, std::uint8_t cls) noexcept;
+    void* allocate(std::size_t bytes, void*& slab);
+    void release(void* cell, void* slab) noexcept;
 
     /// Slabs allocated now (tests).
     std::size_t slab_count() const noexcept { return slabs_; }
 
 private:
     struct free_cell { free_cell* next; };
-    struct slab {                     // at the start of its slab_bytes-aligned memory
+    struct slab {                     // at the start of its slab_bytes of memory
         free_cell* free = nullptr;
         slab* next = nullptr;         // in its class's list of slabs with a free cell
         slab* prev = nullptr;
         std::uint32_t in_use = 0;
         std::uint32_t capacity = 0;
+        std::size_t cls = 0;
     };
     static constexpr std::size_t header = (sizeof(slab) + granule - 1) / granule * granule;
 

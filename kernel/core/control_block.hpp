@@ -39,7 +39,6 @@ struct tasklet_impl {
     tasklet_body* body = nullptr;     // bound function; null once finished
     eh_state eh;
     std::uint32_t handles = 1;
-    std::uint8_t cell_class = 0;      // size class of its cell (0: allocated alone; core/cell_pool.hpp)
     bool in_ring = false;
     bool alive = false;
     bool started = false;             // has a stack (main: always)
@@ -57,6 +56,7 @@ struct tasklet_impl {
     tasklet_impl* all_next = nullptr; // every control block of the thread (for teardown and debuggers)
     tasklet_impl* all_prev = nullptr;
     char* name = nullptr;             // owned, NUL-terminated; most tasklets have none
+    void* cell_slab = nullptr;        // the slab of the cell this block lives in (null: allocated alone; core/cell_pool.hpp)
 
     tasklet_impl() = default;
     tasklet_impl(const tasklet_impl&) = delete;

@@ -63,10 +63,10 @@ void link_all(scheduler& s, tasklet_impl* t) noexcept {
 tasklet_impl* allocate_tasklet(std::size_t body_size, const tasklet_options& options) {
     scheduler& s = sched();
     const std::size_t stack_bytes = stack_bytes_for(s, options.stack_size);
-    std::uint8_t cell_class;
-    void* memory = s.cells.allocate(body_offset() + body_size, cell_class);
+    void* slab;
+    void* memory = s.cells.allocate(body_offset() + body_size, slab);
     auto* t = ::new (memory) tasklet_impl;
-    t->cell_class = cell_class;
+    t->cell_slab = slab;
     t->stack_size = stack_bytes;
     t->fp_control = arch::current_fp_control();  // inherited, as by a new thread
     t->id = s.next_id++;
@@ -76,7 +76,7 @@ tasklet_impl* allocate_tasklet(std::size_t body_size, const tasklet_options& opt
             t->set_name(options.name);
         } catch (...) {
             t->~tasklet_impl();
-            s.cells.release(memory, cell_class);
+            s.cells.release(memory, slab);
             throw;
         }
     }
@@ -107,9 +107,9 @@ void bind_and_schedule(tasklet_impl* t, tasklet_body* body) noexcept {
 void free_tasklet(scheduler& s, tasklet_impl* t) noexcept {
     unlink_all(s, t);
     if (t->body) t->body->~tasklet_body();
-    const std::uint8_t cls = t->cell_class;
+    void* const slab = t->cell_slab;
     t->~tasklet_impl();
-    s.cells.release(t, cls);
+    s.cells.release(t, slab);
 }
 
 }  // namespace tasklets::detail
