@@ -45,6 +45,7 @@ cell_pool::slab* cell_pool::new_slab(std::size_t cls) {
         s->free = c;
     }
     ++slabs_;
+    ++empty_[cls];
     push_front(cls, s);
     return s;
 }
@@ -72,6 +73,7 @@ void* cell_pool::allocate(std::size_t bytes, void*& slab_out) {
     slab* s = with_free_[cls];
     if (s == nullptr) [[unlikely]] s = new_slab(cls);
     slab_out = s;
+    if (s->in_use == 0) --empty_[cls];
     free_cell* c = s->free;
     s->free = c->next;
     if (++s->in_use == s->capacity) unlink(cls, s);  // full: off the list until a cell comes back
@@ -87,14 +89,16 @@ void cell_pool::release(void* cell, void* slab_of_cell) noexcept {
     auto* c = static_cast<free_cell*>(cell);
     c->next = s->free;
     s->free = c;
-    if (s->in_use-- == s->capacity) {
-        push_front(s->cls, s);  // it was full
-    } else if (s->in_use == 0 && (s->next || s->prev)) {
-        unlink(s->cls, s);  // empty, and the class has another slab with free cells
-        s->~slab();
-        ::operator delete(s);
-        --slabs_;
+    if (s->in_use-- == s->capacity) push_front(s->cls, s);  // it was full
+    if (s->in_use != 0) return;
+    if ((empty_[s->cls] + 1) * s->capacity <= max_cached_cells) {
+        ++empty_[s->cls];  // kept for reuse
+        return;
     }
+    unlink(s->cls, s);
+    s->~slab();
+    ::operator delete(s);
+    --slabs_;
 }
 
 cell_pool::~cell_pool() {

@@ -7,9 +7,10 @@
 // slab's address (tasklet_impl::cell_slab), so slabs need no alignment: an aligned
 // allocation would cost glibc's memalign a touched page of slack per slab, about 100
 // bytes of RSS per parked tasklet. A class lists its slabs
-// that have a free cell, most recently freed first. A slab whose cells are all free is
-// given back to malloc unless it is the only slab of its class with free cells, so a
-// burst of tasklets does not pin its memory forever (the stack pool's rule, too).
+// that have a free cell, most recently freed first. Slabs whose cells are all free stay
+// for reuse up to max_cached_cells free cells per class (a steady spawn-and-join loop then
+// touches no new memory); beyond that an empty slab goes back to malloc, so a burst of
+// tasklets does not pin its memory forever.
 #pragma once
 
 #include <cstddef>
@@ -22,6 +23,7 @@ public:
     static constexpr std::size_t granule = 16;            // cells are 16-aligned multiples of 16 bytes
     static constexpr std::size_t classes = 64;            // cells up to 1 KiB; larger: allocated alone
     static constexpr std::size_t slab_bytes = 16384;      // size of a slab
+    static constexpr std::size_t max_cached_cells = 131072;  // per class, in empty slabs
 
     cell_pool() = default;
     cell_pool(const cell_pool&) = delete;
@@ -53,6 +55,7 @@ private:
     void push_front(std::size_t cls, slab* s) noexcept;
 
     slab* with_free_[classes + 1] = {};
+    std::size_t empty_[classes + 1] = {};  // slabs with no cell in use, per class
     std::size_t slabs_ = 0;
 };
 
