@@ -79,7 +79,7 @@ int round_trip(const char* name) {
 /// At namespace scope: runs `expr` (a registration) once at start-up.
 #define BENCH_REGISTER(expr) [[maybe_unused]] static const int BENCH_CAT(bench_reg_, __LINE__) = ((expr), 0)
 
-// ---- workload sizes (the numbers) -------------------------------------------------
+// ---- workload sizes (the benchmark goals in README.md, "Benchmarks") -----------------------
 inline constexpr long spawn_count = 100'000;     // spawn-join: tasklets per batch
 inline constexpr long thread_spawn_count = 10'000;  // std::thread: 100k threads at once exceed vm.max_map_count
 inline constexpr int ring_size = 503;            // thread-ring
