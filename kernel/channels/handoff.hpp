@@ -32,11 +32,10 @@ inline void clear_blocked(tasklet_impl* t) noexcept { t->waiters = nullptr; }
 /// and takes every record of the select off its channel. Returns the selecting tasklet.
 tasklet_impl* take_select_partner(channel_waiter* w) noexcept;
 
-/// Takes the head waiter `w` of c off the queue (all of its select's records, if it is
-/// part of one); the caller has handed it its value and places the returned tasklet.
-/// w's own links are left stale: nothing reads a record after it leaves its queue.
-inline tasklet_impl* take_partner(channel_core* c, channel_waiter* w) noexcept {
-    if (w->select) [[unlikely]] return take_select_partner(w);
+/// Takes the head waiter `w` of c, a plain operation's record, off the queue; the caller
+/// has handed it its value (or will) and places the returned tasklet. w's own links are
+/// left stale: nothing reads a record after it leaves its queue.
+inline tasklet_impl* take_plain_partner(channel_core* c, channel_waiter* w) noexcept {
     channel_waiter* next = w->next;
     c->head = next;
     if (next) next->prev = nullptr;
@@ -45,6 +44,13 @@ inline tasklet_impl* take_partner(channel_core* c, channel_waiter* w) noexcept {
     tasklet_impl* t = w->tasklet;
     clear_blocked(t);
     return t;
+}
+
+/// take_plain_partner() for any head waiter: a select's takes all of its records off
+/// their channels.
+inline tasklet_impl* take_partner(channel_core* c, channel_waiter* w) noexcept {
+    if (w->select) [[unlikely]] return take_select_partner(w);
+    return take_plain_partner(c, w);
 }
 
 /// Does handing over to a waiting partner switch away from the caller?
@@ -110,14 +116,7 @@ template <std::int8_t direction>
     if (w->unusual || hand_off_switches(c, direction)) [[unlikely]]
         return hand_off_to_waiting<direction>(c, transfer, relocate);
     void* const theirs = w->transfer;
-    channel_waiter* next = w->next;  // take_partner() for a record known to be plain
-    c->head = next;
-    if (next) next->prev = nullptr;
-    else c->tail = nullptr;
-    c->balance -= w->direction;
-    tasklet_impl* partner = w->tasklet;
-    clear_blocked(partner);
-    ring_append(*tls_scheduler, partner);
+    ring_append(*tls_scheduler, take_plain_partner(c, w));
     if constexpr (direction == sending) relocate(theirs, transfer);
     else relocate(transfer, theirs);
 }
