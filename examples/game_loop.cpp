@@ -4,7 +4,9 @@
 // frame it ran in; the budget interrupts it, the frame goes out on time, and the loop
 // puts the agent back to carry on next frame, exactly where it stopped.
 //
-//   game_loop [frames] [agents] [budget-ms]     (defaults: 12 frames, 3000 agents, 4 ms)
+//   game_loop [frames] [agents] [budget-ms]     (defaults: 12 frames, 3000 agents, 4 ms; --help)
+#include "cli.hpp"
+
 #include <tasklets/tasklets.hpp>
 
 #include <chrono>
@@ -93,16 +95,25 @@ void plan_path() {
     game.plan_progress = 1;
 }
 
+constexpr const char* usage = "Usage: game_loop [frames [agents [budget-ms]]]";
+constexpr const char* help =
+    "A frame loop that runs thousands of agents (each a plain sequential function) on a time\n"
+    "budget per frame. A long path-planning computation is interrupted at the budget, the frame\n"
+    "goes out on time, and the planner carries on next frame exactly where it stopped.\n"
+    "\n"
+    "Arguments:\n"
+    "  frames     frames to run, 1 to 100000 (default 12)\n"
+    "  agents     patrollers, chasers and guards, 3 to 1000000 (default 3000)\n"
+    "  budget-ms  scheduler time per frame in milliseconds, 1 to 10000 (default 4)\n"
+    "  -h, --help show this help\n";
+
 }  // namespace
 
 int main(int argc, char** argv) {
-    const int frames = argc > 1 ? std::atoi(argv[1]) : 12;
-    const int agents = argc > 2 ? std::atoi(argv[2]) : 3000;
-    const auto budget = std::chrono::milliseconds(argc > 3 ? std::atoi(argv[3]) : 4);
-    if (frames < 1 || agents < 3 || budget.count() < 1) {
-        std::fprintf(stderr, "usage: game_loop [frames >= 1] [agents >= 3] [budget-ms >= 1]\n");
-        return 2;
-    }
+    const cli::command_line args = cli::parse(argc, argv, usage, help, 3);
+    const int frames = args.integer(0, "frames", 12, 1, 100000);
+    const int agents = args.integer(1, "agents", 3000, 3, 1000000);
+    const auto budget = std::chrono::milliseconds(args.integer(2, "budget-ms", 4, 1, 10000));
 
     tasklets::channel<int> orders;
     orders.set_preference(0);  // an order makes its guard runnable; the commander carries on

@@ -5,6 +5,7 @@
 //
 // Each connection is a sequential loop — read, answer, repeat — whose read_some() blocks
 // only its own tasklet; the scheduler's epoll reactor runs whichever connection is ready.
+#include "cli.hpp"
 #include "http_hello.hpp"
 
 #include <tasklets/tasklets.hpp>
@@ -13,6 +14,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <stdexcept>
 #include <string>
 #include <system_error>
 
@@ -48,18 +50,42 @@ void serve(stream c) {
     }
 }
 
+constexpr const char* usage = "Usage: http_server [port [address]]";
+constexpr const char* help =
+    "An HTTP/1.1 keep-alive server that answers every request with \"Hello, World!\": one tasklet\n"
+    "per connection, all on one thread. Each connection is a sequential loop (read, answer,\n"
+    "repeat) whose reads block only its own tasklet; the epoll reactor runs whichever is ready.\n"
+    "\n"
+    "Arguments:\n"
+    "  port       TCP port to listen on, 0 to 65535; 0 picks a free one (default 8080)\n"
+    "  address    numeric IPv4 or IPv6 address to listen on; :: or ::1 for IPv6 (default 127.0.0.1)\n"
+    "  -h, --help show this help\n";
+
 }  // namespace
 
 int main(int argc, char** argv) {
-    const auto port = static_cast<std::uint16_t>(argc > 1 ? std::atoi(argv[1]) : 8080);
-    const char* host = argc > 2 ? argv[2] : "127.0.0.1";
+    const cli::command_line args = cli::parse(argc, argv, usage, help, 2);
+    const auto port = args.integer<std::uint16_t>(0, "port", 8080, 0, 65535);
+    const std::string host(args.text(1, "127.0.0.1"));
+    address where;
+    try {
+        where = address::parse(host, port);
+    } catch (const std::invalid_argument&) {
+        args.fail("address: \"" + host + "\" is not a numeric IPv4 or IPv6 address; expected e.g. 127.0.0.1 or ::1");
+    }
     // Ten thousand connections need ten thousand descriptors: take what the hard limit allows.
     rlimit lim{};
     if (::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
         lim.rlim_cur = lim.rlim_max;
         ::setrlimit(RLIMIT_NOFILE, &lim);
     }
-    listener server = listener::bind(address::parse(host, port), 65535);
+    listener server;
+    try {
+        server = listener::bind(where, 65535);
+    } catch (const std::system_error& e) {
+        std::fprintf(stderr, "http_server: cannot listen on %s: %s\n", where.to_string().c_str(), e.what());
+        return 1;
+    }
     std::printf("http_server: listening on %s\n", server.local_address().to_string().c_str());
     std::fflush(stdout);
     // Small stacks: a connection needs its buffers (under 6 KiB) and a few frames.

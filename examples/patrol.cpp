@@ -2,7 +2,9 @@
 // game-seconds between moves, and a watchman checks in on a channel with a timeout. An hour
 // of game time runs in milliseconds and prints the same log on every run.
 //
-//     patrol [robots [game-minutes]]      default: 3 robots, 1 minute
+//     patrol [robots [game-minutes]]      default: 3 robots, 1 minute; --help
+#include "cli.hpp"
+
 #include <tasklets/tasklets.hpp>
 
 #include <chrono>
@@ -18,11 +20,24 @@ double game_seconds() {
     return std::chrono::duration<double>(tasklets::clock::now().time_since_epoch()).count();
 }
 
+constexpr const char* usage = "Usage: patrol [robots [game-minutes]]";
+constexpr const char* help =
+    "A simulation on the virtual clock: robots patrol their waypoints, sleeping 5 game-seconds\n"
+    "between moves, and a watchman waits for their reports on a channel with a timeout. When\n"
+    "every tasklet sleeps the clock jumps to the next timer: game hours run in milliseconds,\n"
+    "and the log is the same on every run.\n"
+    "\n"
+    "Arguments:\n"
+    "  robots        robots on patrol, 1 to 1000 (default 3)\n"
+    "  game-minutes  game time to simulate, 1 to 1440 (default 1)\n"
+    "  -h, --help    show this help\n";
+
 }  // namespace
 
 int main(int argc, char** argv) {
-    const int robots = argc > 1 ? std::atoi(argv[1]) : 3;
-    const auto game_time = std::chrono::minutes(argc > 2 ? std::atoi(argv[2]) : 1);
+    const cli::command_line args = cli::parse(argc, argv, usage, help, 2);
+    const int robots = args.integer(0, "robots", 3, 1, 1000);
+    const auto game_time = std::chrono::minutes(args.integer(1, "game-minutes", 1, 1, 1440));
     const auto real_start = std::chrono::steady_clock::now();
 
     tasklets::use_virtual_clock();  // auto-advance: when all sleep, jump to the next timer

@@ -3,7 +3,9 @@
 // feeds numbers in at one end and reads them out at the other, so every message crosses
 // every stage: one hand-off between two tasklets per stage.
 //
-//   pipeline [stages] [messages]      (defaults: 100000 stages, 10 messages)
+//   pipeline [stages] [messages]      (defaults: 100000 stages, 10 messages; --help)
+#include "cli.hpp"
+
 #include <tasklets/tasklets.hpp>
 
 #include <chrono>
@@ -36,15 +38,23 @@ void stage(tasklets::channel<long> left, tasklets::channel<long> right) {
     right.close();
 }
 
+constexpr const char* usage = "Usage: pipeline [stages [messages]]";
+constexpr const char* help =
+    "A chain of tasklets linked by channels (\"Chinese whispers\"): each stage receives a number\n"
+    "from its left, adds one and passes it right, so every message crosses every stage. Shows\n"
+    "how cheap parked tasklets are (memory each) and a hand-off between two (time each).\n"
+    "\n"
+    "Arguments:\n"
+    "  stages     tasklets in the chain, 1 to 10000000 (default 100000)\n"
+    "  messages   numbers sent through the whole chain, 1 to 1000000 (default 10)\n"
+    "  -h, --help show this help\n";
+
 }  // namespace
 
 int main(int argc, char** argv) {
-    const long stages = argc > 1 ? std::atol(argv[1]) : 100000;
-    const long messages = argc > 2 ? std::atol(argv[2]) : 10;
-    if (stages < 1 || messages < 1) {
-        std::fprintf(stderr, "usage: pipeline [stages >= 1] [messages >= 1]\n");
-        return 2;
-    }
+    const cli::command_line args = cli::parse(argc, argv, usage, help, 2);
+    const long stages = args.integer(0, "stages", 100000L, 1L, 10000000L);
+    const long messages = args.integer(1, "messages", 10L, 1L, 1000000L);
     const long rss_before = resident_kib();
 
     // 1. Build the chain: stages + 1 channels, one tasklet between each pair.
