@@ -8,13 +8,15 @@ set -uo pipefail
 program=$1
 shift
 name=$(basename "$program")
+# Cross builds run the program under the emulator CMake names (words, e.g. "qemu-aarch64 -L /usr/...").
+read -ra run_prefix <<<"${TASKLETS_RUN_PREFIX:-}"
 failed=0
 out=$(mktemp)
 err=$(mktemp)
 trap 'rm -f "$out" "$err"' EXIT
 
 for help in --help -h; do
-  timeout 10 "$program" "$help" >"$out" 2>"$err"
+  timeout 10 "${run_prefix[@]}" "$program" "$help" >"$out" 2>"$err"
   rc=$?
   if ((rc != 0)) || ! grep -q "Usage" "$out"; then
     echo "FAIL: $name $help: exit $rc (expected 0), stdout:"
@@ -28,7 +30,7 @@ done
 for case in "$@"; do
   read -ra args <<<"$case"
   bad=${args[-1]}
-  timeout 10 "$program" "${args[@]}" >"$out" 2>"$err"
+  timeout 10 "${run_prefix[@]}" "$program" "${args[@]}" >"$out" 2>"$err"
   rc=$?
   if ((rc != 2)) || [[ -s "$out" ]] || ! grep -qF -- "\"$bad\"" "$err"; then
     echo "FAIL: $name $case: exit $rc (expected 2, nothing on stdout, stderr naming \"$bad\"); stdout, stderr:"

@@ -8,9 +8,11 @@ program=$1
 expected=$2
 shift 2
 name=$(basename "$program")
+# Cross builds run the program under the emulator CMake names (words, e.g. "qemu-aarch64 -L /usr/...").
+read -ra run_prefix <<<"${TASKLETS_RUN_PREFIX:-}"
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-timeout 60 "$program" "$@" >"$out"
+timeout 60 "${run_prefix[@]}" "$program" "$@" >"$out"
 rc=$?
 cat "$out"
 if ((rc != 0)); then
