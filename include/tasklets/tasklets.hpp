@@ -1,4 +1,4 @@
-// tasklets/tasklets.hpp — everything: tasklets, the scheduler, channels, timers, I/O, raw contexts.
+// tasklets/tasklets.hpp — everything: tasklets, the scheduler, channels, timers, I/O, raw contexts, statistics, traces.
 #pragma once
 
 #include <tasklets/channel.hpp>
@@ -7,6 +7,8 @@
 #include <tasklets/io.hpp>
 #include <tasklets/select.hpp>
 #include <tasklets/stack.hpp>
+#include <tasklets/statistics.hpp>
 #include <tasklets/tasklet.hpp>
 #include <tasklets/watchdog.hpp>
 #include <tasklets/time.hpp>
+#include <tasklets/trace.hpp>

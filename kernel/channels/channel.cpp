@@ -3,6 +3,7 @@
 #include "channels/handoff.hpp"
 
 #include "core/callbacks.hpp"
+#include "core/observe.hpp"
 #include "core/safe_points.hpp"
 #include "core/throw_into.hpp"
 
@@ -51,10 +52,11 @@ namespace {
 // guard when the operation will switch.
 [[gnu::cold, gnu::noinline]] void enter_watched_operation(scheduler& s, const channel_core* c, std::int8_t direction) {
     const bool partner_waiting = direction == sending ? c->balance < 0 : c->balance > 0;
-    if (s.switch_flags & channel_watched) notify_channel(s, c, c->balance, direction == sending, !partner_waiting);
+    if (s.switch_flags & channel_watched) notify_channel(s, c, c->balance, direction, !partner_waiting);
     if (s.switch_flags & (switch_trapped | in_callback)) {
         if (!partner_waiting || hand_off_switches(c, direction)) refuse_switch(s);
     }
+    if (observing(s)) observe_channel_operation(s, c, direction);
 }
 
 // Any reason the entry of a channel operation cannot take the fast path. The safe point

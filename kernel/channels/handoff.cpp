@@ -51,6 +51,11 @@ void block_on_records(scheduler& s, channel_waiter* records, std::uint32_t count
     switch_to_tasklet(s, target);
 }
 
+tasklet_impl* channel_head_tasklet(const channel_core* c, std::int8_t direction) noexcept {
+    const bool partner = direction == sending ? c->balance < 0 : c->balance > 0;
+    return partner && c->head ? c->head->tasklet : nullptr;
+}
+
 channel_core* blocked_channel(const tasklet_impl* t) noexcept { return t->waiters ? t->waiters->channel : nullptr; }
 std::int8_t blocked_direction(const tasklet_impl* t) noexcept {
     return t->waiters ? t->waiters->direction : std::int8_t{not_blocked};

@@ -10,6 +10,7 @@
 
 #include "core/callbacks.hpp"
 #include "core/deadlock.hpp"
+#include "core/observe.hpp"
 #include "core/safe_points.hpp"
 #include "core/throw_into.hpp"
 
@@ -58,13 +59,14 @@ void perform(scheduler& s, const select_case& k, std::uint32_t index, select_out
     channel_core* c = k.channel;
     const bool partner = partner_waiting(c, k.direction);
     if (s.switch_flags & channel_watched) [[unlikely]]
-        notify_channel(s, c, c->balance, k.direction == sending, false);
+        notify_channel(s, c, c->balance, k.direction, false);
     if (!partner) {  // closing, nobody waiting for this direction: the case completes as closed
         out.index = index;
         out.closed = true;
         return;
     }
     if (hand_off_switches(c, k.direction)) guard_switch(s);
+    if (observing(s)) [[unlikely]] observe_channel_operation(s, c, k.direction);
     if (k.direction == sending) hand_off<sending>(c, k.transfer, k.relocate, &out.index, index);
     else hand_off<receiving>(c, k.transfer, k.relocate, &out.index, index);  // a sender's exception: no index
 }
@@ -75,7 +77,7 @@ void block_all(scheduler& s, const select_case* cases, std::uint32_t count, sele
     if (self->block_trap) throw_state_error("this tasklet does not like to be blocked.");
     if (s.switch_flags & channel_watched) [[unlikely]] {
         for (std::uint32_t i = 0; i < count; ++i)
-            notify_channel(s, cases[i].channel, cases[i].channel->balance, cases[i].direction == sending, true);
+            notify_channel(s, cases[i].channel, cases[i].channel->balance, cases[i].direction, true);
     }
     constexpr std::uint32_t inline_records = 8;
     channel_waiter local[inline_records];

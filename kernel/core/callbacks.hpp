@@ -17,7 +17,13 @@ inline void guard_switch(scheduler& s) {
 /// tasklet to switch to: `to`, or the budget's watchdog when a soft budget ran out.
 tasklet_impl* on_switch(scheduler& s, tasklet_impl* from, tasklet_impl* to) noexcept;
 
-/// Calls the channel callback (channel_watched is set).
-void notify_channel(scheduler& s, const channel_core* c, int balance, bool sending, bool will_block);
+/// The watched part of on_switch (schedule_watched is set): counting and tracing
+/// (core/observe.hpp), then the schedule callback if one is installed.
+void observe_and_call_back(scheduler& s, tasklet_impl* from, tasklet_impl* to) noexcept;
+
+/// A channel operation in `direction` begins (channel_watched is set): the channel
+/// callback, if one is installed. (Counting and tracing see it after the switch guard:
+/// observe_channel_operation.)
+void notify_channel(scheduler& s, const channel_core* c, int balance, std::int8_t direction, bool will_block);
 
 }  // namespace tasklets::detail

@@ -52,6 +52,8 @@ struct tasklet_impl {
     std::size_t stack_size = 0;       // requested usable size (bytes, page multiple)
     std::uint64_t fp_control = 0;     // the creator's FP control, for the first frame
     std::uint64_t id = 0;
+    std::uint64_t switches_in = 0;    // while counting statistics (core/observe.cpp)
+    std::int64_t run_ns = 0;          // while counting statistics
     [[no_unique_address]] instrument::tasklet_state tools;  // sanitizer bookkeeping (empty in plain builds)
     tasklet_impl* all_next = nullptr; // every control block of the thread (for teardown and debuggers)
     tasklet_impl* all_prev = nullptr;

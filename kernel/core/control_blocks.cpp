@@ -1,6 +1,7 @@
 // Making and freeing control blocks: spawn's first half (include/tasklets/tasklet.hpp
 // allocates a block, constructs the bound function in it, then binds and schedules it).
 #include "arch_context.hpp"
+#include "core/observe.hpp"
 #include "core/ring.hpp"
 #include "core/scheduler.hpp"
 #include "core/tasklet_life.hpp"
@@ -99,9 +100,11 @@ void* body_storage(tasklet_impl* t) noexcept { return reinterpret_cast<std::byte
 void free_unbound(tasklet_impl* t) noexcept { free_tasklet(sched(), t); }
 
 void bind_and_schedule(tasklet_impl* t, tasklet_body* body) noexcept {
+    scheduler& s = *tls_scheduler;  // allocate_tasklet() created it, on this thread, just before
     t->body = body;
     t->alive = true;
-    ring_append(sched(), t);
+    ring_append(s, t);
+    note_spawned(s, t);
 }
 
 void free_tasklet(scheduler& s, tasklet_impl* t) noexcept {

@@ -2,6 +2,7 @@
 #include "core/handover.hpp"
 
 #include "core/deadlock.hpp"
+#include "core/observe.hpp"
 #include "core/ring.hpp"
 #include "core/tasklet_life.hpp"
 #include "core/waits.hpp"
@@ -23,6 +24,7 @@ void take_over(scheduler& s, tasklet_impl* target) {
 }
 
 void revive(scheduler& s, tasklet_impl* w, bool with_deadlock_error) {
+    note_unpausing(s, w);  // a run() caller waiting (paused), if not blocked
     if (is_blocked(w)) {
         const char* message = nullptr;
         if (with_deadlock_error && on_channel(w))
@@ -45,6 +47,7 @@ void make_room_to_leave_ring(scheduler& s, const tasklet_impl* t) {
 
 void leave_ring(scheduler& s, tasklet_impl* t) noexcept {
     ring_unlink(s, t);
+    note_paused(s);
     if (abandons(t)) s.abandoned.push_back(t);  // cannot allocate: make_room_to_leave_ring ran
 }
 

@@ -4,6 +4,7 @@
 // budget ends, or when a tasklet switches to it — and then run() returns, unless timers
 // or descriptors can still refill the ring.
 #include "core/handles.hpp"
+#include "core/observe.hpp"
 #include "core/ring.hpp"
 #include "core/safe_points.hpp"
 #include "core/switch.hpp"
@@ -34,6 +35,7 @@ tasklet run(const run_options& options) {
         s.watchdogs.push_back(self);
         self->waiting_in_run = true;
         ring_unlink(s, self);
+        note_paused(s);  // as tasklet::paused() sees a run() caller
         struct stop_watching {
             scheduler& s;
             tasklet_impl* self;

@@ -3,6 +3,7 @@
 #include "core/safe_points.hpp"
 
 #include "core/event_source.hpp"
+#include "core/observe.hpp"
 #include "core/ring.hpp"
 #include "core/switch.hpp"
 
@@ -47,13 +48,18 @@ bool budget_spent(scheduler& s) {
 
 // Hard interruption: the running tasklet leaves the ring where it stands, paused, and
 // the budget's watchdog takes its place and returns it from run().
-void interrupt(scheduler& s) {
+// Out of line: the periodic safe point it is called from stays as small as it was.
+[[gnu::noinline]] void interrupt(scheduler& s) {
     tasklet_impl* victim = s.current;
     tasklet_impl* w = s.budget.watchdog;
     ++victim->handles;  // the handle run() will return
     s.budget.interrupted = victim;
+    ++s.counts.interruptions;
+    trace_event_of(s, trace_kind::interrupted, victim);
+    note_unpausing(s, w);
     ring_insert_after(s, victim, w);
     ring_unlink(s, victim);
+    note_paused(s);
     switch_to_tasklet(s, w);  // back here when the host inserts and runs it again
 }
 

@@ -23,14 +23,30 @@
 namespace tasklets::detail {
 
 class event_source;
+struct trace_buffer;
+
+/// The figures the scheduler keeps (include/tasklets/statistics.hpp; core/observe.hpp
+/// says where each is kept). `alive` starts at 1: the main tasklet.
+struct scheduler_counts {
+    std::size_t alive = 1;
+    std::size_t paused = 0;
+    std::uint64_t switches = 0;               // while counting
+    std::uint64_t hand_offs = 0;              // while counting
+    std::int64_t slice_start = 0;             // while counting: when the running tasklet was switched in
+    std::uint64_t reactor_polls = 0;
+    std::uint64_t reactor_blocking_polls = 0;
+    std::int64_t reactor_wait_ns = 0;
+    std::uint64_t interruptions = 0;
+    std::uint64_t soft_stops = 0;
+};
 
 /// Bits of scheduler::switch_flags: rare conditions the hot paths test with one load.
 enum : std::uint8_t {
     switch_trapped = 1,    // switch_trap() is non-zero: switches are refused
     in_callback = 2,       // a schedule/channel callback runs: switches are refused
     budget_armed = 4,      // a run() budget is being enforced: on_switch() keeps its books
-    schedule_watched = 8,  // a schedule callback is installed: on_switch() calls it
-    channel_watched = 16,  // a channel callback is installed
+    schedule_watched = 8,  // a schedule callback, counting or tracing: on_switch() calls them
+    channel_watched = 16,  // a channel callback, counting or tracing
 };
 
 /// Conditions a switch cannot ignore: a refused switch (switch_trapped, in_callback) and
@@ -60,6 +76,9 @@ struct scheduler {
     std::int32_t tick_period = 0;          // what tick_countdown was last armed with
     std::int64_t poll_ticks_left = 0;      // safe points until the next I/O poll
     run_budget budget;
+    bool counting = false;                 // count_statistics(true)
+    trace_buffer* trace = nullptr;         // owned; recording while set (core/observe.cpp)
+    scheduler_counts counts;
     schedule_callback on_schedule;
     channel_callback on_channel;
     error_handler on_error;

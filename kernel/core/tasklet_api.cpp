@@ -1,6 +1,7 @@
 // tasklets::tasklet members: state queries and the operations on one tasklet
 // (docs/semantics.md §1, §2).
 #include "core/handover.hpp"
+#include "core/observe.hpp"
 #include "core/safe_points.hpp"
 #include "core/switch.hpp"
 #include "core/throw_into.hpp"
@@ -35,11 +36,16 @@ std::size_t tasklet::stack_size() const noexcept { return impl_ && !impl_->is_ma
 void tasklet::set_name(std::string name) {
     if (!impl_) throw_state_error("tasklets: cannot name an empty tasklet handle");
     impl_->set_name(name);
+    trace_name(sched(), impl_);
 }
 
 void tasklet::insert() {
     tasklet_impl* t = runnable_target(impl_);
-    if (!t->in_ring) ring_append(sched(), t);
+    scheduler& s = sched();
+    if (!t->in_ring) {
+        note_unpausing(s, t);
+        ring_append(s, t);
+    }
 }
 
 void tasklet::remove() {
@@ -47,7 +53,7 @@ void tasklet::remove() {
     scheduler& s = sched();
     if (impl_ == s.current) throw_state_error("The current tasklet cannot be removed.");
     if (is_blocked(impl_)) throw_state_error("You cannot remove a blocked tasklet.");
-    if (impl_->in_ring) leave_ring(s, impl_);  // never abandons it: the caller holds a handle
+    if (impl_->in_ring) leave_ring(s, impl_);  // never abandons it: the caller holds a handle; now paused
 }
 
 namespace {
@@ -61,7 +67,10 @@ void switch_into(tasklet_impl* t, bool caller_stays) {
     guard_switch(s);
     prepare(s, t);
     if (!caller_stays) make_room_to_leave_ring(s, s.current);
-    if (!t->in_ring) ring_append(s, t);
+    if (!t->in_ring) {
+        note_unpausing(s, t);
+        ring_append(s, t);
+    }
     if (!caller_stays) leave_ring(s, s.current);
     switch_to_tasklet(s, t);
 }
@@ -74,13 +83,13 @@ void tasklet::switch_to() { switch_into(runnable_target(impl_), false); }
 
 void tasklet::kill(bool pending) {
     if (!impl_ || !impl_->alive) return;
-    throw_into(sched(), impl_, std::make_exception_ptr(tasklet_exit{}), pending);
+    throw_into(sched(), impl_, std::make_exception_ptr(tasklet_exit{}), pending, true);
 }
 
 void tasklet::throw_exception(std::exception_ptr e, bool pending) {
     if (!impl_ || !impl_->alive) throw_state_error("You cannot throw to a dead tasklet");
     if (!e) throw std::invalid_argument("tasklets: throw_exception needs a non-null exception_ptr");
-    throw_into(sched(), impl_, std::move(e), pending);
+    throw_into(sched(), impl_, std::move(e), pending, false);
 }
 
 bool tasklet::atomic() const noexcept { return impl_ && impl_->atomic; }

@@ -5,6 +5,7 @@
 #include "arch_context.hpp"
 #include "core/callbacks.hpp"
 #include "core/handover.hpp"
+#include "core/observe.hpp"
 #include "core/ring.hpp"
 #include "core/switch.hpp"
 #include "core/waits.hpp"
@@ -46,6 +47,7 @@ namespace {
 // the ring is empty or an exception escaped. Its stack is freed by whoever resumes.
 [[noreturn]] void finish(scheduler& s, tasklet_impl* self, std::exception_ptr escaped) noexcept {
     self->alive = false;
+    note_ended(s);
     tasklet_impl* target = nullptr;
     if (!escaped && self->next == self) refill_ring(s, self);
     if (!escaped && self->next != self) {
@@ -93,6 +95,7 @@ void tasklet_entry(void*) noexcept {
     } catch (...) {
         escaped = std::current_exception();
     }
+    if (escaped) trace_event_of(s, trace_kind::escaped, self);
     if (escaped && s.on_error) {
         error_handler handler = s.on_error;  // it may replace itself
         try {

@@ -2,6 +2,7 @@
 // operation, torn down at thread exit with its remaining tasklets killed so that their
 // destructors run (docs/semantics.md §9).
 #include "core/handles.hpp"
+#include "core/observe.hpp"
 #include "core/ring.hpp"
 #include "core/scheduler.hpp"
 #include "core/stack_overflow.hpp"
@@ -55,12 +56,14 @@ void destroy_scheduler(scheduler& s) noexcept {
         t->body->~tasklet_body();
         t->body = nullptr;
         t->alive = false;
+        note_ended(s);
     }
     for (tasklet_impl* t = s.all; t;) {
         tasklet_impl* next = t->all_next;
         if (t != &s.main && t->handles == 0 && !t->alive && t->stack.base == nullptr) free_tasklet(s, t);
         t = next;
     }
+    stop_observing(s);  // the trace is kept for writing
     remove_overflow_reporting(s);
     bool survivors = false;
     for (tasklet_impl* t = s.all; t; t = t->all_next) survivors |= t != &s.main;
@@ -90,6 +93,7 @@ scheduler& create_scheduler() {
     tls_scheduler = s;
     (void)&owner;
     install_overflow_reporting(*s);
+    observe_from_environment(*s);
     return *s;
 }
 

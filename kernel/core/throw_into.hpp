@@ -10,8 +10,9 @@ namespace tasklets::detail {
 
 /// Raises `e` in t following Stackless's throw rules (docs/semantics.md §4): at once in
 /// the caller if t is current; otherwise t is taken off whatever it waits on, put in the
-/// ring, and switched to at once unless `pending`.
-void throw_into(scheduler& s, tasklet_impl* t, std::exception_ptr e, bool pending);
+/// ring, and switched to at once unless `pending`. `killing`: e is tasklet_exit (a kill,
+/// as the trace records it).
+void throw_into(scheduler& s, tasklet_impl* t, std::exception_ptr e, bool pending, bool killing);
 /// Kills the started, alive tasklet t from the current one and waits for it to end.
 void kill_now(scheduler& s, tasklet_impl* t);
 

@@ -4,6 +4,7 @@
 #include "core/callbacks.hpp"
 #include "core/deadlock.hpp"
 #include "core/handover.hpp"
+#include "core/observe.hpp"
 #include "core/ring.hpp"
 #include "core/switch.hpp"
 #include "core/throw_into.hpp"
@@ -59,6 +60,7 @@ void wait_for_event(scheduler& s, event_wait* w) {
         // Nobody else to run, but a run() caller waits: it does the waiting (its loop
         // polls the event source within its budget, and returns when that is spent).
         guard_switch(s);
+        note_unpausing(s, s.watchdogs.back());
         ring_append(s, s.watchdogs.back());
     }
     self->event = w;

@@ -18,6 +18,9 @@ bool blocked_in_select(const tasklet_impl* t) noexcept;
 /// In channels/handoff.cpp.
 channel_core* blocked_channel(const tasklet_impl* t) noexcept;
 std::int8_t blocked_direction(const tasklet_impl* t) noexcept;
+/// The tasklet waiting at the head of c for an operation in `direction` to meet (a
+/// receiver for a send, a sender for a receive), or null. In channels/handoff.cpp.
+tasklet_impl* channel_head_tasklet(const channel_core* c, std::int8_t direction) noexcept;
 /// How many channels t (blocked on channels) waits on: 1, or a select's case count.
 std::uint32_t channel_wait_count(const tasklet_impl* t) noexcept;
 /// t's neighbour in the queue of the channel it is blocked on (a select: its first

@@ -240,6 +240,9 @@ int reactor::wait(int fd, std::uint8_t dir, std::int64_t deadline) {
 
 void reactor::epoll_once(std::int64_t timeout_ns) noexcept {
     constexpr int max_events = static_cast<int>(sizeof events_ / sizeof events_[0]);
+    scheduler_counts& counts = s_->counts;
+    ++counts.reactor_polls;
+    const std::int64_t wait_start = timeout_ns != 0 ? monotonic_ns() : 0;
     int n;
     if (timeout_ns <= 0) {
         n = epoll_wait(epfd_, events_, max_events, timeout_ns < 0 ? -1 : 0);
@@ -254,6 +257,10 @@ void reactor::epoll_once(std::int64_t timeout_ns) noexcept {
             const std::int64_t ms = std::min<std::int64_t>((timeout_ns + 999999) / 1000000, INT_MAX);
             n = epoll_wait(epfd_, events_, max_events, static_cast<int>(ms));
         }
+    }
+    if (timeout_ns != 0) {
+        ++counts.reactor_blocking_polls;
+        counts.reactor_wait_ns += monotonic_ns() - wait_start;
     }
     for (int i = 0; i < n; ++i) {
         const auto fd = static_cast<std::size_t>(events_[i].data.fd);

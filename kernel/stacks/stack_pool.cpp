@@ -115,6 +115,7 @@ stack_slab* stack_pool::new_slab(std::size_t stack_size, size_class& cls) {
     for (std::uint32_t i = count; i-- > 0;) slab->free.push_back(i);  // capacity reserved: hand out low addresses first
     push_front(cls, slab.get());
     ++slab_count_;
+    mapped_bytes_ += bytes;
     return slab.release();
 }
 
@@ -157,6 +158,7 @@ void stack_pool::release(const stack_region& stack) noexcept {
     const bool another_has_room = cls.with_free != slab || slab->next != nullptr;
     if (all_free && another_has_room) {
         unlink(cls, slab);
+        mapped_bytes_ -= slab->mapping_bytes;
         unmap_slab(slab);
         --slab_count_;
     }

@@ -59,6 +59,8 @@ public:
 
     std::size_t slab_count() const noexcept { return slab_count_; }
     std::size_t stacks_in_use() const noexcept { return in_use_; }
+    /// Bytes of address space mapped for slabs (stacks and guard pages).
+    std::size_t mapped_bytes() const noexcept { return mapped_bytes_; }
 
 private:
     using size_class = stack_size_class;
@@ -72,6 +74,7 @@ private:
     size_class* cached_class_ = nullptr;
     std::size_t slab_count_ = 0;
     std::size_t in_use_ = 0;
+    std::size_t mapped_bytes_ = 0;
 };
 
 }  // namespace tasklets::detail

@@ -6,6 +6,7 @@
 #include "program.hpp"
 
 #include <tasklets/tasklets.hpp>
+#include <tasklets/statistics.hpp>
 
 #include <cstdio>
 #include <cstdlib>
@@ -98,6 +99,19 @@ inline std::string snapshot(const std::vector<tasklets::tasklet>& t, const std::
             if (k > 0 && !y.started()) s += "/new";
         }
     }
+    // The scheduler's gauges (tasklets/statistics.hpp) must agree with the states just
+    // printed; the model has no such line, so any disagreement is a mismatch.
+    std::size_t alive = 0, blocked = 0, paused = 0;
+    for (const tasklets::tasklet& y : t) {
+        alive += y.alive();
+        blocked += y.blocked();
+        paused += y.paused();
+    }
+    const tasklets::scheduler_statistics g = tasklets::statistics();
+    if (g.alive != alive || g.blocked != blocked || g.paused != paused || g.runnable != static_cast<std::size_t>(tasklets::runcount()))
+        s += " GAUGES alive=" + std::to_string(g.alive) + "/" + std::to_string(alive) + " blocked=" + std::to_string(g.blocked) +
+             "/" + std::to_string(blocked) + " paused=" + std::to_string(g.paused) + "/" + std::to_string(paused) +
+             " runnable=" + std::to_string(g.runnable);
     for (std::size_t i = 0; i < c.size(); ++i) {
         s += " " + cname(static_cast<int>(i)) + "=" + std::to_string(c[i].balance()) + (c[i].closing() ? "C" : "");
         if (tasklets::tasklet q = c[i].queue()) s += "q" + name(q);
