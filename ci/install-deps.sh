@@ -8,7 +8,7 @@ set -euo pipefail
 packages=(
   cmake ninja-build g++ nasm catch2 libbenchmark-dev valgrind
   qemu-user g++-aarch64-linux-gnu g++-riscv64-linux-gnu
-  gdb pkg-config make doxygen
+  gdb pkg-config make doxygen python3
   clang libclang-rt-14-dev
 )
 if [[ "${1:-}" == "--bench" ]]; then
