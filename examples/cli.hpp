@@ -1,26 +1,65 @@
-// The examples' command lines: --help, positional arguments, numbers in a range. Every
-// example parses its arguments with this, so all of them answer --help (usage on stdout,
-// exit 0) and reject a bad argument the same way (a message naming it and saying what is
-// expected, on stderr, exit 2).
+// The examples' command lines: --help, --stats, positional arguments, numbers in a range.
+// Every example parses its arguments with this, so all of them answer --help (usage on
+// stdout, exit 0), print the scheduler's statistics with --stats, and reject a bad
+// argument the same way (a message naming it and saying what is expected, on stderr, exit 2).
 //
 //     const cli::command_line args = cli::parse(argc, argv, usage, help, 2);
 //     const long stages = args.integer(0, "stages", 100000L, 1L, 10000000L);
 #pragma once
 
+#include <tasklets/statistics.hpp>
+#include <tasklets/tasklets.hpp>
+
+#include <chrono>
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 namespace cli {
+
+// Printed after each example's own help.
+inline constexpr const char* common_options =
+    "  --stats    count switches and channel hand-offs, and print the scheduler's statistics\n"
+    "             (tasklets/statistics.hpp) on stderr when the program ends (servers: every 5 s)\n"
+    "Environment: TASKLETS_TRACE=FILE.json records a trace of the run (tasklets/trace.hpp);\n"
+    "open it in ui.perfetto.dev, or draw it with tools/trace_timeline.py.\n";
+
+inline void print_statistics(const char* when) {
+    std::fprintf(stderr, "--- statistics (%s)\n%s", when, tasklets::format_statistics(tasklets::statistics()).c_str());
+}
 
 struct command_line {
     std::string program;                   // argv[0] without its directory, for messages
     const char* usage = "";                // "Usage: name [arguments]", one line
     std::vector<std::string_view> values;  // the positional arguments, in order
+    bool stats = false;                    // --stats: counting is on; printed when this object ends
+
+    command_line() = default;
+    command_line(command_line&& other) noexcept
+        : program(std::move(other.program)), usage(other.usage), values(std::move(other.values)),
+          stats(std::exchange(other.stats, false)) {}
+    command_line& operator=(command_line&&) = delete;
+    // The end of main (the object is main's first local, so the last to go): the figures
+    // then describe the whole run.
+    ~command_line() {
+        if (stats) print_statistics("at exit");
+    }
+
+    // A server never ends: with --stats, a tasklet prints the figures every `period`.
+    void report_statistics_every(std::chrono::seconds period) const {
+        if (!stats) return;
+        tasklets::spawn(tasklets::tasklet_options{.stack_size = 0, .name = "statistics"}, [period] {
+            for (;;) {
+                tasklets::sleep_for(period);
+                print_statistics("periodic");
+            }
+        });
+    }
 
     // Prints "<program>: <message>", the usage line and a pointer to --help on stderr, exits 2.
     [[noreturn]] void fail(const std::string& message) const {
@@ -65,7 +104,7 @@ inline command_line parse(int argc, char** argv, const char* usage, const char* 
         const std::string_view a = argv[i];
         if (a == "--") break;
         if (a == "-h" || a == "--help") {
-            std::printf("%s\n\n%s", usage, help);
+            std::printf("%s\n\n%s%s", usage, help, common_options);
             std::exit(0);
         }
     }
@@ -76,6 +115,10 @@ inline command_line parse(int argc, char** argv, const char* usage, const char* 
             options_done = true;
             continue;
         }
+        if (!options_done && a == "--stats") {
+            cl.stats = true;
+            continue;
+        }
         const bool negative_number = a.size() > 1 && a[0] == '-' && a[1] >= '0' && a[1] <= '9';
         if (!options_done && a.size() > 1 && a[0] == '-' && !negative_number)
             cl.fail("unknown option \"" + std::string(a) + "\"");
@@ -84,6 +127,7 @@ inline command_line parse(int argc, char** argv, const char* usage, const char* 
                     (max_values == 1 ? " argument)" : " arguments)"));
         cl.values.push_back(a);
     }
+    if (cl.stats) tasklets::count_statistics(true);
     return cl;
 }
 

@@ -75,5 +75,6 @@ int main(int argc, char** argv) {
             }, std::move(c));
         }
     });
+    args.report_statistics_every(std::chrono::seconds(5));
     tasklets::run();
 }

@@ -102,5 +102,6 @@ int main(int argc, char** argv) {
             }
         }
     });
+    args.report_statistics_every(std::chrono::seconds(5));
     tasklets::run();
 }
