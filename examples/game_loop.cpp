@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <vector>
 
 namespace {
@@ -120,10 +121,12 @@ int main(int argc, char** argv) {
     std::vector<tasklets::tasklet> everyone;
     int guards = 0;
     for (int i = 0; i < agents; ++i) {
+        // Named, so that a debugger (info tasklets) and a trace (TASKLETS_TRACE) say who is who.
+        const std::string n = std::to_string(i);
         switch (i % 3) {
-        case 0: everyone.push_back(tasklets::spawn(patrol, position{i % 100, 0}, position{i % 100, 20})); break;
-        case 1: everyone.push_back(tasklets::spawn(chase, position{i % 100, 50 + i % 7})); break;
-        default: everyone.push_back(tasklets::spawn(guard, orders)); ++guards; break;
+        case 0: everyone.push_back(tasklets::spawn({.name = "patroller " + n}, patrol, position{i % 100, 0}, position{i % 100, 20})); break;
+        case 1: everyone.push_back(tasklets::spawn({.name = "chaser " + n}, chase, position{i % 100, 50 + i % 7})); break;
+        default: everyone.push_back(tasklets::spawn({.name = "guard " + n}, guard, orders)); ++guards; break;
         }
     }
     tasklets::tasklet planner(tasklets::tasklet_options{0, "planner"}, plan_path);
@@ -158,9 +161,13 @@ int main(int argc, char** argv) {
     std::printf("\nThe planner was interrupted %d times and never held up a frame for long; "
                 "a frame overruns its budget by at most the time to the next safe point.\n", planner_interruptions);
 
-    // Game over: every agent is killed (their stacks unwind), wherever it is waiting.
+    // Game over: every agent is killed (their stacks unwind), wherever it is waiting. The
+    // kills are pending and one run() delivers them: a kill that runs its victim at once
+    // would, when the victim ends, hand the processor to the next tasklet in the ring (the
+    // planner, say, which would then compute its whole path with no budget to stop it).
     game.waiting_for_next_frame.clear();
-    for (tasklets::tasklet& t : everyone) t.kill();
-    planner.kill();
+    for (tasklets::tasklet& t : everyone) t.kill(true);
+    planner.kill(true);
+    tasklets::run();
     return tasklets::runcount() == 1 ? 0 : 1;
 }
