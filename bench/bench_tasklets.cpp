@@ -50,6 +50,31 @@ struct tasklets_pingpong {
 };
 BENCH_ROUND_TRIP("pingpong/tasklets", tasklets_pingpong);
 
+// ---- the same two round trips while tracing or counting (tasklets/trace.hpp, statistics.hpp)
+// What recording costs: the difference to the plain rows, per event. A schedule round trip
+// records 2 events (two switches), a ping-pong round trip 4 (two hand-offs, two switches).
+// The ring is the default one (1,048,576 events, 40 MiB): a long run overwrites it
+// continuously, as a long traced program does.
+struct trace_on {
+    trace_on() { tasklets::start_trace(); }
+    ~trace_on() {
+        tasklets::stop_trace();
+        tasklets::clear_trace();
+    }
+};
+struct counting_on {
+    counting_on() { tasklets::count_statistics(true); }
+    ~counting_on() { tasklets::count_statistics(false); }
+};
+struct tasklets_schedule_traced : trace_on, tasklets_schedule {};
+struct tasklets_pingpong_traced : trace_on, tasklets_pingpong {};
+struct tasklets_schedule_counted : counting_on, tasklets_schedule {};
+struct tasklets_pingpong_counted : counting_on, tasklets_pingpong {};
+BENCH_ROUND_TRIP("schedule/tasklets_traced", tasklets_schedule_traced);
+BENCH_ROUND_TRIP("pingpong/tasklets_traced", tasklets_pingpong_traced);
+BENCH_ROUND_TRIP("schedule/tasklets_counted", tasklets_schedule_counted);
+BENCH_ROUND_TRIP("pingpong/tasklets_counted", tasklets_pingpong_counted);
+
 // ---- spawn_join/tasklets: 100k tasklets that each increment a counter, then run() --------
 void spawn_join_tasklets(benchmark::State& state) {
     const long n = bench::spawn_count;

@@ -27,6 +27,7 @@ ops=(
   schedule/tasklets schedule/boost_fiber_yield
   pingpong/tasklets pingpong/boost_fiber_unbuffered pingpong/boost_fiber_buffered
   spawn_join/tasklets ring/tasklets
+  schedule/tasklets_counted pingpong/tasklets_counted schedule/tasklets_traced pingpong/tasklets_traced
 )
 available=$("$bin" --list | awk '$1 == "op" { print $2 }')
 
