@@ -77,7 +77,8 @@ scheduler_statistics statistics() noexcept;
 /// on this thread; returns whether it was on. Counts keep their values while off.
 bool count_statistics(bool on);
 
-/// Sets the counted figures (switches, hand-offs, every tasklet's) back to zero.
+/// Sets the counted figures (switches, hand-offs, every tasklet's) back to zero. Walks
+/// every tasklet of the thread once.
 void reset_statistics() noexcept;
 
 /// One tasklet's counted figures (counted only while counting is on).

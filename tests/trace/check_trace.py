@@ -23,12 +23,13 @@ This script makes those mistakes fail a test instead. It checks:
 
 Usage:
   check_trace.py TRACE.json [--expect-track NAME]... [--min-flows N]
-                 [--expect-instant NAME]... [--expect-slice NAME-PREFIX]... [--expect-dropped]
+                 [--expect-instant NAME]... [--expect-slice NAME-PREFIX]... [--min-threads N] [--expect-dropped]
 
   --expect-track NAME      some thread_name's args.name contains NAME
   --min-flows N            at least N complete flow pairs (s + f)
   --expect-instant NAME    an "i" event named exactly NAME
   --expect-slice PREFIX    an "X" event whose name starts with PREFIX
+  --min-threads N          events from at least N OS threads (distinct pids)
   --expect-dropped         otherData.dropped_events is positive (the ring overflowed)
 
 Prints one line per problem, "check_trace: <what is wrong>, event #<index>: <event>" (index
@@ -267,6 +268,8 @@ def main(argv=None):
                         help='an "i" event named exactly NAME (repeatable)')
     parser.add_argument("--expect-slice", action="append", default=[], metavar="NAME-PREFIX",
                         help='an "X" event whose name starts with NAME-PREFIX (repeatable)')
+    parser.add_argument("--min-threads", type=int, default=0, metavar="N",
+                        help="events from at least N OS threads (distinct pids)")
     parser.add_argument("--expect-dropped", action="store_true",
                         help="otherData.dropped_events is positive (a ring that overflowed)")
     args = parser.parse_args(argv)
@@ -283,6 +286,11 @@ def main(argv=None):
 
     stats = {}
     problems = check(doc, args.expect_track, args.min_flows, args.expect_instant, args.expect_slice, stats)
+    if args.min_threads:
+        pids = {e.get("pid") for e in doc.get("traceEvents", []) if isinstance(e, dict) and e.get("ph") != "M"} \
+            if isinstance(doc, dict) and isinstance(doc.get("traceEvents"), list) else set()
+        if len(pids) < args.min_threads:
+            problems.append(f"events from {len(pids)} threads (pids), expected at least {args.min_threads}")
     if args.expect_dropped:
         other = doc.get("otherData") if isinstance(doc, dict) else None
         dropped = other.get("dropped_events") if isinstance(other, dict) else None

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 using namespace std::chrono_literals;
 
@@ -61,6 +62,18 @@ int main(int argc, char** argv) {
     tasklets::schedule();
     sleepy.kill();
     tasklets::stop_trace();
+
+    // A second thread records on its own scheduler; its events are kept when it ends, and
+    // the file shows it as a process of its own.
+    std::thread([] {
+        tasklets::start_trace();
+        tasklets::channel<int> ping;
+        tasklets::tasklet worker(tasklets::tasklet_options{.name = "worker on thread 2"}, [&] {
+            for (int i = 0; i < 3; ++i) (void)ping.receive();
+        });
+        for (int i = 0; i < 3; ++i) ping.send(i);
+    }).join();
+
     const std::size_t n = tasklets::write_trace(std::string(argv[1]));
     std::printf("%zu trace events written\n", n);
     return 0;
