@@ -1,4 +1,5 @@
-// tasklets/io.hpp — blocking-style I/O for tasklets: descriptors and TCP on epoll.
+// tasklets/io.hpp — blocking-style I/O for tasklets: descriptors, TCP and Unix-domain
+// streams, UDP and Unix datagrams, on epoll.
 //
 // Every call here blocks only the calling tasklet: when the descriptor is not ready, the
 // tasklet parks and the scheduler runs others; when nothing is runnable, the thread sleeps
@@ -38,6 +39,7 @@
 
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -97,12 +99,21 @@ private:
 
 namespace net {
 
-/// An IPv4 or IPv6 socket address (numeric; no name resolution).
+/// A socket address: IPv4 or IPv6 (numeric; no name resolution), or Unix-domain.
 class address {
 public:
     address() noexcept;
     /// "127.0.0.1", "::1", "0.0.0.0", "::" …; std::invalid_argument if not numeric.
     static address parse(std::string_view ip, std::uint16_t port);
+    /// A Unix-domain socket at a file-system path (at most 107 bytes, no NUL inside;
+    /// std::invalid_argument otherwise). Binding creates the socket file; a path that
+    /// exists already is EADDRINUSE: remove a stale one first (closing never removes it,
+    /// since another process may own it by then).
+    static address unix_path(std::string_view path);
+    /// A Unix-domain socket in Linux's abstract namespace: no file, gone when the last
+    /// descriptor closes (at most 107 bytes; std::invalid_argument otherwise). Printed
+    /// with a leading '@', as ss(8) does.
+    static address unix_abstract(std::string_view name);
     static address loopback_v4(std::uint16_t port = 0);
     static address loopback_v6(std::uint16_t port = 0);
     static address any_v4(std::uint16_t port = 0);
@@ -110,8 +121,10 @@ public:
     static address from_sockaddr(const sockaddr* sa, socklen_t len);
 
     int family() const noexcept { return storage_.ss_family; }
+    bool is_unix() const noexcept { return storage_.ss_family == AF_UNIX; }
+    /// The port of an IP address; 0 for a Unix-domain one.
     std::uint16_t port() const noexcept;
-    /// "127.0.0.1:8080", "[::1]:8080".
+    /// "127.0.0.1:8080", "[::1]:8080", "unix:/run/app.sock", "unix:@name", "unix:(unnamed)".
     std::string to_string() const;
     const sockaddr* data() const noexcept { return reinterpret_cast<const sockaddr*>(&storage_); }
     socklen_t size() const noexcept { return len_; }
@@ -121,7 +134,8 @@ private:
     socklen_t len_ = 0;
 };
 
-/// A connected TCP stream. Move-only; closes its descriptor when destroyed.
+/// A connected stream socket: TCP, or Unix-domain (the same calls; set_nodelay is TCP's
+/// alone). Move-only; closes its descriptor when destroyed.
 class stream {
 public:
     stream() noexcept = default;
@@ -155,7 +169,8 @@ public:
     int fd() const noexcept { return fd_.get(); }
     address local_address() const;
     address peer_address() const;
-    /// TCP_NODELAY (on by default for streams made here: request/response traffic).
+    /// TCP_NODELAY (on by default for TCP streams made here: request/response traffic).
+    /// std::system_error(EOPNOTSUPP) on a Unix-domain stream.
     void set_nodelay(bool on);
 
 private:
@@ -163,14 +178,15 @@ private:
     bool drained_ = false;  // the last read came back short: wait before the next read
 };
 
-/// A listening TCP socket.
+/// A listening stream socket, TCP or Unix-domain (by the address it is bound to).
 class listener {
 public:
     listener() noexcept = default;
     listener(listener&&) noexcept = default;
     listener& operator=(listener&&) noexcept = default;
 
-    /// socket + SO_REUSEADDR + bind + listen. Port 0 picks a free port (see local_address).
+    /// socket + SO_REUSEADDR (TCP) + bind + listen. Port 0 picks a free port (see
+    /// local_address).
     static listener bind(const address& at, int backlog = 4096);
 
     /// Waits for and accepts a connection. When the process is out of descriptors (EMFILE,
@@ -193,6 +209,52 @@ private:
     clock::duration backoff_ = std::chrono::milliseconds(100);
     clock::time_point retry_at_{};
     bool backing_off_ = false;
+};
+
+/// A datagram socket: UDP (an IPv4 or IPv6 address) or Unix-domain (SOCK_DGRAM), with
+/// the conventions above. Move-only; closes its descriptor when destroyed.
+///
+///     auto server = tasklets::net::datagram_socket::bind(tasklets::net::address::loopback_v4(5353));
+///     char buf[1500];
+///     tasklets::net::address from;
+///     std::size_t n = server.receive_from(buf, sizeof buf, from);
+///     server.send_to(buf, std::min(n, sizeof buf), from);   // echo it
+///
+/// Datagrams keep their boundaries: each receive returns one, each send sends one whole
+/// (EMSGSIZE if it is too large for the protocol). A receive returns the datagram's full
+/// length; if that is more than the buffer, the rest of that datagram was discarded — so
+/// `n > sizeof buf` says it was cut.
+class datagram_socket {
+public:
+    datagram_socket() noexcept = default;
+    datagram_socket(datagram_socket&&) noexcept = default;
+    datagram_socket& operator=(datagram_socket&&) noexcept = default;
+
+    /// A socket bound to `at` (port 0: a free port; see local_address()).
+    static datagram_socket bind(const address& at);
+    /// An unbound socket of that family (AF_INET, AF_INET6, AF_UNIX): UDP binds it to a
+    /// free port at its first send; an unbound Unix one can send but not be answered.
+    static datagram_socket open(int family);
+
+    /// Sends one datagram to `to`, waiting while the socket's buffer is full.
+    std::size_t send_to(const void* buf, std::size_t n, const address& to, deadline d = {});
+    /// Waits for one datagram; `from` is its sender. Returns its full length (see above).
+    std::size_t receive_from(void* buf, std::size_t n, address& from, deadline d = {});
+
+    /// Fixes the peer: send() goes there and receive() takes datagrams from it alone (and
+    /// with UDP, an ICMP "port unreachable" from it fails a later call with ECONNREFUSED).
+    void connect(const address& peer);
+    std::size_t send(const void* buf, std::size_t n, deadline d = {});
+    std::size_t receive(void* buf, std::size_t n, deadline d = {});
+
+    void close() noexcept { fd_.reset(); }
+    bool is_open() const noexcept { return static_cast<bool>(fd_); }
+    int fd() const noexcept { return fd_.get(); }
+    address local_address() const;
+
+private:
+    explicit datagram_socket(fd_handle fd) noexcept : fd_(std::move(fd)) {}
+    fd_handle fd_;
 };
 
 }  // namespace net

@@ -1,4 +1,5 @@
-// <tasklets/io.hpp>: descriptor waits and TCP streams/listeners on the reactor.
+// <tasklets/io.hpp>: descriptor waits, stream sockets (TCP, Unix-domain) and datagram
+// sockets (UDP, Unix-domain) on the reactor.
 #include "io/reactor.hpp"
 
 #include <tasklets/io.hpp>
@@ -7,9 +8,11 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <string>
 #include <system_error>
@@ -25,6 +28,8 @@ std::string on_fd(const char* op, int fd) { return std::string(op) + " on fd " +
 [[noreturn]] void throw_errno(int err, const char* op, int fd) {
     throw std::system_error(err, std::generic_category(), "tasklets: " + on_fd(op, fd));
 }
+
+bool is_ip(int family) noexcept { return family == AF_INET || family == AF_INET6; }
 
 // Waits for fd through the reactor; turns the outcome into the conventions' exceptions.
 void await(reactor& r, int fd, std::uint8_t dir, const deadline& d, const char* op) {
@@ -111,6 +116,32 @@ address address::parse(std::string_view ip, std::uint16_t port) {
     throw std::invalid_argument("tasklets: not a numeric IPv4 or IPv6 address: \"" + std::string(ip) + "\"");
 }
 
+namespace {
+
+constexpr std::size_t unix_path_max = sizeof(sockaddr_un{}.sun_path) - 1;  // 107 on Linux
+
+address make_unix(std::string_view name, bool abstract, const char* what) {
+    if (name.empty()) throw std::invalid_argument(std::string("tasklets: ") + what + ": empty");
+    if (name.size() > unix_path_max)
+        throw std::invalid_argument(std::string("tasklets: ") + what + " \"" + std::string(name) + "\" is " +
+                                    std::to_string(name.size()) + " bytes; a Unix socket name has at most " +
+                                    std::to_string(unix_path_max));
+    if (!abstract && name.find('\0') != std::string_view::npos)
+        throw std::invalid_argument("tasklets: unix_path: a path cannot contain a NUL byte");
+    sockaddr_un un{};
+    un.sun_family = AF_UNIX;
+    // Abstract: a NUL first, then the name, whose length the address length gives.
+    // A path: NUL-terminated, and the terminator counted (as unix(7) recommends).
+    std::memcpy(un.sun_path + (abstract ? 1 : 0), name.data(), name.size());
+    const auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + name.size() + 1);
+    return address::from_sockaddr(reinterpret_cast<const sockaddr*>(&un), len);
+}
+
+}  // namespace
+
+address address::unix_path(std::string_view path) { return make_unix(path, false, "unix_path"); }
+address address::unix_abstract(std::string_view name) { return make_unix(name, true, "unix_abstract"); }
+
 address address::loopback_v4(std::uint16_t port) { return parse("127.0.0.1", port); }
 address address::loopback_v6(std::uint16_t port) { return parse("::1", port); }
 address address::any_v4(std::uint16_t port) { return parse("0.0.0.0", port); }
@@ -146,6 +177,14 @@ std::string address::to_string() const {
         text += std::to_string(port());
         return text;
     }
+    if (storage_.ss_family == AF_UNIX) {
+        const auto* un = reinterpret_cast<const sockaddr_un*>(&storage_);
+        const std::size_t offset = offsetof(sockaddr_un, sun_path);
+        if (len_ <= offset) return "unix:(unnamed)";
+        const std::size_t n = len_ - offset;
+        if (un->sun_path[0] == '\0') return "unix:@" + std::string(un->sun_path + 1, n - 1);
+        return "unix:" + std::string(un->sun_path, strnlen(un->sun_path, n));
+    }
     return "(no address)";
 }
 
@@ -170,7 +209,7 @@ stream stream::connect(const address& to, deadline d) {
     const int raw = ::socket(to.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (raw < 0) throw std::system_error(errno, std::generic_category(), "tasklets: socket for " + to.to_string());
     fd_handle h(adopt_new(raw));
-    set_int_option(raw, IPPROTO_TCP, TCP_NODELAY, 1, "setsockopt(TCP_NODELAY)");
+    if (is_ip(to.family())) set_int_option(raw, IPPROTO_TCP, TCP_NODELAY, 1, "setsockopt(TCP_NODELAY)");
     const std::string what = "connect to " + to.to_string();
     if (::connect(raw, to.data(), to.size()) != 0) {
         if (errno != EINPROGRESS && errno != EINTR)
@@ -279,10 +318,12 @@ listener listener::bind(const address& at, int backlog) {
     if (raw < 0) throw std::system_error(errno, std::generic_category(), "tasklets: socket for " + at.to_string());
     listener l;
     l.fd_.reset(adopt_new(raw));
-    set_int_option(raw, SOL_SOCKET, SO_REUSEADDR, 1, "setsockopt(SO_REUSEADDR)");
-    // Accepted sockets inherit TCP_NODELAY from the listener on Linux: one call here
-    // instead of one per connection.
-    set_int_option(raw, IPPROTO_TCP, TCP_NODELAY, 1, "setsockopt(TCP_NODELAY)");
+    if (is_ip(at.family())) {
+        set_int_option(raw, SOL_SOCKET, SO_REUSEADDR, 1, "setsockopt(SO_REUSEADDR)");
+        // Accepted sockets inherit TCP_NODELAY from the listener on Linux: one call here
+        // instead of one per connection.
+        set_int_option(raw, IPPROTO_TCP, TCP_NODELAY, 1, "setsockopt(TCP_NODELAY)");
+    }
     if (::bind(raw, at.data(), at.size()) != 0)
         throw std::system_error(errno, std::generic_category(), "tasklets: bind to " + at.to_string());
     if (::listen(raw, backlog) != 0) throw_errno(errno, "listen", raw);
@@ -340,6 +381,89 @@ stream listener::accept(address& peer, deadline d) {
 }
 
 address listener::local_address() const { return sock_name(checked_fd(fd_, "getsockname"), false); }
+
+// ---- datagram_socket ----------------------------------------------------------------------------
+
+namespace {
+
+int datagram_fd(int family, const std::string& what) {
+    const int raw = ::socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (raw < 0) throw std::system_error(errno, std::generic_category(), "tasklets: socket for " + what);
+    return adopt_new(raw);
+}
+
+// One datagram call, retried on EINTR, waiting for the descriptor on EAGAIN: `call`
+// returns what the system call did.
+template <class Call>
+std::size_t datagram_io(int fd, std::uint8_t dir, const deadline& d, const char* op, const std::string& what, Call call) {
+    reactor& r = get_reactor(sched());
+    for (;;) {
+        r.clear_ready(fd, dir);
+        const ssize_t k = call();
+        if (k >= 0) return static_cast<std::size_t>(k);
+        const int err = errno;
+        if (err == EINTR) continue;
+        if (err == EAGAIN || err == EWOULDBLOCK) {
+            await(r, fd, dir, d, op);
+            continue;
+        }
+        throw std::system_error(err, std::generic_category(), "tasklets: " + on_fd(op, fd) + what);
+    }
+}
+
+}  // namespace
+
+datagram_socket datagram_socket::bind(const address& at) {
+    if (at.size() == 0) throw std::invalid_argument("tasklets: bind to an empty address");
+    datagram_socket s(fd_handle(datagram_fd(at.family(), at.to_string())));
+    if (::bind(s.fd(), at.data(), at.size()) != 0)
+        throw std::system_error(errno, std::generic_category(), "tasklets: bind to " + at.to_string());
+    return s;
+}
+
+datagram_socket datagram_socket::open(int family) {
+    if (family != AF_INET && family != AF_INET6 && family != AF_UNIX)
+        throw std::invalid_argument("tasklets: datagram_socket::open: family " + std::to_string(family) +
+                                    " is not AF_INET, AF_INET6 or AF_UNIX");
+    return datagram_socket(fd_handle(datagram_fd(family, "family " + std::to_string(family))));
+}
+
+std::size_t datagram_socket::send_to(const void* buf, std::size_t n, const address& to, deadline d) {
+    const int fd = checked_fd(fd_, "send_to");
+    if (to.size() == 0) throw std::invalid_argument("tasklets: send_to an empty address");
+    return datagram_io(fd, want_write, d, "send_to", " (to " + to.to_string() + ")",
+                       [&] { return ::sendto(fd, buf, n, MSG_NOSIGNAL, to.data(), to.size()); });
+}
+
+std::size_t datagram_socket::receive_from(void* buf, std::size_t n, address& from, deadline d) {
+    const int fd = checked_fd(fd_, "receive_from");
+    sockaddr_storage ss;
+    socklen_t len = 0;
+    const std::size_t k = datagram_io(fd, want_read, d, "receive_from", "", [&] {
+        len = sizeof ss;
+        return ::recvfrom(fd, buf, n, MSG_TRUNC, reinterpret_cast<sockaddr*>(&ss), &len);
+    });
+    from = address::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len);
+    return k;
+}
+
+void datagram_socket::connect(const address& peer) {
+    const int fd = checked_fd(fd_, "connect");
+    if (::connect(fd, peer.data(), peer.size()) != 0)
+        throw std::system_error(errno, std::generic_category(), "tasklets: " + on_fd("connect", fd) + " to " + peer.to_string());
+}
+
+std::size_t datagram_socket::send(const void* buf, std::size_t n, deadline d) {
+    const int fd = checked_fd(fd_, "send");
+    return datagram_io(fd, want_write, d, "send", "", [&] { return ::send(fd, buf, n, MSG_NOSIGNAL); });
+}
+
+std::size_t datagram_socket::receive(void* buf, std::size_t n, deadline d) {
+    const int fd = checked_fd(fd_, "receive");
+    return datagram_io(fd, want_read, d, "receive", "", [&] { return ::recv(fd, buf, n, MSG_TRUNC); });
+}
+
+address datagram_socket::local_address() const { return sock_name(checked_fd(fd_, "getsockname"), false); }
 
 }  // namespace net
 
