@@ -47,7 +47,9 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <utility>
+#include <vector>
 
 namespace tasklets {
 
@@ -134,6 +136,19 @@ private:
     socklen_t len_ = 0;
 };
 
+/// The error category of name lookups (getaddrinfo's EAI_* codes; their text is
+/// gai_strerror's). EAI_SYSTEM is reported as the errno it carries, generic_category.
+const std::error_category& resolver_category() noexcept;
+
+/// The addresses of `host` — a name ("example.com", "localhost", a name from /etc/hosts)
+/// or a numeric IPv4/IPv6 address — for `port`, IPv4 and IPv6, in the order the system's
+/// resolver prefers (RFC 6724), duplicates removed. Blocks only the calling tasklet: the
+/// lookup (getaddrinfo, following /etc/nsswitch.conf) runs on a helper thread
+/// (tasklets/blocking.hpp). Errors: std::system_error in resolver_category() naming the
+/// host, e.g. "tasklets: resolve \"nosuch.invalid\": Name or service not known";
+/// timeout_error when `d` passes first (the lookup finishes on its helper and is dropped).
+std::vector<address> resolve(std::string_view host, std::uint16_t port, deadline d = {});
+
 /// A connected stream socket: TCP, or Unix-domain (the same calls; set_nodelay is TCP's
 /// alone). Move-only; closes its descriptor when destroyed.
 class stream {
@@ -146,6 +161,11 @@ public:
 
     /// Connects (blocking only this tasklet). std::system_error, e.g. ECONNREFUSED.
     static stream connect(const address& to, deadline d = {});
+    /// Resolves `host` (resolve()) and connects to its addresses in the order the resolver
+    /// gives them, the first that accepts; the deadline covers the lookup and every
+    /// attempt. If none accepts: the last attempt's std::system_error, its message naming
+    /// the host and every address tried.
+    static stream connect(std::string_view host, std::uint16_t port, deadline d = {});
 
     /// Reads what is available (at least 1 byte, at most n), waiting if nothing is.
     /// Returns 0 at end of stream.

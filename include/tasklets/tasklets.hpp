@@ -1,6 +1,7 @@
 // tasklets/tasklets.hpp — everything: tasklets, the scheduler, channels, timers, I/O, raw contexts, statistics, traces.
 #pragma once
 
+#include <tasklets/blocking.hpp>
 #include <tasklets/channel.hpp>
 #include <tasklets/context.hpp>
 #include <tasklets/errors.hpp>

@@ -66,7 +66,7 @@ reactor::~reactor() {
 }
 
 bool reactor::has_waiters() const noexcept {
-    return fd_waiters_ > 0 || (!timers_.empty() && (!virtual_ || auto_advance_));
+    return fd_waiters_ > 0 || helper_waiters_ > 0 || (!timers_.empty() && (!virtual_ || auto_advance_));
 }
 
 std::int64_t reactor::now() const noexcept { return virtual_ ? vnow_ : monotonic_ns(); }
@@ -236,6 +236,70 @@ int reactor::wait(int fd, std::uint8_t dir, std::int64_t deadline) {
     return w.result;
 }
 
+// ---- helper threads ---------------------------------------------------------------------------
+
+namespace {
+// A tasklet parked on a helper call: its io_wait (a timer, if it has a deadline) and the
+// ticket that points back at it while it waits.
+struct helper_wait : io_wait {
+    helper_ticket* ticket = nullptr;
+};
+}  // namespace
+
+std::shared_ptr<helper_inbox> reactor::inbox() {
+    if (inbox_) return inbox_;
+    auto box = std::make_shared<helper_inbox>();
+    fd_entry& e = entry(box->fd);
+    e = fd_entry{};
+    register_fd(box->fd, e);
+    inbox_ = std::move(box);
+    return inbox_;
+}
+
+void reactor::drain_inbox() noexcept {
+    for (const std::shared_ptr<helper_ticket>& t : inbox_->take()) {
+        if (io_wait* w = std::exchange(t->waiter, nullptr)) finish(w, 0);
+    }
+}
+
+void reactor::cancel_helper_wait(event_wait* self) noexcept {
+    auto* w = static_cast<helper_wait*>(self);
+    w->owner->detach(w);
+    w->ticket->waiter = nullptr;  // its reply, when it comes, is dropped
+}
+
+int reactor::wait_for_helper(helper_ticket& t, std::int64_t deadline) {
+    scheduler& s = *s_;
+    helper_wait w;
+    w.cancel = &cancel_helper_wait;
+    w.owner = this;
+    w.waiter = s.current;
+    w.ticket = &t;
+    if (deadline != no_deadline) {
+        if (deadline <= now()) return ETIMEDOUT;
+        w.timer.context = &w;
+        w.timer.fire = &fire_wait;
+        add_timer(&w.timer, deadline);
+    }
+    t.waiter = &w;
+    ++helper_waiters_;
+    reactor_hold hold(*this);
+    struct leave {
+        reactor& r;
+        helper_wait& w;
+        ~leave() {
+            --r.helper_waiters_;
+            r.detach(&w);
+            w.ticket->waiter = nullptr;
+        }
+    } on_leave{*this, w};
+    wait_for_event(s, &w);
+    // Revived without a result: cannot happen while the helper call counts as a waiter
+    // (the kernel polls instead), but would mean nothing is left to wake the tasklet.
+    if (w.result < 0) throw_deadlock(s, "Deadlock: the tasklet waits for a helper thread and was revived without its result.");
+    return w.result;
+}
+
 // ---- polling ------------------------------------------------------------------------------
 
 void reactor::epoll_once(std::int64_t timeout_ns) noexcept {
@@ -263,6 +327,10 @@ void reactor::epoll_once(std::int64_t timeout_ns) noexcept {
         counts.reactor_wait_ns += monotonic_ns() - wait_start;
     }
     for (int i = 0; i < n; ++i) {
+        if (inbox_ && events_[i].data.fd == inbox_->fd) {
+            drain_inbox();
+            continue;
+        }
         const auto fd = static_cast<std::size_t>(events_[i].data.fd);
         if (fd >= fds_.size()) continue;
         fd_entry& e = fds_[fd];
@@ -296,14 +364,14 @@ void reactor::poll(scheduler&, bool block, std::int64_t max_wait_ns) noexcept {
     if (!virtual_) {
         std::int64_t timeout = 0;
         if (block) timeout = timers_.empty() ? -1 : std::max<std::int64_t>(timers_.top()->deadline - monotonic_ns(), 0);
-        if (timeout < 0 && fd_waiters_ == 0) return;  // nothing could ever end the wait
+        if (timeout < 0 && fd_waiters_ == 0 && helper_waiters_ == 0) return;  // nothing could ever end the wait
         if (block) timeout = within_budget(timeout);
-        if (fd_waiters_ > 0 || timeout != 0) epoll_once(timeout);
+        if (fd_waiters_ > 0 || helper_waiters_ > 0 || timeout != 0) epoll_once(timeout);
         if (!timers_.empty()) expire(monotonic_ns());
         return;
     }
     const bool timers_move = auto_advance_ && !timers_.empty();
-    if (fd_waiters_ > 0) epoll_once(block && !timers_move ? within_budget(-1) : 0);
+    if (fd_waiters_ > 0 || helper_waiters_ > 0) epoll_once(block && !timers_move ? within_budget(-1) : 0);
     // Everything is asleep: jump to the next timer.
     if (block && woken_ == 0 && timers_move && timers_.top()->deadline > vnow_) vnow_ = timers_.top()->deadline;
     expire(vnow_);

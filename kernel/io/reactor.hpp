@@ -17,6 +17,7 @@
 
 #include "core/event_source.hpp"
 #include "core/scheduler.hpp"
+#include "io/helpers.hpp"
 #include "io/timer_heap.hpp"
 
 #include <tasklets/time.hpp>
@@ -24,6 +25,7 @@
 #include <sys/epoll.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -91,6 +93,13 @@ public:
     /// drops its registration. Call before close(2).
     void forget(int fd) noexcept;
     std::size_t fd_waiter_count() const noexcept { return fd_waiters_; }
+
+    // ---- helper threads (io/helpers.hpp) ----
+    /// This thread's inbox for finished helper calls, its eventfd registered here.
+    std::shared_ptr<helper_inbox> inbox();
+    /// Parks the current tasklet until a helper has run `t` (0) or the deadline passes
+    /// (ETIMEDOUT). Throws what is thrown into the tasklet meanwhile.
+    int wait_for_helper(helper_ticket& t, std::int64_t deadline);
     std::size_t registered_count() const noexcept { return registered_; }
 
     // ---- life cycle ----
@@ -117,6 +126,8 @@ private:
     static void cancel_wait(event_wait* self) noexcept;
     static void fire_wait(timer_node* n) noexcept;
     void epoll_once(std::int64_t timeout_ns) noexcept;      // -1: forever
+    void drain_inbox() noexcept;                            // wake the waiters of finished helper calls
+    static void cancel_helper_wait(event_wait* self) noexcept;
     void expire(std::int64_t now) noexcept;
 
     scheduler* s_;
@@ -124,6 +135,8 @@ private:
     std::uint64_t next_seq_ = 0;
     std::vector<fd_entry> fds_;
     std::size_t fd_waiters_ = 0;
+    std::size_t helper_waiters_ = 0;             // tasklets parked on helper calls
+    std::shared_ptr<helper_inbox> inbox_;
     std::size_t registered_ = 0;
     int epfd_ = -1;
     bool virtual_ = false;
