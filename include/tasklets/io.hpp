@@ -31,7 +31,8 @@
 //   descriptors as the stack unwinds. Nothing is left behind.
 // - Regular files: epoll cannot watch them (the kernel always reports them ready), so
 //   wait_readable/wait_writable return at once and a read(2) on one blocks the whole
-//   thread for the length of the disk access. For heavy file I/O use a thread pool.
+//   thread for the length of the disk access. Use tasklets/file.hpp, whose calls run on
+//   helper threads and block only the calling tasklet.
 // - Descriptors must be non-blocking (everything created here is, with O_CLOEXEC).
 #pragma once
 

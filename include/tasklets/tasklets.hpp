@@ -5,6 +5,7 @@
 #include <tasklets/channel.hpp>
 #include <tasklets/context.hpp>
 #include <tasklets/errors.hpp>
+#include <tasklets/file.hpp>
 #include <tasklets/io.hpp>
 #include <tasklets/select.hpp>
 #include <tasklets/stack.hpp>
