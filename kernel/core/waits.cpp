@@ -50,6 +50,7 @@ bool refill_ring(scheduler& s, tasklet_impl* self) noexcept {
 
 void wake_from_event(scheduler& s, tasklet_impl* t) noexcept {
     t->event = nullptr;
+    trace_event_of(s, trace_kind::woken, t);
     if (!t->in_ring) ring_append(s, t);  // the running tasklet may be woken before it parks
 }
 

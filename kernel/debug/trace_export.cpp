@@ -9,8 +9,12 @@
 //                        closes B's wait slice and opens its "running" slice
 //   spawned A by B       an instant on A's track; A waits "runnable" from here
 //   hand_off S -> R      a flow (an arrow) from S's track to R's, both at the hand-off's
-//                        time, each inside the slice its tasklet is in then
-//   killed, thrown_in, escaped, interrupted, soft_stop: instants on the tasklet's track
+//                        time, each inside the slice its tasklet is in then; the one of
+//                        them that waited is woken
+//   woken A              A's wait slice ends (its timer, descriptor or helper call came)
+//                        and A waits "runnable" until it is switched in
+//   killed, thrown_in, escaped, interrupted, soft_stop: instants on the tasklet's track;
+//                        a kill or throw also wakes a waiting tasklet
 //
 // Slices are written as complete events ("X": start and duration), so they are balanced
 // by construction. The ring keeps the newest events: a tasklet's state before the first
@@ -168,6 +172,13 @@ private:
         return it->second;
     }
 
+    // A waiting tasklet was made runnable: its wait slice ends here.
+    void wake(std::uint64_t id, track& t, std::int64_t ts) {
+        if (t.state != track_state::waiting || t.wait_name == "runnable") return;
+        close(id, t, ts);
+        wait(t, ts, "runnable");
+    }
+
     void wait(track& t, std::int64_t ts, std::string name, std::string args = {}) {
         t.state = track_state::waiting;
         t.since = ts;
@@ -218,8 +229,8 @@ private:
             break;
         }
         case trace_kind::hand_off: {
-            const track& sender = get(e.a);
-            const track& receiver = get(e.b);
+            track& sender = get(e.a);
+            track& receiver = get(e.b);
             if (sender.state == track_state::unknown || receiver.state == track_state::unknown) break;
             const std::string id = std::to_string(++flows_);
             const std::string channel = std::to_string(channel_number(e.c));
@@ -227,15 +238,20 @@ private:
                  "{\"ph\":\"s\",\"id\":" + id + ",\"name\":\"hand-off\",\"cat\":\"channel\"" + where(e.a, e.ts) +
                      ",\"args\":{\"channel\":" + channel + "}}");
             emit(e.b, e.ts, "{\"ph\":\"f\",\"bp\":\"e\",\"id\":" + id + ",\"name\":\"hand-off\",\"cat\":\"channel\"" + where(e.b, e.ts) + "}");
+            wake(e.a, sender, e.ts);  // whichever of them waited
+            wake(e.b, receiver, e.ts);
             break;
         }
         case trace_kind::killed:
-            get(e.a);
             instant(e.a, e.ts, "kill", "{\"by\":" + std::to_string(e.b) + "}");
+            wake(e.a, get(e.a), e.ts);
             break;
         case trace_kind::thrown_in:
-            get(e.a);
             instant(e.a, e.ts, "exception thrown in", "{\"by\":" + std::to_string(e.b) + "}");
+            wake(e.a, get(e.a), e.ts);
+            break;
+        case trace_kind::woken:
+            wake(e.a, get(e.a), e.ts);
             break;
         case trace_kind::escaped:
             get(e.a);

@@ -3,6 +3,7 @@
 // puts it back in the ring. The blocking itself is the ordinary channel_send/receive.
 #include "io/reactor.hpp"
 
+#include "core/observe.hpp"
 #include "core/ring.hpp"
 #include "core/safe_points.hpp"
 #include "core/waits.hpp"
@@ -29,6 +30,7 @@ void fire_channel_timer(timer_node* n) noexcept {
     tasklet_impl* t = ct->waiter;
     if (blocked_channel(t) != ct->channel) return;  // served already (or not blocked yet: the caller checks `fired`)
     unblock_from_channel(t);
+    trace_event_of(*ct->sched, trace_kind::woken, t);
     try {
         throw_timeout(ct->what, ct->span);
     } catch (...) {

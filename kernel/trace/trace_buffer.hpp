@@ -24,6 +24,8 @@ enum class trace_kind : std::uint8_t {
     escaped,      // a: the tasklet an exception escaped from
     interrupted,  // a: the tasklet a hard run() budget interrupted
     soft_stop,    // a: the tasklet whose voluntary switch ended a soft budget
+    woken,        // a: a tasklet whose timer, descriptor or helper call ended its wait (channel
+                  //    partners are woken by hand_off; kills and throws by their own events)
 };
 
 /// Why a tasklet left the processor (trace_kind::switched).
