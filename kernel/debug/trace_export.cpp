@@ -97,7 +97,10 @@ public:
                           "{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":" + std::to_string(pid_) +
                               ",\"args\":{\"name\":\"thread " + std::to_string(pid_) + "\"}}"});
         for (const std::uint64_t id : seen_) {
-            std::string name = "#" + std::to_string(id);
+            // Appended piece by piece: "#" + std::string trips GCC 12's -Wrestrict false
+            // positive (GCC bug 105651) in optimised builds.
+            std::string name = "#";
+            name += std::to_string(id);
             if (auto it = b.names.find(id); it != b.names.end()) name += " " + it->second;
             else if (id == 1) name += " main";
             const std::string where = ",\"pid\":" + std::to_string(pid_) + ",\"tid\":" + std::to_string(id);
