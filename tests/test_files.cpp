@@ -144,11 +144,8 @@ TEST_CASE("files: a tasklet killed in the middle of a call unwinds at once; the 
         // running on its helper when the tasklet is killed.
         const std::string fifo = dir / "fifo";
         REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
-        const auto open_fds = [] {
-            return std::distance(std::filesystem::directory_iterator("/proc/self/fd"), std::filesystem::directory_iterator{});
-        };
         (void)tasklets::run_blocking([] { return 0; });  // the reactor and its helper inbox exist from here
-        const auto before = open_fds();
+        const auto before = tasklets_test::open_fd_count();
         bool unwound = false;
         tasklets::tasklet reader([&] {
             struct note {
@@ -170,7 +167,7 @@ TEST_CASE("files: a tasklet killed in the middle of a call unwinds at once; the 
         ::close(writer);
         // The dropped reply is released when this thread's reactor takes it in: at its
         // next poll (a sleep polls).
-        for (int i = 0; i < 400 && open_fds() != before; ++i) tasklets::sleep_for(5ms);
-        CHECK(open_fds() == before);
+        for (int i = 0; i < 400 && tasklets_test::open_fd_count() != before; ++i) tasklets::sleep_for(5ms);
+        CHECK(tasklets_test::open_fd_count() == before);
     });
 }

@@ -9,7 +9,6 @@
 
 #include "support/in_thread.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -32,22 +31,11 @@ using tasklets::net::stream;
 
 namespace {
 
-int open_fd_count() {
-    int n = 0;
-    if (DIR* d = ::opendir("/proc/self/fd")) {
-        while (::readdir(d)) ++n;
-        ::closedir(d);
-    }
-    return n;
-}
-
 // Runs body on a fresh thread and rethrows what escaped it; checks that the thread's
 // teardown closed every descriptor it opened.
 template <class F>
 void in_io_thread(F body) {
-    const int before = open_fd_count();
-    tasklets_test::in_thread(body);
-    REQUIRE(open_fd_count() == before);
+    REQUIRE(tasklets_test::in_io_thread(body));
 }
 
 std::pair<stream, stream> connected_pair(const address& where = address::loopback_v4()) {

@@ -6,6 +6,8 @@
 #include <tasklets/statistics.hpp>
 #include <tasklets/tasklets.hpp>
 
+#include "support/in_thread.hpp"
+
 #include <chrono>
 #include <string>
 #include <thread>
@@ -14,19 +16,6 @@
 using namespace std::chrono_literals;
 
 namespace {
-
-template <class F>
-void on_fresh_thread(F f) {
-    std::exception_ptr failed;
-    std::thread([&] {
-        try {
-            f();
-        } catch (...) {
-            failed = std::current_exception();
-        }
-    }).join();
-    if (failed) std::rethrow_exception(failed);
-}
 
 // "alive runnable blocked paused", as statistics() has them.
 std::string gauges() {
@@ -38,7 +27,7 @@ std::string gauges() {
 }  // namespace
 
 TEST_CASE("statistics: a fresh scheduler has only its main tasklet, and counts nothing", "[statistics]") {
-    on_fresh_thread([] {
+    tasklets_test::in_thread([] {
         const tasklets::scheduler_statistics s = tasklets::statistics();
         CHECK(s.spawned == 0);
         CHECK(gauges() == "1 1 0 0");
@@ -54,7 +43,7 @@ TEST_CASE("statistics: a fresh scheduler has only its main tasklet, and counts n
 }
 
 TEST_CASE("statistics: alive, runnable, blocked and paused follow every kind of state change", "[statistics]") {
-    on_fresh_thread([] {
+    tasklets_test::in_thread([] {
         tasklets::channel<int> c;
         std::vector<std::string> seen;  // what the tasklets saw of the gauges
         tasklets::tasklet receiver([&] { (void)c.receive(); });
@@ -91,7 +80,7 @@ TEST_CASE("statistics: alive, runnable, blocked and paused follow every kind of 
 }
 
 TEST_CASE("statistics: kills of blocked, paused and unstarted tasklets, and a run() caller waiting", "[statistics]") {
-    on_fresh_thread([] {
+    tasklets_test::in_thread([] {
         tasklets::channel<int> c;
         std::string inside;
         tasklets::tasklet blocked([&] { (void)c.receive(); });
@@ -119,7 +108,7 @@ TEST_CASE("statistics: kills of blocked, paused and unstarted tasklets, and a ru
 }
 
 TEST_CASE("statistics: a hard budget's interruption and a soft stop are counted; the victim is paused", "[statistics][watchdog]") {
-    on_fresh_thread([] {
+    tasklets_test::in_thread([] {
         tasklets::tasklet busy([] {
             for (int i = 0; i < 100; ++i) tasklets::check();
         });
@@ -146,7 +135,7 @@ TEST_CASE("statistics: a hard budget's interruption and a soft stop are counted;
 }
 
 TEST_CASE("statistics: switches, hand-offs and per-tasklet figures are counted exactly while counting is on", "[statistics]") {
-    on_fresh_thread([] {
+    tasklets_test::in_thread([] {
         tasklets::channel<int> c;
         tasklets::tasklet producer([&] {
             for (int i = 0; i < 3; ++i) c.send(i);
@@ -186,7 +175,7 @@ TEST_CASE("statistics: switches, hand-offs and per-tasklet figures are counted e
 }
 
 TEST_CASE("statistics: a schedule callback and counting watch together; either can go first", "[statistics][watchdog]") {
-    on_fresh_thread([] {
+    tasklets_test::in_thread([] {
         int calls = 0;
         tasklets::set_schedule_callback([&](const tasklets::tasklet&, const tasklets::tasklet&) { ++calls; });
         tasklets::count_statistics(true);
@@ -206,7 +195,7 @@ TEST_CASE("statistics: a schedule callback and counting watch together; either c
 }
 
 TEST_CASE("statistics: stacks and control blocks in use are reported", "[statistics]") {
-    on_fresh_thread([] {
+    tasklets_test::in_thread([] {
         tasklets::channel<int> c;
         std::vector<tasklets::tasklet> ts;
         for (int i = 0; i < 10; ++i) ts.emplace_back([&] { (void)c.receive(); });
@@ -223,7 +212,7 @@ TEST_CASE("statistics: stacks and control blocks in use are reported", "[statist
 }
 
 TEST_CASE("statistics: the reactor's polls and the time it waited in them", "[statistics][io]") {
-    on_fresh_thread([] {
+    tasklets_test::in_thread([] {
         tasklets::tasklet sleeper([] { tasklets::sleep_for(20ms); });
         const auto t0 = std::chrono::steady_clock::now();
         tasklets::run();

@@ -4,25 +4,14 @@
 #include <catch2/catch.hpp>
 #include <tasklets/tasklets.hpp>
 
+#include "support/in_thread.hpp"
+
 #include <sstream>
 #include <string>
 #include <system_error>
 #include <thread>
 
 namespace {
-
-template <class F>
-void on_fresh_thread(F f) {
-    std::exception_ptr failed;
-    std::thread([&] {
-        try {
-            f();
-        } catch (...) {
-            failed = std::current_exception();
-        }
-    }).join();
-    if (failed) std::rethrow_exception(failed);
-}
 
 std::size_t count(const std::string& text, const std::string& what) {
     std::size_t n = 0;
@@ -33,7 +22,7 @@ std::size_t count(const std::string& text, const std::string& what) {
 }  // namespace
 
 TEST_CASE("trace: off by default, nothing recorded; on, every spawn, switch and hand-off is one event", "[trace]") {
-    on_fresh_thread([] {
+    tasklets_test::in_thread([] {
         tasklets::clear_trace();
         CHECK_FALSE(tasklets::tracing());
         tasklets::channel<int> c;
@@ -74,7 +63,7 @@ TEST_CASE("trace: off by default, nothing recorded; on, every spawn, switch and 
 }
 
 TEST_CASE("trace: the ring keeps the newest events and says how many it dropped", "[trace]") {
-    on_fresh_thread([] {
+    tasklets_test::in_thread([] {
         tasklets::start_trace({.max_events = 1000});  // rounded up to 1024
         tasklets::tasklet spinner([] {
             for (int i = 0; i < 600; ++i) tasklets::schedule();
@@ -90,7 +79,7 @@ TEST_CASE("trace: the ring keeps the newest events and says how many it dropped"
 }
 
 TEST_CASE("trace: names are escaped for JSON, named after the spawn or before the trace started", "[trace]") {
-    on_fresh_thread([] {
+    tasklets_test::in_thread([] {
         tasklets::tasklet early(tasklets::tasklet_options{.name = "early"}, [] {});
         tasklets::start_trace();
         tasklets::tasklet odd(tasklets::tasklet_options{.name = "say \"hi\"\\\n"}, [] {});
@@ -109,7 +98,7 @@ TEST_CASE("trace: names are escaped for JSON, named after the spawn or before th
 }
 
 TEST_CASE("trace: kills, exceptions thrown in and escaping, and watchdog interruptions are instants", "[trace]") {
-    on_fresh_thread([] {
+    tasklets_test::in_thread([] {
         tasklets::start_trace();
         tasklets::channel<int> c;
         tasklets::tasklet blocked([&] { (void)c.receive(); });
@@ -136,7 +125,7 @@ TEST_CASE("trace: kills, exceptions thrown in and escaping, and watchdog interru
 }
 
 TEST_CASE("trace: a file that cannot be written is an error naming it", "[trace]") {
-    on_fresh_thread([] {
+    tasklets_test::in_thread([] {
         tasklets::start_trace();
         tasklets::stop_trace();
         try {

@@ -2,6 +2,8 @@
 // torn down when the thread ends, so each test starts from nothing.
 #pragma once
 
+#include <dirent.h>
+
 #include <exception>
 #include <thread>
 
@@ -19,6 +21,25 @@ void in_thread(F body) {
         }
     }).join();
     if (escaped) std::rethrow_exception(escaped);
+}
+
+/// Descriptors open in this process now.
+inline int open_fd_count() {
+    int n = 0;
+    if (DIR* d = ::opendir("/proc/self/fd")) {
+        while (::readdir(d)) ++n;
+        ::closedir(d);
+    }
+    return n;
+}
+
+/// in_thread() for I/O tests: also checks that the thread's teardown closed every
+/// descriptor it opened (the reactor's epoll included). Returns whether it did.
+template <class F>
+bool in_io_thread(F body) {
+    const int before = open_fd_count();
+    in_thread(body);
+    return open_fd_count() == before;
 }
 
 }  // namespace tasklets_test
