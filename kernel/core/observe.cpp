@@ -3,7 +3,6 @@
 #include "core/observe.hpp"
 
 #include "core/waits.hpp"
-#include "os/system.hpp"
 
 #include <tasklets/statistics.hpp>
 #include <tasklets/trace.hpp>
@@ -60,8 +59,7 @@ void observe_switch(scheduler& s, tasklet_impl* from, tasklet_impl* to) noexcept
         std::uint64_t channel = 0;
         std::uint32_t n = 0;
         const leave_reason why = reason_for(from, channel, n);
-        trace_event& e = s.trace->events[s.trace->recorded++ & s.trace->mask];
-        e = trace_event{now, from->id, to->id, channel, n, trace_kind::switched, why};
+        s.trace->push_at(now, trace_kind::switched, from->id, to->id, channel, n, why);
     }
 }
 

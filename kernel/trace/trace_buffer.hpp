@@ -57,17 +57,13 @@ std::int64_t trace_clock() noexcept;
 struct trace_buffer {
     explicit trace_buffer(std::size_t max_events);
 
-    void push(trace_kind kind, std::uint64_t a, std::uint64_t b = 0, std::uint64_t c = 0, std::uint32_t n = 0,
-              leave_reason reason = leave_reason::yielded) noexcept {
-        trace_event& e = events[recorded & mask];
-        e.ts = trace_clock();
-        e.a = a;
-        e.b = b;
-        e.c = c;
-        e.n = n;
-        e.kind = kind;
-        e.reason = reason;
-        ++recorded;
+    void push(trace_kind kind, std::uint64_t a, std::uint64_t b = 0, std::uint64_t c = 0) noexcept {
+        push_at(trace_clock(), kind, a, b, c);
+    }
+    /// push() with a time the caller read (one clock read serves counting and tracing).
+    void push_at(std::int64_t ts, trace_kind kind, std::uint64_t a, std::uint64_t b, std::uint64_t c = 0,
+                 std::uint32_t n = 0, leave_reason reason = leave_reason::yielded) noexcept {
+        events[recorded++ & mask] = trace_event{ts, a, b, c, n, kind, reason};
     }
     /// Remembers a tasklet's name (the last one given wins). Allocation failure only
     /// loses the name.
