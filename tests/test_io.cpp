@@ -7,7 +7,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "support/in_thread.hpp"
+#include "support/io_thread.hpp"
 
 #include <fcntl.h>
 #include <sys/resource.h>
@@ -30,13 +30,6 @@ using tasklets::net::listener;
 using tasklets::net::stream;
 
 namespace {
-
-// Runs body on a fresh thread and rethrows what escaped it; checks that the thread's
-// teardown closed every descriptor it opened.
-template <class F>
-void in_io_thread(F body) {
-    REQUIRE(tasklets_test::in_io_thread(body));
-}
 
 std::pair<stream, stream> connected_pair(const address& where = address::loopback_v4()) {
     auto l = listener::bind(where);
@@ -73,7 +66,7 @@ TEST_CASE("200 concurrent echo clients, each a tasklet, against a tasklet-per-co
             WARN("IPv6 part skipped: this machine has no ::1 (IPv6 disabled)");
             continue;
         }
-        in_io_thread([&] {
+        tasklets_test::require_io_thread([&] {
             auto l = listener::bind(where);
             const address at = l.local_address();
             REQUIRE(at.family() == where.family());
@@ -123,7 +116,7 @@ TEST_CASE("200 concurrent echo clients, each a tasklet, against a tasklet-per-co
 }
 
 TEST_CASE("I/O timeouts fire, and do not fire when data comes in time", "[io][timeouts]") {
-    in_io_thread([] {
+    tasklets_test::require_io_thread([] {
         auto [a, b] = connected_pair();
         char buf[16];
         try {
@@ -151,7 +144,7 @@ TEST_CASE("I/O timeouts fire, and do not fire when data comes in time", "[io][ti
 }
 
 TEST_CASE("killing a tasklet blocked in a read unregisters it and its stack closes the stream", "[io][kill]") {
-    in_io_thread([] {
+    tasklets_test::require_io_thread([] {
         auto [a, b] = connected_pair();
         const int fd = b.fd();
         const std::size_t registered = tasklets::io_registered();
@@ -174,7 +167,7 @@ TEST_CASE("killing a tasklet blocked in a read unregisters it and its stack clos
 }
 
 TEST_CASE("closing a descriptor wakes the tasklet waiting on it with EBADF", "[io][close]") {
-    in_io_thread([] {
+    tasklets_test::require_io_thread([] {
         auto [a, b] = connected_pair();
         int code = 0;
         std::string message;
@@ -220,7 +213,7 @@ TEST_CASE("closing a descriptor wakes the tasklet waiting on it with EBADF", "[i
 }
 
 TEST_CASE("peer reset and broken pipe surface as std::system_error; no SIGPIPE", "[io][errors]") {
-    in_io_thread([] {
+    tasklets_test::require_io_thread([] {
         {
             auto [a, b] = connected_pair();
             const linger hard{1, 0};
@@ -271,7 +264,7 @@ TEST_CASE("peer reset and broken pipe surface as std::system_error; no SIGPIPE",
 }
 
 TEST_CASE("write_all continues partial writes: 4 MiB through a slow reader arrive intact", "[io][partial]") {
-    in_io_thread([] {
+    tasklets_test::require_io_thread([] {
         auto [a, b] = connected_pair();
         constexpr std::size_t total = 4 << 20;
         std::vector<unsigned char> data(total);
@@ -295,7 +288,7 @@ TEST_CASE("write_all continues partial writes: 4 MiB through a slow reader arriv
 }
 
 TEST_CASE("EMFILE on accept: an exception, then a back-off sleep instead of a spin", "[io][emfile]") {
-    in_io_thread([] {
+    tasklets_test::require_io_thread([] {
         auto l = listener::bind(address::loopback_v4());
         l.set_accept_backoff(2ms);
         std::vector<stream> clients;
@@ -368,7 +361,7 @@ TEST_CASE("EMFILE on accept: an exception, then a back-off sleep instead of a sp
 }
 
 TEST_CASE("a busy tasklet that only yields cannot starve I/O: the reactor is polled at safe points", "[io][fairness]") {
-    in_io_thread([] {
+    tasklets_test::require_io_thread([] {
         auto [a, b] = connected_pair();
         bool done = false;
         long spins = 0;
@@ -391,7 +384,7 @@ TEST_CASE("a busy tasklet that only yields cannot starve I/O: the reactor is pol
 }
 
 TEST_CASE("wait_readable/wait_writable on a pipe; a regular file is always ready", "[io][fd]") {
-    in_io_thread([] {
+    tasklets_test::require_io_thread([] {
         int p[2];
         REQUIRE(::pipe2(p, O_NONBLOCK | O_CLOEXEC) == 0);
         tasklets::fd_handle r(p[0]), w(p[1]);

@@ -6,7 +6,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "support/in_thread.hpp"
+#include "support/io_thread.hpp"
 
 #include <unistd.h>
 
@@ -24,13 +24,6 @@ using tasklets::net::listener;
 using tasklets::net::stream;
 
 namespace {
-
-// Runs body on a fresh thread and rethrows what escaped it; checks that the thread's
-// teardown closed every descriptor it opened.
-template <class F>
-void in_io_thread(F body) {
-    REQUIRE(tasklets_test::in_io_thread(body));
-}
 
 // A socket path of this test process's own, removed first and afterwards.
 struct temp_socket_path {
@@ -93,7 +86,7 @@ TEST_CASE("unix addresses: paths and abstract names print as unix:PATH and unix:
 }
 
 TEST_CASE("unix stream sockets at a path: 20 echo clients against a tasklet-per-connection server", "[io][unix]") {
-    in_io_thread([] {
+    tasklets_test::require_io_thread([] {
         temp_socket_path p("echo");
         const address where = address::unix_path(p.path);
         listener server = listener::bind(where);
@@ -113,7 +106,7 @@ TEST_CASE("unix stream sockets at a path: 20 echo clients against a tasklet-per-
 }
 
 TEST_CASE("unix stream sockets with an abstract name: echo, no file, peer unnamed", "[io][unix]") {
-    in_io_thread([] {
+    tasklets_test::require_io_thread([] {
         const address where = address::unix_abstract("tasklets-test-" + std::to_string(::getpid()));
         listener server = listener::bind(where);
         stream client;
@@ -132,7 +125,7 @@ TEST_CASE("unix stream sockets with an abstract name: echo, no file, peer unname
 }
 
 TEST_CASE("connecting to a unix path where no socket exists is ENOENT, naming the path", "[io][unix]") {
-    in_io_thread([] {
+    tasklets_test::require_io_thread([] {
         temp_socket_path p("nobody");
         try {
             (void)stream::connect(address::unix_path(p.path), 1s);
@@ -146,7 +139,7 @@ TEST_CASE("connecting to a unix path where no socket exists is ENOENT, naming th
 
 TEST_CASE("UDP over IPv4 and IPv6: a tasklet echo server answers 50 datagrams from 5 client tasklets", "[io][udp]") {
     for (const address& any : {address::loopback_v4(), address::loopback_v6()}) {
-        in_io_thread([&] {
+        tasklets_test::require_io_thread([&] {
             datagram_socket server = datagram_socket::bind(any);
             const address where = server.local_address();
             CHECK(where.port() != 0);
@@ -180,7 +173,7 @@ TEST_CASE("UDP over IPv4 and IPv6: a tasklet echo server answers 50 datagrams fr
 }
 
 TEST_CASE("UDP: a receive times out; a datagram larger than the buffer is cut and says its full length", "[io][udp]") {
-    in_io_thread([] {
+    tasklets_test::require_io_thread([] {
         datagram_socket a = datagram_socket::bind(address::loopback_v4());
         datagram_socket b = datagram_socket::bind(address::loopback_v4());
         char buf[8];
@@ -205,7 +198,7 @@ TEST_CASE("UDP: a receive times out; a datagram larger than the buffer is cut an
 }
 
 TEST_CASE("UDP: a connected socket learns of a closed port as ECONNREFUSED; bad calls are refused clearly", "[io][udp]") {
-    in_io_thread([] {
+    tasklets_test::require_io_thread([] {
         datagram_socket gone = datagram_socket::bind(address::loopback_v4());
         const address where = gone.local_address();
         gone.close();
@@ -228,7 +221,7 @@ TEST_CASE("UDP: a connected socket learns of a closed port as ECONNREFUSED; bad 
 }
 
 TEST_CASE("unix datagram sockets: request and answer between two named sockets", "[io][unix][udp]") {
-    in_io_thread([] {
+    tasklets_test::require_io_thread([] {
         temp_socket_path ps("dgram-server");
         temp_socket_path pc("dgram-client");
         datagram_socket server = datagram_socket::bind(address::unix_path(ps.path));
