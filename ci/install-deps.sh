@@ -10,6 +10,7 @@ packages=(
   qemu-user g++-aarch64-linux-gnu g++-riscv64-linux-gnu
   gdb pkg-config make doxygen python3
   clang libclang-rt-14-dev
+  liburing-dev
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(libboost-context1.81-dev libboost-fiber1.81-dev valgrind gnuplot-nox util-linux wrk nginx-light)

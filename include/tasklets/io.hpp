@@ -1,9 +1,9 @@
 // tasklets/io.hpp — blocking-style I/O for tasklets: descriptors, TCP and Unix-domain
-// streams, UDP and Unix datagrams, on epoll.
+// streams, UDP and Unix datagrams, on io_uring or epoll.
 //
 // Every call here blocks only the calling tasklet: when the descriptor is not ready, the
 // tasklet parks and the scheduler runs others; when nothing is runnable, the thread sleeps
-// in epoll_wait until a descriptor is ready or a timer is due. Each connection can be
+// in the kernel until a descriptor is ready or a timer is due. Each connection can be
 // written as a plain sequential function, one tasklet per connection:
 //
 //     auto server = tasklets::net::listener::bind(tasklets::net::address::loopback_v4(8080));
@@ -34,6 +34,22 @@
 //   thread for the length of the disk access. Use tasklets/file.hpp, whose calls run on
 //   helper threads and block only the calling tasklet.
 // - Descriptors must be non-blocking (everything created here is, with O_CLOEXEC).
+//
+// Backends (current_io_backend() says which one runs)
+// - io_uring, where the kernel offers everything used (Linux 6.0 or later, not refused by a
+//   seccomp profile or kernel.io_uring_disabled; probed once per process): streams receive
+//   through a multishot receive into a pool of buffers shared by the thread's streams,
+//   send from a copy of the caller's bytes, and listeners accept through a multishot
+//   accept; everything a scheduler pass queues is submitted in one system call. A stream
+//   therefore reads ahead: bytes that arrived are taken from the socket before read_some
+//   asks (once a stream holds 32 KiB, its receive stops after the pass that brought them,
+//   and TCP's flow control applies again until a read empties it), so do not mix
+//   a stream's reads with your own recv(2) on its descriptor, and what was read ahead is
+//   dropped when the stream is closed or its descriptor forgotten.
+// - epoll otherwise: each call is the system call itself, and the thread waits in
+//   epoll_wait. TASKLETS_IO_BACKEND=epoll, io_uring or auto (the default) chooses; forcing
+//   io_uring where it is unavailable makes the first I/O call throw, saying why.
+// Behaviour, timeouts and errors are the same on both; the tests run on both.
 #pragma once
 
 #include <tasklets/time.hpp>
@@ -53,6 +69,15 @@
 #include <vector>
 
 namespace tasklets {
+
+/// The kernel interface this process's reactors wait in (see "Backends" above).
+enum class io_backend { epoll, io_uring };
+/// The backend in use, chosen on the first call (TASKLETS_IO_BACKEND, else a probe).
+/// Throws std::invalid_argument for an unknown TASKLETS_IO_BACKEND value and
+/// std::runtime_error when io_uring is forced but unavailable.
+io_backend current_io_backend();
+/// "epoll" or "io_uring".
+std::string_view to_string(io_backend b) noexcept;
 
 /// read_exact() met the end of the stream first.
 class end_of_stream_error : public std::runtime_error {

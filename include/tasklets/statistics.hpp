@@ -56,6 +56,9 @@ struct scheduler_statistics {
     std::uint64_t reactor_polls = 0;
     std::uint64_t reactor_blocking_polls = 0;
     std::chrono::nanoseconds reactor_wait{0};
+    /// io_uring backend (io.hpp, "Backends"): receive buffers (2 KiB each, 4,096 per thread)
+    /// holding bytes that arrived before a read asked for them.
+    std::size_t receive_buffers_held = 0;
     /// run() budgets that ran out (watchdog.hpp): tasklets interrupted (hard budgets) and
     /// soft stops.
     std::uint64_t watchdog_interruptions = 0;

@@ -236,6 +236,16 @@ std::size_t stream::read_some(void* buf, std::size_t n, deadline d) {
     const int fd = checked_fd(fd_, "read");
     if (n == 0) return 0;
     reactor& r = get_reactor(sched());
+#if TASKLETS_HAVE_URING
+    if (r.uses_uring()) {
+        int err = 0;
+        const std::size_t k = r.ring_receive(fd, buf, n, d.raw(), err);
+        if (err == 0) return k;
+        if (err == ETIMEDOUT) throw_timeout(on_fd("read", fd), d.span());
+        if (err == EBADF) throw std::system_error(err, std::generic_category(), "tasklets: " + on_fd("read", fd) + ": descriptor closed while waiting");
+        throw_errno(err, "read", fd);
+    }
+#endif
     for (;;) {
         if (drained_) {
             // The last read emptied the socket: anything newer comes with an edge, so wait
@@ -265,6 +275,16 @@ std::size_t stream::write_some(const void* buf, std::size_t n, deadline d) {
     const int fd = checked_fd(fd_, "write");
     if (n == 0) return 0;
     reactor& r = get_reactor(sched());
+#if TASKLETS_HAVE_URING
+    if (r.uses_uring()) {
+        int err = 0;
+        const std::size_t k = r.ring_send(fd, buf, n, d.raw(), err);
+        if (err == 0) return k;
+        if (err == ETIMEDOUT) throw_timeout(on_fd("write", fd), d.span());
+        if (err == EBADF) throw std::system_error(err, std::generic_category(), "tasklets: " + on_fd("write", fd) + ": descriptor closed while waiting");
+        throw_errno(err, "write", fd);
+    }
+#endif
     for (;;) {
         r.clear_ready(fd, want_write);
         const ssize_t k = ::send(fd, buf, n, MSG_NOSIGNAL);
@@ -347,16 +367,32 @@ stream listener::accept(address& peer, deadline d) {
         if (!fd_) throw_errno(EBADF, "accept", fd);
     }
     for (;;) {
-        r.clear_ready(fd, want_read);
+        int c;
+        int err = 0;
         sockaddr_storage ss;
         socklen_t len = sizeof ss;
-        const int c = ::accept4(fd, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+#if TASKLETS_HAVE_URING
+        if (r.uses_uring()) {
+            c = r.ring_accept(fd, d.raw(), err);
+            // The multishot accept keeps no peer addresses: ask for this one.
+            if (c >= 0 && ::getpeername(c, reinterpret_cast<sockaddr*>(&ss), &len) != 0)
+                len = 0;  // the peer is gone already: its first read will say so
+            if (err == ETIMEDOUT) throw_timeout(on_fd("accept", fd), d.span());
+            if (err == EBADF)
+                throw std::system_error(err, std::generic_category(),
+                                        "tasklets: " + on_fd("accept", fd) + ": descriptor closed while waiting");
+        } else
+#endif
+        {
+            r.clear_ready(fd, want_read);
+            c = ::accept4(fd, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (c < 0) err = errno;
+        }
         if (c >= 0) {
             r.forget(c);  // a new descriptor number: nothing of an old one applies
-            peer = address::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len);
+            peer = len > 0 ? address::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len) : address{};
             return stream(fd_handle(c));
         }
-        const int err = errno;
         switch (err) {
         case EINTR:
         case ECONNABORTED:  // the peer gave up while in the backlog

@@ -18,13 +18,15 @@
 
 namespace tasklets::detail {
 
-namespace {
-
-std::int64_t monotonic_ns() noexcept {
+std::int64_t reactor_clock_ns() noexcept {
     timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return static_cast<std::int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
+
+namespace {
+
+std::int64_t monotonic_ns() noexcept { return reactor_clock_ns(); }
 
 // Destroyed at thread exit before the scheduler's owner (it is constructed after it).
 struct reactor_owner {
@@ -57,16 +59,22 @@ void throw_timeout(std::string_view what, std::int64_t span) {
 }
 
 reactor::reactor(scheduler& s) : s_(&s) {
+    if (chosen_backend() == backend_kind::io_uring) {
+        ring_open();
+        return;
+    }
     epfd_ = epoll_create1(EPOLL_CLOEXEC);
     if (epfd_ < 0) throw std::system_error(errno, std::generic_category(), "tasklets: epoll_create1");
 }
 
 reactor::~reactor() {
+    ring_close();
     if (epfd_ >= 0) ::close(epfd_);
 }
 
 bool reactor::has_waiters() const noexcept {
-    return fd_waiters_ > 0 || helper_waiters_ > 0 || (!timers_.empty() && (!virtual_ || auto_advance_));
+    return fd_waiters_ > 0 || helper_waiters_ > 0 || ring_waiters_ > 0 ||
+           (!timers_.empty() && (!virtual_ || auto_advance_));
 }
 
 std::int64_t reactor::now() const noexcept { return virtual_ ? vnow_ : monotonic_ns(); }
@@ -110,6 +118,10 @@ reactor::fd_entry& reactor::entry(int fd) {
 }
 
 void reactor::register_fd(int fd, fd_entry& e) {
+    if (ring_) {
+        ring_watch(fd, e);
+        return;
+    }
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
     ev.data.u64 = 0;
@@ -184,10 +196,11 @@ void reactor::forget(int fd) noexcept {
     // No EPOLL_CTL_DEL: close(2) removes the registration (our descriptors are never
     // duplicated); a stray event for a reused number only causes a spurious wake-up.
     if (e.registered) --registered_;
+    if (e.u) ring_forget(e);
     e = fd_entry{};
 }
 
-int reactor::wait(int fd, std::uint8_t dir, std::int64_t deadline) {
+int reactor::wait(int fd, std::uint8_t dir, std::int64_t deadline, bool watch) {
     scheduler& s = *s_;
     io_wait w;
     w.cancel = &cancel_wait;
@@ -198,6 +211,8 @@ int reactor::wait(int fd, std::uint8_t dir, std::int64_t deadline) {
     fd_entry* e = nullptr;
     if (fd >= 0) {
         e = &entry(fd);
+    }
+    if (e && watch) {
         if (!e->registered && !e->unpollable) register_fd(fd, *e);
         if (e->unpollable) return 0;
         if (e->ready & dir) {
@@ -327,29 +342,32 @@ void reactor::epoll_once(std::int64_t timeout_ns) noexcept {
         counts.reactor_wait_ns += monotonic_ns() - wait_start;
     }
     for (int i = 0; i < n; ++i) {
-        if (inbox_ && events_[i].data.fd == inbox_->fd) {
-            drain_inbox();
-            continue;
-        }
         const auto fd = static_cast<std::size_t>(events_[i].data.fd);
-        if (fd >= fds_.size()) continue;
-        fd_entry& e = fds_[fd];
-        if (!e.registered) continue;
-        const std::uint32_t ev = events_[i].events;
-        if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) e.hangup = true;
-        if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
-            if (e.readers) {
-                while (e.readers) finish(e.readers, 0);
-            } else {
-                e.ready |= want_read;
-            }
+        if (fd < fds_.size()) on_ready(fds_[fd], events_[i].events);
+    }
+}
+
+// Readiness events for a watched descriptor, from epoll or an io_uring poll (whose POLL*
+// bits are the EPOLL* bits).
+void reactor::on_ready(fd_entry& e, std::uint32_t ev) noexcept {
+    if (inbox_ && &e == &fds_[static_cast<std::size_t>(inbox_->fd)]) {
+        drain_inbox();
+        return;
+    }
+    if (!e.registered) return;
+    if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) e.hangup = true;
+    if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+        if (e.readers) {
+            while (e.readers) finish(e.readers, 0);
+        } else {
+            e.ready |= want_read;
         }
-        if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR)) {
-            if (e.writers) {
-                while (e.writers) finish(e.writers, 0);
-            } else {
-                e.ready |= want_write;
-            }
+    }
+    if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR)) {
+        if (e.writers) {
+            while (e.writers) finish(e.writers, 0);
+        } else {
+            e.ready |= want_write;
         }
     }
 }
@@ -364,14 +382,14 @@ void reactor::poll(scheduler&, bool block, std::int64_t max_wait_ns) noexcept {
     if (!virtual_) {
         std::int64_t timeout = 0;
         if (block) timeout = timers_.empty() ? -1 : std::max<std::int64_t>(timers_.top()->deadline - monotonic_ns(), 0);
-        if (timeout < 0 && fd_waiters_ == 0 && helper_waiters_ == 0) return;  // nothing could ever end the wait
+        if (timeout < 0 && fd_waiters_ == 0 && helper_waiters_ == 0 && ring_waiters_ == 0) return;  // nothing could ever end the wait
         if (block) timeout = within_budget(timeout);
-        if (fd_waiters_ > 0 || helper_waiters_ > 0 || timeout != 0) epoll_once(timeout);
+        if (fd_waiters_ > 0 || helper_waiters_ > 0 || ring_waiters_ > 0 || timeout != 0) wait_once(timeout);
         if (!timers_.empty()) expire(monotonic_ns());
         return;
     }
     const bool timers_move = auto_advance_ && !timers_.empty();
-    if (fd_waiters_ > 0 || helper_waiters_ > 0) epoll_once(block && !timers_move ? within_budget(-1) : 0);
+    if (fd_waiters_ > 0 || helper_waiters_ > 0 || ring_waiters_ > 0) wait_once(block && !timers_move ? within_budget(-1) : 0);
     // Everything is asleep: jump to the next timer.
     if (block && woken_ == 0 && timers_move && timers_.top()->deadline > vnow_) vnow_ = timers_.top()->deadline;
     expire(vnow_);

@@ -1,5 +1,13 @@
 // The reactor: this thread's event source (kernel/core/event_source.hpp's event_source) — the
-// clock, the timer heap and an epoll instance.
+// clock, the timer heap, and the kernel interface it waits in: an epoll instance, or an
+// io_uring (io/uring.hpp, driven by io/reactor_uring.cpp) when the process chose that
+// backend (io/backend_choice.cpp).
+//
+// With io_uring, descriptors that wait for readiness (connect, datagrams, wait_readable,
+// the helpers' eventfd) get a multishot poll instead of an epoll registration and behave
+// as below; streams and listeners use completions instead (ring_receive, ring_send,
+// ring_accept): a multishot receive into provided buffers, sends from a copy, a multishot
+// accept, all submitted in one batch per poll.
 //
 // Descriptors are registered edge-triggered (EPOLLIN|EPOLLOUT|EPOLLRDHUP|EPOLLET) the first
 // time a tasklet waits on them and stay registered until closed through the reactor
@@ -19,6 +27,7 @@
 #include "core/scheduler.hpp"
 #include "io/helpers.hpp"
 #include "io/timer_heap.hpp"
+#include "io/uring.hpp"
 
 #include <tasklets/time.hpp>
 
@@ -79,7 +88,9 @@ public:
     /// 0, ETIMEDOUT or EBADF; returns 0 at once for a descriptor epoll cannot watch (a
     /// regular file). Throws what is thrown into the tasklet meanwhile, deadlock_error if
     /// nothing could ever wake it, std::system_error if epoll refuses the descriptor.
-    int wait(int fd, std::uint8_t dir, std::int64_t deadline);
+    /// With watch = false (io_uring streams and listeners), the descriptor is not watched
+    /// for readiness: the wait ends when a completion on it wakes its waiters.
+    int wait(int fd, std::uint8_t dir, std::int64_t deadline, bool watch = true);
     /// Forget a descriptor's ready bit before an I/O call on it (see the header comment).
     void clear_ready(int fd, std::uint8_t dir) noexcept {
         if (static_cast<std::size_t>(fd) < fds_.size()) fds_[fd].ready &= static_cast<std::uint8_t>(~dir);
@@ -102,6 +113,30 @@ public:
     int wait_for_helper(helper_ticket& t, std::int64_t deadline);
     std::size_t registered_count() const noexcept { return registered_; }
 
+    // ---- the io_uring backend (io/reactor_uring.cpp) ----
+    bool uses_uring() const noexcept { return ring_ != nullptr; }
+#if TASKLETS_HAVE_URING
+    /// A stream's read: bytes already received, else parks until some arrive. Returns the
+    /// count (0: end of stream), or 0 with `err` set (ETIMEDOUT, EBADF: closed while
+    /// waiting, or the socket's errno).
+    std::size_t ring_receive(int fd, void* buf, std::size_t n, std::int64_t deadline, int& err);
+    /// A stream's write of up to max_send bytes, copied: parks until the kernel has taken
+    /// them. Returns the count sent, or 0 with `err` set as for ring_receive.
+    std::size_t ring_send(int fd, const void* buf, std::size_t n, std::int64_t deadline, int& err);
+    static constexpr std::size_t max_send = 256 * 1024;
+    /// A listener's accept: a descriptor already accepted, else parks until one is.
+    /// Returns it, or -1 with `err` set.
+    int ring_accept(int fd, std::int64_t deadline, int& err);
+    /// A one-shot request's record, linked into the list of those in flight, and an SQE
+    /// for it (submitted with the next poll). The caller fills the SQE, then ring_wait()s.
+    uring_op* ring_start(io_uring_sqe*& sqe);
+    /// Parks until `op` completes (its result: res, negative errno) or the deadline
+    /// passes (-ETIMEDOUT; the request is cancelled and its record freed when it ends).
+    /// On success, op->data is copied to `copy_to` if given: `copy_size` bytes, or (0) as
+    /// many as the result says (a read). Frees the record when it returns or throws.
+    int ring_wait(uring_op* op, std::int64_t deadline, void* copy_to = nullptr, std::size_t copy_size = 0);
+#endif
+
     // ---- life cycle ----
     /// Each wait in progress holds the reactor (see the header comment).
     void hold() noexcept { ++holds_; }
@@ -116,6 +151,7 @@ private:
         bool hangup = false;          // EPOLLRDHUP/HUP/ERR seen: reads end at once from now on
         bool registered = false;
         bool unpollable = false;      // epoll_ctl said EPERM: a regular file or the like
+        uring_fd* u = nullptr;        // io_uring: its requests (io/uring.hpp)
     };
     fd_entry& entry(int fd);
     void register_fd(int fd, fd_entry& e);
@@ -126,9 +162,32 @@ private:
     static void cancel_wait(event_wait* self) noexcept;
     static void fire_wait(timer_node* n) noexcept;
     void epoll_once(std::int64_t timeout_ns) noexcept;      // -1: forever
+    void wait_once(std::int64_t timeout_ns) noexcept {      // in whichever the backend is
+        if (ring_) ring_poll(timeout_ns);
+        else epoll_once(timeout_ns);
+    }
     void drain_inbox() noexcept;                            // wake the waiters of finished helper calls
     static void cancel_helper_wait(event_wait* self) noexcept;
     void expire(std::int64_t now) noexcept;
+    void on_ready(fd_entry& e, std::uint32_t events) noexcept;  // epoll or poll events for e
+
+    // io_uring backend (io/reactor_uring.cpp)
+    void ring_open();
+    void ring_close() noexcept;
+    void ring_poll(std::int64_t timeout_ns) noexcept;       // -1: forever
+    void ring_watch(int fd, fd_entry& e);                   // multishot poll for readiness
+    void ring_forget(fd_entry& e) noexcept;
+#if TASKLETS_HAVE_URING
+    io_uring_sqe* ring_sqe() noexcept;
+    uring_fd* ring_fd(int fd);
+    void ring_complete(const io_uring_cqe& cqe) noexcept;
+    void ring_arm_poll(uring_fd* u) noexcept;
+    void ring_arm_receive(uring_fd* u);
+    void ring_arm_accept(uring_fd* u) noexcept;
+    void ring_give_back(std::uint16_t buffer) noexcept;
+    void ring_release(uring_fd* u) noexcept;                // one request of u ended for good
+    void ring_wake(int fd, bool readers, bool writers) noexcept;
+#endif
 
     scheduler* s_;
     timer_heap timers_;
@@ -136,6 +195,8 @@ private:
     std::vector<fd_entry> fds_;
     std::size_t fd_waiters_ = 0;
     std::size_t helper_waiters_ = 0;             // tasklets parked on helper calls
+    std::size_t ring_waiters_ = 0;               // tasklets parked on one-shot io_uring requests
+    uring* ring_ = nullptr;                      // io_uring backend, owned; null: epoll
     std::shared_ptr<helper_inbox> inbox_;
     std::size_t registered_ = 0;
     int epfd_ = -1;
@@ -147,6 +208,9 @@ private:
     bool orphaned_ = false;
     epoll_event events_[512];
 };
+
+/// CLOCK_MONOTONIC in nanoseconds (the real clock).
+std::int64_t reactor_clock_ns() noexcept;
 
 /// This thread's reactor, created on first use.
 reactor& get_reactor(scheduler& s);
