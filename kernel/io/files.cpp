@@ -1,8 +1,12 @@
-// Files on helper threads (include/tasklets/file.hpp). Every call is one run_blocking()
+// Files (include/tasklets/file.hpp): on io_uring when this thread's reactor runs it
+// (io/file_ring.cpp), otherwise on helper threads. A helper call is one run_blocking()
 // job that owns everything it touches: the descriptor (shared with the file object, so
 // that it outlives a killed caller's unwinding), the bytes to write (copied in), the bytes
 // read (its own buffer, copied out by the caller). A job reports errno instead of throwing
 // so that the message, naming the path, is built in the caller.
+#include "io/file_ring.hpp"
+#include "io/reactor.hpp"
+
 #include <tasklets/blocking.hpp>
 #include <tasklets/file.hpp>
 
@@ -67,6 +71,16 @@ std::shared_ptr<file::handle> checked(const std::shared_ptr<file::handle>& h, co
     return h;
 }
 
+using detail::file_ring;
+using detail::reactor;
+
+// The outcome of a call on io_uring: a timeout or an errno, as the helper path reports them.
+long ring_checked(long rc, const deadline& d, const std::string& what) {
+    if (rc == -ETIMEDOUT) detail::throw_timeout(what, d.span());
+    if (rc < 0) fail(static_cast<int>(-rc), what);
+    return rc;
+}
+
 }  // namespace
 
 file file::open(const std::string& path, int flags, mode_t mode, deadline d) {
@@ -75,6 +89,14 @@ file file::open(const std::string& path, int flags, mode_t mode, deadline d) {
         int err = 0;
     };
     const std::string what = "open " + quoted(path);
+#if TASKLETS_HAVE_URING
+    if (reactor* ring = file_ring()) {
+        const int fd = static_cast<int>(ring_checked(detail::ring_open(*ring, path, flags, mode, d.raw()), d, what));
+        file f;
+        f.handle_ = std::make_shared<handle>(fd, path);
+        return f;
+    }
+#endif
     result r = run_blocking([path, flags, mode] {
         result out;
         const int fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
@@ -104,6 +126,10 @@ std::size_t file::read_at(void* buf, std::size_t n, std::uint64_t offset, deadli
         int err = 0;
     };
     const std::string what = "read_at " + std::to_string(n) + " bytes at " + std::to_string(offset) + " of " + quoted(h->path);
+#if TASKLETS_HAVE_URING
+    if (reactor* ring = file_ring())
+        return static_cast<std::size_t>(ring_checked(detail::ring_read(*ring, h, h->fd, buf, n, offset, d.raw()), d, what));
+#endif
     result r = run_blocking([h, n, offset] {
         result out;
         out.data = std::make_unique_for_overwrite<std::byte[]>(n);
@@ -119,6 +145,12 @@ std::size_t file::read_at(void* buf, std::size_t n, std::uint64_t offset, deadli
 void file::write_at(const void* buf, std::size_t n, std::uint64_t offset, deadline d) {
     auto h = checked(handle_, "write_at");
     const std::string what = "write_at " + std::to_string(n) + " bytes at " + std::to_string(offset) + " of " + quoted(h->path);
+#if TASKLETS_HAVE_URING
+    if (reactor* ring = file_ring()) {
+        ring_checked(detail::ring_write(*ring, h, h->fd, buf, n, offset, false, d.raw()), d, what);
+        return;
+    }
+#endif
     const int err = run_blocking([h, bytes = std::string(static_cast<const char*>(buf), n), offset] {
         return write_fully(h->fd, bytes.data(), bytes.size(), offset, false);
     }, d, what.c_str());
@@ -128,6 +160,12 @@ void file::write_at(const void* buf, std::size_t n, std::uint64_t offset, deadli
 void file::append(const void* buf, std::size_t n, deadline d) {
     auto h = checked(handle_, "append");
     const std::string what = "append " + std::to_string(n) + " bytes to " + quoted(h->path);
+#if TASKLETS_HAVE_URING
+    if (reactor* ring = file_ring()) {
+        ring_checked(detail::ring_write(*ring, h, h->fd, buf, n, 0, true, d.raw()), d, what);
+        return;
+    }
+#endif
     const int err = run_blocking([h, bytes = std::string(static_cast<const char*>(buf), n)] {
         return write_fully(h->fd, bytes.data(), bytes.size(), 0, true);
     }, d, what.c_str());
@@ -137,6 +175,12 @@ void file::append(const void* buf, std::size_t n, deadline d) {
 void file::sync(deadline d) {
     auto h = checked(handle_, "sync");
     const std::string what = "fsync " + quoted(h->path);
+#if TASKLETS_HAVE_URING
+    if (reactor* ring = file_ring()) {
+        ring_checked(detail::ring_fsync(*ring, h, h->fd, d.raw()), d, what);
+        return;
+    }
+#endif
     const int err = run_blocking([h] { return ::fsync(h->fd) == 0 ? 0 : errno; }, d, what.c_str());
     if (err) fail(err, what);
 }
@@ -144,6 +188,13 @@ void file::sync(deadline d) {
 std::uint64_t file::size(deadline d) {
     auto h = checked(handle_, "size");
     const std::string what = "fstat " + quoted(h->path);
+#if TASKLETS_HAVE_URING
+    if (reactor* ring = file_ring()) {
+        struct ::stat st;
+        ring_checked(detail::ring_stat(*ring, h, h->fd, {}, &st, d.raw()), d, what);
+        return static_cast<std::uint64_t>(st.st_size);
+    }
+#endif
     struct result {
         std::uint64_t size = 0;
         int err = 0;
@@ -167,7 +218,23 @@ struct stat_result {
     status st;
     int err = 0;
 };
-stat_result stat_on_helper(const std::string& path, const deadline& d, const std::string& what) {
+stat_result stat_path(const std::string& path, const deadline& d, const std::string& what) {
+#if TASKLETS_HAVE_URING
+    if (reactor* ring = file_ring()) {
+        struct ::stat raw;
+        stat_result out;
+        const long rc = detail::ring_stat(*ring, nullptr, -1, path, &raw, d.raw());
+        if (rc == -ETIMEDOUT) detail::throw_timeout(what, d.span());
+        if (rc < 0) {
+            out.err = static_cast<int>(-rc);
+            return out;
+        }
+        out.st.size = static_cast<std::uint64_t>(raw.st_size);
+        out.st.mode = raw.st_mode;
+        out.st.modified_ns = static_cast<std::int64_t>(raw.st_mtim.tv_sec) * 1000000000 + raw.st_mtim.tv_nsec;
+        return out;
+    }
+#endif
     return run_blocking([path] {
         struct ::stat raw;
         stat_result out;
@@ -185,14 +252,14 @@ stat_result stat_on_helper(const std::string& path, const deadline& d, const std
 
 status stat(const std::string& path, deadline d) {
     const std::string what = "stat " + quoted(path);
-    const stat_result r = stat_on_helper(path, d, what);
+    const stat_result r = stat_path(path, d, what);
     if (r.err) fail(r.err, what);
     return r.st;
 }
 
 bool exists(const std::string& path, deadline d) {
     const std::string what = "stat " + quoted(path);
-    const stat_result r = stat_on_helper(path, d, what);
+    const stat_result r = stat_path(path, d, what);
     if (r.err == ENOENT || r.err == ENOTDIR) return false;
     if (r.err) fail(r.err, what);
     return true;
@@ -200,12 +267,24 @@ bool exists(const std::string& path, deadline d) {
 
 void rename(const std::string& from, const std::string& to, deadline d) {
     const std::string what = "rename " + quoted(from) + " to " + quoted(to);
+#if TASKLETS_HAVE_URING
+    if (reactor* ring = file_ring()) {
+        ring_checked(detail::ring_rename(*ring, from, to, d.raw()), d, what);
+        return;
+    }
+#endif
     const int err = run_blocking([from, to] { return ::rename(from.c_str(), to.c_str()) == 0 ? 0 : errno; }, d, what.c_str());
     if (err) fail(err, what);
 }
 
 void remove(const std::string& path, deadline d) {
     const std::string what = "remove " + quoted(path);
+#if TASKLETS_HAVE_URING
+    if (reactor* ring = file_ring()) {
+        ring_checked(detail::ring_unlink(*ring, path, d.raw()), d, what);
+        return;
+    }
+#endif
     const int err = run_blocking([path] { return ::unlink(path.c_str()) == 0 ? 0 : errno; }, d, what.c_str());
     if (err) fail(err, what);
 }
