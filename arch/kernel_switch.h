@@ -6,10 +6,23 @@
 
 #include <cstdint>
 
+// The kernel reaches the switch by tail calls (see the ports). On i386 the arguments go in
+// registers (eax, edx, ecx), because GCC can tail-call a cdecl function only when its
+// stack arguments fit in the caller's own (elsewhere they are in registers anyway), and
+// the declaration says hidden, as the symbol is: position-independent i386 code calls a
+// default-visibility function through the PLT with the GOT in ebx, which rules out a
+// tail call.
+#if defined(__i386__)
+#define TASKLETS_KERNEL_SWITCH_ABI __attribute__((regparm(3), visibility("hidden")))
+#else
+#define TASKLETS_KERNEL_SWITCH_ABI
+#endif
+
 extern "C" {
 /// Saves the running context to *save_sp and resumes target_sp. If run_resume_hook is
 /// non-zero, the resumed side first runs tasklets_resume_hook(), which may throw into it.
-void tasklets_kernel_switch(void** save_sp, void* target_sp, std::uintptr_t run_resume_hook);
+TASKLETS_KERNEL_SWITCH_ABI void tasklets_kernel_switch(void** save_sp, void* target_sp,
+                                                       std::uintptr_t run_resume_hook);
 /// The scheduler's work for the tasklet just resumed (kernel/core/tasklet_life.cpp);
 /// entered as if called by the resumed code, so what it throws is raised there.
 void tasklets_resume_hook();

@@ -3,7 +3,7 @@
 // The rule on every architecture (see arch/README.md): FP *control* state belongs to a
 // context — switched, and inherited by a fresh context from its creator — while FP
 // *status* (exception flags) is not part of a context.
-//   x86-64:  MXCSR and the x87 control word are switched.
+//   x86-64, i386: MXCSR and the x87 control word are switched.
 //   AArch64: FPCR is switched; FPSR (the flags) stays with the thread.
 //   RISC-V:  frm is switched; fflags stays with the thread.
 #include <catch2/catch.hpp>
@@ -17,16 +17,12 @@
 #include <string>
 #include <vector>
 
-#if defined(__x86_64__)
-#include <xmmintrin.h>
-#endif
-
 namespace {
 
 constexpr std::size_t stack_bytes = 64 * 1024;
 
 // One piece of FP control state, read and written directly (not through <fenv.h>, which
-// on x86-64 reads only the x87 half and never touches precision control).
+// on x86 reads only the x87 half and never touches precision control).
 struct fp_control {
     const char* name;
     std::uint64_t (*get)();
@@ -35,9 +31,18 @@ struct fp_control {
     std::uint64_t main_value, a_value, b_value, c_value;
 };
 
-#if defined(__x86_64__)
-std::uint64_t get_mxcsr() { return _mm_getcsr(); }
-void set_mxcsr(std::uint64_t v) { _mm_setcsr(static_cast<unsigned>(v)); }
+#if defined(__x86_64__) || defined(__i386__)
+// stmxcsr/ldmxcsr directly: the i386 baseline compiles without -msse, which the
+// <xmmintrin.h> intrinsics would need (the switch needs SSE at run time anyway).
+std::uint64_t get_mxcsr() {
+    std::uint32_t v;
+    asm volatile("stmxcsr %0" : "=m"(v));
+    return v;
+}
+void set_mxcsr(std::uint64_t v) {
+    auto csr = static_cast<std::uint32_t>(v);
+    asm volatile("ldmxcsr %0" : : "m"(csr));
+}
 std::uint64_t get_x87cw() {
     std::uint16_t cw;
     asm volatile("fnstcw %0" : "=m"(cw));

@@ -89,8 +89,8 @@ TEST_CASE("hardening: code copied onto a tasklet's stack cannot run (SIGSEGV)", 
     REQUIRE(pid >= 0);
     if (pid == 0) {
         tasklets::tasklet t([] {
-            // A function that only returns: x86-64 `ret`, AArch64 `ret`, RISC-V `ret`.
-#if defined(__x86_64__)
+            // A function that only returns: x86 `ret`, AArch64 `ret`, RISC-V `ret`.
+#if defined(__x86_64__) || defined(__i386__)
             const unsigned char code[] = {0xc3};
 #elif defined(__aarch64__)
             const unsigned char code[] = {0xc0, 0x03, 0x5f, 0xd6};

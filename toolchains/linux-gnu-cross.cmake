@@ -1,12 +1,13 @@
 # Shared part of the Debian cross toolchain files. The including file sets
-# CMAKE_SYSTEM_PROCESSOR, TASKLETS_CROSS_TRIPLE (e.g. aarch64-linux-gnu) and
-# TASKLETS_CROSS_QEMU (e.g. qemu-aarch64).
+# CMAKE_SYSTEM_PROCESSOR, TASKLETS_CROSS_TRIPLE (e.g. aarch64-linux-gnu) and, for a target
+# this machine cannot run natively, TASKLETS_CROSS_QEMU (e.g. qemu-aarch64).
 #
 # Debian's cross compilers are not sysroot compilers: they have the target's headers and
 # libraries built in under /usr/<triple>, which is also what QEMU needs as its -L prefix
 # to find the target's dynamic loader and libc. With CMAKE_CROSSCOMPILING_EMULATOR set,
 # ctest (and catch_discover_tests at build time) run every test binary under QEMU
-# unchanged.
+# unchanged. Without TASKLETS_CROSS_QEMU (i386 on an x86-64 kernel) no emulator is set and
+# they run directly.
 set(CMAKE_SYSTEM_NAME Linux)
 
 set(TASKLETS_CROSS_PREFIX /usr/${TASKLETS_CROSS_TRIPLE})
@@ -21,12 +22,14 @@ set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
 
-find_program(TASKLETS_CROSS_QEMU_PATH ${TASKLETS_CROSS_QEMU})
-if(NOT TASKLETS_CROSS_QEMU_PATH)
-  message(FATAL_ERROR "tasklets: ${TASKLETS_CROSS_QEMU} not found; install qemu-user "
-                      "(ci/install-deps.sh does)")
+if(TASKLETS_CROSS_QEMU)
+  find_program(TASKLETS_CROSS_QEMU_PATH ${TASKLETS_CROSS_QEMU})
+  if(NOT TASKLETS_CROSS_QEMU_PATH)
+    message(FATAL_ERROR "tasklets: ${TASKLETS_CROSS_QEMU} not found; install qemu-user "
+                        "(ci/install-deps.sh does)")
+  endif()
+  set(CMAKE_CROSSCOMPILING_EMULATOR ${TASKLETS_CROSS_QEMU_PATH} -L ${TASKLETS_CROSS_PREFIX})
 endif()
-set(CMAKE_CROSSCOMPILING_EMULATOR ${TASKLETS_CROSS_QEMU_PATH} -L ${TASKLETS_CROSS_PREFIX})
 
 # Catch2 v2 is header-only and architecture-independent, but Debian installs it in the
 # host's /usr/include, and its package config would add that whole directory (host libc

@@ -6,7 +6,8 @@
 
 #include <tasklets/context.hpp>
 
-extern "C" void tasklets_kernel_switch(void** save_sp, void* target_sp, std::uintptr_t run_resume_hook) {
+extern "C" TASKLETS_KERNEL_SWITCH_ABI void tasklets_kernel_switch(void** save_sp, void* target_sp,
+                                                                  std::uintptr_t run_resume_hook) {
     if (tasklets_switch_context(save_sp, target_sp, reinterpret_cast<void*>(run_resume_hook)))
         tasklets_resume_hook();
 }

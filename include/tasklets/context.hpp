@@ -20,7 +20,7 @@
 //   unwinders stop at it). It ends by switching away for the last time.
 // - A C++ exception must never propagate out of an entry function: catch everything.
 // - Saved on every switch: the ABI's callee-saved general and FP registers and the FP
-//   control state (x86-64: MXCSR and the x87 control word; AArch64: FPCR; RISC-V: see
+//   control state (x86-64 and i386: MXCSR and the x87 control word; AArch64: FPCR; RISC-V: see
 //   arch/riscv64). A fresh context starts with the FP control state of its creator.
 // - Contexts are not bound to threads, but a context must not be resumed twice at once.
 #pragma once

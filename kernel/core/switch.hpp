@@ -10,8 +10,9 @@
 
 namespace tasklets::detail {
 
-/// Swaps the runtime's exception state: from's is saved, to's installed (whole 16-byte
-/// structs: one vector move each way on x86-64, aligned doubleword moves elsewhere).
+/// Swaps the runtime's exception state: from's is saved, to's installed (whole structs,
+/// 16 bytes on 64-bit targets: one vector move each way on x86-64, aligned doubleword
+/// moves elsewhere; 8 bytes on i386).
 inline void swap_eh_state(scheduler& s, tasklet_impl* from, const tasklet_impl* to) noexcept {
     eh_state* globals = s.eh_globals;
     from->eh = *globals;

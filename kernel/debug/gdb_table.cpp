@@ -16,7 +16,7 @@ struct tasklets_debug_frame_slot {
 
 struct tasklets_debug_info_type {
     std::uint32_t layout;    // this struct's version; bumped when fields change meaning
-    const char* arch;        // "x86_64", "aarch64", "riscv64"
+    const char* arch;        // "x86_64", "aarch64", "riscv64", "i386"
     const tasklets_debug_frame_slot* frame;  // ends with a null name
 };
 
@@ -29,6 +29,9 @@ static const tasklets_debug_frame_slot tasklets_debug_frame_slots[] = {
 #elif defined(__aarch64__)
 #include "frame_aarch64.h"
 #define TASKLETS_DEBUG_ARCH "aarch64"
+#elif defined(__i386__)
+#include "frame_i386.h"
+#define TASKLETS_DEBUG_ARCH "i386"
 #elif defined(__riscv) && __riscv_xlen == 64
 #include "frame_riscv64.h"
 #define TASKLETS_DEBUG_ARCH "riscv64"

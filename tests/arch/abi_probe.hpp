@@ -16,12 +16,14 @@
 #undef TASKLETS_OFFSET
 #undef TASKLETS_NOTE
 
-/// Shared between a C++ test and a context running an assembly probe.
+/// Shared between a C++ test and a context running an assembly probe. Every field gets an
+/// 8-byte aligned slot on every architecture (i386 aligns uint64_t members to 4 and has
+/// 4-byte pointers), so that abi_peer.h has one set of offsets.
 struct tasklets_abi_peer {
-    void* main_sp = nullptr;
-    void* self_sp = nullptr;
-    std::uint64_t entry_sp = 0, entry_ra = 0, entry_fp = 0;
-    std::uint64_t rounds = 0;
+    alignas(8) void* main_sp = nullptr;
+    alignas(8) void* self_sp = nullptr;
+    alignas(8) std::uint64_t entry_sp = 0, entry_ra = 0, entry_fp = 0;
+    alignas(8) std::uint64_t rounds = 0;
 };
 static_assert(offsetof(tasklets_abi_peer, main_sp) == ABI_PEER_MAIN_SP);
 static_assert(offsetof(tasklets_abi_peer, self_sp) == ABI_PEER_SELF_SP);
@@ -41,6 +43,8 @@ inline constexpr std::array<std::string_view, 6> saved_registers{"rbx", "rbp", "
 inline constexpr std::array<std::string_view, 19> saved_registers{
     "x19", "x20", "x21", "x22", "x23", "x24", "x25", "x26", "x27", "x28", "x29 (fp)",
     "d8",  "d9",  "d10", "d11", "d12", "d13", "d14", "d15"};
+#elif defined(__i386__)
+inline constexpr std::array<std::string_view, 4> saved_registers{"ebx", "esi", "edi", "ebp"};
 #elif defined(__riscv) && __riscv_xlen == 64
 inline constexpr std::array<std::string_view, 24> saved_registers{
     "s0 (fp)", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11",
@@ -54,18 +58,27 @@ inline constexpr std::size_t sp_before = saved_count, sp_after = saved_count + 1
 inline constexpr std::size_t results_count = saved_count + 2;
 
 /// Bytes between the stack pointer a fresh context starts with and the aligned top of its
-/// stack: x86-64 has its null return address there, the others nothing.
+/// stack: x86-64 has its null return address there; i386 its null return address, the
+/// entry's argument (cdecl: on the stack, 16-byte aligned as at any call) and 12 bytes of
+/// padding up to the aligned top; the others nothing. On both x86 targets this is also
+/// where the ABI's entry alignment puts sp: (sp + 8) % 16 == 0, (sp + 4) % 16 == 0.
 #if defined(__x86_64__)
 inline constexpr std::uint64_t entry_sp_below_top = 8;
+#elif defined(__i386__)
+inline constexpr std::uint64_t entry_sp_below_top = 20;
 #else
 inline constexpr std::uint64_t entry_sp_below_top = 0;
 #endif
 
 /// A distinct value for every register and round, with bits set in every byte, so that a
 /// register swapped with another, left from an earlier round, or zeroed, never matches.
-/// `base` tells the test files apart (their patterns never match each other's).
+/// `base` tells the test files apart (their patterns never match each other's). Where the
+/// registers are 32 bits wide (i386) the two halves are folded into one, so that the
+/// probes, which load the low half, hold the whole pattern.
 inline std::uint64_t pattern(std::uint64_t base, std::size_t reg, std::uint64_t round) {
-    return base ^ ((reg + 1) * 0x0101'0101'0101ull) ^ (round << 40) ^ (round * 0x10);
+    const std::uint64_t v = base ^ ((reg + 1) * 0x0101'0101'0101ull) ^ (round << 40) ^ (round * 0x10);
+    if constexpr (sizeof(void*) == 4) return (v ^ (v >> 32)) & 0xffff'ffffu;
+    return v;
 }
 
 inline std::string hex(std::uint64_t v) {

@@ -8,7 +8,7 @@
 #   run_gdb_test.sh [--debug-info-only] ARCH TARGET_EXECUTABLE EXTENSION.py [LIBRARY [BUILD_TYPE]]
 # LIBRARY is the tasklets library the target was linked with; BUILD_TYPE only names the
 # build in the message below.
-# Exits 77 (ctest: skipped), saying why, off native x86-64, without a usable gdb, or when
+# Exits 77 (ctest: skipped), saying why, off native x86-64 and i386, without a usable gdb, or when
 # the target (or the shared library it uses) has no debug information (e.g. Release).
 # --debug-info-only: only that last check (ctest runs it when it starts, to print the reason
 # up front; see tests/CMakeLists.txt).
@@ -20,7 +20,8 @@ arch=$1 target=$(realpath "$2") extension=$(realpath "$3") library=${4:-} build_
 skip() { echo "SKIPPED: $*"; exit 77; }
 [[ -f "$target" ]] || { echo "FAIL: $target is not built"; exit 1; }
 if ((!debug_info_only)); then
-  [[ "$arch" == x86_64 ]] || skip "the gdb test runs on native x86-64 only (this build: $arch); see README, \"Debugging with gdb\""
+  [[ "$arch" == x86_64 || "$arch" == i386 ]] ||
+    skip "the gdb test runs natively on x86-64 and i386 only (this build: $arch); see README, \"Debugging with gdb\""
   command -v gdb >/dev/null || skip "gdb is not installed (ci/install-deps.sh installs it)"
   gdb -nx -batch -ex 'python print("python ok")' 2>/dev/null | grep -q "python ok" || skip "this gdb has no Python support"
 fi
@@ -45,6 +46,10 @@ if command -v readelf >/dev/null; then
 fi
 ((debug_info_only)) && exit 0
 
+# Registers that `tasklet bt` and `tasklet frame` must leave as they were: pc, sp and some
+# callee-saved ones, which the extension's unwinder substitutes while a tasklet is selected.
+if [[ "$arch" == i386 ]]; then regs="eip esp ebp ebx esi"; else regs="rip rsp rbp rbx r12"; fi
+
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 gdbcmd=(gdb -nx -batch -iex "set debuginfod enabled off" -iex "set pagination off" -iex "set width 0")
@@ -52,7 +57,7 @@ gdbcmd=(gdb -nx -batch -iex "set debuginfod enabled off" -iex "set pagination of
 # ---- live process -------------------------------------------------------------------------
 live=$("${gdbcmd[@]}" -x "$extension" \
   -ex 'break tasklets_gdb_breakpoint_here' -ex run \
-  -ex 'echo ==regs-before\n' -ex 'info registers rip rsp rbp rbx r12' \
+  -ex 'echo ==regs-before\n' -ex "info registers $regs" \
   -ex 'echo ==info\n' -ex 'info tasklets' \
   -ex 'echo ==bt-consumer\n' -ex 'tasklet bt consumer' \
   -ex 'echo ==bt-producer\n' -ex 'tasklet bt 3' \
@@ -61,7 +66,7 @@ live=$("${gdbcmd[@]}" -x "$extension" \
   -ex 'echo ==bt-latecomer\n' -ex 'tasklet bt latecomer' \
   -ex 'echo ==frame-sleeper\n' -ex 'tasklet frame sleeper' -ex 'bt' \
   -ex 'echo ==restored\n' -ex 'tasklet restore' -ex 'bt' \
-  -ex 'echo ==regs-after\n' -ex 'info registers rip rsp rbp rbx r12' \
+  -ex 'echo ==regs-after\n' -ex "info registers $regs" \
   -ex 'echo ==resume\n' -ex 'tasklet frame consumer' -ex 'continue' \
   "$target" 2>&1)
 
@@ -151,8 +156,8 @@ reject "tasklet frame sleeper: main is not on its stack" "$frame" 'in main '
 restored=$(section "$live" restored)
 expect "restore: main's frames again" "$restored" '^#1 .* in main '
 reject "restore: no tasklet frames" "$restored" 'gdbtest_paused_in_sleep'
-before=$(section "$live" regs-before | grep -E '^(rip|rsp|rbp|rbx|r12) ')
-after=$(section "$live" regs-after | grep -E '^(rip|rsp|rbp|rbx|r12) ')
+before=$(section "$live" regs-before | grep -E "^(${regs// /|}) ")
+after=$(section "$live" regs-after | grep -E "^(${regs// /|}) ")
 if [[ -n "$before" && "$before" == "$after" ]]; then echo "ok:   registers unchanged by tasklet frame/bt"; else
   echo "FAIL: registers changed:"; echo "$before"; echo "$after"; failures=$((failures + 1)); fi
 resume=$(section "$live" resume)

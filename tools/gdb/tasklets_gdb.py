@@ -49,8 +49,14 @@ _ARCH_REGS = {
         "pc": "pc", "sp": "sp",
         "saved": dict([("s%d" % n, "TASKLETS_FRAME_S%d" % n) for n in range(0, 12)] + [("ra", "TASKLETS_FRAME_RA")]),
     },
+    "i386": {
+        "pc": "eip", "sp": "esp",
+        "saved": {"ebp": "TASKLETS_FRAME_EBP", "ebx": "TASKLETS_FRAME_EBX", "esi": "TASKLETS_FRAME_ESI",
+                  "edi": "TASKLETS_FRAME_EDI"},
+    },
 }
-_RESUME_SLOT = {"x86_64": "TASKLETS_FRAME_RESUME", "aarch64": "TASKLETS_FRAME_RESUME", "riscv64": "TASKLETS_FRAME_RA"}
+_RESUME_SLOT = {"x86_64": "TASKLETS_FRAME_RESUME", "aarch64": "TASKLETS_FRAME_RESUME", "riscv64": "TASKLETS_FRAME_RA",
+                "i386": "TASKLETS_FRAME_RESUME"}
 
 
 class _Error(gdb.GdbError):
@@ -139,8 +145,10 @@ def _std_string(v):
         return s[1:-1] if s.startswith('"') else s
 
 
-def _u64(addr):
-    return int.from_bytes(bytes(gdb.selected_inferior().read_memory(addr, 8)), "little")
+def _word(addr):
+    """A register-sized word of the program (8 bytes, 4 on i386), as saved in a context frame."""
+    size = gdb.lookup_type("void").pointer().sizeof
+    return int.from_bytes(bytes(gdb.selected_inferior().read_memory(addr, size)), "little")
 
 
 def _pending(t):
@@ -318,10 +326,10 @@ def _context_registers(sched, t):
         raise _Error("tasklets: no register map for architecture %s" % arch)
     sp = int(t["sp"])
     try:
-        resume = _u64(sp + slots[_RESUME_SLOT[arch]])
+        resume = _word(sp + slots[_RESUME_SLOT[arch]])
         values = {regs["pc"]: resume, regs["sp"]: sp + slots["TASKLETS_FRAME_SIZE"]}
         for reg, slot in regs["saved"].items():
-            values[reg] = _u64(sp + slots[slot])
+            values[reg] = _word(sp + slots[slot])
     except gdb.MemoryError as e:
         raise _Error("tasklets: cannot read tasklet %d's saved context at 0x%x (%s)%s" % (tid, sp, e, _CORE_HINT))
     if resume == 0:
