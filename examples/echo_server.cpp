@@ -51,7 +51,9 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "echo_server: cannot listen on %s: %s\n", where.to_string().c_str(), e.what());
         return 1;
     }
-    std::printf("echo_server: listening on %s\n", server.local_address().to_string().c_str());
+    const std::string backend(tasklets::to_string(tasklets::current_io_backend()));
+    std::printf("echo_server: listening on %s (I/O backend: %s)\n", server.local_address().to_string().c_str(),
+                backend.c_str());
     std::fflush(stdout);
     tasklets::spawn([&] {
         for (;;) {

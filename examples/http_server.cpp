@@ -86,7 +86,9 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "http_server: cannot listen on %s: %s\n", where.to_string().c_str(), e.what());
         return 1;
     }
-    std::printf("http_server: listening on %s\n", server.local_address().to_string().c_str());
+    const std::string backend(tasklets::to_string(tasklets::current_io_backend()));
+    std::printf("http_server: listening on %s (I/O backend: %s)\n", server.local_address().to_string().c_str(),
+                backend.c_str());
     std::fflush(stdout);
     // Small stacks: a connection needs its buffers (under 6 KiB) and a few frames.
     const tasklets::tasklet_options per_connection{.stack_size = 32 * 1024, .name = {}};

@@ -7,7 +7,12 @@
 // container's seccomp profile (EPERM) or by kernel.io_uring_disabled, missing under
 // emulation (ENOSYS: qemu-user), a kernel older than 6.0 (no multishot receive) — means
 // epoll, which every Linux has.
+//
+// Under Valgrind, auto means epoll: Valgrind 3.19 does not know that io_uring_enter
+// blocks, keeps its big lock across it, and so never lets a helper thread run while the
+// reactor waits for that helper's reply (the process hangs). Forcing io_uring is honoured.
 #include "io/uring.hpp"
+#include "os/instrument.hpp"
 
 #include <tasklets/io.hpp>
 
@@ -121,6 +126,7 @@ choice decide() {
         return c;
     }
 #if TASKLETS_HAVE_URING
+    if (wanted == "auto" && instrument::on_valgrind()) return c;
     const probe_result p = probe_uring();
     if (p.ok) {
         c.kind = backend_kind::io_uring;

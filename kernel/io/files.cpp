@@ -71,6 +71,7 @@ std::shared_ptr<file::handle> checked(const std::shared_ptr<file::handle>& h, co
     return h;
 }
 
+#if TASKLETS_HAVE_URING
 using detail::file_ring;
 using detail::reactor;
 
@@ -80,6 +81,7 @@ long ring_checked(long rc, const deadline& d, const std::string& what) {
     if (rc < 0) fail(static_cast<int>(-rc), what);
     return rc;
 }
+#endif
 
 }  // namespace
 
