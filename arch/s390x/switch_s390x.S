@@ -47,8 +47,11 @@
 //   may clobber). r2 carries the value across: it is the first argument of a fresh
 //   context's entry and the return value of a resumed switch.
 // - The switch returns with `br %r14`, as every s390x function does: z/Architecture has
-//   no return instruction distinct from an indirect branch through a register, so there
-//   is no separate return predictor to keep in step (x86-64 and RISC-V avoid `ret`).
+//   no return instruction, only branches to a register (BCR), so there is no `ret` to
+//   avoid as x86-64 and RISC-V do; r14 must hold the resume address anyway for the
+//   resume hook and for unwinders.
+// - Vector registers (z13 and later): f8-f15 are the leftmost halves of v8-v15, and the
+//   ABI makes the rest of every vector register volatile, so f8-f15 is the whole set.
 // - No back chain. GCC does not keep one on Linux s390x unless asked (-mbackchain), and
 //   glibc's backtrace() and C++ exceptions unwind with DWARF CFI, so storing one would
 //   cost a store per switch for no reader. A fresh frame still has a null back chain at
