@@ -127,8 +127,8 @@ void* tasklets_abi_switch_checked(void** save_sp, void* target_sp, void* value,
 
 /// A context entry (value: tasklets_abi_peer*). Every time it runs it increments rounds,
 /// overwrites every general and FP register it is allowed to (callee- and caller-saved;
-/// never sp, nor x18 on AArch64, nor gp/tp on RISC-V), then switches back to main_sp with
-/// rounds as the value. Never returns.
+/// never sp, nor x18 on AArch64, nor gp/tp on RISC-V, nor s390x's access registers), then
+/// switches back to main_sp with rounds as the value. Never returns.
 void tasklets_abi_clobber_entry(void* value) noexcept;
 
 /// A context entry (value: tasklets_abi_peer*). Records sp, the return address and the
