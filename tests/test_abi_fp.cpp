@@ -101,11 +101,12 @@ void set_fpc(std::uint64_t v) {
     asm volatile("sfpc %0" : : "d"(fpc));
 }
 const std::vector<fp_control> controls = {
-    // No exception enabled (a trap would end the test); BFP rounding toward minus
-    // infinity (3), plus infinity (2), zero (1), nearest (0), each with a different DFP
-    // rounding mode (bits 25-27). BFP modes 4-7 need the floating-point-extension
-    // facility, which QEMU's default CPU lacks (SET FPC raises a specification exception).
-    {"FPC", get_fpc, set_fpc, 0x13, 0x22, 0x51, 0x70},
+    // BFP rounding toward minus infinity (3), plus infinity (2), zero (1), nearest (0),
+    // each with a different DFP rounding mode (bits 25-27); A and C also enable a trap
+    // (underflow, overflow), which nothing between the switches can raise. BFP modes 4-7
+    // need the floating-point-extension facility, which QEMU's default CPU lacks (SET FPC
+    // raises a specification exception).
+    {"FPC", get_fpc, set_fpc, 0x13, 0x1000'0022, 0x51, 0x2000'0070},
 };
 #else
 #error "tasklets FP tests: no FP control access for this architecture"
