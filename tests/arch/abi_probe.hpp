@@ -49,6 +49,10 @@ inline constexpr std::array<std::string_view, 4> saved_registers{"ebx", "esi", "
 inline constexpr std::array<std::string_view, 24> saved_registers{
     "s0 (fp)", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11",
     "fs0", "fs1", "fs2", "fs3", "fs4", "fs5", "fs6", "fs7", "fs8", "fs9", "fs10", "fs11"};
+#elif defined(__s390x__)
+inline constexpr std::array<std::string_view, 16> saved_registers{
+    "r6", "r7", "r8", "r9", "r10", "r11 (fp)", "r12", "r13",
+    "f8", "f9", "f10", "f11", "f12", "f13", "f14", "f15"};
 #else
 #error "tasklets ABI tests: no register list for this architecture (tests/arch/abi_probe.hpp)"
 #endif
@@ -60,14 +64,25 @@ inline constexpr std::size_t results_count = saved_count + 2;
 /// Bytes between the stack pointer a fresh context starts with and the aligned top of its
 /// stack: x86-64 has its null return address there; i386 its null return address, the
 /// entry's argument (cdecl: on the stack, 16-byte aligned as at any call) and 12 bytes of
-/// padding up to the aligned top; the others nothing. On both x86 targets this is also
-/// where the ABI's entry alignment puts sp: (sp + 8) % 16 == 0, (sp + 4) % 16 == 0.
+/// padding up to the aligned top; s390x the 160-byte register save area every caller
+/// provides its callee; the others nothing. On both x86 targets this is also where the
+/// ABI's entry alignment puts sp: (sp + 8) % 16 == 0, (sp + 4) % 16 == 0.
 #if defined(__x86_64__)
 inline constexpr std::uint64_t entry_sp_below_top = 8;
 #elif defined(__i386__)
 inline constexpr std::uint64_t entry_sp_below_top = 20;
+#elif defined(__s390x__)
+inline constexpr std::uint64_t entry_sp_below_top = 160;
 #else
 inline constexpr std::uint64_t entry_sp_below_top = 0;
+#endif
+
+/// The stack alignment the ABI requires at every call: 16 bytes, but 8 on s390x, whose
+/// compilers keep no more (a 16-byte check would fail on correct code there).
+#if defined(__s390x__)
+inline constexpr std::uint64_t stack_alignment = 8;
+#else
+inline constexpr std::uint64_t stack_alignment = 16;
 #endif
 
 /// A distinct value for every register and round, with bits set in every byte, so that a
@@ -112,8 +127,8 @@ void* tasklets_abi_switch_checked(void** save_sp, void* target_sp, void* value,
 
 /// A context entry (value: tasklets_abi_peer*). Every time it runs it increments rounds,
 /// overwrites every general and FP register it is allowed to (callee- and caller-saved;
-/// never sp, nor x18 on AArch64, nor gp/tp on RISC-V), then switches back to main_sp with
-/// rounds as the value. Never returns.
+/// never sp, nor x18 on AArch64, nor gp/tp on RISC-V, nor s390x's access registers), then
+/// switches back to main_sp with rounds as the value. Never returns.
 void tasklets_abi_clobber_entry(void* value) noexcept;
 
 /// A context entry (value: tasklets_abi_peer*). Records sp, the return address and the
@@ -122,7 +137,7 @@ void tasklets_abi_clobber_entry(void* value) noexcept;
 void tasklets_abi_entry_probe(void* value) noexcept;
 
 /// The stack pointer at the call instruction that called it (x86-64: rsp before the call
-/// pushed the return address). The ABI requires it to be 16-byte aligned.
+/// pushed the return address). The ABI requires it to be aligned to stack_alignment.
 std::uintptr_t tasklets_abi_sp_at_call() noexcept;
 
 /// Like tasklets_abi_switch_checked, but calls fn(arg) instead of the switch: fn is C++

@@ -26,6 +26,7 @@
 
 import os
 import re
+import sys
 
 import gdb
 import gdb.unwinder
@@ -54,9 +55,14 @@ _ARCH_REGS = {
         "saved": {"ebp": "TASKLETS_FRAME_EBP", "ebx": "TASKLETS_FRAME_EBX", "esi": "TASKLETS_FRAME_ESI",
                   "edi": "TASKLETS_FRAME_EDI"},
     },
+    # gdb names the s390x PC pswa (the PSW's address half) and has no register called sp.
+    "s390x": {
+        "pc": "pswa", "sp": "r15",
+        "saved": dict([("r%d" % n, "TASKLETS_FRAME_R%d" % n) for n in range(6, 15)]),
+    },
 }
 _RESUME_SLOT = {"x86_64": "TASKLETS_FRAME_RESUME", "aarch64": "TASKLETS_FRAME_RESUME", "riscv64": "TASKLETS_FRAME_RA",
-                "i386": "TASKLETS_FRAME_RESUME"}
+                "i386": "TASKLETS_FRAME_RESUME", "s390x": "TASKLETS_FRAME_R14"}
 
 
 class _Error(gdb.GdbError):
@@ -146,9 +152,11 @@ def _std_string(v):
 
 
 def _word(addr):
-    """A register-sized word of the program (8 bytes, 4 on i386), as saved in a context frame."""
-    size = gdb.lookup_type("void").pointer().sizeof
-    return int.from_bytes(bytes(gdb.selected_inferior().read_memory(addr, size)), "little")
+    """A register-sized word of the program (8 bytes, 4 on i386), as saved in a context frame.
+    Read as a pointer-typed value, so gdb applies the program's byte order (s390x is
+    big-endian; decoding the raw bytes as little-endian read every s390x slot wrongly)."""
+    word = gdb.lookup_type("void").pointer()
+    return int(gdb.Value(addr).cast(word.pointer()).dereference())
 
 
 def _pending(t):
@@ -279,7 +287,10 @@ def _high_water(stack):
     except OSError:
         return None
     for i in range(len(data) // 8):
-        entry = int.from_bytes(data[i * 8:i * 8 + 8], "little")
+        # The kernel writes pagemap entries in its own byte order: that of the machine gdb
+        # runs on, which is where this file is read (not necessarily the program's: under
+        # qemu-user an s390x program's pagemap comes from the x86-64 kernel).
+        entry = int.from_bytes(data[i * 8:i * 8 + 8], sys.byteorder)
         if entry & (3 << 62):  # bit 63 present, bit 62 swapped
             return size - i * page
     return 0
