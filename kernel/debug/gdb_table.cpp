@@ -16,7 +16,7 @@ struct tasklets_debug_frame_slot {
 
 struct tasklets_debug_info_type {
     std::uint32_t layout;    // this struct's version; bumped when fields change meaning
-    const char* arch;        // "x86_64", "aarch64", "riscv64", "i386"
+    const char* arch;        // "x86_64", "aarch64", "riscv64", "i386", "armhf"
     const tasklets_debug_frame_slot* frame;  // ends with a null name
 };
 
@@ -35,6 +35,9 @@ static const tasklets_debug_frame_slot tasklets_debug_frame_slots[] = {
 #elif defined(__riscv) && __riscv_xlen == 64
 #include "frame_riscv64.h"
 #define TASKLETS_DEBUG_ARCH "riscv64"
+#elif defined(__arm__)
+#include "frame_armhf.h"
+#define TASKLETS_DEBUG_ARCH "armhf"
 #else
 #error "tasklets: kernel/debug.cpp does not know this architecture's frame header"
 #endif
