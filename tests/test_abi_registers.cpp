@@ -138,17 +138,17 @@ struct deep_alignment {
 [[gnu::noinline]] void nest(deep_alignment* d, int depth) {
     auto* scratch = static_cast<volatile char*>(__builtin_alloca(static_cast<std::size_t>(depth) * 7 + 1));
     scratch[0] = static_cast<char>(depth);
-    if (tasklets_abi_sp_at_call() % 16 != 0) ++d->misaligned;
+    if (tasklets_abi_sp_at_call() % tasklets::abi::call_alignment != 0) ++d->misaligned;
     ++d->checked;
     tasklets::switch_context(d->self, d->main);
     if (depth > 0) nest(d, depth - 1);
-    if (tasklets_abi_sp_at_call() % 16 != 0) ++d->misaligned;
+    if (tasklets_abi_sp_at_call() % tasklets::abi::call_alignment != 0) ++d->misaligned;
     ++d->checked;
 }
 
 [[noreturn]] void alignment_entry(void* value) {
     auto* d = static_cast<deep_alignment*>(value);
-    if (tasklets_abi_sp_at_call() % 16 != 0) ++d->misaligned;
+    if (tasklets_abi_sp_at_call() % tasklets::abi::call_alignment != 0) ++d->misaligned;
     ++d->checked;
     for (int i = 0; i < 20; ++i) nest(d, 30);
     for (;;) tasklets::switch_context(d->self, d->main, d);
@@ -156,7 +156,7 @@ struct deep_alignment {
 
 }  // namespace
 
-TEST_CASE("abi: the stack stays 16-byte aligned at calls deep inside a context, across many switches",
+TEST_CASE("abi: the stack keeps the ABI's call alignment deep inside a context, across many switches",
           "[abi][context]") {
     raw_stack stack;
     deep_alignment d;
