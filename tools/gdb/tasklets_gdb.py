@@ -54,9 +54,13 @@ _ARCH_REGS = {
         "saved": {"ebp": "TASKLETS_FRAME_EBP", "ebx": "TASKLETS_FRAME_EBX", "esi": "TASKLETS_FRAME_ESI",
                   "edi": "TASKLETS_FRAME_EDI"},
     },
+    "armhf": {
+        "pc": "pc", "sp": "sp",
+        "saved": dict([("r%d" % n, "TASKLETS_FRAME_R%d" % n) for n in range(4, 12)] + [("lr", "TASKLETS_FRAME_RESUME")]),
+    },
 }
 _RESUME_SLOT = {"x86_64": "TASKLETS_FRAME_RESUME", "aarch64": "TASKLETS_FRAME_RESUME", "riscv64": "TASKLETS_FRAME_RA",
-                "i386": "TASKLETS_FRAME_RESUME"}
+                "i386": "TASKLETS_FRAME_RESUME", "armhf": "TASKLETS_FRAME_RESUME"}
 
 
 class _Error(gdb.GdbError):
@@ -146,7 +150,7 @@ def _std_string(v):
 
 
 def _word(addr):
-    """A register-sized word of the program (8 bytes, 4 on i386), as saved in a context frame."""
+    """A register-sized word of the program (8 bytes, 4 on i386 and armhf), as saved in a context frame."""
     size = gdb.lookup_type("void").pointer().sizeof
     return int.from_bytes(bytes(gdb.selected_inferior().read_memory(addr, size)), "little")
 
