@@ -7,6 +7,7 @@
 //   AArch64: FPCR is switched; FPSR (the flags) stays with the thread.
 //   RISC-V:  frm is switched; fflags stays with the thread.
 //   s390x:   the FPC's control bits are switched; its flags and DXC stay with the thread.
+//   armhf:   FPSCR's control bits are switched; its flags stay with the thread.
 #include <catch2/catch.hpp>
 
 #include <tasklets/context.hpp>
@@ -72,6 +73,24 @@ const std::vector<fp_control> controls = {
     // RMode (bits 22-23) toward minus infinity, toward plus infinity with flush-to-zero
     // (bit 24), toward zero with default NaN (bit 25), nearest with both.
     {"FPCR", get_fpcr, set_fpcr, 2u << 22, (1u << 22) | (1u << 24), (3u << 22) | (1u << 25), (1u << 24) | (1u << 25)},
+};
+#elif defined(__arm__)
+std::uint64_t get_fpscr() {
+    std::uint32_t v;
+    asm volatile("vmrs %0, fpscr" : "=r"(v));
+    return v & 0x07FF'FF00u;  // the control bits; the flags are the thread's (below)
+}
+void set_fpscr(std::uint64_t v) {
+    std::uint32_t fpscr;
+    asm volatile("vmrs %0, fpscr" : "=r"(fpscr));
+    fpscr = (fpscr & ~0x07FF'FF00u) | (static_cast<std::uint32_t>(v) & 0x07FF'FF00u);
+    asm volatile("vmsr fpscr, %0" : : "r"(fpscr));
+}
+const std::vector<fp_control> controls = {
+    // RMode (bits 22-23) toward minus infinity, toward plus infinity with flush-to-zero
+    // (bit 24), toward zero with default NaN (bit 25), nearest with both (the bits are
+    // those of AArch64's FPCR).
+    {"FPSCR", get_fpscr, set_fpscr, 2u << 22, (1u << 22) | (1u << 24), (3u << 22) | (1u << 25), (1u << 24) | (1u << 25)},
 };
 #elif defined(__riscv)
 std::uint64_t get_frm() {
@@ -236,7 +255,7 @@ TEST_CASE("abi: fesetround() in a context rounds only that context's arithmetic"
     CHECK(main_third_after == downward_third);
 }
 
-#if defined(__aarch64__) || defined(__riscv) || defined(__s390x__)
+#if defined(__aarch64__) || defined(__riscv) || defined(__s390x__) || defined(__arm__)
 namespace {
 
 struct flags_run {
@@ -255,10 +274,10 @@ struct flags_run {
 }  // namespace
 
 // Documented choice (arch/aarch64/switch_aarch64.S, arch/riscv64/switch_riscv64.S,
-// arch/s390x/switch_s390x.S): the cumulative exception flags (FPSR / fflags / the FPC's
-// flags) are status, not control, and stay with the thread, as <fenv.h> keeps them per
-// thread.
-TEST_CASE("abi: FP exception flags are per thread, not per context (AArch64 FPSR, RISC-V fflags, s390x FPC flags)",
+// arch/s390x/switch_s390x.S, arch/armhf/switch_armhf.S): the cumulative exception flags
+// (FPSR / fflags / the FPC's flags / FPSCR's) are status, not control, and stay with the
+// thread, as <fenv.h> keeps them per thread.
+TEST_CASE("abi: FP exception flags are per thread, not per context (AArch64 FPSR, RISC-V fflags, s390x FPC flags, ARM FPSCR)",
           "[abi][fp][context]") {
     raw_stack stack;
     flags_run run;

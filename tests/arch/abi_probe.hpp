@@ -45,6 +45,10 @@ inline constexpr std::array<std::string_view, 19> saved_registers{
     "d8",  "d9",  "d10", "d11", "d12", "d13", "d14", "d15"};
 #elif defined(__i386__)
 inline constexpr std::array<std::string_view, 4> saved_registers{"ebx", "esi", "edi", "ebp"};
+#elif defined(__arm__)
+inline constexpr std::array<std::string_view, 16> saved_registers{
+    "r4", "r5", "r6", "r7 (Thumb fp)", "r8", "r9", "r10", "r11 (ARM fp)",
+    "d8", "d9", "d10", "d11", "d12", "d13", "d14", "d15"};
 #elif defined(__riscv) && __riscv_xlen == 64
 inline constexpr std::array<std::string_view, 24> saved_registers{
     "s0 (fp)", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11",
@@ -57,6 +61,15 @@ inline constexpr std::array<std::string_view, 16> saved_registers{
 #error "tasklets ABI tests: no register list for this architecture (tests/arch/abi_probe.hpp)"
 #endif
 inline constexpr std::size_t saved_count = saved_registers.size();
+/// How many of saved_registers, from the first, are 32 bits wide: all of i386's, the
+/// general registers of armhf (whose d8-d15 are 64-bit); none on the 64-bit targets.
+#if defined(__i386__)
+inline constexpr std::size_t narrow_registers = saved_count;
+#elif defined(__arm__)
+inline constexpr std::size_t narrow_registers = 8;
+#else
+inline constexpr std::size_t narrow_registers = 0;
+#endif
 /// results[] also holds sp just before the call into the switch and just after it returned.
 inline constexpr std::size_t sp_before = saved_count, sp_after = saved_count + 1;
 inline constexpr std::size_t results_count = saved_count + 2;
@@ -77,22 +90,24 @@ inline constexpr std::uint64_t entry_sp_below_top = 160;
 inline constexpr std::uint64_t entry_sp_below_top = 0;
 #endif
 
-/// The stack alignment the ABI requires at every call: 16 bytes, but 8 on s390x, whose
-/// compilers keep no more (a 16-byte check would fail on correct code there).
-#if defined(__s390x__)
-inline constexpr std::uint64_t stack_alignment = 8;
+/// The stack alignment the ABI requires at every call (and so at a function's entry):
+/// 16 bytes, except on 32-bit ARM, where AAPCS asks for 8 at public interfaces, and on
+/// s390x, whose ABI asks for 8; their compilers keep no more (a 16-byte check would fail
+/// on correct code there). A fresh context's stack top is 16-byte aligned on every port.
+#if defined(__arm__) || defined(__s390x__)
+inline constexpr std::uintptr_t call_alignment = 8;
 #else
-inline constexpr std::uint64_t stack_alignment = 16;
+inline constexpr std::uintptr_t call_alignment = 16;
 #endif
 
 /// A distinct value for every register and round, with bits set in every byte, so that a
 /// register swapped with another, left from an earlier round, or zeroed, never matches.
 /// `base` tells the test files apart (their patterns never match each other's). Where the
-/// registers are 32 bits wide (i386) the two halves are folded into one, so that the
-/// probes, which load the low half, hold the whole pattern.
+/// register is 32 bits wide (i386, armhf's r4-r11) the two halves are folded into one, so
+/// that the probes, which load the low half, hold the whole pattern.
 inline std::uint64_t pattern(std::uint64_t base, std::size_t reg, std::uint64_t round) {
     const std::uint64_t v = base ^ ((reg + 1) * 0x0101'0101'0101ull) ^ (round << 40) ^ (round * 0x10);
-    if constexpr (sizeof(void*) == 4) return (v ^ (v >> 32)) & 0xffff'ffffu;
+    if (reg < narrow_registers) return (v ^ (v >> 32)) & 0xffff'ffffu;
     return v;
 }
 
@@ -137,7 +152,7 @@ void tasklets_abi_clobber_entry(void* value) noexcept;
 void tasklets_abi_entry_probe(void* value) noexcept;
 
 /// The stack pointer at the call instruction that called it (x86-64: rsp before the call
-/// pushed the return address). The ABI requires it to be aligned to stack_alignment.
+/// pushed the return address). The ABI requires it to be aligned to call_alignment.
 std::uintptr_t tasklets_abi_sp_at_call() noexcept;
 
 /// Like tasklets_abi_switch_checked, but calls fn(arg) instead of the switch: fn is C++

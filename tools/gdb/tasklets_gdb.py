@@ -60,9 +60,13 @@ _ARCH_REGS = {
         "pc": "pswa", "sp": "r15",
         "saved": dict([("r%d" % n, "TASKLETS_FRAME_R%d" % n) for n in range(6, 15)]),
     },
+    "armhf": {
+        "pc": "pc", "sp": "sp",
+        "saved": dict([("r%d" % n, "TASKLETS_FRAME_R%d" % n) for n in range(4, 12)] + [("lr", "TASKLETS_FRAME_RESUME")]),
+    },
 }
 _RESUME_SLOT = {"x86_64": "TASKLETS_FRAME_RESUME", "aarch64": "TASKLETS_FRAME_RESUME", "riscv64": "TASKLETS_FRAME_RA",
-                "i386": "TASKLETS_FRAME_RESUME", "s390x": "TASKLETS_FRAME_R14"}
+                "i386": "TASKLETS_FRAME_RESUME", "s390x": "TASKLETS_FRAME_R14", "armhf": "TASKLETS_FRAME_RESUME"}
 
 
 class _Error(gdb.GdbError):
@@ -152,7 +156,7 @@ def _std_string(v):
 
 
 def _word(addr):
-    """A register-sized word of the program (8 bytes, 4 on i386), as saved in a context frame.
+    """A register-sized word of the program (8 bytes, 4 on i386 and armhf), as saved in a context frame.
     Read as a pointer-typed value, so gdb applies the program's byte order (s390x is
     big-endian; decoding the raw bytes as little-endian read every s390x slot wrongly)."""
     word = gdb.lookup_type("void").pointer()
