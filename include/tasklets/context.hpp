@@ -46,7 +46,14 @@ struct context {
 using context_entry = void (*)(void* value);
 
 /// Smallest stack make_context accepts, in bytes: its initial frame plus room to call.
+/// On ppc64le the switch's frame alone is 560 bytes (18 GPRs, 18 FPRs, 12 128-bit vector
+/// registers and the ELFv2 frame headers), and ELFv2 lets any function use 288 bytes
+/// below its sp without allocating them, so 256 would not even hold the frame.
+#if defined(__powerpc64__)
+inline constexpr std::size_t min_context_stack = 1024;
+#else
 inline constexpr std::size_t min_context_stack = 256;
+#endif
 
 /// Prepares the stack [stack_base, stack_base + stack_size) so that the first
 /// switch_context() to the returned context calls entry(value) on that stack, with the
