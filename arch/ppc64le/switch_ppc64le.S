@@ -177,9 +177,11 @@ tasklets_switch_context:
 
 // void tasklets_kernel_switch(void** save_sp, void* target_sp, uintptr_t run_resume_hook)
 //   The scheduler's switch (arch/kernel_switch.h; kernel/core/switch.hpp calls it). The
-//   kernel reaches it by tail calls, so LR at the entry is the *user's* return address
-//   and r1 the user's sp: the frame saved is the one tasklets_switch_context would save
-//   had the user called it, and the resumed side returns straight into user code. r3 is
+//   kernel means to reach it by tail calls, so that LR at the entry is the *user's* return
+//   address and r1 the user's sp. GCC for ELFv2 calls it with bl instead (a sibling call
+//   needs the callee known to share the caller's TOC, and the declaration is not hidden
+//   here): then the frame saved is the kernel function's and the resumed side returns into
+//   it, which is correct, one frame deeper. Either way r3 is
 //   not set: the kernel's switches return nothing, and the kernel's entry function
 //   (which a fresh frame's trampoline calls with r3) ignores its argument.
 //
