@@ -9,6 +9,7 @@ packages=(
   cmake ninja-build g++ nasm catch2 libbenchmark-dev valgrind
   qemu-user g++-aarch64-linux-gnu g++-riscv64-linux-gnu g++-i686-linux-gnu g++-s390x-linux-gnu
   g++-arm-linux-gnueabihf
+  g++-powerpc64le-linux-gnu
   gdb pkg-config make doxygen python3
   clang libclang-rt-14-dev
   liburing-dev

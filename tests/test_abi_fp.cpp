@@ -8,11 +8,13 @@
 //   RISC-V:  frm is switched; fflags stays with the thread.
 //   s390x:   the FPC's control bits are switched; its flags and DXC stay with the thread.
 //   armhf:   FPSCR's control bits are switched; its flags stay with the thread.
+//   ppc64le: the FPSCR's control bits are switched; its flags stay with the thread.
 #include <catch2/catch.hpp>
 
 #include <tasklets/context.hpp>
 #include "support/valgrind_stack.hpp"
 
+#include <bit>
 #include <cfenv>
 #include <cstdint>
 #include <memory>
@@ -126,6 +128,30 @@ const std::vector<fp_control> controls = {
     // need the floating-point-extension facility, which QEMU's default CPU lacks (SET FPC
     // raises a specification exception).
     {"FPC", get_fpc, set_fpc, 0x13, 0x1000'0022, 0x51, 0x2000'0070},
+};
+#elif defined(__powerpc64__)
+// The FPSCR's control bits, counted from the least significant of its 64-bit image:
+// RN (0-1), NI (2), the exception enables XE ZE UE OE VE (3-7) and DRN (32-34). The rest
+// is status, which the switch keeps per thread, so it is left out of what the test
+// compares and preserved when setting.
+constexpr std::uint64_t fpscr_control_bits = 0x7'0000'00ffull;
+std::uint64_t read_fpscr() {
+    double image;
+    asm volatile("mffs %0" : "=d"(image));
+    return std::bit_cast<std::uint64_t>(image);
+}
+std::uint64_t get_fpscr() { return read_fpscr() & fpscr_control_bits; }
+void set_fpscr(std::uint64_t v) {
+    const double image = std::bit_cast<double>((read_fpscr() & ~fpscr_control_bits) | (v & fpscr_control_bits));
+    // Low word fields 6-7 (VE OE UE ZE, XE NI RN) and high word field 7 (DRN), as the switch.
+    asm volatile("mtfsf 0x03, %0\n\tmtfsf 0x01, %0, 0, 1" : : "d"(image));
+}
+const std::vector<fp_control> controls = {
+    // Binary rounding toward minus infinity (3), plus infinity (2), zero (1), nearest (0),
+    // each with a different decimal rounding mode (DRN); A and C also enable an exception
+    // (overflow; underflow with non-IEEE mode), which nothing between the switches raises
+    // (and Linux leaves the MSR's FE bits clear, so an enabled exception would not trap).
+    {"FPSCR", get_fpscr, set_fpscr, 0x3, 0x1'0000'0042, 0x3'0000'0001, 0x7'0000'0024},
 };
 #else
 #error "tasklets FP tests: no FP control access for this architecture"
@@ -255,7 +281,7 @@ TEST_CASE("abi: fesetround() in a context rounds only that context's arithmetic"
     CHECK(main_third_after == downward_third);
 }
 
-#if defined(__aarch64__) || defined(__riscv) || defined(__s390x__) || defined(__arm__)
+#if defined(__aarch64__) || defined(__riscv) || defined(__s390x__) || defined(__arm__) || defined(__powerpc64__)
 namespace {
 
 struct flags_run {
@@ -274,10 +300,10 @@ struct flags_run {
 }  // namespace
 
 // Documented choice (arch/aarch64/switch_aarch64.S, arch/riscv64/switch_riscv64.S,
-// arch/s390x/switch_s390x.S, arch/armhf/switch_armhf.S): the cumulative exception flags
-// (FPSR / fflags / the FPC's flags / FPSCR's) are status, not control, and stay with the
-// thread, as <fenv.h> keeps them per thread.
-TEST_CASE("abi: FP exception flags are per thread, not per context (AArch64 FPSR, RISC-V fflags, s390x FPC flags, ARM FPSCR)",
+// arch/s390x/switch_s390x.S, arch/armhf/switch_armhf.S, arch/ppc64le/switch_ppc64le.S): the
+// cumulative exception flags (FPSR / fflags / the FPC's flags / FPSCR's) are status, not
+// control, and stay with the thread, as <fenv.h> keeps them per thread.
+TEST_CASE("abi: FP exception flags are per thread, not per context (AArch64 FPSR, RISC-V fflags, s390x FPC flags, ARM FPSCR, ppc64le FPSCR flags)",
           "[abi][fp][context]") {
     raw_stack stack;
     flags_run run;

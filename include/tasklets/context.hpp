@@ -21,7 +21,8 @@
 // - A C++ exception must never propagate out of an entry function: catch everything.
 // - Saved on every switch: the ABI's callee-saved general and FP registers and the FP
 //   control state (x86-64 and i386: MXCSR and the x87 control word; AArch64: FPCR; RISC-V: see
-//   arch/riscv64; s390x: the FPC's masks and rounding modes). A fresh context starts with the
+//   arch/riscv64; s390x: the FPC's masks and rounding modes; ppc64le: the FPSCR's enables and
+//   rounding modes). A fresh context starts with the
 //   FP control state of its creator.
 // - Contexts are not bound to threads, but a context must not be resumed twice at once.
 #pragma once
@@ -46,7 +47,14 @@ struct context {
 using context_entry = void (*)(void* value);
 
 /// Smallest stack make_context accepts, in bytes: its initial frame plus room to call.
+/// On ppc64le the switch's frame alone is 560 bytes (18 GPRs, 18 FPRs, 12 128-bit vector
+/// registers and the ELFv2 frame headers), and ELFv2 lets any function use 288 bytes
+/// below its sp without allocating them, so 256 would not even hold the frame.
+#if defined(__powerpc64__)
+inline constexpr std::size_t min_context_stack = 1024;
+#else
 inline constexpr std::size_t min_context_stack = 256;
+#endif
 
 /// Prepares the stack [stack_base, stack_base + stack_size) so that the first
 /// switch_context() to the returned context calls entry(value) on that stack, with the

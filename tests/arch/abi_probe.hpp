@@ -57,6 +57,18 @@ inline constexpr std::array<std::string_view, 24> saved_registers{
 inline constexpr std::array<std::string_view, 16> saved_registers{
     "r6", "r7", "r8", "r9", "r10", "r11 (fp)", "r12", "r13",
     "f8", "f9", "f10", "f11", "f12", "f13", "f14", "f15"};
+#elif defined(__powerpc64__)
+// Each vector register is two doublewords with patterns of their own; the last entry is
+// the pattern word with CR2-CR4 (bits 12-23) replaced by what the condition register held.
+inline constexpr std::array<std::string_view, 61> saved_registers{
+    "r14", "r15", "r16", "r17", "r18", "r19", "r20", "r21", "r22", "r23", "r24", "r25",
+    "r26", "r27", "r28", "r29", "r30", "r31 (fp)",
+    "f14", "f15", "f16", "f17", "f18", "f19", "f20", "f21", "f22", "f23", "f24", "f25",
+    "f26", "f27", "f28", "f29", "f30", "f31",
+    "v20 dw0", "v20 dw1", "v21 dw0", "v21 dw1", "v22 dw0", "v22 dw1", "v23 dw0", "v23 dw1",
+    "v24 dw0", "v24 dw1", "v25 dw0", "v25 dw1", "v26 dw0", "v26 dw1", "v27 dw0", "v27 dw1",
+    "v28 dw0", "v28 dw1", "v29 dw0", "v29 dw1", "v30 dw0", "v30 dw1", "v31 dw0", "v31 dw1",
+    "cr2-cr4"};
 #else
 #error "tasklets ABI tests: no register list for this architecture (tests/arch/abi_probe.hpp)"
 #endif
@@ -78,7 +90,9 @@ inline constexpr std::size_t results_count = saved_count + 2;
 /// stack: x86-64 has its null return address there; i386 its null return address, the
 /// entry's argument (cdecl: on the stack, 16-byte aligned as at any call) and 12 bytes of
 /// padding up to the aligned top; s390x the 160-byte register save area every caller
-/// provides its callee; the others nothing. On both x86 targets this is also where the
+/// provides its callee; ppc64le the 32-byte ELFv2 frame header of the entry's (absent)
+/// caller, where the entry saves its LR and CR and whose null back chain ends the chain;
+/// the others nothing. On both x86 targets this is also where the
 /// ABI's entry alignment puts sp: (sp + 8) % 16 == 0, (sp + 4) % 16 == 0.
 #if defined(__x86_64__)
 inline constexpr std::uint64_t entry_sp_below_top = 8;
@@ -86,6 +100,8 @@ inline constexpr std::uint64_t entry_sp_below_top = 8;
 inline constexpr std::uint64_t entry_sp_below_top = 20;
 #elif defined(__s390x__)
 inline constexpr std::uint64_t entry_sp_below_top = 160;
+#elif defined(__powerpc64__)
+inline constexpr std::uint64_t entry_sp_below_top = 32;
 #else
 inline constexpr std::uint64_t entry_sp_below_top = 0;
 #endif
@@ -142,7 +158,8 @@ void* tasklets_abi_switch_checked(void** save_sp, void* target_sp, void* value,
 
 /// A context entry (value: tasklets_abi_peer*). Every time it runs it increments rounds,
 /// overwrites every general and FP register it is allowed to (callee- and caller-saved;
-/// never sp, nor x18 on AArch64, nor gp/tp on RISC-V, nor s390x's access registers), then
+/// never sp, nor x18 on AArch64, nor gp/tp on RISC-V, nor s390x's access registers, nor
+/// r13 and VRSAVE on ppc64le), then
 /// switches back to main_sp with rounds as the value. Never returns.
 void tasklets_abi_clobber_entry(void* value) noexcept;
 
