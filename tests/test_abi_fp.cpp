@@ -7,6 +7,8 @@
 //   AArch64: FPCR is switched; FPSR (the flags) stays with the thread.
 //   RISC-V:  frm is switched; fflags stays with the thread.
 //   s390x:   the FPC's control bits are switched; its flags and DXC stay with the thread.
+//   MIPS:    the FCSR's control bits (RM, enables, FS) are switched; its flags, cause and
+//            condition codes stay with the thread.
 #include <catch2/catch.hpp>
 
 #include <tasklets/context.hpp>
@@ -107,6 +109,30 @@ const std::vector<fp_control> controls = {
     // need the floating-point-extension facility, which QEMU's default CPU lacks (SET FPC
     // raises a specification exception).
     {"FPC", get_fpc, set_fpc, 0x13, 0x1000'0022, 0x51, 0x2000'0070},
+};
+#elif defined(__mips__)
+// The FCSR's control bits: FS (flush to zero, 0x01000000), the exception enables (0xf80)
+// and RM (0x3). The rest is status, which the switch keeps per thread, so it is left out
+// of what the test compares and preserved when setting (cause bits cleared: ctc1 traps on
+// a cause bit whose enable is set).
+constexpr std::uint32_t fcsr_control_bits = 0x01000f83u;
+std::uint64_t get_fcsr() {
+    std::uint32_t v;
+    asm volatile("cfc1 %0, $31" : "=r"(v));
+    return v & fcsr_control_bits;
+}
+void set_fcsr(std::uint64_t v) {
+    std::uint32_t cur;
+    asm volatile("cfc1 %0, $31" : "=r"(cur));
+    const std::uint32_t fcsr =
+        (cur & ~fcsr_control_bits & ~0x0003f000u) | (static_cast<std::uint32_t>(v) & fcsr_control_bits);
+    asm volatile("ctc1 %0, $31" : : "r"(fcsr));
+}
+const std::vector<fp_control> controls = {
+    // RM toward minus infinity (3), plus infinity (2) with flush-to-zero, toward zero (1)
+    // with the overflow trap enabled, nearest (0) with flush-to-zero and the underflow trap
+    // enabled (nothing between the switches can raise either).
+    {"FCSR", get_fcsr, set_fcsr, 0x3, 0x0100'0002, 0x201, 0x0100'0100},
 };
 #else
 #error "tasklets FP tests: no FP control access for this architecture"
@@ -236,7 +262,7 @@ TEST_CASE("abi: fesetround() in a context rounds only that context's arithmetic"
     CHECK(main_third_after == downward_third);
 }
 
-#if defined(__aarch64__) || defined(__riscv) || defined(__s390x__)
+#if defined(__aarch64__) || defined(__riscv) || defined(__s390x__) || defined(__mips__)
 namespace {
 
 struct flags_run {
@@ -255,10 +281,10 @@ struct flags_run {
 }  // namespace
 
 // Documented choice (arch/aarch64/switch_aarch64.S, arch/riscv64/switch_riscv64.S,
-// arch/s390x/switch_s390x.S): the cumulative exception flags (FPSR / fflags / the FPC's
-// flags) are status, not control, and stay with the thread, as <fenv.h> keeps them per
-// thread.
-TEST_CASE("abi: FP exception flags are per thread, not per context (AArch64 FPSR, RISC-V fflags, s390x FPC flags)",
+// arch/s390x/switch_s390x.S, arch/mips64el/switch_mips64el.S): the cumulative exception
+// flags (FPSR / fflags / the FPC's flags / the FCSR's flags) are status, not control, and
+// stay with the thread, as <fenv.h> keeps them per thread.
+TEST_CASE("abi: FP exception flags are per thread, not per context (AArch64 FPSR, RISC-V fflags, s390x FPC flags, MIPS FCSR flags)",
           "[abi][fp][context]") {
     raw_stack stack;
     flags_run run;

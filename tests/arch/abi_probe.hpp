@@ -53,6 +53,10 @@ inline constexpr std::array<std::string_view, 24> saved_registers{
 inline constexpr std::array<std::string_view, 16> saved_registers{
     "r6", "r7", "r8", "r9", "r10", "r11 (fp)", "r12", "r13",
     "f8", "f9", "f10", "f11", "f12", "f13", "f14", "f15"};
+#elif defined(__mips__) && _MIPS_SIM == _ABI64
+inline constexpr std::array<std::string_view, 18> saved_registers{
+    "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8 (fp)", "gp",
+    "f24", "f25", "f26", "f27", "f28", "f29", "f30", "f31"};
 #else
 #error "tasklets ABI tests: no register list for this architecture (tests/arch/abi_probe.hpp)"
 #endif
@@ -65,8 +69,9 @@ inline constexpr std::size_t results_count = saved_count + 2;
 /// stack: x86-64 has its null return address there; i386 its null return address, the
 /// entry's argument (cdecl: on the stack, 16-byte aligned as at any call) and 12 bytes of
 /// padding up to the aligned top; s390x the 160-byte register save area every caller
-/// provides its callee; the others nothing. On both x86 targets this is also where the
-/// ABI's entry alignment puts sp: (sp + 8) % 16 == 0, (sp + 4) % 16 == 0.
+/// provides its callee; the others nothing (n64 MIPS callers reserve no argument area).
+/// On both x86 targets this is also where the ABI's entry alignment puts sp:
+/// (sp + 8) % 16 == 0, (sp + 4) % 16 == 0.
 #if defined(__x86_64__)
 inline constexpr std::uint64_t entry_sp_below_top = 8;
 #elif defined(__i386__)
@@ -127,8 +132,8 @@ void* tasklets_abi_switch_checked(void** save_sp, void* target_sp, void* value,
 
 /// A context entry (value: tasklets_abi_peer*). Every time it runs it increments rounds,
 /// overwrites every general and FP register it is allowed to (callee- and caller-saved;
-/// never sp, nor x18 on AArch64, nor gp/tp on RISC-V, nor s390x's access registers), then
-/// switches back to main_sp with rounds as the value. Never returns.
+/// never sp, nor x18 on AArch64, nor gp/tp on RISC-V, nor s390x's access registers, nor
+/// MIPS k0/k1), then switches back to main_sp with rounds as the value. Never returns.
 void tasklets_abi_clobber_entry(void* value) noexcept;
 
 /// A context entry (value: tasklets_abi_peer*). Records sp, the return address and the
