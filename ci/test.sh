@@ -1,21 +1,21 @@
 #!/usr/bin/env bash
 # Builds tasklets and runs the whole Catch2 suite: x86-64 natively, then AArch64 and
 # RISC-V64 cross-built and run under QEMU user mode, then i386 cross-built and run
-# natively (an x86-64 kernel runs 32-bit programs), then s390x (big-endian) cross-built
-# and run under QEMU user mode. Prints one summary line per
+# natively (an x86-64 kernel runs 32-bit programs), then s390x (big-endian) and mips64el
+# (n64) cross-built and run under QEMU user mode. Prints one summary line per
 # architecture and fails if any architecture fails. With x86-64, the suite once more in a
 # Release build (release preset: -O3, no debug information), and the packaging test
 # (ci/consumers.sh: installed package consumed by other projects), each with its own summary line.
 # Then, with x86-64, the reliability tools: ASan+UBSan, TSan and Valgrind memcheck, one
 # summary line each (TASKLETS_CI_TOOLS=0 leaves them out).
-#   ci/test.sh                    all five architectures
+#   ci/test.sh                    all six architectures
 #   ci/test.sh x86_64 aarch64     only those
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash ci/install-deps.sh || exit 1
 
 archs=("$@")
-((${#archs[@]})) || archs=(x86_64 aarch64 riscv64 i386 s390x)
+((${#archs[@]})) || archs=(x86_64 aarch64 riscv64 i386 s390x mips64el)
 jobs=$(nproc)
 
 declare -A summary
