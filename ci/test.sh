@@ -2,7 +2,7 @@
 # Builds tasklets and runs the whole Catch2 suite: x86-64 natively, then AArch64 and
 # RISC-V64 cross-built and run under QEMU user mode, then i386 cross-built and run
 # natively (an x86-64 kernel runs 32-bit programs), then s390x (big-endian) cross-built
-# and run under QEMU user mode, then armhf (32-bit ARM, hard-float) and ppc64le under QEMU. Prints one summary line per
+# and run under QEMU user mode, then armhf (32-bit ARM, hard-float), ppc64le and mips64el (n64) under QEMU. Prints one summary line per
 # architecture and fails if any architecture fails. With x86-64, the suite once more in a
 # Release build (release preset: -O3, no debug information), and the packaging test
 # (ci/consumers.sh: installed package consumed by other projects), each with its own summary line.
@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 bash ci/install-deps.sh || exit 1
 
 archs=("$@")
-((${#archs[@]})) || archs=(x86_64 aarch64 riscv64 i386 s390x armhf ppc64le)
+((${#archs[@]})) || archs=(x86_64 aarch64 riscv64 i386 s390x armhf ppc64le mips64el)
 jobs=$(nproc)
 
 declare -A summary

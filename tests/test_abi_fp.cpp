@@ -9,6 +9,8 @@
 //   s390x:   the FPC's control bits are switched; its flags and DXC stay with the thread.
 //   armhf:   FPSCR's control bits are switched; its flags stay with the thread.
 //   ppc64le: the FPSCR's control bits are switched; its flags stay with the thread.
+//   MIPS:    the FCSR's control bits (RM, enables, FS) are switched; its flags, cause and
+//            condition codes stay with the thread.
 #include <catch2/catch.hpp>
 
 #include <tasklets/context.hpp>
@@ -153,6 +155,30 @@ const std::vector<fp_control> controls = {
     // (and Linux leaves the MSR's FE bits clear, so an enabled exception would not trap).
     {"FPSCR", get_fpscr, set_fpscr, 0x3, 0x1'0000'0042, 0x3'0000'0001, 0x7'0000'0024},
 };
+#elif defined(__mips__)
+// The FCSR's control bits: FS (flush to zero, 0x01000000), the exception enables (0xf80)
+// and RM (0x3). The rest is status, which the switch keeps per thread, so it is left out
+// of what the test compares and preserved when setting (cause bits cleared: ctc1 traps on
+// a cause bit whose enable is set).
+constexpr std::uint32_t fcsr_control_bits = 0x01000f83u;
+std::uint64_t get_fcsr() {
+    std::uint32_t v;
+    asm volatile("cfc1 %0, $31" : "=r"(v));
+    return v & fcsr_control_bits;
+}
+void set_fcsr(std::uint64_t v) {
+    std::uint32_t cur;
+    asm volatile("cfc1 %0, $31" : "=r"(cur));
+    const std::uint32_t fcsr =
+        (cur & ~fcsr_control_bits & ~0x0003f000u) | (static_cast<std::uint32_t>(v) & fcsr_control_bits);
+    asm volatile("ctc1 %0, $31" : : "r"(fcsr));
+}
+const std::vector<fp_control> controls = {
+    // RM toward minus infinity (3), plus infinity (2) with flush-to-zero, toward zero (1)
+    // with the overflow trap enabled, nearest (0) with flush-to-zero and the underflow trap
+    // enabled (nothing between the switches can raise either).
+    {"FCSR", get_fcsr, set_fcsr, 0x3, 0x0100'0002, 0x201, 0x0100'0100},
+};
 #else
 #error "tasklets FP tests: no FP control access for this architecture"
 #endif
@@ -281,7 +307,8 @@ TEST_CASE("abi: fesetround() in a context rounds only that context's arithmetic"
     CHECK(main_third_after == downward_third);
 }
 
-#if defined(__aarch64__) || defined(__riscv) || defined(__s390x__) || defined(__arm__) || defined(__powerpc64__)
+#if defined(__aarch64__) || defined(__riscv) || defined(__s390x__) || defined(__arm__) || defined(__powerpc64__) || \
+    defined(__mips__)
 namespace {
 
 struct flags_run {
@@ -300,10 +327,11 @@ struct flags_run {
 }  // namespace
 
 // Documented choice (arch/aarch64/switch_aarch64.S, arch/riscv64/switch_riscv64.S,
-// arch/s390x/switch_s390x.S, arch/armhf/switch_armhf.S, arch/ppc64le/switch_ppc64le.S): the
-// cumulative exception flags (FPSR / fflags / the FPC's flags / FPSCR's) are status, not
-// control, and stay with the thread, as <fenv.h> keeps them per thread.
-TEST_CASE("abi: FP exception flags are per thread, not per context (AArch64 FPSR, RISC-V fflags, s390x FPC flags, ARM FPSCR, ppc64le FPSCR flags)",
+// arch/s390x/switch_s390x.S, arch/armhf/switch_armhf.S, arch/ppc64le/switch_ppc64le.S,
+// arch/mips64el/switch_mips64el.S): the cumulative exception flags (FPSR / fflags / the
+// FPC's flags / FPSCR's / the FCSR's) are status, not control, and stay with the thread, as
+// <fenv.h> keeps them per thread.
+TEST_CASE("abi: FP exception flags are per thread, not per context (AArch64 FPSR, RISC-V fflags, s390x FPC flags, ARM FPSCR, ppc64le FPSCR flags, MIPS FCSR flags)",
           "[abi][fp][context]") {
     raw_stack stack;
     flags_run run;

@@ -22,7 +22,8 @@
 // - Saved on every switch: the ABI's callee-saved general and FP registers and the FP
 //   control state (x86-64 and i386: MXCSR and the x87 control word; AArch64: FPCR; RISC-V: see
 //   arch/riscv64; s390x: the FPC's masks and rounding modes; ppc64le: the FPSCR's enables and
-//   rounding modes). A fresh context starts with the
+//   rounding modes; mips64el: the FCSR's rounding mode, exception enables and flush-to-zero
+//   bit). A fresh context starts with the
 //   FP control state of its creator.
 // - Contexts are not bound to threads, but a context must not be resumed twice at once.
 #pragma once

@@ -69,6 +69,10 @@ inline constexpr std::array<std::string_view, 61> saved_registers{
     "v24 dw0", "v24 dw1", "v25 dw0", "v25 dw1", "v26 dw0", "v26 dw1", "v27 dw0", "v27 dw1",
     "v28 dw0", "v28 dw1", "v29 dw0", "v29 dw1", "v30 dw0", "v30 dw1", "v31 dw0", "v31 dw1",
     "cr2-cr4"};
+#elif defined(__mips__) && _MIPS_SIM == _ABI64
+inline constexpr std::array<std::string_view, 18> saved_registers{
+    "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8 (fp)", "gp",
+    "f24", "f25", "f26", "f27", "f28", "f29", "f30", "f31"};
 #else
 #error "tasklets ABI tests: no register list for this architecture (tests/arch/abi_probe.hpp)"
 #endif
@@ -92,8 +96,8 @@ inline constexpr std::size_t results_count = saved_count + 2;
 /// padding up to the aligned top; s390x the 160-byte register save area every caller
 /// provides its callee; ppc64le the 32-byte ELFv2 frame header of the entry's (absent)
 /// caller, where the entry saves its LR and CR and whose null back chain ends the chain;
-/// the others nothing. On both x86 targets this is also where the
-/// ABI's entry alignment puts sp: (sp + 8) % 16 == 0, (sp + 4) % 16 == 0.
+/// the others nothing (n64 MIPS callers reserve no argument area). On both x86 targets
+/// this is also where the ABI's entry alignment puts sp: (sp + 8) % 16 == 0, (sp + 4) % 16 == 0.
 #if defined(__x86_64__)
 inline constexpr std::uint64_t entry_sp_below_top = 8;
 #elif defined(__i386__)
@@ -159,7 +163,7 @@ void* tasklets_abi_switch_checked(void** save_sp, void* target_sp, void* value,
 /// A context entry (value: tasklets_abi_peer*). Every time it runs it increments rounds,
 /// overwrites every general and FP register it is allowed to (callee- and caller-saved;
 /// never sp, nor x18 on AArch64, nor gp/tp on RISC-V, nor s390x's access registers, nor
-/// r13 and VRSAVE on ppc64le), then
+/// r13 and VRSAVE on ppc64le, nor MIPS k0/k1), then
 /// switches back to main_sp with rounds as the value. Never returns.
 void tasklets_abi_clobber_entry(void* value) noexcept;
 

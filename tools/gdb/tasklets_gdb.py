@@ -71,10 +71,16 @@ _ARCH_REGS = {
         "saved": dict([("r2", "TASKLETS_FRAME_R2"), ("lr", "TASKLETS_FRAME_LR")] +
                       [("r%d" % n, ("TASKLETS_FRAME_R14", 8 * (n - 14))) for n in range(14, 32)]),
     },
+    # gdb calls $30 s8 on MIPS; gp is callee-saved in n64, and ra also holds the resume address.
+    "mips64el": {
+        "pc": "pc", "sp": "sp",
+        "saved": dict([("s%d" % n, "TASKLETS_FRAME_S%d" % n) for n in range(0, 8)] +
+                      [("s8", "TASKLETS_FRAME_FP"), ("gp", "TASKLETS_FRAME_GP"), ("ra", "TASKLETS_FRAME_RA")]),
+    },
 }
 _RESUME_SLOT = {"x86_64": "TASKLETS_FRAME_RESUME", "aarch64": "TASKLETS_FRAME_RESUME", "riscv64": "TASKLETS_FRAME_RA",
                 "i386": "TASKLETS_FRAME_RESUME", "s390x": "TASKLETS_FRAME_R14", "armhf": "TASKLETS_FRAME_RESUME",
-                "ppc64le": "TASKLETS_FRAME_LR"}
+                "ppc64le": "TASKLETS_FRAME_LR", "mips64el": "TASKLETS_FRAME_RA"}
 
 
 class _Error(gdb.GdbError):
