@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds tasklets and runs the whole Catch2 suite: x86-64 natively, then AArch64 and
 # RISC-V64 cross-built and run under QEMU user mode, then i386 cross-built and run
-# natively (an x86-64 kernel runs 32-bit programs), then s390x (big-endian) cross-built
-# and run under QEMU user mode, then armhf (32-bit ARM, hard-float), ppc64le and mips64el (n64) under QEMU. Prints one summary line per
+# natively (an x86-64 kernel runs 32-bit programs); by name, also s390x (big-endian),
+# armhf (32-bit ARM, hard-float), ppc64le and mips64el (n64) under QEMU. Prints one summary line per
 # architecture and fails if any architecture fails. With x86-64, the suite once more in a
 # Release build (release preset: -O3, no debug information), and the packaging test
 # (ci/consumers.sh: installed package consumed by other projects), each with its own summary line.
@@ -15,7 +15,12 @@ cd "$(dirname "$0")/.."
 bash ci/install-deps.sh || exit 1
 
 archs=("$@")
-((${#archs[@]})) || archs=(x86_64 aarch64 riscv64 i386 s390x armhf ppc64le mips64el)
+# The default set keeps CI inside its 45-minute budget on this 2-core machine. With the four
+# newer QEMU ports as well, a fresh-clone run measured 35.5 minutes before the sanitizer
+# steps (about 3.2 minutes per emulated port, nearly all of it the cross build), so about
+# 53 minutes in all. Until the builds get cheaper, those ports run by name:
+#   ci/test.sh s390x armhf ppc64le mips64el
+((${#archs[@]})) || archs=(x86_64 aarch64 riscv64 i386)
 jobs=$(nproc)
 
 declare -A summary
