@@ -8,7 +8,7 @@
 # (ci/consumers.sh: installed package consumed by other projects), each with its own summary line.
 # Then, with x86-64, the reliability tools: ASan+UBSan, TSan and Valgrind memcheck, one
 # summary line each (TASKLETS_CI_TOOLS=0 leaves them out).
-#   ci/test.sh                    all six architectures
+#   ci/test.sh                    the default architectures (below)
 #   ci/test.sh x86_64 aarch64     only those
 set -uo pipefail
 cd "$(dirname "$0")/.."
