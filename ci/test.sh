@@ -99,7 +99,7 @@ if [[ " ${archs[*]} " == *" x86_64 "* && "${TASKLETS_CI_TOOLS:-1}" != 0 ]]; then
     # Only the test programs and the examples: the sanitizer presets' ctest runs nothing
     # else (their filters leave out the gdb and fuzzer tests; see CMakePresets.json).
     if ! cmake --preset "$preset" >"build-${preset}.log" 2>&1 ||
-       ! cmake --build --preset "$preset" -j "$jobs" --target tasklets_tests tasklets_leave_ring_oom tasklets_trace_sample tasklets_examples >>"build-${preset}.log" 2>&1; then
+       ! cmake --build --preset "$preset" -j "$jobs" --target tasklets_tests tasklets_leave_ring_oom tasklets_trace_sample tasklets_backend_choice tasklets_examples >>"build-${preset}.log" 2>&1; then
       cat "build-${preset}.log"
       tool_summary[$preset]="build FAILED"
       status=1
