@@ -29,8 +29,20 @@ constexpr const char* sanitizer() noexcept {
     return "AddressSanitizer";
 #elif TASKLETS_TEST_TSAN
     return "ThreadSanitizer";
+#elif TASKLETS_TEST_UBSAN
+    return "UndefinedBehaviorSanitizer";
 #else
     return nullptr;
+#endif
+}
+
+/// Whether that sanitizer checks memory accesses itself (ASan and TSan intercept memset
+/// and the like; UBSan alone does not).
+constexpr bool sanitizer_checks_memory() noexcept {
+#if TASKLETS_TEST_ASAN || TASKLETS_TEST_TSAN
+    return true;
+#else
+    return false;
 #endif
 }
 
