@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that building, testing and benchmarking tasklets need,
 # only those that are missing. Idempotent; prints nothing when everything is present.
-#   ci/install-deps.sh            build + test (native, i386, and cross under QEMU)
+#   ci/install-deps.sh            build + test (native, i386, cross under QEMU, Windows under Wine)
 #   ci/install-deps.sh --bench    also the benchmark peers and the chart tool
 set -euo pipefail
 
 packages=(
   cmake ninja-build g++ nasm catch2 libbenchmark-dev valgrind
   qemu-user g++-aarch64-linux-gnu g++-riscv64-linux-gnu g++-i686-linux-gnu g++-s390x-linux-gnu
+  g++-mingw-w64-x86-64 wine64
   gdb pkg-config make doxygen python3
   clang libclang-rt-14-dev
   liburing-dev
