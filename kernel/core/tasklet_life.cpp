@@ -19,7 +19,7 @@ void tasklet_entry(void*) noexcept;
 void start_tasklet(scheduler& s, tasklet_impl* t) {
     t->stack = s.stacks.allocate(t->stack_size);
     instrument::stack_assigned(t->tools, t->stack.base, t->stack.size);
-    t->sp = arch::prepare_stack(t->stack.start(), &tasklet_entry, t->fp_control);
+    t->sp = arch::prepare_stack(t->stack.base, t->stack.start(), &tasklet_entry, t->fp_control);
     t->started = true;
     t->awaiting_entry = true;
     t->resume_hook = false;  // a pending exception is raised by tasklet_entry
