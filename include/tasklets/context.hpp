@@ -46,7 +46,13 @@ struct context {
 using context_entry = void (*)(void* value);
 
 /// Smallest stack make_context accepts, in bytes: its initial frame plus room to call.
+/// Windows x64 needs more: its frame also holds xmm6-xmm15 and the TEB's stack fields,
+/// and the entry is owed 32 bytes of shadow space (arch/windows_x64).
+#if defined(_WIN64)
+inline constexpr std::size_t min_context_stack = 512;
+#else
 inline constexpr std::size_t min_context_stack = 256;
+#endif
 
 /// Prepares the stack [stack_base, stack_base + stack_size) so that the first
 /// switch_context() to the returned context calls entry(value) on that stack, with the
