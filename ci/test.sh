@@ -10,6 +10,8 @@
 # summary line each (TASKLETS_CI_TOOLS=0 leaves them out).
 #   ci/test.sh                    all five architectures
 #   ci/test.sh x86_64 aarch64     only those
+#   ci/test.sh windows            Windows x64 (MinGW-w64, under Wine): not in the default
+#                                 list while the port is in progress (arch/README.md)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash ci/install-deps.sh || exit 1

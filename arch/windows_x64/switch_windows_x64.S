@@ -72,6 +72,9 @@
 // unwind from inside either half finds the right registers and resume address. Nothing
 // is ever unwound through a switch in normal operation (a suspended stack is not walked;
 // a running one has no switch frame on it): the tables serve debuggers and samplers.
+// One gap: the last instructions (`add rsp` up to the jump) are not a canonical x64
+// epilogue, which unwinders recognise only as add/pop sequences ending in ret or a
+// direct jmp, so a sample taken exactly there unwinds wrongly; nothing else can stop there.
 //
 // The resume address is popped into rcx and jumped to, never `ret`ed to: the return-stack
 // predictor holds an address on the *other* stack, so a ret would mispredict on every
