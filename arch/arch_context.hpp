@@ -16,8 +16,9 @@ void store_in_frame(std::byte* frame, std::size_t offset, T value) noexcept {
 }
 
 /// The FP control state a context carries, packed in 64 bits: x86-64 MXCSR (low 32
-/// bits) and x87 control word (bits 32-47); AArch64 FPCR; RISC-V frm; s390x FPC (low 32
-/// bits, of which the switch restores only the control bits).
+/// bits) and x87 control word (bits 32-47); AArch64 FPCR; RISC-V frm; s390x FPC and MIPS
+/// FCSR (low 32 bits, of which the switch restores only the control bits); ppc64le the
+/// 64-bit FPSCR image (of which the switch restores only the control bits).
 using fp_control = std::uint64_t;
 
 /// The running code's FP control state. A new context starts with its creator's, read

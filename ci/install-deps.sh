@@ -8,6 +8,9 @@ set -euo pipefail
 packages=(
   cmake ninja-build g++ nasm catch2 libbenchmark-dev valgrind
   qemu-user g++-aarch64-linux-gnu g++-riscv64-linux-gnu g++-i686-linux-gnu g++-s390x-linux-gnu
+  g++-arm-linux-gnueabihf
+  g++-powerpc64le-linux-gnu
+  g++-mips64el-linux-gnuabi64
   g++-mingw-w64-x86-64 wine64
   gdb pkg-config make doxygen python3
   clang libclang-rt-14-dev

@@ -74,6 +74,17 @@ if(IS_ABSOLUTE "${CMAKE_INSTALL_INCLUDEDIR}")
 else()
   set(TASKLETS_PC_INCLUDEDIR "\${prefix}/${CMAKE_INSTALL_INCLUDEDIR}")
 endif()
+# The io_uring backend links liburing: a static libtasklets' users link it too, a shared
+# one's only for static linking (Libs.private).
+set(TASKLETS_PC_LIBS "")
+set(TASKLETS_PC_LIBS_PRIVATE "")
+if(TASKLETS_HAVE_URING)
+  if(BUILD_SHARED_LIBS)
+    set(TASKLETS_PC_LIBS_PRIVATE "Libs.private: -luring")
+  else()
+    set(TASKLETS_PC_LIBS " -luring")
+  endif()
+endif()
 configure_file(${CMAKE_CURRENT_LIST_DIR}/tasklets.pc.in ${CMAKE_CURRENT_BINARY_DIR}/tasklets.pc @ONLY)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/tasklets.pc DESTINATION ${TASKLETS_PC_DIR})
 

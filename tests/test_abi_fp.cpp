@@ -7,11 +7,16 @@
 //   AArch64: FPCR is switched; FPSR (the flags) stays with the thread.
 //   RISC-V:  frm is switched; fflags stays with the thread.
 //   s390x:   the FPC's control bits are switched; its flags and DXC stay with the thread.
+//   armhf:   FPSCR's control bits are switched; its flags stay with the thread.
+//   ppc64le: the FPSCR's control bits are switched; its flags stay with the thread.
+//   MIPS:    the FCSR's control bits (RM, enables, FS) are switched; its flags, cause and
+//            condition codes stay with the thread.
 #include <catch2/catch.hpp>
 
 #include <tasklets/context.hpp>
 #include "support/valgrind_stack.hpp"
 
+#include <bit>
 #include <cfenv>
 #include <cstdint>
 #include <memory>
@@ -73,6 +78,24 @@ const std::vector<fp_control> controls = {
     // (bit 24), toward zero with default NaN (bit 25), nearest with both.
     {"FPCR", get_fpcr, set_fpcr, 2u << 22, (1u << 22) | (1u << 24), (3u << 22) | (1u << 25), (1u << 24) | (1u << 25)},
 };
+#elif defined(__arm__)
+std::uint64_t get_fpscr() {
+    std::uint32_t v;
+    asm volatile("vmrs %0, fpscr" : "=r"(v));
+    return v & 0x07FF'FF00u;  // the control bits; the flags are the thread's (below)
+}
+void set_fpscr(std::uint64_t v) {
+    std::uint32_t fpscr;
+    asm volatile("vmrs %0, fpscr" : "=r"(fpscr));
+    fpscr = (fpscr & ~0x07FF'FF00u) | (static_cast<std::uint32_t>(v) & 0x07FF'FF00u);
+    asm volatile("vmsr fpscr, %0" : : "r"(fpscr));
+}
+const std::vector<fp_control> controls = {
+    // RMode (bits 22-23) toward minus infinity, toward plus infinity with flush-to-zero
+    // (bit 24), toward zero with default NaN (bit 25), nearest with both (the bits are
+    // those of AArch64's FPCR).
+    {"FPSCR", get_fpscr, set_fpscr, 2u << 22, (1u << 22) | (1u << 24), (3u << 22) | (1u << 25), (1u << 24) | (1u << 25)},
+};
 #elif defined(__riscv)
 std::uint64_t get_frm() {
     std::uint64_t v;
@@ -107,6 +130,54 @@ const std::vector<fp_control> controls = {
     // need the floating-point-extension facility, which QEMU's default CPU lacks (SET FPC
     // raises a specification exception).
     {"FPC", get_fpc, set_fpc, 0x13, 0x1000'0022, 0x51, 0x2000'0070},
+};
+#elif defined(__powerpc64__)
+// The FPSCR's control bits, counted from the least significant of its 64-bit image:
+// RN (0-1), NI (2), the exception enables XE ZE UE OE VE (3-7) and DRN (32-34). The rest
+// is status, which the switch keeps per thread, so it is left out of what the test
+// compares and preserved when setting.
+constexpr std::uint64_t fpscr_control_bits = 0x7'0000'00ffull;
+std::uint64_t read_fpscr() {
+    double image;
+    asm volatile("mffs %0" : "=d"(image));
+    return std::bit_cast<std::uint64_t>(image);
+}
+std::uint64_t get_fpscr() { return read_fpscr() & fpscr_control_bits; }
+void set_fpscr(std::uint64_t v) {
+    const double image = std::bit_cast<double>((read_fpscr() & ~fpscr_control_bits) | (v & fpscr_control_bits));
+    // Low word fields 6-7 (VE OE UE ZE, XE NI RN) and high word field 7 (DRN), as the switch.
+    asm volatile("mtfsf 0x03, %0\n\tmtfsf 0x01, %0, 0, 1" : : "d"(image));
+}
+const std::vector<fp_control> controls = {
+    // Binary rounding toward minus infinity (3), plus infinity (2), zero (1), nearest (0),
+    // each with a different decimal rounding mode (DRN); A and C also enable an exception
+    // (overflow; underflow with non-IEEE mode), which nothing between the switches raises
+    // (and Linux leaves the MSR's FE bits clear, so an enabled exception would not trap).
+    {"FPSCR", get_fpscr, set_fpscr, 0x3, 0x1'0000'0042, 0x3'0000'0001, 0x7'0000'0024},
+};
+#elif defined(__mips__)
+// The FCSR's control bits: FS (flush to zero, 0x01000000), the exception enables (0xf80)
+// and RM (0x3). The rest is status, which the switch keeps per thread, so it is left out
+// of what the test compares and preserved when setting (cause bits cleared: ctc1 traps on
+// a cause bit whose enable is set).
+constexpr std::uint32_t fcsr_control_bits = 0x01000f83u;
+std::uint64_t get_fcsr() {
+    std::uint32_t v;
+    asm volatile("cfc1 %0, $31" : "=r"(v));
+    return v & fcsr_control_bits;
+}
+void set_fcsr(std::uint64_t v) {
+    std::uint32_t cur;
+    asm volatile("cfc1 %0, $31" : "=r"(cur));
+    const std::uint32_t fcsr =
+        (cur & ~fcsr_control_bits & ~0x0003f000u) | (static_cast<std::uint32_t>(v) & fcsr_control_bits);
+    asm volatile("ctc1 %0, $31" : : "r"(fcsr));
+}
+const std::vector<fp_control> controls = {
+    // RM toward minus infinity (3), plus infinity (2) with flush-to-zero, toward zero (1)
+    // with the overflow trap enabled, nearest (0) with flush-to-zero and the underflow trap
+    // enabled (nothing between the switches can raise either).
+    {"FCSR", get_fcsr, set_fcsr, 0x3, 0x0100'0002, 0x201, 0x0100'0100},
 };
 #else
 #error "tasklets FP tests: no FP control access for this architecture"
@@ -236,7 +307,8 @@ TEST_CASE("abi: fesetround() in a context rounds only that context's arithmetic"
     CHECK(main_third_after == downward_third);
 }
 
-#if defined(__aarch64__) || defined(__riscv) || defined(__s390x__)
+#if defined(__aarch64__) || defined(__riscv) || defined(__s390x__) || defined(__arm__) || defined(__powerpc64__) || \
+    defined(__mips__)
 namespace {
 
 struct flags_run {
@@ -255,10 +327,11 @@ struct flags_run {
 }  // namespace
 
 // Documented choice (arch/aarch64/switch_aarch64.S, arch/riscv64/switch_riscv64.S,
-// arch/s390x/switch_s390x.S): the cumulative exception flags (FPSR / fflags / the FPC's
-// flags) are status, not control, and stay with the thread, as <fenv.h> keeps them per
-// thread.
-TEST_CASE("abi: FP exception flags are per thread, not per context (AArch64 FPSR, RISC-V fflags, s390x FPC flags)",
+// arch/s390x/switch_s390x.S, arch/armhf/switch_armhf.S, arch/ppc64le/switch_ppc64le.S,
+// arch/mips64el/switch_mips64el.S): the cumulative exception flags (FPSR / fflags / the
+// FPC's flags / FPSCR's / the FCSR's) are status, not control, and stay with the thread, as
+// <fenv.h> keeps them per thread.
+TEST_CASE("abi: FP exception flags are per thread, not per context (AArch64 FPSR, RISC-V fflags, s390x FPC flags, ARM FPSCR, ppc64le FPSCR flags, MIPS FCSR flags)",
           "[abi][fp][context]") {
     raw_stack stack;
     flags_run run;

@@ -26,8 +26,7 @@ struct raw_stack {
     tasklets_test::valgrind_stack registered{bytes.get(), stack_bytes};  // switched onto by hand
     void* base() const { return bytes.get(); }
     std::uintptr_t aligned_top() const {
-        return (reinterpret_cast<std::uintptr_t>(bytes.get()) + stack_bytes) &
-               ~std::uintptr_t{tasklets::abi::stack_alignment - 1};
+        return (reinterpret_cast<std::uintptr_t>(bytes.get()) + stack_bytes) & ~std::uintptr_t{15};
     }
 };
 
@@ -113,7 +112,7 @@ TEST_CASE("abi: a fresh context starts with an aligned stack, a null return addr
     // At a function's first instruction the ABI's call alignment holds: sp + 8 on x86-64
     // (just after a call pushed the return address), sp itself elsewhere.
     INFO("entry sp " << hex(peer.entry_sp) << ", stack top " << hex(stack.aligned_top()));
-    CHECK((peer.entry_sp + tasklets::abi::entry_sp_below_top) % tasklets::abi::stack_alignment == 0);
+    CHECK((peer.entry_sp + tasklets::abi::entry_sp_below_top) % tasklets::abi::call_alignment == 0);
     // The frame is at the very top of the stack: nothing is wasted, nothing is above it.
     CHECK(stack.aligned_top() - peer.entry_sp == tasklets::abi::entry_sp_below_top);
     // Unwinders and frame-pointer walkers stop at a null return address / frame pointer.
@@ -139,17 +138,17 @@ struct deep_alignment {
 [[gnu::noinline]] void nest(deep_alignment* d, int depth) {
     auto* scratch = static_cast<volatile char*>(__builtin_alloca(static_cast<std::size_t>(depth) * 7 + 1));
     scratch[0] = static_cast<char>(depth);
-    if (tasklets_abi_sp_at_call() % tasklets::abi::stack_alignment != 0) ++d->misaligned;
+    if (tasklets_abi_sp_at_call() % tasklets::abi::call_alignment != 0) ++d->misaligned;
     ++d->checked;
     tasklets::switch_context(d->self, d->main);
     if (depth > 0) nest(d, depth - 1);
-    if (tasklets_abi_sp_at_call() % tasklets::abi::stack_alignment != 0) ++d->misaligned;
+    if (tasklets_abi_sp_at_call() % tasklets::abi::call_alignment != 0) ++d->misaligned;
     ++d->checked;
 }
 
 [[noreturn]] void alignment_entry(void* value) {
     auto* d = static_cast<deep_alignment*>(value);
-    if (tasklets_abi_sp_at_call() % tasklets::abi::stack_alignment != 0) ++d->misaligned;
+    if (tasklets_abi_sp_at_call() % tasklets::abi::call_alignment != 0) ++d->misaligned;
     ++d->checked;
     for (int i = 0; i < 20; ++i) nest(d, 30);
     for (;;) tasklets::switch_context(d->self, d->main, d);
@@ -157,7 +156,7 @@ struct deep_alignment {
 
 }  // namespace
 
-TEST_CASE("abi: the stack stays aligned as the ABI requires at calls deep inside a context, across many switches",
+TEST_CASE("abi: the stack keeps the ABI's call alignment deep inside a context, across many switches",
           "[abi][context]") {
     raw_stack stack;
     deep_alignment d;

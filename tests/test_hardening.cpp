@@ -89,7 +89,7 @@ TEST_CASE("hardening: code copied onto a tasklet's stack cannot run (SIGSEGV)", 
     REQUIRE(pid >= 0);
     if (pid == 0) {
         tasklets::tasklet t([] {
-            // A function that only returns: x86 `ret`, AArch64 `ret`, RISC-V `ret`, s390x `br %r14`.
+            // A function that only returns: x86 `ret`, AArch64 `ret`, RISC-V `ret`, s390x `br %r14`, ARM `bx lr`, ppc64le `blr`, MIPS `jr $ra` (and its delay slot).
 #if defined(__x86_64__) || defined(__i386__)
             const unsigned char code[] = {0xc3};
 #elif defined(__aarch64__)
@@ -98,6 +98,13 @@ TEST_CASE("hardening: code copied onto a tasklet's stack cannot run (SIGSEGV)", 
             const unsigned char code[] = {0x67, 0x80, 0x00, 0x00};
 #elif defined(__s390x__)
             const unsigned char code[] = {0x07, 0xfe};  // br %r14
+#elif defined(__arm__)
+            // ARM-state `bx lr`: the address is even, so the call enters ARM state.
+            const unsigned char code[] = {0x1e, 0xff, 0x2f, 0xe1};
+#elif defined(__powerpc64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            const unsigned char code[] = {0x20, 0x00, 0x80, 0x4e};  // blr (0x4e800020, little-endian)
+#elif defined(__mips__) && defined(__MIPSEL__)
+            const unsigned char code[] = {0x08, 0x00, 0xe0, 0x03, 0x00, 0x00, 0x00, 0x00};  // jr $ra; nop
 #endif
             // alloca: on the tasklet's real stack even under ASan (whose fake stack would
             // take a fixed-size local array).

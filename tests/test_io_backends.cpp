@@ -119,7 +119,7 @@ TEST_CASE("when the receive buffers run out, reads fall back to recv and lose no
             tasklets::spawn([&, i] {
                 stream& s = readers[static_cast<std::size_t>(i)];
                 std::vector<unsigned char> got(1);
-                REQUIRE(s.read_some(got.data(), 1, 30s) == 1);  // arms the receive
+                if (s.read_some(got.data(), 1, 30s) != 1) return;  // arms the receive; counted as not intact
                 (void)go.receive();
                 unsigned char buf[4096];
                 while (std::size_t n = s.read_some(buf, sizeof buf, 30s)) got.insert(got.end(), buf, buf + n);
@@ -205,10 +205,12 @@ TEST_CASE("closing a stream with unread read-ahead gives its buffers back", "[io
         auto [a, b] = connected_pair(l);
         const std::vector<unsigned char> data = patterned(0, 20000);
         unsigned char c = 0;
-        tasklets::tasklet reader([&, &b = b] { REQUIRE(b.read_some(&c, 1, 10s) == 1); });  // waits: starts the receive
+        std::size_t first = 0;
+        tasklets::tasklet reader([&, &b = b] { first = b.read_some(&c, 1, 10s); });  // waits: starts the receive
         a.write_all(data.data(), data.size(), 10s);
         tasklets::sleep_for(50ms);  // the rest arrives (on io_uring: into the pool)
         REQUIRE_FALSE(reader.alive());
+        REQUIRE(first == 1);
         if (on_uring()) CHECK(tasklets::statistics().receive_buffers_held > 0);
         b.close();
         CHECK(tasklets::statistics().receive_buffers_held == 0);
@@ -229,8 +231,7 @@ TEST_CASE("a burst of 500 connections is accepted whole, each with its own peer 
                 stream s = l.accept(peer, 30s);
                 ports.push_back(peer.port());
                 char ch = 0;
-                REQUIRE(s.read_some(&ch, 1, 30s) == 1);
-                served += ch == 'x';
+                served += s.read_some(&ch, 1, 30s) == 1 && ch == 'x';
             }
         });
         for (int i = 0; i < clients; ++i) {

@@ -48,7 +48,7 @@ child_result run_in_child(const char* name, Body body) {
     (void)!::read(id_pipe[0], &r.tasklet_id, sizeof r.tasklet_id);
     char buf[1024];
     for (ssize_t n; (n = ::read(err_pipe[0], buf, sizeof buf)) > 0;) r.stderr_text.append(buf, static_cast<std::size_t>(n));
-    // Under QEMU user mode (the AArch64, RISC-V and s390x runs), the emulator itself adds
+    // Under QEMU user mode (the AArch64, RISC-V, s390x, ppc64le and mips64el runs), the emulator itself adds
     // this line when the guest dies by a signal; it is not ours to compare.
     if (auto at = r.stderr_text.find("qemu: uncaught target signal "); at != std::string::npos)
         r.stderr_text.erase(at);

@@ -1,6 +1,7 @@
 # Shared part of the Debian cross toolchain files. The including file sets
 # CMAKE_SYSTEM_PROCESSOR, TASKLETS_CROSS_TRIPLE (e.g. aarch64-linux-gnu) and, for a target
-# this machine cannot run natively, TASKLETS_CROSS_QEMU (e.g. qemu-aarch64).
+# this machine cannot run natively, TASKLETS_CROSS_QEMU (e.g. qemu-aarch64), and, where QEMU's
+# default CPU model for the target lacks something the suite needs, TASKLETS_CROSS_QEMU_CPU.
 #
 # Debian's cross compilers are not sysroot compilers: they have the target's headers and
 # libraries built in under /usr/<triple>, which is also what QEMU needs as its -L prefix
@@ -29,6 +30,9 @@ if(TASKLETS_CROSS_QEMU)
                         "(ci/install-deps.sh does)")
   endif()
   set(CMAKE_CROSSCOMPILING_EMULATOR ${TASKLETS_CROSS_QEMU_PATH} -L ${TASKLETS_CROSS_PREFIX})
+  if(TASKLETS_CROSS_QEMU_CPU)
+    list(APPEND CMAKE_CROSSCOMPILING_EMULATOR -cpu ${TASKLETS_CROSS_QEMU_CPU})
+  endif()
 endif()
 
 # Catch2 v2 is header-only and architecture-independent, but Debian installs it in the

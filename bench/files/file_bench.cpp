@@ -1,8 +1,9 @@
 // file_bench — 1,000 tasklets doing 4 KiB random reads of one file, three ways, and how late
 // a 1 ms ticker tasklet on the same thread runs meanwhile (issue 17's file benchmark):
 //
-//   tasklets   each reader calls tasklets::fs::file::read_at: the pread runs on a helper
-//              thread while only that tasklet waits
+//   tasklets   each reader calls tasklets::fs::file::read_at, which waits for an io_uring
+//              read (the io_uring backend) or for a pread on a helper thread (epoll backend:
+//              run with TASKLETS_IO_BACKEND=epoll) while only that tasklet waits
 //   pread      each reader calls pread(2) itself: the whole thread waits for each read
 //   pool       what a user builds today: the reads as jobs for a hand-written pool of
 //              std::threads (as many as the tasklets' helpers), the thread's tasklets free
@@ -180,8 +181,10 @@ int main(int argc, char** argv) {
         f.sync();
     }
     const std::uint64_t blocks = static_cast<std::uint64_t>(mib) * (1 << 20) / block;
-    std::printf("file_bench: %d tasklets x %d random 4 KiB reads of a %ld MiB file, %d rounds; helpers/pool threads: %zu\n",
-                readers, per_reader, mib, rounds, tasklets::max_helper_threads());
+    const std::string backend(tasklets::to_string(tasklets::current_io_backend()));
+    std::printf("file_bench: %d tasklets x %d random 4 KiB reads of a %ld MiB file, %d rounds; helpers/pool threads: %zu; "
+                "I/O backend: %s\n",
+                readers, per_reader, mib, rounds, tasklets::max_helper_threads(), backend.c_str());
     std::printf("%-8s %-9s %12s %10s %10s %10s\n", "cache", "way", "reads/s", "tick p50", "tick p99", "tick max");
     for (const char* cache : {"cached", "cold"}) {
         for (const char* way : {"tasklets", "pread", "pool"}) {

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# The HTTP comparison of issue 6, in one run: our tasklet-per-connection server
-# (examples/http_server.cpp, one thread), nginx (one worker, same fixed 200 response) and a
-# thread-per-connection server (bench/http/thread_server.cpp), each driven by wrk at 100,
-# 1,000 and 10,000 concurrent keep-alive connections on loopback. Reports requests/s and p99
-# latency side by side (and the server's CPU use), in bench/http/results/latest.md
-# (latest-shared.md with --shared).
+# The HTTP comparison, in one run: our tasklet-per-connection server
+# (examples/http_server.cpp, one thread) on each I/O backend — io_uring and epoll, the same
+# binary started with TASKLETS_IO_BACKEND set — nginx (one worker, same fixed 200 response)
+# and a thread-per-connection server (bench/http/thread_server.cpp), each driven by wrk at
+# 1, 10, 100, 1,000 and 10,000 concurrent keep-alive connections on loopback. Reports
+# requests/s and p99 latency side by side (and the server's CPU use), in
+# bench/http/results/latest.md (latest-shared.md with --shared).
 #
 #   bench/http/run.sh [--duration SECONDS] [--connections "100 1000 10000"] [--wrk-threads N]
 #                     [--rounds N] [--shared]
 #
-# Order: all three servers run at once (an idle one costs nothing) and are warmed up
+# Order: all four servers run at once (an idle one costs nothing) and are warmed up
 # first; then, for each connection count, each server is measured in turn, in a
 # different order each round (forward, then reversed), and the report gives the mean
 # over the rounds (2 by default). Measuring one server after the other in a fixed order
@@ -30,7 +31,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 duration=10
-connections="100 1000 10000"
+connections="1 10 100 1000 10000"
 wrk_threads=
 rounds=2
 shared=0
@@ -132,11 +133,14 @@ measure() {  # name connections round: one wrk run against a running server
   local before after user_before sys_before user_after sys_after
   local out_file="$raw/$name-c$c-r$round.txt"
   read -r user_before sys_before < <(cpu_ticks "$pid")
-  "${wrk_cpu[@]}" wrk -t"$t" -c"$c" -d"${duration}s" --timeout 10s --latency "http://127.0.0.1:$port/" >"$out_file" 2>&1 || true
+  # wrk's own CPU share too: at 100 % the load generator, not the server, sets the pace.
+  "${wrk_cpu[@]}" /usr/bin/time -f '%P' -o "$out_file.cpu" \
+    wrk -t"$t" -c"$c" -d"${duration}s" --timeout 10s --latency "http://127.0.0.1:$port/" >"$out_file" 2>&1 || true
   read -r user_after sys_after < <(cpu_ticks "$pid")
   before=$((user_before + sys_before))
   after=$((user_after + sys_after))
-  local rps p99 errors cpu requests per_req sys_per_req
+  local rps p99 errors cpu requests per_req sys_per_req wrk_cpu_share
+  wrk_cpu_share=$(tr -d '%' <"$out_file.cpu" 2>/dev/null | tail -n 1)
   rps=$(awk '/^Requests\/sec:/ {print $2}' "$out_file")
   p99=$(awk '$1 == "99%" {print $2}' "$out_file")
   errors=$(awk '/Socket errors:/ {sub(/.*Socket errors: /, ""); print}' "$out_file")
@@ -146,50 +150,57 @@ measure() {  # name connections round: one wrk run against a running server
   per_req=$(awk -v a="$after" -v b="$before" -v hz="$hz" -v n="${requests:-0}" 'BEGIN { if (n > 0) printf "%.2f", 1e6 * (a - b) / hz / n; else print "-" }')
   # of which in the kernel (system time: TCP, loopback, system calls, context switches)
   sys_per_req=$(awk -v a="$sys_after" -v b="$sys_before" -v hz="$hz" -v n="${requests:-0}" 'BEGIN { if (n > 0) printf "%.2f", 1e6 * (a - b) / hz / n; else print "-" }')
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$c" "${rps:-0}" "$(to_ms "${p99:-0}")" "$cpu" "${errors:-none}" "$per_req" "$sys_per_req" "$round" >>"$results"
-  printf 'run.sh: round %s %-8s c=%-6s %12s req/s   p99 %10s   server CPU %s%% (%s us/request, %s in the kernel)   errors: %s\n' \
-    "$round" "$name" "$c" "${rps:-?}" "${p99:-?}" "$cpu" "$per_req" "$sys_per_req" "${errors:-none}"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$c" "${rps:-0}" "$(to_ms "${p99:-0}")" "$cpu" "${errors:-none}" "$per_req" "$sys_per_req" "$round" "${wrk_cpu_share:-0}" >>"$results"
+  printf 'run.sh: round %s %-8s c=%-6s %12s req/s   p99 %10s   server CPU %s%% (%s us/request, %s in the kernel)   wrk CPU %s%%   errors: %s\n' \
+    "$round" "$name" "$c" "${rps:-?}" "${p99:-?}" "$cpu" "$per_req" "$sys_per_req" "${wrk_cpu_share:-?}" "${errors:-none}"
   sleep 1  # let the server close the connections (10,000 threads exiting) before the next run
 }
 
 # ---- the three servers, all running, measured in turn ---------------------------------------
 declare -A server_pid server_port
-start_server tasklets 18080 "$build/examples/http_server" 18080 127.0.0.1
+start_server uring 18080 env TASKLETS_IO_BACKEND=io_uring "$build/examples/http_server" 18080 127.0.0.1
+start_server epoll 18083 env TASKLETS_IO_BACKEND=epoll "$build/examples/http_server" 18083 127.0.0.1
+grep -q "I/O backend: io_uring" "$raw/uring-server.log" || { echo "run.sh: the io_uring server did not start on io_uring:" >&2; cat "$raw/uring-server.log" >&2; exit 1; }
 sed -e "s|@DIR@|$work|g" -e "s|@PORT@|18081|g" "$here/nginx.conf.in" >"$work/nginx.conf"
 start_server nginx 18081 nginx -p "$work" -c "$work/nginx.conf" -e "$work/nginx-error.log"
 start_server threads 18082 "$build/thread_server" 18082 127.0.0.1
 
-servers=(tasklets nginx threads)
+servers=(uring epoll nginx threads)
 for c in $connections; do
   for ((round = 1; round <= rounds; round++)); do
     order=("${servers[@]}")
-    ((round % 2 == 0)) && order=(threads nginx tasklets)
+    ((round % 2 == 0)) && order=(threads nginx epoll uring)
     for name in "${order[@]}"; do measure "$name" "$c" "$round"; done
   done
 done
 
 # ---- report ---------------------------------------------------------------------------------
 {
-  echo "# HTTP hello server: tasklets vs nginx vs thread-per-connection"
+  echo "# HTTP hello server: tasklets (io_uring and epoll) vs nginx vs thread-per-connection"
   echo
   echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), Linux $(uname -r)."
   echo "wrk -t$wrk_threads -c<N> -d${duration}s --latency on 127.0.0.1; $placement;"
   echo "means over $rounds rounds, servers measured in turn (forward order, then reversed);"
-  echo "nginx $(nginx -v 2>&1 | sed 's|.*/||'), 1 worker; tasklets: examples/http_server (1 thread); threads: bench/http/thread_server."
+  echo "nginx $(nginx -v 2>&1 | sed 's|.*/||'), 1 worker; uring and epoll: examples/http_server (1 thread) with"
+  echo "TASKLETS_IO_BACKEND=io_uring and =epoll; threads: bench/http/thread_server."
   echo
-  echo "| connections | tasklets req/s | nginx req/s | threads req/s | tasklets/nginx | tasklets/threads | p99 tasklets | p99 nginx | p99 threads | server CPU % (t/n/th) | server CPU µs/request (t/n/th) | of which kernel µs/request (t/n/th) |"
-  echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| connections | uring req/s | epoll req/s | nginx req/s | threads req/s | uring/epoll | uring/nginx | epoll/nginx | p99 u / e / n / th | server CPU % u / e / n / th | CPU µs/request u / e / n / th | of which kernel u / e / n / th | wrk CPU % u / e / n / th |"
+  echo "|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|---|---|"
   for c in $connections; do
     awk -F'\t' -v c="$c" '
-      $2 == c { n[$1]++; rps[$1] += $3; p99[$1] += $4; cpu[$1] += $5; us[$1] += $7; sys[$1] += $8 }
+      $2 == c { n[$1]++; rps[$1] += $3; p99[$1] += $4; cpu[$1] += $5; us[$1] += $7; sys[$1] += $8; wc[$1] += $10 }
       END {
-        for (k in n) { rps[k] /= n[k]; p99[k] /= n[k]; cpu[k] /= n[k]; us[k] /= n[k]; sys[k] /= n[k] }
-        ratio_n = rps["nginx"] > 0 ? sprintf("%.2f×", rps["tasklets"] / rps["nginx"]) : "-"
-        ratio_t = rps["threads"] > 0 ? sprintf("%.2f×", rps["tasklets"] / rps["threads"]) : "-"
-        printf "| %s | %.0f | %.0f | %.0f | %s | %s | %.2f ms | %.2f ms | %.2f ms | %.0f / %.0f / %.0f | %.2f / %.2f / %.2f | %.2f / %.2f / %.2f |\n", c,
-          rps["tasklets"], rps["nginx"], rps["threads"], ratio_n, ratio_t,
-          p99["tasklets"], p99["nginx"], p99["threads"], cpu["tasklets"], cpu["nginx"], cpu["threads"],
-          us["tasklets"], us["nginx"], us["threads"], sys["tasklets"], sys["nginx"], sys["threads"]
+        for (k in n) { rps[k] /= n[k]; p99[k] /= n[k]; cpu[k] /= n[k]; us[k] /= n[k]; sys[k] /= n[k]; wc[k] /= n[k] }
+        ue = rps["epoll"] > 0 ? sprintf("%.3f×", rps["uring"] / rps["epoll"]) : "-"
+        un = rps["nginx"] > 0 ? sprintf("%.2f×", rps["uring"] / rps["nginx"]) : "-"
+        en = rps["nginx"] > 0 ? sprintf("%.2f×", rps["epoll"] / rps["nginx"]) : "-"
+        printf "| %s | %.0f | %.0f | %.0f | %.0f | %s | %s | %s | %.2f / %.2f / %.2f / %.2f ms | %.0f / %.0f / %.0f / %.0f | %.2f / %.2f / %.2f / %.2f | %.2f / %.2f / %.2f / %.2f | %.0f / %.0f / %.0f / %.0f |\n", c,
+          rps["uring"], rps["epoll"], rps["nginx"], rps["threads"], ue, un, en,
+          p99["uring"], p99["epoll"], p99["nginx"], p99["threads"],
+          cpu["uring"], cpu["epoll"], cpu["nginx"], cpu["threads"],
+          us["uring"], us["epoll"], us["nginx"], us["threads"],
+          sys["uring"], sys["epoll"], sys["nginx"], sys["threads"],
+          wc["uring"], wc["epoll"], wc["nginx"], wc["threads"]
       }' "$results"
   done
   echo

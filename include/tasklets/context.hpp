@@ -21,7 +21,9 @@
 // - A C++ exception must never propagate out of an entry function: catch everything.
 // - Saved on every switch: the ABI's callee-saved general and FP registers and the FP
 //   control state (x86-64 and i386: MXCSR and the x87 control word; AArch64: FPCR; RISC-V: see
-//   arch/riscv64; s390x: the FPC's masks and rounding modes). A fresh context starts with the
+//   arch/riscv64; s390x: the FPC's masks and rounding modes; ppc64le: the FPSCR's enables and
+//   rounding modes; mips64el: the FCSR's rounding mode, exception enables and flush-to-zero
+//   bit). A fresh context starts with the
 //   FP control state of its creator.
 // - Contexts are not bound to threads, but a context must not be resumed twice at once.
 #pragma once
@@ -48,8 +50,13 @@ using context_entry = void (*)(void* value);
 /// Smallest stack make_context accepts, in bytes: its initial frame plus room to call.
 /// Windows x64 needs more: its frame also holds xmm6-xmm15 and the TEB's stack fields,
 /// and the entry is owed 32 bytes of shadow space (arch/windows_x64).
+/// On ppc64le the switch's frame alone is 560 bytes (18 GPRs, 18 FPRs, 12 128-bit vector
+/// registers and the ELFv2 frame headers), and ELFv2 lets any function use 288 bytes
+/// below its sp without allocating them, so 256 would not even hold the frame.
 #if defined(_WIN64)
 inline constexpr std::size_t min_context_stack = 512;
+#elif defined(__powerpc64__)
+inline constexpr std::size_t min_context_stack = 1024;
 #else
 inline constexpr std::size_t min_context_stack = 256;
 #endif

@@ -5,25 +5,31 @@
 //     std::size_t n = f.read_at(buf.data(), buf.size(), 0);     // other tasklets run meanwhile
 //     tasklets::fs::write_file_atomically("world.sav", state);  // a save that is all or nothing
 //
-// Regular files cannot be waited for with epoll (the kernel calls them always ready), so
-// every call here runs the system call on a helper thread (tasklets/blocking.hpp) while
-// the calling tasklet is parked: a slow disk delays that tasklet alone.
+// Underneath, each call is an io_uring request when this thread's reactor runs the
+// io_uring backend (tasklets/io.hpp, "Backends"): a read that misses the page cache is
+// waited for by the kernel, not by a thread. On the epoll backend, which cannot wait for
+// regular files (the kernel calls them always ready), each call runs the system call on a
+// helper thread (tasklets/blocking.hpp). Either way only the calling tasklet waits: a slow
+// disk delays that tasklet alone. read_file and write_file_atomically are one helper job
+// each on both backends (several system calls, one hop).
 //
 // Conventions (as for sockets, tasklets/io.hpp): every call takes an optional deadline
 // and throws timeout_error when it passes; errors are std::system_error with the errno,
 // naming the call and the path, e.g. "tasklets: open \"world.sav\": No such file or
 // directory".
 //
-// Killing a tasklet in the middle of a call is safe. The call goes on to the end on its
-// helper (a system call cannot be interrupted from outside), but it never touches the
-// tasklet's memory: reads land in a buffer of the call's own and are copied out only when
-// the tasklet takes the result; writes are copied in before the call starts. The
-// descriptor stays open until the call is done, even if the file object is destroyed as
-// the killed tasklet unwinds — so a late write can never land in another file that reused
-// the descriptor's number. The same holds when a deadline passes: that call's effect may
-// still happen after the timeout_error. What such a call leaves (a descriptor an open
-// returned, a read's buffer) is released when the thread's reactor takes its reply in:
-// at the thread's next wait for I/O, a timer or a helper, or when the thread ends.
+// Killing a tasklet in the middle of a call is safe. The call goes on to the end in the
+// kernel or on its helper (neither can be interrupted from outside), but it never touches
+// the tasklet's memory: reads land in a buffer owned by the request and are copied out
+// only when the tasklet takes the result; writes are copied in before the call starts;
+// paths are copied too. The descriptor stays open until the call is done, even if the file
+// object is destroyed as the killed tasklet unwinds — so a late write can never land in
+// another file that reused the descriptor's number. The same holds when a deadline passes
+// (an io_uring request is then cancelled, which may or may not stop it in time): that
+// call's effect may still happen after the timeout_error. What such a call leaves (a
+// descriptor an open returned, a read's buffer) is released when the thread's reactor takes
+// its completion in: at the thread's next wait for I/O, a timer or a helper, or when the
+// thread ends.
 #pragma once
 
 #include <tasklets/time.hpp>

@@ -16,7 +16,7 @@ struct tasklets_debug_frame_slot {
 
 struct tasklets_debug_info_type {
     std::uint32_t layout;    // this struct's version; bumped when fields change meaning
-    const char* arch;        // "x86_64", "aarch64", "riscv64", "i386", "s390x"
+    const char* arch;        // "x86_64", "aarch64", "riscv64", "i386", "s390x", "armhf", "ppc64le", "mips64el", "mips64el"
     const tasklets_debug_frame_slot* frame;  // ends with a null name
 };
 
@@ -38,6 +38,15 @@ static const tasklets_debug_frame_slot tasklets_debug_frame_slots[] = {
 #elif defined(__s390x__)
 #include "frame_s390x.h"
 #define TASKLETS_DEBUG_ARCH "s390x"
+#elif defined(__arm__)
+#include "frame_armhf.h"
+#define TASKLETS_DEBUG_ARCH "armhf"
+#elif defined(__powerpc64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && _CALL_ELF == 2
+#include "frame_ppc64le.h"
+#define TASKLETS_DEBUG_ARCH "ppc64le"
+#elif defined(__mips__) && _MIPS_SIM == _ABI64 && defined(__MIPSEL__)
+#include "frame_mips64el.h"
+#define TASKLETS_DEBUG_ARCH "mips64el"
 #else
 #error "tasklets: kernel/debug.cpp does not know this architecture's frame header"
 #endif

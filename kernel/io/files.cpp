@@ -76,6 +76,8 @@ using detail::file_ring;
 using detail::reactor;
 
 // The outcome of a call on io_uring: a timeout or an errno, as the helper path reports them.
+// Only the io_uring paths call it, so a build without liburing (every cross target here)
+// leaves it out rather than warn that it is unused.
 long ring_checked(long rc, const deadline& d, const std::string& what) {
     if (rc == -ETIMEDOUT) detail::throw_timeout(what, d.span());
     if (rc < 0) fail(static_cast<int>(-rc), what);

@@ -60,9 +60,27 @@ _ARCH_REGS = {
         "pc": "pswa", "sp": "r15",
         "saved": dict([("r%d" % n, "TASKLETS_FRAME_R%d" % n) for n in range(6, 15)]),
     },
+    "armhf": {
+        "pc": "pc", "sp": "sp",
+        "saved": dict([("r%d" % n, "TASKLETS_FRAME_R%d" % n) for n in range(4, 12)] + [("lr", "TASKLETS_FRAME_RESUME")]),
+    },
+    # ppc64le: gdb's sp is r1. frame_ppc64le.h names the first slot of each run of saved
+    # registers (the switch stores them with .irp loops), so the others are (slot, offset).
+    "ppc64le": {
+        "pc": "pc", "sp": "r1",
+        "saved": dict([("r2", "TASKLETS_FRAME_R2"), ("lr", "TASKLETS_FRAME_LR")] +
+                      [("r%d" % n, ("TASKLETS_FRAME_R14", 8 * (n - 14))) for n in range(14, 32)]),
+    },
+    # gdb calls $30 s8 on MIPS; gp is callee-saved in n64, and ra also holds the resume address.
+    "mips64el": {
+        "pc": "pc", "sp": "sp",
+        "saved": dict([("s%d" % n, "TASKLETS_FRAME_S%d" % n) for n in range(0, 8)] +
+                      [("s8", "TASKLETS_FRAME_FP"), ("gp", "TASKLETS_FRAME_GP"), ("ra", "TASKLETS_FRAME_RA")]),
+    },
 }
 _RESUME_SLOT = {"x86_64": "TASKLETS_FRAME_RESUME", "aarch64": "TASKLETS_FRAME_RESUME", "riscv64": "TASKLETS_FRAME_RA",
-                "i386": "TASKLETS_FRAME_RESUME", "s390x": "TASKLETS_FRAME_R14"}
+                "i386": "TASKLETS_FRAME_RESUME", "s390x": "TASKLETS_FRAME_R14", "armhf": "TASKLETS_FRAME_RESUME",
+                "ppc64le": "TASKLETS_FRAME_LR", "mips64el": "TASKLETS_FRAME_RA"}
 
 
 class _Error(gdb.GdbError):
@@ -152,7 +170,7 @@ def _std_string(v):
 
 
 def _word(addr):
-    """A register-sized word of the program (8 bytes, 4 on i386), as saved in a context frame.
+    """A register-sized word of the program (8 bytes, 4 on i386 and armhf), as saved in a context frame.
     Read as a pointer-typed value, so gdb applies the program's byte order (s390x is
     big-endian; decoding the raw bytes as little-endian read every s390x slot wrongly)."""
     word = gdb.lookup_type("void").pointer()
@@ -340,7 +358,8 @@ def _context_registers(sched, t):
         resume = _word(sp + slots[_RESUME_SLOT[arch]])
         values = {regs["pc"]: resume, regs["sp"]: sp + slots["TASKLETS_FRAME_SIZE"]}
         for reg, slot in regs["saved"].items():
-            values[reg] = _word(sp + slots[slot])
+            name, offset = slot if isinstance(slot, tuple) else (slot, 0)
+            values[reg] = _word(sp + slots[name] + offset)
     except gdb.MemoryError as e:
         raise _Error("tasklets: cannot read tasklet %d's saved context at 0x%x (%s)%s" % (tid, sp, e, _CORE_HINT))
     if resume == 0:

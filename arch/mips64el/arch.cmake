@@ -1,0 +1,8 @@
+# mips64el (n64 ABI): the switch is GNU as, C-preprocessed (.S) so it can include the frame
+# header; the fresh-frame builder is C++.
+enable_language(ASM)
+set(TASKLETS_ARCH_KERNEL_SWITCH ON)  # switch_mips64el.S has tasklets_kernel_switch
+set(TASKLETS_ARCH_SOURCES
+  ${CMAKE_CURRENT_LIST_DIR}/switch_mips64el.S
+  ${CMAKE_CURRENT_LIST_DIR}/context_mips64el.cpp
+)
