@@ -7,7 +7,7 @@
 // Written in assembly because only assembly can put a known value in every nonvolatile
 // register across a call, or overwrite registers a compiler would never touch.
 // The scheduler-switch probes (tasklets_abi_call_checked, tasklets_abi_call_clobbered)
-// come with the scheduler's port.
+// share tasklets_abi_switch_checked's frame (the PROBE_PROLOGUE/PROBE_EPILOGUE macros).
 
 #define TASKLETS_NOTE(...)
 #define TASKLETS_OFFSET(name, value) .equ name, value
@@ -162,3 +162,133 @@ tasklets_abi_entry_probe:
 tasklets_abi_sp_at_call:
         leaq    8(%rsp), %rax             // undo the call's push of the return address
         ret
+
+// void tasklets_abi_call_checked(void (*fn)(void*), void* arg,
+//                                const uint64_t* patterns, uint64_t* results)
+//   rcx = fn, rdx = arg, r8 = patterns, r9 = results. The frame and the register order
+//   are those of tasklets_abi_switch_checked; only the call differs.
+        .globl  tasklets_abi_call_checked
+        .def    tasklets_abi_call_checked; .scl 2; .type 32; .endef
+        .p2align 4
+        .seh_proc tasklets_abi_call_checked
+tasklets_abi_call_checked:
+        pushq   %rbp
+        .seh_pushreg %rbp
+        pushq   %rbx
+        .seh_pushreg %rbx
+        pushq   %rdi
+        .seh_pushreg %rdi
+        pushq   %rsi
+        .seh_pushreg %rsi
+        pushq   %r12
+        .seh_pushreg %r12
+        pushq   %r13
+        .seh_pushreg %r13
+        pushq   %r14
+        .seh_pushreg %r14
+        pushq   %r15
+        .seh_pushreg %r15
+        subq    $LOCALS, %rsp
+        .seh_stackalloc LOCALS
+        .irp    n, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
+        movaps  %xmm\n, XMM_SAVE + (\n - 6) * 16(%rsp)
+        .seh_savexmm %xmm\n, XMM_SAVE + (\n - 6) * 16
+        .endr
+        .seh_endprologue
+        movq    %r9, RESULTS_SLOT(%rsp)
+        movq    %rsp, SP_BEFORE(%r9)
+        movq    %rcx, %rax                        // fn, called with arg as its argument
+        movq    %rdx, %rcx
+        movq    %r8, %r9
+        .irp    n, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
+        movups  (NGPR + (\n - 6) * 2) * 8(%r9), %xmm\n
+        .endr
+        movq    0 * 8(%r9), %rbx
+        movq    1 * 8(%r9), %rbp
+        movq    2 * 8(%r9), %rdi
+        movq    3 * 8(%r9), %rsi
+        movq    4 * 8(%r9), %r12
+        movq    5 * 8(%r9), %r13
+        movq    6 * 8(%r9), %r14
+        movq    7 * 8(%r9), %r15
+        call    *%rax
+        movq    RESULTS_SLOT(%rsp), %r10          // rax (the switch's result) stays untouched
+        movq    %rbx, 0 * 8(%r10)
+        movq    %rbp, 1 * 8(%r10)
+        movq    %rdi, 2 * 8(%r10)
+        movq    %rsi, 3 * 8(%r10)
+        movq    %r12, 4 * 8(%r10)
+        movq    %r13, 5 * 8(%r10)
+        movq    %r14, 6 * 8(%r10)
+        movq    %r15, 7 * 8(%r10)
+        .irp    n, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
+        movups  %xmm\n, (NGPR + (\n - 6) * 2) * 8(%r10)
+        .endr
+        movq    %rsp, SP_AFTER(%r10)
+        .irp    n, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
+        movaps  XMM_SAVE + (\n - 6) * 16(%rsp), %xmm\n
+        .endr
+        addq    $LOCALS, %rsp
+        popq    %r15
+        popq    %r14
+        popq    %r13
+        popq    %r12
+        popq    %rsi
+        popq    %rdi
+        popq    %rbx
+        popq    %rbp
+        ret
+        .seh_endproc
+
+// void tasklets_abi_call_clobbered(void (*fn)(void*), void* arg)
+//   Saves its caller's nonvolatile registers as tasklets_abi_switch_checked does, fills
+//   every register but rsp with CLOBBER, then calls fn(arg).
+        .globl  tasklets_abi_call_clobbered
+        .def    tasklets_abi_call_clobbered; .scl 2; .type 32; .endef
+        .p2align 4
+        .seh_proc tasklets_abi_call_clobbered
+tasklets_abi_call_clobbered:
+        pushq   %rbp
+        .seh_pushreg %rbp
+        pushq   %rbx
+        .seh_pushreg %rbx
+        pushq   %rdi
+        .seh_pushreg %rdi
+        pushq   %rsi
+        .seh_pushreg %rsi
+        pushq   %r12
+        .seh_pushreg %r12
+        pushq   %r13
+        .seh_pushreg %r13
+        pushq   %r14
+        .seh_pushreg %r14
+        pushq   %r15
+        .seh_pushreg %r15
+        subq    $LOCALS, %rsp
+        .seh_stackalloc LOCALS
+        .irp    n, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
+        movaps  %xmm\n, XMM_SAVE + (\n - 6) * 16(%rsp)
+        .seh_savexmm %xmm\n, XMM_SAVE + (\n - 6) * 16
+        .endr
+        .seh_endprologue
+        movq    %rcx, RESULTS_SLOT(%rsp)          // fn (this probe has no results)
+        movq    %rdx, 0(%rsp)                     // arg, in the callee's shadow space until the call
+        movq    $CLOBBER, %r11
+        fill_all %r11
+        movq    0(%rsp), %rcx
+        movq    RESULTS_SLOT(%rsp), %rax
+        call    *%rax
+        .irp    n, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
+        movaps  XMM_SAVE + (\n - 6) * 16(%rsp), %xmm\n
+        .endr
+        addq    $LOCALS, %rsp
+        popq    %r15
+        popq    %r14
+        popq    %r13
+        popq    %r12
+        popq    %rsi
+        popq    %rdi
+        popq    %rbx
+        popq    %rbp
+        ret
+        .seh_endproc
