@@ -11,7 +11,7 @@ packages=(
   g++-arm-linux-gnueabihf
   g++-powerpc64le-linux-gnu
   g++-mips64el-linux-gnuabi64
-  g++-mingw-w64-x86-64 wine64
+  g++-mingw-w64-x86-64-posix wine64
   gdb pkg-config make doxygen python3
   clang libclang-rt-14-dev
   liburing-dev
