@@ -23,6 +23,7 @@ add_executable(tasklets_tests
   ${_tests}/test_spec_listener.cpp
   ${_tests}/test_spec_scale.cpp
   ${_tests}/test_spec_scheduler.cpp
+  ${_tests}/test_spec_stacks.cpp
   ${_tests}/test_statistics.cpp
   ${_tests}/test_timers.cpp
   ${_tests}/test_trace.cpp
@@ -47,7 +48,7 @@ set(_left_out
   "test_abi_tasklets.cpp: walks frames with glibc's backtrace() (execinfo.h) and DWARF CFI (Windows unwinds through SEH tables, covered by tests/arch/windows_x64/teb_windows_x64.cpp)"
   "test_unwind.cpp: glibc's backtrace() and DWARF CFI as above"
   "test_hardening.cpp: Linux hardening (fork, /proc/self/maps, the ELF auxiliary vector, NX by mmap)"
-  "test_spec_stacks.cpp: its overflow case forks (the Windows overflow death tests are tests/windows/test_windows_overflow.cpp)"
+  "test_spec_stacks.cpp's overflow death test: it forks (the Windows ones are tests/windows/test_windows_overflow.cpp)"
   "test_overflow.cpp: fork and SIGSEGV, ported as tests/windows/test_windows_overflow.cpp (CreateProcess, STATUS_STACK_OVERFLOW)"
   "test_io.cpp: sockets and descriptor I/O (tasklets/io.hpp), which need an IOCP reactor on Windows"
   "test_io_backends.cpp: the epoll and io_uring backends"
