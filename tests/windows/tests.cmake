@@ -10,6 +10,8 @@ add_executable(tasklets_tests
   ${_tests}/main.cpp
   ${_tests}/test_abi_registers.cpp
   ${_tests}/test_abi_fp.cpp
+  ${_tests}/test_abi_tasklets.cpp
+  ${_tests}/test_unwind.cpp
   ${_tests}/test_blocking.cpp
   ${_tests}/test_channel_payloads.cpp
   ${_tests}/test_deadlock_report.cpp
@@ -45,8 +47,7 @@ catch_discover_tests(tasklets_tests)
 # Left out, each with its reason (file: reason).
 set(_left_out
   "test_abi_bti.cpp: AArch64 Branch Target Identification (fork, PROT_BTI)"
-  "test_abi_tasklets.cpp: walks frames with glibc's backtrace() (execinfo.h) and DWARF CFI (Windows unwinds through SEH tables, covered by tests/arch/windows_x64/teb_windows_x64.cpp)"
-  "test_unwind.cpp: glibc's backtrace() and DWARF CFI as above"
+  "the glibc backtrace() halves of test_abi_tasklets.cpp and test_unwind.cpp: Windows has no glibc (their libgcc unwinder walks run)"
   "test_hardening.cpp: Linux hardening (fork, /proc/self/maps, the ELF auxiliary vector, NX by mmap)"
   "test_spec_stacks.cpp's overflow death test: it forks (the Windows ones are tests/windows/test_windows_overflow.cpp)"
   "test_overflow.cpp: fork and SIGSEGV, ported as tests/windows/test_windows_overflow.cpp (CreateProcess, STATUS_STACK_OVERFLOW)"
