@@ -44,6 +44,14 @@ target_compile_definitions(tasklets_tests PRIVATE TASKLETS_DIFF_PROGRAMS=1000)
 include(${_tests}/arch/${TASKLETS_ARCH}/tests.cmake)
 catch_discover_tests(tasklets_tests)
 
+# Allocation failure on the way out of the ring (its own program: it replaces operator new),
+# as in tests/CMakeLists.txt.
+add_executable(tasklets_leave_ring_oom ${_tests}/oom/leave_ring_oom.cpp)
+target_link_libraries(tasklets_leave_ring_oom PRIVATE tasklets::tasklets)
+target_compile_options(tasklets_leave_ring_oom PRIVATE $<$<COMPILE_LANGUAGE:CXX>:${TASKLETS_WARNINGS}>)
+add_test(NAME "an allocation failure while a handle-less tasklet leaves the ring is a bad_alloc, nothing changed"
+         COMMAND tasklets_leave_ring_oom)
+
 # Left out, each with its reason (file: reason).
 set(_left_out
   "test_abi_bti.cpp: AArch64 Branch Target Identification (fork, PROT_BTI)"
@@ -56,7 +64,6 @@ set(_left_out
   "test_net_unix_udp.cpp: Unix-domain and UDP sockets (tasklets/io.hpp)"
   "test_files.cpp: file I/O (tasklets/file.hpp), which needs an IOCP reactor on Windows"
   "tests/io/backend_choice.cpp: the epoll/io_uring choice"
-  "tests/oom/leave_ring_oom.cpp: replaces operator new in a separate program, not ported yet"
   "tests/gdb/run_gdb_test.sh: gdb and its Python extension read ELF core files and /proc"
   "tests/fuzz, Valgrind, the sanitizers and the CET note checks: Linux (ELF) tools"
 )
