@@ -56,6 +56,8 @@ add_test(NAME "an allocation failure while a handle-less tasklet leaves the ring
 set(_left_out
   "test_abi_bti.cpp: AArch64 Branch Target Identification (fork, PROT_BTI)"
   "the glibc backtrace() halves of test_abi_tasklets.cpp and test_unwind.cpp: Windows has no glibc (their libgcc unwinder walks run)"
+  "test_kernel.cpp's four Linux stack-guard cases (guard method choice, guards probed through a pipe, committed pages by mincore, vm.max_map_count): Windows' layout is tests/windows/test_windows_stacks.cpp"
+  "test_blocking.cpp's resolve and connect-by-name cases: tasklets::net (tasklets/io.hpp)"
   "test_hardening.cpp: Linux hardening (fork, /proc/self/maps, the ELF auxiliary vector, NX by mmap)"
   "test_spec_stacks.cpp's overflow death test: it forks (the Windows ones are tests/windows/test_windows_overflow.cpp)"
   "test_overflow.cpp: fork and SIGSEGV, ported as tests/windows/test_windows_overflow.cpp (CreateProcess, STATUS_STACK_OVERFLOW)"
