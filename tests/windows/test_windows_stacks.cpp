@@ -43,7 +43,7 @@ TEST_CASE("windows: stacks are guarded by VirtualProtect", "[windows][stacks]") 
     REQUIRE(tasklets::stack_guard_method() == "VirtualProtect(PAGE_NOACCESS, PAGE_GUARD)");
 }
 
-TEST_CASE("windows: every stack has a PAGE_GUARD page below it, a reserve, then PAGE_NOACCESS; the TEB says so",
+TEST_CASE("windows: every stack has a PAGE_GUARD page below it, a reserve, then PAGE_NOACCESS, and the TEB says so",
           "[windows][stacks]") {
     constexpr std::size_t size = 24 * 1024;  // a size of its own: new slabs
     constexpr int count = 70;               // more than one slab (64 stacks each)
