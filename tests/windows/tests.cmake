@@ -88,13 +88,20 @@ endif()
 # One wineserver for the whole ctest run: otherwise each test's Wine process may start
 # just as the previous test's wineserver is exiting (it lingers 3 s after its last client),
 # and that process dies with "wine client error:0: recvmsg: Connection reset by peer"
-# (seen once in a -j2 run). This one stays up until 60 s after the last test ends, then
-# exits by itself; if one is already running for the prefix, the call does nothing.
+# (seen once in a -j2 run). This one stays up until 60 s after the last client ends. The
+# server daemonizes, so its output goes to a file, not to a pipe execute_process would
+# wait on; and one trivial client runs at once, because a server no client ever joined
+# would never start its 60 s (ctest -N runs no test). Nothing if one runs already.
 if(CMAKE_CROSSCOMPILING_EMULATOR)
   find_program(TASKLETS_WINESERVER NAMES wineserver64 wineserver HINTS /usr/lib/wine)
   if(TASKLETS_WINESERVER)
-    string(APPEND _print "execute_process(COMMAND [[${CMAKE_COMMAND}]] -E env [[WINEPREFIX=${CMAKE_BINARY_DIR}/wineprefix]] "
-           "[[${TASKLETS_WINESERVER}]] -p60 OUTPUT_QUIET ERROR_QUIET)\n")
+    string(APPEND _print
+      "execute_process(COMMAND [[${CMAKE_COMMAND}]] -E env [[WINEPREFIX=${CMAKE_BINARY_DIR}/wineprefix]] "
+      "[[${TASKLETS_WINESERVER}]] -p60 OUTPUT_FILE [[${CMAKE_BINARY_DIR}/wineserver.log]] "
+      "ERROR_FILE [[${CMAKE_BINARY_DIR}/wineserver.log]])\n"
+      "execute_process(COMMAND [[${CMAKE_COMMAND}]] -E env [[WINEPREFIX=${CMAKE_BINARY_DIR}/wineprefix]] WINEDEBUG=-all "
+      "[[${TASKLETS_WINE64}]] cmd /c exit OUTPUT_FILE [[${CMAKE_BINARY_DIR}/wineserver.log]] "
+      "ERROR_FILE [[${CMAKE_BINARY_DIR}/wineserver.log]] TIMEOUT 60)\n")
   endif()
 endif()
 file(WRITE ${CMAKE_BINARY_DIR}/windows_left_out.cmake "${_print}")
