@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that building, testing and benchmarking tasklets need,
 # only those that are missing. Idempotent; prints nothing when everything is present.
-#   ci/install-deps.sh            build + test (native, i386, and cross under QEMU)
+#   ci/install-deps.sh            build + test (native, i386, cross under QEMU, Windows under Wine)
 #   ci/install-deps.sh --bench    also the benchmark peers and the chart tool
 set -euo pipefail
 
@@ -11,6 +11,7 @@ packages=(
   g++-arm-linux-gnueabihf
   g++-powerpc64le-linux-gnu
   g++-mips64el-linux-gnuabi64
+  g++-mingw-w64-x86-64-posix wine64
   gdb pkg-config make doxygen python3
   clang libclang-rt-14-dev
   liburing-dev

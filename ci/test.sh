@@ -2,7 +2,7 @@
 # Builds tasklets and runs the whole Catch2 suite on every target: x86-64 natively;
 # AArch64, RISC-V64, s390x (big-endian), armhf (32-bit ARM, hard-float), ppc64le and
 # mips64el (n64) cross-built and run under QEMU user mode; i386 cross-built and run
-# natively (an x86-64 kernel runs 32-bit programs); then the sanitizer builds of the
+# natively (an x86-64 kernel runs 32-bit programs); Windows x64 (MinGW-w64) under Wine; then the sanitizer builds of the
 # ported targets (i386 and armhf under ASan+UBSan, ppc64le and s390x under UBSan). Prints
 # one summary line per target, with its time, and fails if any fails. With x86-64, the
 # suite once more in a Release build (release preset: -O3, no debug information), and the
@@ -21,7 +21,7 @@ archs=("$@")
 # and s390x, where ASan's shadow memory cannot be mapped under QEMU). Each is a preset;
 # the emulated ones compile their test programs without debug information
 # (TASKLETS_QUICK_TEST_BUILD), which halves their build, nearly all of their time here.
-((${#archs[@]})) || archs=(x86_64 aarch64 riscv64 i386 s390x armhf ppc64le mips64el
+((${#archs[@]})) || archs=(x86_64 aarch64 riscv64 i386 s390x armhf ppc64le mips64el windows
                            i386-asan armhf-asan ppc64le-ubsan s390x-ubsan)
 jobs=$(nproc)
 
@@ -40,7 +40,7 @@ for arch in "${archs[@]}"; do
   echo "=== ${arch}: test"
   out=$(ctest --preset "$arch" -j "$jobs" 2>&1)
   rc=$?
-  echo "$out" | grep -vE '^ +[0-9]+/[0-9]+ Test +#[0-9]+: .* Passed' || true
+  echo "$out" | grep -vE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .* Passed' || true
   line=$(echo "$out" | grep -E 'tests passed, [0-9]+ tests failed out of [0-9]+' | tail -n 1)
   summary[$arch]="${line:-no ctest summary (rc=$rc)} ($((SECONDS - t0)) s)"
   ((rc == 0)) || status=1
@@ -64,7 +64,7 @@ if [[ " ${archs[*]} " == *" x86_64 "* ]]; then
          "RelWithDebInfo tree whatever the build type; the x86_64 step runs it)"
     out=$(ctest --preset release -j "$jobs" -E '^differential fuzzer \(libFuzzer, clang\)$' 2>&1)
     rc=$?
-    echo "$out" | grep -vE '^ +[0-9]+/[0-9]+ Test +#[0-9]+: .* Passed' || true
+    echo "$out" | grep -vE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .* Passed' || true
     line=$(echo "$out" | grep -E 'tests passed, [0-9]+ tests failed out of [0-9]+' | tail -n 1)
     release="${line:-no ctest summary (rc=$rc)}"
     ((rc == 0)) || status=1
@@ -113,7 +113,7 @@ if [[ " ${archs[*]} " == *" x86_64 "* && "${TASKLETS_CI_TOOLS:-1}" != 0 ]]; then
     echo "=== ${preset}: test"
     out=$(ctest --preset "$preset" -j "$jobs" --timeout "$tool_timeout" 2>&1)
     rc=$?
-    echo "$out" | grep -vE '^ +[0-9]+/[0-9]+ Test +#[0-9]+: .* Passed' || true
+    echo "$out" | grep -vE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .* Passed' || true
     line=$(echo "$out" | grep -E 'tests passed, [0-9]+ tests failed out of [0-9]+' | tail -n 1)
     tool_summary[$preset]="${line:-no ctest summary (rc=$rc)} ($((SECONDS - t0)) s)"
     ((rc == 0)) || status=1

@@ -17,7 +17,9 @@
 #include <vector>
 
 using namespace std::chrono_literals;
+#if !defined(_WIN32)
 using tasklets::net::address;
+#endif
 
 TEST_CASE("run_blocking: the result comes back, and the other tasklets run while the call blocks", "[blocking]") {
     tasklets_test::in_thread([] {
@@ -104,6 +106,8 @@ TEST_CASE("run_blocking: a deadline throws timeout_error naming the call; a kill
     });
 }
 
+// resolve and connect-by-name need tasklets::net (tasklets/io.hpp), not on Windows yet.
+#if !defined(_WIN32)
 TEST_CASE("resolve: localhost and numeric addresses, without blocking the thread", "[blocking][resolve]") {
     tasklets_test::in_thread([] {
         const std::vector<address> local = tasklets::net::resolve("localhost", 8080);
@@ -158,3 +162,4 @@ TEST_CASE("stream::connect by host name: localhost reaches a listener; a refused
         }
     });
 }
+#endif  // !_WIN32

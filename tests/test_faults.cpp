@@ -36,6 +36,12 @@ constexpr int small_per_slab = 32, big_per_slab = 8;
 constexpr int small_count = 40;                  // two slabs of each size
 constexpr int big_count = 10;
 // Guards per slab: one below each stack and one above the last.
+// Calls per stack slab: mmap and its huge-page advice on Linux; VirtualAlloc alone on Windows.
+#if defined(_WIN32)
+constexpr int slab_calls = 1;
+#else
+constexpr int slab_calls = 2;
+#endif
 constexpr int guard_calls = 2 * (small_per_slab + 1) + 2 * (big_per_slab + 1);
 
 struct run_result {
@@ -158,6 +164,12 @@ void check_message(const std::string& site, const std::string& what) {
     } else if (site == "mprotect(PROT_NONE) of a stack guard") {
         CHECK(contains(what, "cannot guard a new tasklet stack"));
         CHECK(contains(what, "vm.max_map_count"));
+    } else if (site == "VirtualAlloc of a stack slab") {  // Windows (kernel/os/system_windows.cpp)
+        CHECK(contains(what, "cannot allocate"));
+        CHECK(contains(what, "reduce the number of live tasklets or their stack size"));
+    } else if (site == "VirtualProtect(PAGE_NOACCESS) of a stack guard") {
+        CHECK(contains(what, "cannot guard a new tasklet stack"));
+        CHECK(contains(what, "reduce the number of live tasklets or their stack size"));
     } else if (site == "tasklet control block") {
         CHECK(contains(what, "cannot allocate a tasklet control block"));
         CHECK(contains(what, "reduce the number of live tasklets"));
@@ -179,7 +191,7 @@ TEST_CASE("fault injection: each system allocation of the kernel fails in turn, 
     REQUIRE(all_calls.errors.empty());
     // 4 stack slabs (mmap + advice + their guards), a control block per big tasklet (too
     // big for a cell) and at least one 16 KiB slab of cells for the small ones.
-    REQUIRE(all_calls.calls >= 4 * 2 + guard_calls + 1 + big_count);
+    REQUIRE(all_calls.calls >= 4 * slab_calls + guard_calls + 1 + big_count);
     REQUIRE(tasklets::detail::slabs_mapped() == slabs_before);
 
     std::map<std::string, int> sites;
@@ -204,10 +216,15 @@ TEST_CASE("fault injection: each system allocation of the kernel fails in turn, 
     CHECK(k == all_calls.calls + 1);
     std::string summary;
     for (const auto& [site, n] : sites) summary += "\n  " + std::to_string(n) + " x " + site;
+#if defined(_WIN32)
+    CHECK(sites["VirtualAlloc of a stack slab"] == 4);
+    CHECK(sites["VirtualProtect(PAGE_NOACCESS) of a stack guard"] == guard_calls);
+#else
     CHECK(sites["mmap of a stack slab"] == 4);
     CHECK(sites["madvise(MADV_NOHUGEPAGE) of a stack slab"] == 4);
     CHECK(sites["madvise(MADV_GUARD_INSTALL) of a stack guard"] + sites["mprotect(PROT_NONE) of a stack guard"] ==
           guard_calls);
+#endif
     CHECK(sites["tasklet control block"] >= 1 + big_count);
     WARN("fault injection: " << k - 1 << " failing calls, each checked:" << summary);
 }

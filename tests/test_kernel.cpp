@@ -16,17 +16,44 @@
 #include <vector>
 
 #include <cerrno>
+#if defined(_WIN32)
+#include <windows.h>
+#include <psapi.h>
+#else
 #include <sys/mman.h>
 #include <unistd.h>
+#endif
 
 namespace {
 
+#if defined(_WIN32)
+// Windows has no /proc: the process's committed private memory stands in for VmSize
+// (stacks are committed when their slab is allocated, os/system_windows.cpp).
+long status_kib(const char* field) {
+    PROCESS_MEMORY_COUNTERS_EX counters{};
+    if (std::strcmp(field, "VmSize") != 0 ||
+        !GetProcessMemoryInfo(GetCurrentProcess(), reinterpret_cast<PROCESS_MEMORY_COUNTERS*>(&counters), sizeof counters))
+        return -1;
+    return static_cast<long>(counters.PrivateUsage / 1024);
+}
+#else
 long status_kib(const char* field) {
     std::ifstream status("/proc/self/status");
     const std::size_t n = std::strlen(field);
     for (std::string line; std::getline(status, line);)
         if (line.compare(0, n, field) == 0 && line[n] == ':') return std::strtol(line.c_str() + n + 1, nullptr, 10);
     return -1;
+}
+#endif
+
+std::uintptr_t system_page_size() {
+#if defined(_WIN32)
+    SYSTEM_INFO info;
+    GetSystemInfo(&info);
+    return info.dwPageSize;
+#else
+    return static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+#endif
 }
 
 struct on_destroy {
@@ -150,6 +177,9 @@ TEST_CASE("each thread has its own scheduler and main tasklet", "[kernel][thread
     tasklets::run();
 }
 
+#if !defined(_WIN32)
+// Linux guards (madvise/mprotect, probed through a pipe and mincore); the Windows layout
+// (VirtualProtect) is checked by tests/windows/test_windows_stacks.cpp.
 TEST_CASE("the guard mechanism is the one the environment asks for, or a verified one", "[kernel][stacks]") {
     const char* forced = std::getenv("TASKLETS_STACK_GUARD");
     if (forced && std::string(forced) == "mprotect") {
@@ -234,6 +264,7 @@ TEST_CASE("a new stack has the pages its frames reached committed and no other",
     for (auto& w : wake) w.send(0);
     tasklets::run();
 }
+#endif  // !_WIN32
 
 TEST_CASE("neighbouring stacks start their first frame at 16 different offsets in the page, 64 bytes apart", "[kernel][stacks]") {
     // Without it every suspended tasklet's saved context lies at the same page offset, and
@@ -248,7 +279,7 @@ TEST_CASE("neighbouring stacks start their first frame at 16 different offsets i
             wake.receive();  // all alive at once, each on a stack of its own
         });
     tasklets::run();
-    const std::uintptr_t page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+    const std::uintptr_t page = system_page_size();
     // Same body, same frame depth: the offsets differ only by where each stack starts.
     for (int i = 1; i < 16; ++i) {
         INFO("stacks 0 and " << i);
@@ -281,6 +312,7 @@ TEST_CASE("a tasklet's stack size is rounded up to whole pages and is its own", 
     tasklets::run();
 }
 
+#if !defined(_WIN32)  // vm.max_map_count and mprotect guards are Linux's
 TEST_CASE("running out of memory mappings names vm.max_map_count", "[.][mapping-limit]") {
     // Only reachable with mprotect guards (two mappings per stack); the ctest entry
     // "stacks with mprotect guards" runs this with TASKLETS_STACK_GUARD=mprotect.
@@ -315,6 +347,7 @@ TEST_CASE("running out of memory mappings names vm.max_map_count", "[.][mapping-
     parked.back().kill();
     REQUIRE(tasklets::runcount() == 1);
 }
+#endif  // !_WIN32
 
 TEST_CASE("a tasklet starts with its creator's FP rounding mode, whoever first runs it", "[kernel][fp]") {
     int seen_by_child = -1;

@@ -48,10 +48,14 @@ struct context {
 using context_entry = void (*)(void* value);
 
 /// Smallest stack make_context accepts, in bytes: its initial frame plus room to call.
+/// Windows x64 needs more: its frame also holds xmm6-xmm15 and the TEB's stack fields,
+/// and the entry is owed 32 bytes of shadow space (arch/windows_x64).
 /// On ppc64le the switch's frame alone is 560 bytes (18 GPRs, 18 FPRs, 12 128-bit vector
 /// registers and the ELFv2 frame headers), and ELFv2 lets any function use 288 bytes
 /// below its sp without allocating them, so 256 would not even hold the frame.
-#if defined(__powerpc64__)
+#if defined(_WIN64)
+inline constexpr std::size_t min_context_stack = 512;
+#elif defined(__powerpc64__)
 inline constexpr std::size_t min_context_stack = 1024;
 #else
 inline constexpr std::size_t min_context_stack = 256;

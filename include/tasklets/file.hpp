@@ -32,6 +32,10 @@
 // thread ends.
 #pragma once
 
+#if defined(_WIN32)
+#error "tasklets: tasklets/file.hpp (file I/O) is not available on Windows yet: it needs an IOCP reactor (see arch/README.md, \"Windows x64\"). The rest of tasklets (tasklets, channels, select, timers, helper threads) is."
+#endif
+
 #include <tasklets/time.hpp>
 
 #include <fcntl.h>

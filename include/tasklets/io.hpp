@@ -54,6 +54,10 @@
 // Behaviour, timeouts and errors are the same on both; the tests run on both.
 #pragma once
 
+#if defined(_WIN32)
+#error "tasklets: tasklets/io.hpp (sockets and descriptor I/O) is not available on Windows yet: it needs an IOCP reactor (see arch/README.md, \"Windows x64\"). The rest of tasklets (tasklets, channels, select, timers, helper threads) is."
+#endif
+
 #include <tasklets/time.hpp>
 
 #include <netinet/in.h>

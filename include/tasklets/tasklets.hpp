@@ -5,8 +5,10 @@
 #include <tasklets/channel.hpp>
 #include <tasklets/context.hpp>
 #include <tasklets/errors.hpp>
+#if !defined(_WIN32)  // descriptor I/O: not on Windows yet (an IOCP reactor, arch/README.md)
 #include <tasklets/file.hpp>
 #include <tasklets/io.hpp>
+#endif
 #include <tasklets/select.hpp>
 #include <tasklets/stack.hpp>
 #include <tasklets/statistics.hpp>

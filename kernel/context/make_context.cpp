@@ -15,7 +15,7 @@ context make_context(void* stack_base, std::size_t stack_size, context_entry ent
         throw std::invalid_argument("tasklets::make_context: stack_size " + std::to_string(stack_size) +
                                     " is below the minimum of " + std::to_string(min_context_stack) +
                                     " bytes (tasklets::min_context_stack)");
-    return context{arch::prepare_stack(static_cast<std::byte*>(stack_base) + stack_size, entry,
+    return context{arch::prepare_stack(stack_base, static_cast<std::byte*>(stack_base) + stack_size, entry,
                                        arch::current_fp_control())};
 }
 

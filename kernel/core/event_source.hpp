@@ -35,6 +35,12 @@ public:
     /// `max_wait_ns` of real time if that is not negative (a run() time budget's end).
     /// Must not switch.
     virtual void poll(scheduler& s, bool block, std::int64_t max_wait_ns) noexcept = 0;
+#if defined(_WIN32)
+    /// Windows: the thread ends and its scheduler is being torn down (first thing, as the
+    /// reactor's thread_local owner does on Linux; core/thread_scheduler.cpp says why
+    /// Windows cannot use thread_local destructors for this).
+    virtual void thread_ends() noexcept = 0;
+#endif
 };
 
 }  // namespace tasklets::detail

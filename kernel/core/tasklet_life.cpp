@@ -19,7 +19,15 @@ void tasklet_entry(void*) noexcept;
 void start_tasklet(scheduler& s, tasklet_impl* t) {
     t->stack = s.stacks.allocate(t->stack_size);
     instrument::stack_assigned(t->tools, t->stack.base, t->stack.size);
-    t->sp = arch::prepare_stack(t->stack.start(), &tasklet_entry, t->fp_control);
+#if defined(_WIN32)
+    // Windows: the stack's TEB extent starts at its guard region, as a thread stack's
+    // starts at its guard pages, so that an overflow is raised as STATUS_STACK_OVERFLOW
+    // with the region's reserve left to report it (os/system_windows.cpp).
+    std::byte* const bottom = t->stack.base - stack_pool::guard_bytes();
+#else
+    std::byte* const bottom = t->stack.base;
+#endif
+    t->sp = arch::prepare_stack(bottom, t->stack.start(), &tasklet_entry, t->fp_control);
     t->started = true;
     t->awaiting_entry = true;
     t->resume_hook = false;  // a pending exception is raised by tasklet_entry

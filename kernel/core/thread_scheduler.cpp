@@ -12,6 +12,9 @@
 #include "os/system.hpp"
 
 #include <cxxabi.h>
+#if defined(_WIN32)
+#include <pthread.h>
+#endif
 
 #include <vector>
 
@@ -24,14 +27,45 @@ namespace {
 
 void destroy_scheduler(scheduler& s) noexcept;
 
+// The thread's end: on Windows the reactor lets go first (on Linux its own thread_local
+// owner does, destroyed before ours), then the scheduler is torn down.
+void end_thread(scheduler& s) noexcept {
+#if defined(_WIN32)
+    if (s.events) s.events->thread_ends();
+#endif
+    destroy_scheduler(s);
+}
+
 // Its destructor runs at thread exit (for the main thread: at exit()) and tears the
-// thread's scheduler down. Touched once, in create_scheduler, to register it.
+// thread's scheduler down. Touched once, in create_scheduler, to register it. It holds
+// nothing itself (see the Windows note below).
 struct scheduler_owner {
     ~scheduler_owner() {
-        if (tls_scheduler) destroy_scheduler(*tls_scheduler);
+        if (tls_scheduler) end_thread(*tls_scheduler);
     }
 };
 thread_local scheduler_owner owner;
+
+#if defined(_WIN32)
+// Windows (MinGW-w64): thread_local lives in libgcc's emulated TLS, whose per-thread block
+// is freed by a winpthreads key destructor; the C++ runtime runs thread_local destructors
+// from a key of its own, created later, so they run after that block is gone and read
+// fresh zeroed storage (tls_scheduler == nullptr: nothing would be torn down, the
+// tasklets' destructors would never run). So the teardown of threads other than main
+// runs from a key created before any thread_local is touched (the earliest constructor
+// priority), whose destructor winpthreads calls first, with the TLS still intact. The
+// main thread has no key destructors; its scheduler_owner above runs at exit().
+pthread_key_t teardown_key;
+bool teardown_key_made = false;
+
+void teardown_from_key(void* p) noexcept {
+    if (tls_scheduler == static_cast<scheduler*>(p)) end_thread(*tls_scheduler);
+}
+
+__attribute__((constructor(101))) void make_teardown_key() {
+    teardown_key_made = pthread_key_create(&teardown_key, &teardown_from_key) == 0;
+}
+#endif
 
 void destroy_scheduler(scheduler& s) noexcept {
     if (s.current != &s.main) return;  // the thread ends inside a tasklet: nothing is safe to free
@@ -92,6 +126,9 @@ scheduler& create_scheduler() {
     s->watchdogs.reserve(8);
     tls_scheduler = s;
     (void)&owner;
+#if defined(_WIN32)
+    if (teardown_key_made) pthread_setspecific(teardown_key, s);
+#endif
     install_overflow_reporting(*s);
     observe_from_environment(*s);
     return *s;

@@ -23,7 +23,12 @@ struct tasklets_debug_info_type {
 #define TASKLETS_NOTE(...)
 #define TASKLETS_OFFSET(name, value) {#name, value},
 static const tasklets_debug_frame_slot tasklets_debug_frame_slots[] = {
-#if defined(__x86_64__)
+#if defined(__x86_64__) && defined(_WIN64)
+// Windows x64 (PE/COFF): no gdb extension reads this there yet; the table is kept so the
+// symbol exists on every port. Its TASKLETS_TEB_* entries are gs offsets, not frame ones.
+#include "frame_windows_x64.h"
+#define TASKLETS_DEBUG_ARCH "windows_x64"
+#elif defined(__x86_64__)
 #include "frame_x86_64.h"
 #define TASKLETS_DEBUG_ARCH "x86_64"
 #elif defined(__aarch64__)

@@ -5,8 +5,13 @@
 
 #include <tasklets/debug.hpp>
 
+#if defined(_WIN32)
+#include <windows.h>
+#include <psapi.h>
+#else
 #include <sys/mman.h>
 #include <unistd.h>
+#endif
 
 #include <algorithm>
 #include <cstdint>
@@ -36,6 +41,27 @@ const std::byte* live_bottom(const tasklet& t, const detail::stack_region& stack
     return sp;
 }
 
+#if defined(_WIN32)
+// Windows has no mincore: QueryWorkingSetEx says, per page, whether it is resident (Valid).
+int resident_pages(std::byte* first, std::size_t n, std::size_t page, unsigned char* vec) noexcept {
+    PSAPI_WORKING_SET_EX_INFORMATION info[256];
+    for (std::size_t i = 0; i < n; ++i) info[i].VirtualAddress = first + i * page;
+    if (!QueryWorkingSetEx(GetCurrentProcess(), info, static_cast<DWORD>(n * sizeof info[0]))) return -1;
+    for (std::size_t i = 0; i < n; ++i) vec[i] = info[i].VirtualAttributes.Valid ? 1 : 0;
+    return 0;
+}
+// MADV_DONTNEED's equivalent: decommitted and committed again, the pages leave the working
+// set and read as zero when next touched.
+bool drop_pages(std::byte* first, std::size_t bytes) noexcept {
+    return VirtualFree(first, bytes, MEM_DECOMMIT) && VirtualAlloc(first, bytes, MEM_COMMIT, PAGE_READWRITE) == first;
+}
+#else
+int resident_pages(std::byte* first, std::size_t n, std::size_t page, unsigned char* vec) noexcept {
+    return ::mincore(first, n * page, vec);
+}
+bool drop_pages(std::byte* first, std::size_t bytes) noexcept { return ::madvise(first, bytes, MADV_DONTNEED) == 0; }
+#endif
+
 }  // namespace
 
 std::size_t stack_high_water(const tasklet& t) noexcept {
@@ -48,7 +74,7 @@ std::size_t stack_high_water(const tasklet& t) noexcept {
     unsigned char vec[256];
     for (std::size_t first = 0; first < pages;) {
         const std::size_t n = std::min<std::size_t>(pages - first, sizeof vec);
-        if (::mincore(stack->base + first * page, n * page, vec) != 0) return stack->size;  // cannot tell: say all
+        if (resident_pages(stack->base + first * page, n, page, vec) != 0) return stack->size;  // cannot tell: say all
         for (std::size_t i = 0; i < n; ++i)
             if (vec[i] & 1) return stack->size - (first + i) * page;
         first += n;
@@ -73,7 +99,7 @@ bool reset_stack_high_water(const tasklet& t) noexcept {
     if (s != nullptr && s->current == t.impl()) keep_from -= page;
     const auto base = reinterpret_cast<std::uintptr_t>(stack->base);
     if (keep_from <= base) return true;  // nothing below the live part
-    return ::madvise(stack->base, keep_from - base, MADV_DONTNEED) == 0;
+    return drop_pages(stack->base, keep_from - base);
 }
 
 }  // namespace tasklets

@@ -30,8 +30,8 @@ struct helper_ticket {
     io_wait* waiter = nullptr;  // home thread only: the parked tasklet's wait, or null
 };
 
-/// Where finished tickets wait for their home thread's reactor. The eventfd is created
-/// with the inbox and closed with it (by whoever drops the last reference).
+/// Where finished tickets wait for their home thread's reactor. The eventfd (on Windows an
+/// event) is created with the inbox and closed with it (by whoever drops the last reference).
 struct helper_inbox {
     helper_inbox();
     ~helper_inbox();
@@ -43,7 +43,11 @@ struct helper_inbox {
     /// The home thread takes what has come back (and clears the eventfd).
     std::vector<std::shared_ptr<helper_ticket>> take() noexcept;
 
+#if defined(_WIN32)
+    void* event = nullptr;  // a manual-reset event (HANDLE) the reactor waits on
+#else
     int fd = -1;
+#endif
     std::mutex mutex;
     std::vector<std::shared_ptr<helper_ticket>> done;  // guarded by mutex
 };

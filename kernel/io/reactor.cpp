@@ -14,21 +14,27 @@
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#if !defined(_WIN32)
 #include <unistd.h>
+#endif
 
 namespace tasklets::detail {
 
+#if !defined(_WIN32)  // Windows: io/reactor_windows.cpp
 std::int64_t reactor_clock_ns() noexcept {
     timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return static_cast<std::int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
+#endif
 
 namespace {
 
 std::int64_t monotonic_ns() noexcept { return reactor_clock_ns(); }
 
+#if !defined(_WIN32)
 // Destroyed at thread exit before the scheduler's owner (it is constructed after it).
+// Windows: the scheduler's teardown orphans the reactor instead (event_source::thread_ends).
 struct reactor_owner {
     reactor* r = nullptr;
     ~reactor_owner() {
@@ -36,10 +42,13 @@ struct reactor_owner {
     }
 };
 thread_local reactor_owner thread_reactor;
+#endif
 
+#if !defined(_WIN32)
 // epoll_pwait2 (Linux 5.11) takes a nanosecond timeout; without it, epoll_wait's whole
 // milliseconds, rounded up so that a timer never fires early.
 std::atomic<bool> have_pwait2{true};
+#endif
 
 }  // namespace
 
@@ -58,6 +67,7 @@ void throw_timeout(std::string_view what, std::int64_t span) {
     throw timeout_error(message);
 }
 
+#if !defined(_WIN32)  // Windows: io/reactor_windows.cpp
 reactor::reactor(scheduler& s) : s_(&s) {
     if (chosen_backend() == backend_kind::io_uring) {
         ring_open();
@@ -71,6 +81,7 @@ reactor::~reactor() {
     ring_close();
     if (epfd_ >= 0) ::close(epfd_);
 }
+#endif
 
 bool reactor::has_waiters() const noexcept {
     return fd_waiters_ > 0 || helper_waiters_ > 0 || ring_waiters_ > 0 ||
@@ -117,6 +128,7 @@ reactor::fd_entry& reactor::entry(int fd) {
     return fds_[i];
 }
 
+#if !defined(_WIN32)  // Windows: io/reactor_windows.cpp
 void reactor::register_fd(int fd, fd_entry& e) {
     if (ring_) {
         ring_watch(fd, e);
@@ -140,6 +152,7 @@ void reactor::register_fd(int fd, fd_entry& e) {
     throw std::system_error(errno, std::generic_category(),
                             "tasklets: cannot watch descriptor " + std::to_string(fd) + " with epoll");
 }
+#endif
 
 void reactor::link(io_wait*& head, io_wait* w) noexcept {
     w->next = nullptr;
@@ -261,6 +274,7 @@ struct helper_wait : io_wait {
 };
 }  // namespace
 
+#if !defined(_WIN32)  // Windows: io/reactor_windows.cpp
 std::shared_ptr<helper_inbox> reactor::inbox() {
     if (inbox_) return inbox_;
     auto box = std::make_shared<helper_inbox>();
@@ -270,6 +284,7 @@ std::shared_ptr<helper_inbox> reactor::inbox() {
     inbox_ = std::move(box);
     return inbox_;
 }
+#endif
 
 void reactor::drain_inbox() noexcept {
     for (const std::shared_ptr<helper_ticket>& t : inbox_->take()) {
@@ -317,6 +332,7 @@ int reactor::wait_for_helper(helper_ticket& t, std::int64_t deadline) {
 
 // ---- polling ------------------------------------------------------------------------------
 
+#if !defined(_WIN32)  // Windows: io/reactor_windows.cpp
 void reactor::epoll_once(std::int64_t timeout_ns) noexcept {
     constexpr int max_events = static_cast<int>(sizeof events_ / sizeof events_[0]);
     scheduler_counts& counts = s_->counts;
@@ -371,6 +387,7 @@ void reactor::on_ready(fd_entry& e, std::uint32_t ev) noexcept {
         }
     }
 }
+#endif
 
 void reactor::poll(scheduler&, bool block, std::int64_t max_wait_ns) noexcept {
     woken_ = 0;
@@ -417,7 +434,9 @@ reactor& get_reactor(scheduler& s) {
     if (s.events) return *static_cast<reactor*>(s.events);
     auto* r = new reactor(s);
     s.events = r;
+#if !defined(_WIN32)
     thread_reactor.r = r;
+#endif
     return *r;
 }
 

@@ -31,7 +31,9 @@
 
 #include <tasklets/time.hpp>
 
+#if !defined(_WIN32)
 #include <sys/epoll.h>
+#endif
 
 #include <cstdint>
 #include <memory>
@@ -142,6 +144,9 @@ public:
     void hold() noexcept { ++holds_; }
     void unhold() noexcept;
     void orphan() noexcept;
+#if defined(_WIN32)
+    void thread_ends() noexcept override { orphan(); }
+#endif
 
 private:
     struct fd_entry {
@@ -161,11 +166,17 @@ private:
     void finish(io_wait* w, int result) noexcept;           // detach + wake
     static void cancel_wait(event_wait* self) noexcept;
     static void fire_wait(timer_node* n) noexcept;
+#if defined(_WIN32)
+    // Windows, without I/O (io/reactor_windows.cpp): sleeps on the helper inbox's event.
+    void windows_wait_once(std::int64_t timeout_ns) noexcept;  // -1: forever
+    void wait_once(std::int64_t timeout_ns) noexcept { windows_wait_once(timeout_ns); }
+#else
     void epoll_once(std::int64_t timeout_ns) noexcept;      // -1: forever
     void wait_once(std::int64_t timeout_ns) noexcept {      // in whichever the backend is
         if (ring_) ring_poll(timeout_ns);
         else epoll_once(timeout_ns);
     }
+#endif
     void drain_inbox() noexcept;                            // wake the waiters of finished helper calls
     static void cancel_helper_wait(event_wait* self) noexcept;
     void expire(std::int64_t now) noexcept;
@@ -206,10 +217,12 @@ private:
     unsigned woken_ = 0;          // tasklets woken by the current poll
     std::size_t holds_ = 0;
     bool orphaned_ = false;
+#if !defined(_WIN32)
     epoll_event events_[512];
+#endif
 };
 
-/// CLOCK_MONOTONIC in nanoseconds (the real clock).
+/// CLOCK_MONOTONIC in nanoseconds (the real clock; QueryPerformanceCounter on Windows).
 std::int64_t reactor_clock_ns() noexcept;
 
 /// This thread's reactor, created on first use.

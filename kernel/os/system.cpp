@@ -23,37 +23,7 @@
 #define MADV_GUARD_INSTALL 102  // Linux 6.13; older headers lack it
 #endif
 
-// ---- fault injection (test-only API: tests/support/faults.hpp) -----------------------------
-namespace tasklets::detail {
-
-namespace {
-thread_local constinit std::uint64_t fault_countdown = 0;  // 0: disarmed
-thread_local constinit std::uint64_t fault_calls = 0;      // counted calls since arming
-thread_local constinit const char* fault_site = nullptr;   // where the injected failure hit
-std::atomic<std::size_t> mapped_slabs{0};                   // slab mappings alive, process-wide
-}  // namespace
-
-void inject_failure_after(std::uint64_t k) noexcept {
-    fault_countdown = k;
-    fault_calls = 0;
-    fault_site = nullptr;
-}
-std::uint64_t injection_calls() noexcept { return fault_calls; }
-const char* injected_failure_site() noexcept { return fault_site; }
-std::size_t slabs_mapped() noexcept { return mapped_slabs.load(std::memory_order_relaxed); }
-
-}  // namespace tasklets::detail
-
 namespace tasklets::detail::sys {
-
-bool inject_failure(const char* site) noexcept {
-    if (fault_countdown == 0) [[likely]] return false;
-    ++fault_calls;
-    if (--fault_countdown != 0) return false;
-    fault_site = site;
-    errno = ENOMEM;
-    return true;
-}
 
 namespace {
 
@@ -127,13 +97,13 @@ void* map_slab(std::size_t bytes) {
     // A stack touches a page or two; with transparent huge pages set to "always", one
     // touch could otherwise commit 2 MiB. Advice only: failure changes nothing else.
     if (!inject_failure("madvise(MADV_NOHUGEPAGE) of a stack slab")) ::madvise(p, bytes, MADV_NOHUGEPAGE);
-    mapped_slabs.fetch_add(1, std::memory_order_relaxed);
+    count_slabs(+1);
     return p;
 }
 
 void unmap(void* p, std::size_t bytes) noexcept {
     ::munmap(p, bytes);
-    mapped_slabs.fetch_sub(1, std::memory_order_relaxed);
+    count_slabs(-1);
 }
 
 void install_guard(void* p, std::size_t bytes) {

@@ -12,6 +12,9 @@ std::size_t page_size() noexcept;
 enum class guard_method {
     madvise_guard,  ///< MADV_GUARD_INSTALL (Linux >= 6.13): no extra memory mappings
     mprotect,       ///< PROT_NONE: splits the mapping, two mappings per stack
+#if defined(_WIN32)
+    virtual_protect,  ///< VirtualProtect: PAGE_NOACCESS, then PAGE_GUARD (os/system_windows.cpp)
+#endif
 };
 guard_method guard_method_in_use();
 const char* guard_method_name(guard_method m) noexcept;
@@ -38,5 +41,7 @@ void prefault(void* p, std::size_t bytes) noexcept;
 /// had refused with ENOMEM". Disarmed (the default) it is one thread-local load, and
 /// it is only reached on slow paths (a new slab, a control-block cache miss).
 bool inject_failure(const char* site) noexcept;
+/// map_slab and unmap keep the count of slabs mapped (os/faults.cpp) through this.
+void count_slabs(int delta) noexcept;
 
 }  // namespace tasklets::detail::sys

@@ -37,7 +37,15 @@ namespace tasklets::abi {
 
 /// Every register the ABI makes callee-saved (besides sp and the return address), in the
 /// order tasklets_abi_switch_checked loads patterns[] into them and stores results[].
-#if defined(__x86_64__)
+#if defined(__x86_64__) && defined(_WIN64)
+// Windows x64: xmm6-xmm15 are nonvolatile in all 128 bits, so each is two entries.
+inline constexpr std::array<std::string_view, 28> saved_registers{
+    "rbx", "rbp", "rdi", "rsi", "r12", "r13", "r14", "r15",
+    "xmm6 (low)", "xmm6 (high)", "xmm7 (low)", "xmm7 (high)", "xmm8 (low)", "xmm8 (high)",
+    "xmm9 (low)", "xmm9 (high)", "xmm10 (low)", "xmm10 (high)", "xmm11 (low)", "xmm11 (high)",
+    "xmm12 (low)", "xmm12 (high)", "xmm13 (low)", "xmm13 (high)", "xmm14 (low)", "xmm14 (high)",
+    "xmm15 (low)", "xmm15 (high)"};
+#elif defined(__x86_64__)
 inline constexpr std::array<std::string_view, 6> saved_registers{"rbx", "rbp", "r12", "r13", "r14", "r15"};
 #elif defined(__aarch64__)
 inline constexpr std::array<std::string_view, 19> saved_registers{
@@ -93,12 +101,15 @@ inline constexpr std::size_t results_count = saved_count + 2;
 /// Bytes between the stack pointer a fresh context starts with and the aligned top of its
 /// stack: x86-64 has its null return address there; i386 its null return address, the
 /// entry's argument (cdecl: on the stack, 16-byte aligned as at any call) and 12 bytes of
-/// padding up to the aligned top; s390x the 160-byte register save area every caller
+/// padding up to the aligned top; Windows x64 its null return address below the 32-byte
+/// shadow space every caller provides; s390x the 160-byte register save area every caller
 /// provides its callee; ppc64le the 32-byte ELFv2 frame header of the entry's (absent)
 /// caller, where the entry saves its LR and CR and whose null back chain ends the chain;
 /// the others nothing (n64 MIPS callers reserve no argument area). On both x86 targets
 /// this is also where the ABI's entry alignment puts sp: (sp + 8) % 16 == 0, (sp + 4) % 16 == 0.
-#if defined(__x86_64__)
+#if defined(__x86_64__) && defined(_WIN64)
+inline constexpr std::uint64_t entry_sp_below_top = 40;  // 32 bytes of shadow space, null return address
+#elif defined(__x86_64__)
 inline constexpr std::uint64_t entry_sp_below_top = 8;
 #elif defined(__i386__)
 inline constexpr std::uint64_t entry_sp_below_top = 20;

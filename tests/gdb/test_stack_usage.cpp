@@ -12,15 +12,27 @@
 #include <cstring>
 #include <string>
 
+#if defined(_WIN32)
+#include <windows.h>
+#else
 #include <sys/mman.h>
 #include <unistd.h>
+#endif
 
 using tasklets::tasklet;
 
 namespace {
 
 constexpr std::size_t KiB = 1024;
+#if defined(_WIN32)
+std::size_t page_size() {
+    SYSTEM_INFO info;
+    GetSystemInfo(&info);
+    return info.dwPageSize;
+}
+#else
 std::size_t page_size() { return static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)); }
+#endif
 
 /// Recurses `levels` times with a 1 KiB frame each (written at both ends, so every page
 /// of the frames is touched), then calls `at_bottom`.
@@ -36,6 +48,11 @@ __attribute__((noinline)) int dig(int levels, F& at_bottom) {
     return dig(levels - 1, at_bottom) + frame[sizeof frame - 1];
 }
 
+#if defined(_WIN32)
+/// Windows drops pages by decommitting them (kernel/debug/stack_usage.cpp), which always
+/// takes effect.
+bool madvise_dontneed_works() { return true; }
+#else
 /// Does this environment honour MADV_DONTNEED (QEMU 7.2 user mode accepts and ignores it)?
 bool madvise_dontneed_works() {
     const std::size_t page = page_size();
@@ -46,6 +63,7 @@ bool madvise_dontneed_works() {
     ::munmap(p, page);
     return zeroed;
 }
+#endif
 
 }  // namespace
 
