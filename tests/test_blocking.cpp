@@ -48,7 +48,7 @@ TEST_CASE("run_blocking: the result comes back, and the other tasklets run while
     });
 }
 
-TEST_CASE("run_blocking: an exception thrown by the call is rethrown in the caller; void calls work", "[blocking]") {
+TEST_CASE("run_blocking: an exception thrown by the call is rethrown in the caller, void calls work", "[blocking]") {
     tasklets_test::in_thread([] {
         CHECK_THROWS_WITH(tasklets::run_blocking([]() -> int { throw std::runtime_error("disk on fire"); }), "disk on fire");
         auto flag = std::make_shared<std::atomic<bool>>(false);
@@ -76,7 +76,7 @@ TEST_CASE("run_blocking: 20 tasklets' calls run on helpers at once (up to the po
     });
 }
 
-TEST_CASE("run_blocking: a deadline throws timeout_error naming the call; a killed caller leaves the call to finish", "[blocking]") {
+TEST_CASE("run_blocking: a deadline throws timeout_error naming the call, a killed caller leaves the call to finish", "[blocking]") {
     tasklets_test::in_thread([] {
         auto finished = std::make_shared<std::atomic<int>>(0);
         try {
@@ -138,7 +138,7 @@ TEST_CASE("resolve: a name that does not resolve is a system_error in resolver_c
     });
 }
 
-TEST_CASE("stream::connect by host name: localhost reaches a listener; a refused port names the host and addresses tried", "[blocking][resolve]") {
+TEST_CASE("stream::connect by host name: localhost reaches a listener, a refused port names the host and addresses tried", "[blocking][resolve]") {
     tasklets_test::in_thread([] {
         auto server = tasklets::net::listener::bind(address::loopback_v4());
         const std::uint16_t port = server.local_address().port();

@@ -35,7 +35,7 @@ static_assert(!std::is_nothrow_move_constructible_v<fragile>);
 
 }  // namespace
 
-TEST_CASE("payloads: a send whose move throws changes nothing; the waiting receiver stays blocked", "[spec][channels][payload]") {
+TEST_CASE("payloads: a send whose move throws changes nothing, the waiting receiver stays blocked", "[spec][channels][payload]") {
     event_log log;
     channel<fragile> c;
     tasklet r([&log, c]() mutable { log.push_back("R got " + std::to_string(c.receive().value)); });
@@ -53,7 +53,7 @@ TEST_CASE("payloads: a send whose move throws changes nothing; the waiting recei
     REQUIRE(fragile::live == 0);
 }
 
-TEST_CASE("payloads: a receive whose move throws changes nothing; the waiting sender stays blocked", "[spec][channels][payload]") {
+TEST_CASE("payloads: a receive whose move throws changes nothing, the waiting sender stays blocked", "[spec][channels][payload]") {
     event_log log;
     channel<fragile> c;
     tasklet s([&log, c]() mutable {

@@ -107,7 +107,7 @@ TEST_CASE("deadlock report: the main tasklet's own message lists the others, not
     waiter.kill();
 }
 
-TEST_CASE("deadlock report: the first 20 are described, the rest counted; blocked() has them all", "[deadlock][errors]") {
+TEST_CASE("deadlock report: the first 20 are described, the rest counted, blocked() has them all", "[deadlock][errors]") {
     channel<int> c, lonely;
     std::vector<tasklet> receivers;
     for (int i = 0; i < 25; ++i) receivers.emplace_back([c]() mutable { (void)c.receive(); });

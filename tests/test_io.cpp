@@ -53,7 +53,7 @@ bool closed_fd(int fd) { return ::fcntl(fd, F_GETFD) == -1 && errno == EBADF; }
 
 }  // namespace
 
-TEST_CASE("addresses print as ip:port, IPv6 in brackets; an empty one says so", "[io][address]") {
+TEST_CASE("addresses print as ip:port, IPv6 in brackets, an empty one says so", "[io][address]") {
     REQUIRE(address::parse("127.0.0.1", 8080).to_string() == "127.0.0.1:8080");
     REQUIRE(address::loopback_v6(443).to_string() == "[::1]:443");
     REQUIRE(address::parse("2001:db8::17", 65535).to_string() == "[2001:db8::17]:65535");
@@ -212,7 +212,7 @@ TEST_CASE("closing a descriptor wakes the tasklet waiting on it with EBADF", "[i
     });
 }
 
-TEST_CASE("peer reset and broken pipe surface as std::system_error; no SIGPIPE", "[io][errors]") {
+TEST_CASE("peer reset and broken pipe surface as std::system_error, no SIGPIPE", "[io][errors]") {
     tasklets_test::require_io_thread([] {
         {
             auto [a, b] = connected_pair();
@@ -383,7 +383,7 @@ TEST_CASE("a busy tasklet that only yields cannot starve I/O: the reactor is pol
     });
 }
 
-TEST_CASE("wait_readable/wait_writable on a pipe; a regular file is always ready", "[io][fd]") {
+TEST_CASE("wait_readable/wait_writable on a pipe, a regular file is always ready", "[io][fd]") {
     tasklets_test::require_io_thread([] {
         int p[2];
         REQUIRE(::pipe2(p, O_NONBLOCK | O_CLOEXEC) == 0);

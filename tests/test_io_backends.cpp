@@ -55,7 +55,7 @@ TEST_CASE("the backend in use is the one TASKLETS_IO_BACKEND names", "[io][backe
     CHECK(tasklets::to_string(tasklets::io_backend::io_uring) == "io_uring");
 }
 
-TEST_CASE("a stream nobody reads stops reading ahead; every byte arrives once read", "[io][backend]") {
+TEST_CASE("a stream nobody reads stops reading ahead, every byte arrives once read", "[io][backend]") {
     tasklets_test::require_io_thread([] {
         auto l = listener::bind(address::loopback_v4());
         auto [a, b] = connected_pair(l);

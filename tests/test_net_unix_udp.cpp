@@ -68,7 +68,7 @@ std::vector<std::string> expected_echo(int clients) {
 
 }  // namespace
 
-TEST_CASE("unix addresses: paths and abstract names print as unix:PATH and unix:@NAME; bad ones are refused", "[io][unix]") {
+TEST_CASE("unix addresses: paths and abstract names print as unix:PATH and unix:@NAME, bad ones are refused", "[io][unix]") {
     CHECK(address::unix_path("/run/app.sock").to_string() == "unix:/run/app.sock");
     CHECK(address::unix_path("/run/app.sock").is_unix());
     CHECK(address::unix_path("/run/app.sock").port() == 0);
@@ -172,7 +172,7 @@ TEST_CASE("UDP over IPv4 and IPv6: a tasklet echo server answers 50 datagrams fr
     }
 }
 
-TEST_CASE("UDP: a receive times out; a datagram larger than the buffer is cut and says its full length", "[io][udp]") {
+TEST_CASE("UDP: a receive times out, a datagram larger than the buffer is cut and says its full length", "[io][udp]") {
     tasklets_test::require_io_thread([] {
         datagram_socket a = datagram_socket::bind(address::loopback_v4());
         datagram_socket b = datagram_socket::bind(address::loopback_v4());
@@ -197,7 +197,7 @@ TEST_CASE("UDP: a receive times out; a datagram larger than the buffer is cut an
     });
 }
 
-TEST_CASE("UDP: a connected socket learns of a closed port as ECONNREFUSED; bad calls are refused clearly", "[io][udp]") {
+TEST_CASE("UDP: a connected socket learns of a closed port as ECONNREFUSED, bad calls are refused clearly", "[io][udp]") {
     tasklets_test::require_io_thread([] {
         datagram_socket gone = datagram_socket::bind(address::loopback_v4());
         const address where = gone.local_address();

@@ -297,7 +297,7 @@ TEST_CASE("select: a select loop drains a closing stream, then notices the end",
     tasklets::run();
 }
 
-TEST_CASE("select: closing does not wake a blocked select; a closing channel still serves", "[select][close]") {
+TEST_CASE("select: closing does not wake a blocked select, a closing channel still serves", "[select][close]") {
     event_log log;
     channel<int> a, b;
     tasklet t([&log, a, b] {
@@ -530,7 +530,7 @@ TEST_CASE("select: main blocked receiving, the last tasklet's blocking select ra
     REQUIRE(tasklets::runcount() == 1);
 }
 
-TEST_CASE("select: main blocked in a select, the last tasklet's blocking receive raises the deadlock error in it; it then completes main's select", "[select][deadlock]") {
+TEST_CASE("select: main blocked in a select, the last tasklet's blocking receive raises the deadlock error in it, it then completes main's select", "[select][deadlock]") {
     event_log log;
     channel<int> a, b, other;
     tasklet t([&log, a, b, other]() mutable {
@@ -608,7 +608,7 @@ TEST_CASE("select: next/prev of a selecting tasklet are its neighbours in its fi
     REQUIRE(tasklets::runcount() == 1);
 }
 
-TEST_CASE("select: switch_trap refuses a switching select and changes nothing; the channel callback", "[select]") {
+TEST_CASE("select: switch_trap refuses a switching select and changes nothing, the channel callback", "[select]") {
     channel<int> a, b;
     tasklet r([a]() mutable { a.receive(); });
     tasklets::schedule();  // r waits on a

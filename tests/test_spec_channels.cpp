@@ -227,7 +227,7 @@ TEST_CASE("schedule_all overrides preference: the partner is appended and the ca
     REQUIRE(tasklets::runcount() == 1);
 }
 
-TEST_CASE("a new channel has preference -1, schedule_all off, balance 0, is open; set_preference keeps the sign", "[spec][channel]") {
+TEST_CASE("a new channel has preference -1, schedule_all off, balance 0, is open, set_preference keeps the sign", "[spec][channel]") {
     channel<int> c;
     REQUIRE(c.preference() == -1);
     REQUIRE_FALSE(c.schedule_all());
@@ -477,7 +477,7 @@ TEST_CASE("close with waiting receivers: they stay blocked, are still served, th
     REQUIRE(tasklets::runcount() == 1);
 }
 
-TEST_CASE("close on an empty channel: closed at once, send and receive fail in main and in tasklets; open() clears it", "[spec][channel][close]") {
+TEST_CASE("close on an empty channel: closed at once, send and receive fail in main and in tasklets, open() clears it", "[spec][channel][close]") {
     event_log log;
     channel<int> c;
     c.close();
@@ -539,7 +539,7 @@ TEST_CASE("iteration receives from the waiting senders and ends when the channel
     REQUIRE(tasklets::runcount() == 1);
 }
 
-TEST_CASE("send_sequence sends each element in order and returns the count; iteration stops at the close", "[spec][channel][iteration]") {
+TEST_CASE("send_sequence sends each element in order and returns the count, iteration stops at the close", "[spec][channel][iteration]") {
     event_log log;
     channel<int> c;
     c.set_preference(1);  // the sender is preferred
@@ -587,7 +587,7 @@ TEST_CASE("send_exception to a waiting receiver makes its receive() throw, and t
     REQUIRE(tasklets::runcount() == 1);
 }
 
-TEST_CASE("send_exception with no receiver waiting blocks the sender; the receiver that comes raises it", "[spec][channel][exception]") {
+TEST_CASE("send_exception with no receiver waiting blocks the sender, the receiver that comes raises it", "[spec][channel][exception]") {
     event_log log;
     channel<int> c;
     tasklet s([&log, c]() mutable {

@@ -281,7 +281,7 @@ TEST_CASE("a tasklet ending by tasklet_exit is silent: run() does not throw", "[
     REQUIRE(tasklets::runcount() == 1);
 }
 
-TEST_CASE("main blocked on a channel: the last tasklet blocking too gets the deadlock error itself; uncaught, it reaches main", "[spec][errors][deadlock]") {
+TEST_CASE("main blocked on a channel: the last tasklet blocking too gets the deadlock error itself, uncaught, it reaches main", "[spec][errors][deadlock]") {
     // Rule (docs/semantics.md §5.2; Stackless 3.7.5): the current tasklet would block
     // with nothing else to run while the watchdog (main) is blocked on a channel: the
     // deadlock error is raised in that tasklet, nothing changed. Uncaught, it escapes the
@@ -374,7 +374,7 @@ TEST_CASE("main blocked receiving: the last tasklet's blocking receive raises th
     REQUIRE(tasklets::runcount() == 1);
 }
 
-TEST_CASE("main blocked receiving: the last tasklet's blocking send raises the deadlock error in it; when it then ends, main's receive fails", "[spec][errors][deadlock]") {
+TEST_CASE("main blocked receiving: the last tasklet's blocking send raises the deadlock error in it, when it then ends, main's receive fails", "[spec][errors][deadlock]") {
     // Both halves of the rule: a tasklet that would block gets "Deadlock: ..." itself;
     // the last tasklet *ending* makes main's own call fail with the main-tasklet message.
     event_log log;
@@ -406,7 +406,7 @@ TEST_CASE("main blocked receiving: the last tasklet's blocking send raises the d
     REQUIRE(tasklets::runcount() == 1);
 }
 
-TEST_CASE("main blocked sending: the last tasklet's schedule_remove() raises the deadlock error in it; it then receives main's value", "[spec][errors][deadlock]") {
+TEST_CASE("main blocked sending: the last tasklet's schedule_remove() raises the deadlock error in it, it then receives main's value", "[spec][errors][deadlock]") {
     event_log log;
     channel<std::string> ch;
     tasklet t([&log, ch]() mutable {

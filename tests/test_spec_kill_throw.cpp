@@ -142,7 +142,7 @@ TEST_CASE("pending kill of a new tasklet: it stays runnable and dies before its 
     REQUIRE(tasklets::runcount() == 1);
 }
 
-TEST_CASE("pending kill of a blocked tasklet unblocks it to the end of the ring; it dies when it runs", "[spec][kill]") {
+TEST_CASE("pending kill of a blocked tasklet unblocks it to the end of the ring, it dies when it runs", "[spec][kill]") {
     event_log log;
     channel<int> c;
     tasklet r([&log, c]() mutable {
@@ -288,7 +288,7 @@ TEST_CASE("throw_exception into a tasklet parked in schedule() switches to it at
     REQUIRE(tasklets::runcount() == 1);
 }
 
-TEST_CASE("a pending throw_exception only makes the target runnable; it raises when the target runs", "[spec][throw]") {
+TEST_CASE("a pending throw_exception only makes the target runnable, it raises when the target runs", "[spec][throw]") {
     event_log log;
     tasklet t([&log] {
         try {
@@ -354,7 +354,7 @@ TEST_CASE("a pending throw_exception into a blocked tasklet unblocks it to the e
     REQUIRE(tasklets::runcount() == 1);
 }
 
-TEST_CASE("throw_exception into a new tasklet fires before its body, which never runs; uncaught, it reaches main", "[spec][throw]") {
+TEST_CASE("throw_exception into a new tasklet fires before its body, which never runs, uncaught, it reaches main", "[spec][throw]") {
     event_log log;
     tasklet t([&log] { log.push_back("T body"); });
     // Not pending: we switch to t, the exception escapes it at once and is delivered to

@@ -52,7 +52,7 @@ bool names_minimum(const std::string& what) {
 
 // ---- stack sizes ----------------------------------------------------------------------
 
-TEST_CASE("new tasklets get the default stack size of 64 KiB; an explicit size is rounded up to whole pages", "[spec][stack]") {
+TEST_CASE("new tasklets get the default stack size of 64 KiB, an explicit size is rounded up to whole pages", "[spec][stack]") {
     REQUIRE(tasklets::builtin_default_stack_size == 64 * 1024);
     REQUIRE(tasklets::min_stack_size == 16 * 1024);
     REQUIRE(tasklets::default_stack_size() == tasklets::builtin_default_stack_size);

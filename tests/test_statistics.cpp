@@ -107,7 +107,7 @@ TEST_CASE("statistics: kills of blocked, paused and unstarted tasklets, and a ru
     });
 }
 
-TEST_CASE("statistics: a hard budget's interruption and a soft stop are counted; the victim is paused", "[statistics][watchdog]") {
+TEST_CASE("statistics: a hard budget's interruption and a soft stop are counted, the victim is paused", "[statistics][watchdog]") {
     tasklets_test::in_thread([] {
         tasklets::tasklet busy([] {
             for (int i = 0; i < 100; ++i) tasklets::check();
@@ -174,7 +174,7 @@ TEST_CASE("statistics: switches, hand-offs and per-tasklet figures are counted e
     });
 }
 
-TEST_CASE("statistics: a schedule callback and counting watch together; either can go first", "[statistics][watchdog]") {
+TEST_CASE("statistics: a schedule callback and counting watch together, either can go first", "[statistics][watchdog]") {
     tasklets_test::in_thread([] {
         int calls = 0;
         tasklets::set_schedule_callback([&](const tasklets::tasklet&, const tasklets::tasklet&) { ++calls; });

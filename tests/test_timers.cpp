@@ -127,7 +127,7 @@ TEST_CASE("a sleeping tasklet is blocked but has no neighbours: next() and prev(
     });
 }
 
-TEST_CASE("virtual clock, manual: run() returns while tasklets sleep; advance_clock wakes them", "[timers][virtual]") {
+TEST_CASE("virtual clock, manual: run() returns while tasklets sleep, advance_clock wakes them", "[timers][virtual]") {
     in_thread([] {
         tasklets::use_virtual_clock({.auto_advance = false});
         std::vector<std::string> log;
@@ -159,7 +159,7 @@ TEST_CASE("virtual clock, manual: run() returns while tasklets sleep; advance_cl
     });
 }
 
-TEST_CASE("the clock cannot change under pending timers; advance_clock needs a virtual clock", "[timers]") {
+TEST_CASE("the clock cannot change under pending timers, advance_clock needs a virtual clock", "[timers]") {
     in_thread([] {
         REQUIRE_FALSE(tasklets::clock_is_virtual());
         REQUIRE_THROWS_AS(tasklets::advance_clock(1s), std::logic_error);
@@ -263,7 +263,7 @@ TEST_CASE("real clock: a run() without a budget waits for its sleepers, then ret
     });
 }
 
-TEST_CASE("a sleeping tasklet is blocked; killing it leaves no timer behind", "[timers][kill]") {
+TEST_CASE("a sleeping tasklet is blocked, killing it leaves no timer behind", "[timers][kill]") {
     in_thread([] {
         tasklets::use_virtual_clock({.auto_advance = false});
         bool unwound = false;

@@ -21,7 +21,7 @@ std::size_t count(const std::string& text, const std::string& what) {
 
 }  // namespace
 
-TEST_CASE("trace: off by default, nothing recorded; on, every spawn, switch and hand-off is one event", "[trace]") {
+TEST_CASE("trace: off by default, nothing recorded, on, every spawn, switch and hand-off is one event", "[trace]") {
     tasklets_test::in_thread([] {
         tasklets::clear_trace();
         CHECK_FALSE(tasklets::tracing());

@@ -94,7 +94,7 @@ TEST_CASE("a total budget covers the whole run() call", "[watchdog]") {
     REQUIRE(log.size() == 12);
 }
 
-TEST_CASE("soft budget: nothing is interrupted; at the next voluntary switch run() returns, everyone still scheduled", "[watchdog]") {
+TEST_CASE("soft budget: nothing is interrupted, at the next voluntary switch run() returns, everyone still scheduled", "[watchdog]") {
     log_t log;
     tasklets::tasklet a([&] {
         for (int i = 0; i < 5; ++i) {
@@ -178,7 +178,7 @@ TEST_CASE("explicit switches still happen while atomic, and new tasklets do not 
     REQUIRE_FALSE(child_atomic);
 }
 
-TEST_CASE("nested run(): the inner one returns when the ring empties; only the outermost budget counts", "[watchdog]") {
+TEST_CASE("nested run(): the inner one returns when the ring empties, only the outermost budget counts", "[watchdog]") {
     log_t log;
     tasklets::tasklet outer([&] {
         tasklets::spawn(counting, std::ref(log), "c", 6);
