@@ -107,6 +107,21 @@ TEST_CASE("statistics: kills of blocked, paused and unstarted tasklets, and a ru
     });
 }
 
+TEST_CASE("statistics: an unstarted tasklet taken out of the ring and then dropped is counted no more", "[statistics]") {
+    tasklets_test::in_thread([] {
+        {
+            tasklets::tasklet never_ran([] {});
+            CHECK(gauges() == "2 2 0 0");
+            never_ran.remove();
+            CHECK(gauges() == "2 1 0 1");
+        }  // its last handle goes: it is freed without running
+        CHECK(gauges() == "1 1 0 0");
+        tasklets::tasklet after([] {});
+        tasklets::run();
+        CHECK(gauges() == "1 1 0 0");
+    });
+}
+
 TEST_CASE("statistics: a hard budget's interruption and a soft stop are counted, the victim is paused", "[statistics][watchdog]") {
     tasklets_test::in_thread([] {
         tasklets::tasklet busy([] {

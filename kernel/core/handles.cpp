@@ -1,6 +1,7 @@
 // Handle reference counts, and what happens when the last handle of a tasklet goes.
 #include "core/handles.hpp"
 
+#include "core/observe.hpp"
 #include "core/tasklet_life.hpp"
 #include "core/throw_into.hpp"
 #include "core/waits.hpp"
@@ -18,6 +19,10 @@ void release(tasklet_impl* t) noexcept {
     }
     if (t->in_ring || is_blocked(t) || t == s.current || t->waiting_in_run) return;  // still running
     if (!t->started) {
+        // Taken out of the ring before it ever ran (remove()), so counted paused: it ends
+        // here without running, and leaves the gauges as a kill would.
+        note_unpausing(s, t);
+        note_ended(s);
         free_tasklet(s, t);
         return;
     }
