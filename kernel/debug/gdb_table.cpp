@@ -16,7 +16,7 @@ struct tasklets_debug_frame_slot {
 
 struct tasklets_debug_info_type {
     std::uint32_t layout;    // this struct's version; bumped when fields change meaning
-    const char* arch;        // "x86_64", "aarch64", "riscv64", "i386", "s390x", "armhf", "ppc64le", "mips64el", "mips64el"
+    const char* arch;        // "x86_64", "aarch64", "riscv64", "i386", "s390x", "armhf", "ppc64le", "mips64el", "windows_x64"
     const tasklets_debug_frame_slot* frame;  // ends with a null name
 };
 
