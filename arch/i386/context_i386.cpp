@@ -59,8 +59,7 @@ fp_control current_fp_control() noexcept {
     return mxcsr | fp_control{x87cw} << 32;
 }
 
-void* prepare_stack(void* /*stack_bottom: only Windows records it*/, void* stack_top, context_entry entry,
-                    fp_control fp) noexcept {
+void* prepare_stack(void* stack_top, context_entry entry, fp_control fp) noexcept {
     // Top of stack: 12 bytes of padding and the entry's argument slot, then one null
     // return address at esp, with (esp + 4) % 16 == 0; the frame sits right below it.
     auto top = reinterpret_cast<std::uintptr_t>(stack_top) & ~std::uintptr_t{15};

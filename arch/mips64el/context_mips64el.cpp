@@ -42,8 +42,7 @@ fp_control current_fp_control() noexcept {
     return fcsr;
 }
 
-void* prepare_stack(void* /*stack_bottom: only Windows records it*/, void* stack_top, context_entry entry,
-                    fp_control fp) noexcept {
+void* prepare_stack(void* stack_top, context_entry entry, fp_control fp) noexcept {
     // sp at the entry is the aligned stack top (n64 callers reserve no argument area); the
     // frame sits right below it, so the switch's final daddiu lands exactly there.
     auto top = reinterpret_cast<std::uintptr_t>(stack_top) & ~std::uintptr_t{15};

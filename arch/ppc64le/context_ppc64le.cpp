@@ -45,8 +45,7 @@ fp_control current_fp_control() noexcept {
     return std::bit_cast<std::uint64_t>(image);
 }
 
-void* prepare_stack(void* /*stack_bottom: only Windows records it*/, void* stack_top, context_entry entry,
-                    fp_control fp) noexcept {
+void* prepare_stack(void* stack_top, context_entry entry, fp_control fp) noexcept {
     // r1 at the entry is the aligned top less one zeroed frame header, the entry's caller's
     // header: the entry stores its LR (0) and CR there, and its back chain word, 0, ends
     // every back-chain walk. The frame sits right below it.

@@ -43,8 +43,7 @@ fp_control current_fp_control() noexcept {
     return frm;
 }
 
-void* prepare_stack(void* /*stack_bottom: only Windows records it*/, void* stack_top, context_entry entry,
-                    fp_control fp) noexcept {
+void* prepare_stack(void* stack_top, context_entry entry, fp_control fp) noexcept {
     // sp at the entry is the aligned stack top; the frame sits right below it, so the
     // switch's final `addi sp` lands exactly there.
     auto top = reinterpret_cast<std::uintptr_t>(stack_top) & ~std::uintptr_t{15};

@@ -43,8 +43,7 @@ fp_control current_fp_control() noexcept {
     return fpc;
 }
 
-void* prepare_stack(void* /*stack_bottom: only Windows records it*/, void* stack_top, context_entry entry,
-                    fp_control fp) noexcept {
+void* prepare_stack(void* stack_top, context_entry entry, fp_control fp) noexcept {
     // r15 at the entry is the aligned top less the 160-byte save area every caller gives
     // its callee; the frame sits right below that, so the switch's lmg loads r6-r15 from
     // the entry's own save area, and r15 becomes the entry's sp.
