@@ -22,45 +22,16 @@ include(arch/${TASKLETS_ARCH}/arch.cmake)
 message(STATUS "tasklets: architecture ${TASKLETS_ARCH}; Windows port: the kernel without descriptor I/O "
                "(tasklets/io.hpp and tasklets/file.hpp need an IOCP reactor, not written yet)")
 
-# The kernel as in the top-level CMakeLists.txt, less descriptor I/O (io/net, io/files,
-# io/file_ring, io/resolve, io/backend_choice), with the Windows system layer
+# The kernel as on Linux (cmake/kernel_sources.cmake), less descriptor I/O (io/net,
+# io/files, io/file_ring, io/resolve, io/backend_choice), with the Windows system layer
 # (os/system_windows.cpp), overflow reporting (core/stack_overflow_windows.cpp) and
-# reactor half (io/reactor_windows.cpp) in place of the Linux ones. io/reactor_uring.cpp
-# is built for its "no io_uring" definitions.
+# reactor half (io/reactor_windows.cpp).
+include(cmake/kernel_sources.cmake)
 add_library(tasklets
+  ${TASKLETS_KERNEL_SOURCES}
   kernel/os/system_windows.cpp
-  kernel/os/faults.cpp
-  kernel/context/make_context.cpp
-  kernel/stacks/stack_pool.cpp
-  kernel/stacks/stack_settings.cpp
-  kernel/trace/trace_buffer.cpp
-  kernel/core/thread_scheduler.cpp
-  kernel/core/cell_pool.cpp
-  kernel/core/control_blocks.cpp
-  kernel/core/handles.cpp
-  kernel/core/tasklet_life.cpp
-  kernel/core/handover.cpp
-  kernel/core/waits.cpp
-  kernel/core/throw_into.cpp
-  kernel/core/deadlock.cpp
-  kernel/core/safe_points.cpp
-  kernel/core/callbacks.cpp
-  kernel/core/schedule.cpp
-  kernel/core/run.cpp
-  kernel/core/tasklet_api.cpp
   kernel/core/stack_overflow_windows.cpp
-  kernel/core/observe.cpp
-  kernel/channels/channel.cpp
-  kernel/channels/handoff.cpp
-  kernel/channels/select.cpp
-  kernel/io/reactor.cpp
   kernel/io/reactor_windows.cpp
-  kernel/io/reactor_uring.cpp
-  kernel/io/channel_timeouts.cpp
-  kernel/io/helpers.cpp
-  kernel/debug/gdb_table.cpp
-  kernel/debug/stack_usage.cpp
-  kernel/debug/trace_export.cpp
   ${TASKLETS_ARCH_SOURCES}
 )
 add_library(tasklets::tasklets ALIAS tasklets)

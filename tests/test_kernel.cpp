@@ -1,5 +1,6 @@
 // Kernel behaviour beyond the Stackless rules: C++ exception state per tasklet, stack
 // pooling, clean-up of unreachable tasklets, thread exit, and the guard mechanisms.
+#include "support/page_size.hpp"
 #include "support/tools.hpp"
 
 #include <catch2/catch.hpp>
@@ -46,15 +47,7 @@ long status_kib(const char* field) {
 }
 #endif
 
-std::uintptr_t system_page_size() {
-#if defined(_WIN32)
-    SYSTEM_INFO info;
-    GetSystemInfo(&info);
-    return info.dwPageSize;
-#else
-    return static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
-#endif
-}
+std::uintptr_t system_page_size() { return tasklets_test::page_size(); }
 
 struct on_destroy {
     std::vector<std::string>* log;

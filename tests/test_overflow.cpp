@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <tasklets/tasklets.hpp>
 
+#include "support/overflow_recursion.hpp"
 #include "support/tools.hpp"
 
 #include <csignal>
@@ -60,15 +61,7 @@ child_result run_in_child(const char* name, Body body) {
     return r;
 }
 
-// Recursion the optimiser cannot remove: each frame keeps a 1 KiB buffer alive, and the
-// end condition is one the compiler cannot see through.
-volatile bool keep_recursing = true;
-int recurse(int depth) {
-    volatile char frame[1024];
-    frame[0] = static_cast<char>(depth);
-    if (!keep_recursing) return frame[0];
-    return recurse(depth + 1) + frame[0];
-}
+using tasklets_test::recurse;
 
 void* (*volatile memset_unoptimised)(void*, int, std::size_t) = &std::memset;
 

@@ -5,6 +5,8 @@
 // std::invalid_argument naming the minimum; the overflow report and SIGSEGV).
 #include <catch2/catch.hpp>
 
+#include "support/page_size.hpp"
+
 #include "spec_log.hpp"
 #include "support/tools.hpp"
 
@@ -31,15 +33,7 @@ using tasklets::tasklet;
 
 namespace {
 
-#if defined(_WIN32)
-std::size_t page_size() {
-    SYSTEM_INFO info;
-    GetSystemInfo(&info);
-    return info.dwPageSize;
-}
-#else
-std::size_t page_size() { return static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)); }
-#endif
+using tasklets_test::page_size;
 std::size_t round_to_pages(std::size_t n) { return (n + page_size() - 1) / page_size() * page_size(); }
 
 /// True if the message names the minimum stack size (in bytes, or as "16 KiB").

@@ -1,6 +1,7 @@
 // Fresh contexts on i386: builds the frame drawn in switch_i386.S so that the first
 // switch jumps into tasklets_i386_first_entry, which jumps to the entry.
 #include "arch_context.hpp"
+#include "x86_fp_control.hpp"
 
 #include <cpuid.h>
 
@@ -51,13 +52,7 @@ namespace {
 
 }  // namespace
 
-fp_control current_fp_control() noexcept {
-    std::uint32_t mxcsr;
-    std::uint16_t x87cw;
-    asm volatile("stmxcsr %0" : "=m"(mxcsr));
-    asm volatile("fnstcw %0" : "=m"(x87cw));
-    return mxcsr | fp_control{x87cw} << 32;
-}
+fp_control current_fp_control() noexcept { return read_x86_fp_control(); }
 
 void* prepare_stack(void* stack_top, context_entry entry, fp_control fp) noexcept {
     // Top of stack: 12 bytes of padding and the entry's argument slot, then one null

@@ -2,6 +2,7 @@
 // the first switch "returns" into tasklets_windows_x64_first_entry, which jumps to the
 // entry on a stack whose TEB fields describe that stack.
 #include "arch_context.hpp"
+#include "x86_fp_control.hpp"
 
 #include <windows.h>
 #include <winternl.h>
@@ -49,13 +50,7 @@ static_assert(offsetof(NT_TIB, FiberData) == TASKLETS_TEB_FIBER_DATA);
 // DeallocationStack is not in the SDK's TEB; it is the pointer right before TlsSlots.
 static_assert(offsetof(TEB, TlsSlots) == TASKLETS_TEB_DEALLOCATION_STACK + 8);
 
-fp_control current_fp_control() noexcept {
-    std::uint32_t mxcsr;
-    std::uint16_t x87cw;
-    asm volatile("stmxcsr %0" : "=m"(mxcsr));
-    asm volatile("fnstcw %0" : "=m"(x87cw));
-    return mxcsr | fp_control{x87cw} << 32;
-}
+fp_control current_fp_control() noexcept { return read_x86_fp_control(); }
 
 void* prepare_stack(void* stack_bottom, void* stack_top, context_entry entry, fp_control fp) noexcept {
     // The 16-byte aligned top is the context's StackBase: the shadow space, the null

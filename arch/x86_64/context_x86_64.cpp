@@ -1,6 +1,7 @@
 // Fresh contexts on x86-64: builds the frame drawn in switch_x86_64.asm so that the
 // first switch "returns" into tasklets_x86_64_first_entry, which jumps to the entry.
 #include "arch_context.hpp"
+#include "x86_fp_control.hpp"
 
 #include <cstdint>
 #include <cstring>
@@ -26,13 +27,7 @@ static_assert(TASKLETS_FRAME_SIZE == TASKLETS_FRAME_RESUME + 8);
 // so saved stack pointers are 16-byte aligned.
 static_assert((8 + TASKLETS_FRAME_SAVED_BYTES) % 16 == 0);
 
-fp_control current_fp_control() noexcept {
-    std::uint32_t mxcsr;
-    std::uint16_t x87cw;
-    asm volatile("stmxcsr %0" : "=m"(mxcsr));
-    asm volatile("fnstcw %0" : "=m"(x87cw));
-    return mxcsr | fp_control{x87cw} << 32;
-}
+fp_control current_fp_control() noexcept { return read_x86_fp_control(); }
 
 void* prepare_stack(void* stack_top, context_entry entry, fp_control fp) noexcept {
     // Top of stack: one null quadword (the entry's return address) at rsp, with

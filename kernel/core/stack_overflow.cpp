@@ -7,9 +7,9 @@
 #include "core/stack_overflow.hpp"
 
 #include "core/scheduler.hpp"
+#include "core/stack_overflow_report.hpp"
 
 #include <csignal>
-#include <cstring>
 #include <mutex>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -23,34 +23,8 @@ std::once_flag handler_once;
 
 constexpr std::size_t alt_stack_bytes = 64 * 1024;
 
-// A fixed buffer that appends text and numbers without allocating.
-struct message {
-    char text[512];
-    std::size_t length = 0;
-    void append(const char* s, std::size_t n) noexcept {
-        for (std::size_t i = 0; i < n && length < sizeof text; ++i) text[length++] = s[i];
-    }
-    void append(const char* s) noexcept { append(s, std::strlen(s)); }
-    void append(std::uint64_t v) noexcept {
-        char digits[20];
-        std::size_t n = 0;
-        do digits[n++] = static_cast<char>('0' + v % 10); while ((v /= 10) != 0);
-        while (n) append(&digits[--n], 1);
-    }
-};
-
-void report(const tasklet_impl* t, bool past_top) noexcept {
-    message m;
-    m.append(past_top ? "tasklets: write past the top of the stack of tasklet " : "tasklets: stack overflow in tasklet ");
-    m.append(t->id);
-    if (t->name) {
-        m.append(" \"");
-        m.append(t->name);
-        m.append("\"");
-    }
-    m.append(" (stack ");
-    m.append(static_cast<std::uint64_t>(t->stack.size));
-    m.append(past_top ? " bytes); a buffer overrun on its stack?\n" : " bytes); give it a larger stack\n");
+void report(const tasklet_impl& t, bool past_top) noexcept {
+    const overflow::report_text m(t, past_top);
     for (std::size_t done = 0; done < m.length;) {
         ssize_t n = ::write(STDERR_FILENO, m.text + done, m.length - done);
         if (n <= 0) break;
@@ -77,11 +51,9 @@ void on_segv(int sig, siginfo_t* info, void* context) noexcept {
     const auto* addr = static_cast<const std::byte*>(info->si_addr);
     if (s && s->current && s->current->stack.base) {
         const tasklet_impl* t = s->current;
-        const std::size_t guard = stack_pool::guard_bytes();
-        const bool below = addr >= t->stack.base - guard && addr < t->stack.base;
-        const bool above = addr >= t->stack.top() && addr < t->stack.top() + guard;
-        if (below || above) {
-            report(t, above);
+        const overflow::hit hit = overflow::classify(*t, addr);
+        if (hit) {
+            report(*t, hit.above);
             ::sigaction(sig, &previous_action, nullptr);
             if (previous_action.sa_handler == SIG_IGN) forward(sig, info, context);
             return;

@@ -12,12 +12,12 @@
 #include "core/stack_overflow.hpp"
 
 #include "core/scheduler.hpp"
+#include "core/stack_overflow_report.hpp"
 #include "os/system.hpp"
 
 #include <windows.h>
 
 #include <cstdint>
-#include <cstring>
 #include <mutex>
 
 namespace tasklets::detail {
@@ -34,34 +34,8 @@ ULONG guarantee_bytes() noexcept {
     return static_cast<ULONG>(stack_pool::guard_bytes() - sys::page_size());
 }
 
-// A fixed buffer that appends text and numbers without allocating.
-struct message {
-    char text[512];
-    std::size_t length = 0;
-    void append(const char* s, std::size_t n) noexcept {
-        for (std::size_t i = 0; i < n && length < sizeof text; ++i) text[length++] = s[i];
-    }
-    void append(const char* s) noexcept { append(s, std::strlen(s)); }
-    void append(std::uint64_t v) noexcept {
-        char digits[20];
-        std::size_t n = 0;
-        do digits[n++] = static_cast<char>('0' + v % 10); while ((v /= 10) != 0);
-        while (n) append(&digits[--n], 1);
-    }
-};
-
-void report(const tasklet_impl* t, bool past_top) noexcept {
-    message m;
-    m.append(past_top ? "tasklets: write past the top of the stack of tasklet " : "tasklets: stack overflow in tasklet ");
-    m.append(t->id);
-    if (t->name) {
-        m.append(" \"");
-        m.append(t->name);
-        m.append("\"");
-    }
-    m.append(" (stack ");
-    m.append(static_cast<std::uint64_t>(t->stack.size));
-    m.append(past_top ? " bytes); a buffer overrun on its stack?\n" : " bytes); give it a larger stack\n");
+void report(const tasklet_impl& t, bool past_top) noexcept {
+    const overflow::report_text m(t, past_top);
     // WriteFile, not the C runtime: no locks, no buffers, nothing that could be half-held.
     const HANDLE err = GetStdHandle(STD_ERROR_HANDLE);
     for (std::size_t done = 0; done < m.length;) {
@@ -78,23 +52,17 @@ LONG CALLBACK on_exception(EXCEPTION_POINTERS* info) noexcept {
     const scheduler* s = tls_scheduler;
     if (!s || !s->current || !s->current->stack.base) return EXCEPTION_CONTINUE_SEARCH;
     const tasklet_impl* t = s->current;
-    const std::size_t guard = stack_pool::guard_bytes();
-    const std::byte* base = t->stack.base;
-    const std::byte* top = t->stack.top();
-    bool below = false;
-    bool above = false;
+    overflow::hit hit;
     if (code == STATUS_STACK_OVERFLOW) {
         // No address comes with it: it is about the stack rsp is on, if that is this
         // tasklet's (its guard region included: the dispatcher runs in its reserve).
         const auto* sp = reinterpret_cast<const std::byte*>(info->ContextRecord->Rsp);
-        below = sp >= base - guard && sp < top;
+        hit.below = sp >= t->stack.base - stack_pool::guard_bytes() && sp < t->stack.top();
     } else if (info->ExceptionRecord->NumberParameters >= 2) {
-        const auto* addr = reinterpret_cast<const std::byte*>(info->ExceptionRecord->ExceptionInformation[1]);
-        below = addr >= base - guard && addr < base;
-        above = addr >= top && addr < top + guard;
+        hit = overflow::classify(*t, reinterpret_cast<const std::byte*>(info->ExceptionRecord->ExceptionInformation[1]));
     }
-    if (!below && !above) return EXCEPTION_CONTINUE_SEARCH;
-    report(t, above);
+    if (!hit) return EXCEPTION_CONTINUE_SEARCH;
+    report(*t, hit.above);
     TerminateProcess(GetCurrentProcess(), code);
     return EXCEPTION_CONTINUE_SEARCH;  // not reached
 }

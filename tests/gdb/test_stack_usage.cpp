@@ -4,6 +4,8 @@
 // in its own process; the sizes are distinct all the same).
 #include <catch2/catch.hpp>
 
+#include "support/page_size.hpp"
+
 #include <tasklets/debug.hpp>
 #include <tasklets/tasklets.hpp>
 #include <tasklets/version.hpp>
@@ -24,15 +26,7 @@ using tasklets::tasklet;
 namespace {
 
 constexpr std::size_t KiB = 1024;
-#if defined(_WIN32)
-std::size_t page_size() {
-    SYSTEM_INFO info;
-    GetSystemInfo(&info);
-    return info.dwPageSize;
-}
-#else
-std::size_t page_size() { return static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)); }
-#endif
+using tasklets_test::page_size;
 
 /// Recurses `levels` times with a 1 KiB frame each (written at both ends, so every page
 /// of the frames is touched), then calls `at_bottom`.

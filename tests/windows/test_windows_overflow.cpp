@@ -6,6 +6,8 @@
 #include <catch2/catch.hpp>
 #include <tasklets/tasklets.hpp>
 
+#include "support/overflow_recursion.hpp"
+
 #include <windows.h>
 
 #include <cstdint>
@@ -92,15 +94,7 @@ child_result run_child(const std::string& test_name) {
 
 bool in_child() { return std::getenv(child_variable) != nullptr; }
 
-// Recursion the optimiser cannot remove: each frame keeps a 1 KiB buffer alive, and the
-// end condition is one the compiler cannot see through (as in tests/test_overflow.cpp).
-volatile bool keep_recursing = true;
-int recurse(int depth) {
-    volatile char frame[1024];
-    frame[0] = static_cast<char>(depth);
-    if (!keep_recursing) return frame[0];
-    return recurse(depth + 1) + frame[0];
-}
+using tasklets_test::recurse;
 
 }  // namespace
 

@@ -1,0 +1,39 @@
+# The kernel's sources that every platform builds, in folders by layer (each depends only
+# on those listed before it): os/ the tools that watch the process; context/ raw
+# contexts; stacks/ the stack pool; core/ the scheduler; channels/ channels and select;
+# io/ timers and the reactor's portable half; debug/ what debuggers and the stack-usage
+# API read. The Linux build (CMakeLists.txt) and the Windows one (cmake/windows.cmake)
+# each add their system layer, overflow reporting and reactor half.
+# io/reactor_uring.cpp is in both: without liburing it holds the "no io_uring" definitions.
+set(TASKLETS_KERNEL_SOURCES
+  kernel/os/faults.cpp
+  kernel/context/make_context.cpp
+  kernel/stacks/stack_pool.cpp
+  kernel/stacks/stack_settings.cpp
+  kernel/trace/trace_buffer.cpp
+  kernel/core/thread_scheduler.cpp
+  kernel/core/cell_pool.cpp
+  kernel/core/control_blocks.cpp
+  kernel/core/handles.cpp
+  kernel/core/tasklet_life.cpp
+  kernel/core/handover.cpp
+  kernel/core/waits.cpp
+  kernel/core/throw_into.cpp
+  kernel/core/deadlock.cpp
+  kernel/core/safe_points.cpp
+  kernel/core/callbacks.cpp
+  kernel/core/schedule.cpp
+  kernel/core/run.cpp
+  kernel/core/tasklet_api.cpp
+  kernel/core/observe.cpp
+  kernel/channels/channel.cpp
+  kernel/channels/handoff.cpp
+  kernel/channels/select.cpp
+  kernel/io/reactor.cpp
+  kernel/io/reactor_uring.cpp
+  kernel/io/channel_timeouts.cpp
+  kernel/io/helpers.cpp
+  kernel/debug/gdb_table.cpp
+  kernel/debug/stack_usage.cpp
+  kernel/debug/trace_export.cpp
+)
