@@ -93,7 +93,10 @@ namespace {
 void tasklet_entry(void*) noexcept {
     scheduler& s = *tls_scheduler;
     tasklet_impl* self = s.current;
-    instrument::after_switch(self->tools, s.previous->tools);
+    // s.previous is kept only when a tool needs it (core/switch.hpp); otherwise it may be
+    // null here, and even naming a member through it would be undefined (UBSan on ppc64le
+    // and s390x, whose builds have no resume hook, reported it).
+    if constexpr (instrument::needs_resume_hook) instrument::after_switch(self->tools, s.previous->tools);
     self->awaiting_entry = false;
     std::exception_ptr escaped;
     try {
