@@ -45,9 +45,7 @@ set_source_files_properties(${_tests}/main.cpp PROPERTIES COMPILE_OPTIONS "-O1;-
 target_precompile_headers(tasklets_tests PRIVATE <catch2/catch.hpp> <tasklets/tasklets.hpp>
                           <chrono> <memory> <string> <thread> <vector>)
 set_source_files_properties(${_tests}/test_spec_listener.cpp PROPERTIES SKIP_PRECOMPILE_HEADERS ON)
-if(TASKLETS_QUICK_TEST_BUILD)
-  target_compile_options(tasklets_tests PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-g0>)
-endif()
+target_compile_options(tasklets_tests PRIVATE "$<$<COMPILE_LANGUAGE:CXX>:${TASKLETS_QUICK_TEST_OPTIONS}>")
 # Under Wine, as under QEMU, the differential batch is the smaller one (tests/CMakeLists.txt).
 target_compile_definitions(tasklets_tests PRIVATE TASKLETS_DIFF_PROGRAMS=1000)
 include(${_tests}/arch/${TASKLETS_ARCH}/tests.cmake)
