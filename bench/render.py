@@ -337,7 +337,7 @@ print(f"render.py: wrote {os.path.join(results, 'latest.md')}")
 
 # ---- chart -------------------------------------------------------------------------------
 bars = []  # (label, ns, colour index)
-palette = {"tasklets": 1, "boost": 2, "ucontext": 3, "std": 4, "fresh": 5}
+palette = {"tasklets": 1, "boost": 2, "ucontext": 3, "std": 4, "fresh": 5, "go": 6, "erlang": 6}
 
 
 def colour(impl):
@@ -385,7 +385,7 @@ set linetype 3 lc rgb "#2ca02c"
 set linetype 4 lc rgb "#9467bd"
 set linetype 5 lc rgb "#7f7f7f"
 set linetype 6 lc rgb "#ff7f0e"
-set label 1 "red: tasklets   blue: Boost   green: ucontext   purple: std::thread   grey: fresh-page floor" at graph 0.01, graph 0.97 font ",10"
+set label 1 "red: tasklets   blue: Boost   green: ucontext   purple: std::thread   grey: fresh-page floor   orange: Go, Erlang" at graph 0.01, graph 0.97 font ",10"
 plot "{data}" using 1:3:4:xtic(2) with boxes lc variable, \\
      "" using 1:3:5 with labels offset 0,0.6 font ",7"
 """

@@ -9,7 +9,8 @@
 #   MIN_TIME [0.3]      seconds per repetition
 #   MEM_RUNS [3]        fresh processes per memory row (median)
 #   MEM_N [100000]      contexts parked per memory run (std::thread: MEM_N/10)
-#   MILLION [1]         attempt 1,000,000 parked tasklets (and Boost.Fiber fibers)
+#   MILLION [1]         attempt 1,000,000 parked tasklets (and Boost.Fiber fibers, goroutines,
+#                       Erlang processes)
 #   MILLION_ROUNDS [2]  rounds of (fresh_page, tasklets, boost_fiber) at 1,000,000: on a VM the
 #                       host backs guest memory lazily, so a run's cost depends on what ran
 #                       before it; the floor is measured in the same sequence
@@ -18,6 +19,10 @@
 #   FILTER [.]          --benchmark_filter regex
 #   CPU [last one]      the core to pin to
 #   JOBS [2]            build parallelism
+#
+# Go (golang-go) and Erlang (erlang-base) run as peers when installed (ci/install-deps.sh
+# --bench): bench/peers/go/peers.go for the timed rows and the memory rows,
+# bench/peers/erlang/park.escript for the memory rows; each on one core like the rest.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -43,6 +48,22 @@ fi
 cd "$root"
 cmake --preset bench >/dev/null
 cmake --build --preset bench -j "$JOBS" --target tasklets_bench
+
+# The peers in other languages, when their toolchains are installed.
+go_bin=""
+if command -v go >/dev/null; then
+  go_bin=$build/peers/go_peers
+  mkdir -p "$build/peers"
+  GOCACHE=$build/peers/go-cache GO111MODULE=off go build -o "$go_bin" "$here/peers/go/peers.go"
+else
+  echo "run.sh: go not found: no Go rows (ci/install-deps.sh --bench installs golang-go)"
+fi
+erl_park=""
+if command -v escript >/dev/null; then
+  erl_park=$here/peers/erlang/park.escript
+else
+  echo "run.sh: escript not found: no Erlang rows (ci/install-deps.sh --bench installs erlang-base)"
+fi
 
 # ---- pinning: one core, where there is more than one ----------------------------------------
 ncpu=$(nproc)
@@ -73,11 +94,14 @@ virt=""
 grep -qw hypervisor /proc/cpuinfo && virt="virtual machine (hypervisor flag set)"
 boost=$(dpkg-query -W -f='${Version}' libboost-context1.81-dev 2>/dev/null || echo "not found")
 gbver=$(dpkg-query -W -f='${Version}' libbenchmark-dev 2>/dev/null || echo "?")
+others=""
+[[ -n "$go_bin" ]] && others+=", $(go version | awk '{ print $3 }') (GOMAXPROCS=1)"
+[[ -n "$erl_park" ]] && others+=", Erlang/OTP $(erl -noshell -eval 'io:put_chars(erlang:system_info(otp_release)), halt().') (one scheduler)"
 cat >"$results/machine.json" <<EOF
 {"date": "$(date -u '+%Y-%m-%d %H:%M UTC')", "cpu": "$cpu", "cpus": $ncpu, "kernel": "$(uname -r)",
  "virt": "$virt", "compiler": "$compiler", "pinning": "$pinning", "repetitions": $REPS,
  "min_time": $MIN_TIME, "git": "$(git -C "$root" rev-parse --short HEAD 2>/dev/null)",
- "peers": "Boost $boost (Context, Fiber), glibc $(ldd --version | head -1 | awk '{ print $NF }') ucontext, std::thread; Google Benchmark $gbver"}
+ "peers": "Boost $boost (Context, Fiber), glibc $(ldd --version | head -1 | awk '{ print $NF }') ucontext, std::thread$others; Google Benchmark $gbver"}
 EOF
 
 # ---- timed suite ---------------------------------------------------------------------------
@@ -88,17 +112,36 @@ log "${pin[*]} $bin --benchmark_filter='$FILTER' --benchmark_repetitions=$REPS -
   --benchmark_min_time="$MIN_TIME" --benchmark_enable_random_interleaving=true \
   --benchmark_report_aggregates_only=false --benchmark_display_aggregates_only=true \
   --benchmark_out="$json" --benchmark_out_format=json
+if [[ -n "$go_bin" ]]; then
+  # Go's rows, in Google Benchmark's JSON, appended to this run's (bench/render.py reads
+  # them as any other row); the same repetitions and minimum time, FILTER applied.
+  log "${pin[*]} ${go_bin} timed $REPS $MIN_TIME"
+  "${pin[@]}" "$go_bin" timed "$REPS" "$MIN_TIME" >"$build/peers/go.json"
+  python3 - "$json" "$build/peers/go.json" "$FILTER" <<'EOF'
+import json, re, sys
+run, peer, flt = sys.argv[1], sys.argv[2], sys.argv[3]
+doc = json.load(open(run))
+doc["benchmarks"] += [b for b in json.load(open(peer))["benchmarks"] if re.search(flt, b["name"])]
+json.dump(doc, open(run, "w"), indent=2)
+EOF
+fi
 cp "$json" "$results/latest.json"
 fi
 
 # ---- memory: a fresh process per run -------------------------------------------------------
-# park NAME COUNT FILE: runs `tasklets_bench --park NAME COUNT`; if it dies, writes a JSON line
-# built from its last progress line and its exit status.
+# park NAME COUNT FILE: runs `tasklets_bench --park NAME COUNT` (NAME go or erlang: the
+# peer's own program); if it dies, writes a JSON line built from its last progress line
+# and its exit status.
 park() {
-  local name=$1 count=$2 file=$3 err line rc
+  local name=$1 count=$2 file=$3 err line rc cmd
+  case $name in
+    go) cmd=("$go_bin" park "$count") ;;
+    erlang) cmd=(escript "$erl_park" "$count") ;;
+    *) cmd=("$bin" --park "$name" "$count") ;;
+  esac
   err=$(mktemp)
   set +e
-  line=$(timeout 900 "${pin[@]}" "$bin" --park "$name" "$count" 2>"$err")
+  line=$(timeout 900 "${pin[@]}" "${cmd[@]}" 2>"$err")
   rc=$?
   set -e
   if [[ -z "$line" ]]; then
@@ -115,8 +158,10 @@ park() {
 }
 
 available=$("$bin" --list | awk '$1 == "park" { print $2 }')
+[[ -n "$go_bin" ]] && available+=$'\ngo'
+[[ -n "$erl_park" ]] && available+=$'\nerlang'
 : >"$results/memory.jsonl"
-log "for each NAME: $(echo $available | tr '\n' ' '): ${pin[*]} $bin --park NAME $MEM_N  ($MEM_RUNS fresh processes each; std_thread: $((MEM_N / 10)))"
+log "for each NAME: $(echo $available | tr '\n' ' '): ${pin[*]} $bin --park NAME $MEM_N  ($MEM_RUNS fresh processes each; std_thread: $((MEM_N / 10)); go: ${go_bin#$root/} park N; erlang: escript ${erl_park#$root/} N)"
 for ((r = 0; r < MEM_RUNS; ++r)); do
   for name in $available; do
     n=$MEM_N
@@ -128,9 +173,9 @@ done
 : >"$results/million.jsonl"
 if ((MILLION)); then
   for ((r = 0; r < MILLION_ROUNDS; ++r)); do
-    for name in fresh_page tasklets boost_fiber; do
+    for name in fresh_page tasklets boost_fiber go erlang; do
       grep -qx "$name" <<<"$available" || continue
-      log "${pin[*]} $bin --park $name 1000000"
+      log "${pin[*]} $bin --park $name 1000000  (go, erlang: their programs, as above)"
       park "$name" 1000000 "$results/million.jsonl"
     done
   done

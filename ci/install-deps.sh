@@ -17,7 +17,8 @@ packages=(
   liburing-dev
 )
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(libboost-context1.81-dev libboost-fiber1.81-dev valgrind gnuplot-nox util-linux wrk nginx-light)
+  packages+=(libboost-context1.81-dev libboost-fiber1.81-dev valgrind gnuplot-nox util-linux wrk nginx-light
+            golang-go erlang-base)
 fi
 
 missing=()
