@@ -44,6 +44,10 @@ struct park_entry { std::string name; park_fn fn; };
 inline std::vector<op_entry>& ops() { static std::vector<op_entry> v; return v; }
 inline std::vector<park_entry>& parks() { static std::vector<park_entry> v; return v; }
 
+/// Run by main() after the timed suite, in order: tear-downs that must not wait for static
+/// destruction (threads of a peer's scheduler).
+inline std::vector<void (*)()>& at_end() { static std::vector<void (*)()> v; return v; }
+
 inline int add_op(const char* name, op_fn fn) { ops().push_back({name, fn}); return 0; }
 inline int add_park(const char* name, park_fn fn) { parks().push_back({name, fn}); return 0; }
 
@@ -86,6 +90,12 @@ inline constexpr int ring_size = 503;            // thread-ring
 inline constexpr long ring_hops = 503L * 100;    // hops per batch (token start value)
 inline constexpr long thread_ring_hops = 503L * 4;  // futex hops are ~1000x slower
 inline constexpr std::size_t peer_stack_size = 64 * 1024;  // = tasklets' default stack
+// skynet (bench/multicore): each task spawns 10 children down to 1,000,000 leaves, and the
+// sums come back over channels. Times are per task: 1 + 10 + ... + 1,000,000 of them.
+inline constexpr long skynet_leaves = 1'000'000;
+inline constexpr long skynet_div = 10;
+inline constexpr long skynet_tasks = 1'111'111;
+inline constexpr long long skynet_sum = 499'999'500'000LL;  // 0 + 1 + ... + 999,999
 
 // ---- /proc/self/status --------------------------------------------------------------------
 /// A field of /proc/self/status in bytes (the file gives kB); -1 if absent.

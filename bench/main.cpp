@@ -1,4 +1,4 @@
-// tasklets_bench — one binary, three modes:
+// tasklets_bench (and tasklets_bench_mc, the multi-core workloads) — one binary, three modes:
 //   tasklets_bench [google benchmark flags]   the timed suite (all workloads, all peers)
 //   tasklets_bench --ops NAME N                N round trips of op NAME, nothing else
 //                                              (for callgrind: difference two N's)
@@ -97,6 +97,7 @@ int main(int argc, char** argv) {
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
     benchmark::AddCustomContext("note", "ratios within one run; see bench/README.md");
     benchmark::RunSpecifiedBenchmarks();
+    for (auto* hook : bench::at_end()) hook();
     benchmark::Shutdown();
     return 0;
 }

@@ -85,7 +85,8 @@ for r in rows.values():
         r["median"] = statistics.median(r["reps"])
         r["cpu"] = statistics.median(r["cpus"])
 
-workload_order = ["switch", "switch_framed", "schedule", "pingpong", "ring", "ring_raw", "spawn_join"]
+workload_order = ["switch", "switch_framed", "schedule", "pingpong", "ring", "ring_raw", "spawn_join", "skynet",
+                  "xpingpong"]
 workload_title = {
     "switch": "switch — raw context A→B→A round trip",
     "switch_framed": "switch_framed — the same, each side switching from a function of its own",
@@ -95,6 +96,10 @@ workload_title = {
     "ring_raw": ("ring_raw — 503 raw contexts, one bare switch per hop, no channel or scheduler: the floor "
                  "under ring (× tasklets is against ring/tasklets)"),
     "spawn_join": "spawn_join — create 100,000, run/join all; per tasklet",
+    "skynet": ("skynet — each task spawns 10 children down to 1,000,000 leaves, sums sent back over "
+               "channels; per task (1,111,111); not pinned, a process per row, threads as named"),
+    "xpingpong": ("xpingpong — round trip between two OS threads on two cores (no tasklets row until "
+                  "cross-thread channels exist); not pinned, a process per row"),
 }
 by_workload = {}
 for name in order:

@@ -15,6 +15,9 @@
 #                       host backs guest memory lazily, so a run's cost depends on what ran
 #                       before it; the floor is measured in the same sequence
 #   TIMED [1]           run the Google Benchmark suite (0: keep results/latest.json)
+#   MULTICORE [1]       with TIMED: the multi-core rows too (tasklets_bench_mc and Go's
+#                       GOMAXPROCS=1/2 rows), unpinned, min(REPS, 3) repetitions, a process
+#                       per row
 #   CALLGRIND [1]       run bench/callgrind.sh
 #   FILTER [.]          --benchmark_filter regex
 #   CPU [last one]      the core to pin to
@@ -37,6 +40,7 @@ MEM_N=${MEM_N:-100000}
 MILLION=${MILLION:-1}
 MILLION_ROUNDS=${MILLION_ROUNDS:-2}
 TIMED=${TIMED:-1}
+MULTICORE=${MULTICORE:-1}
 CALLGRIND=${CALLGRIND:-1}
 FILTER=${FILTER:-.}
 JOBS=${JOBS:-2}
@@ -47,7 +51,8 @@ fi
 # ---- build ---------------------------------------------------------------------------------
 cd "$root"
 cmake --preset bench >/dev/null
-cmake --build --preset bench -j "$JOBS" --target tasklets_bench
+cmake --build --preset bench -j "$JOBS" --target tasklets_bench tasklets_bench_mc
+mc_bin=$build/bench/tasklets_bench_mc
 
 # The peers in other languages, when their toolchains are installed.
 go_bin=""
@@ -106,6 +111,18 @@ EOF
 
 # ---- timed suite ---------------------------------------------------------------------------
 json=$results/run-$stamp.json
+# merge_rows RUN OTHER FILTER: appends OTHER's benchmark entries whose names match FILTER
+# to RUN (Google Benchmark JSON both; bench/render.py reads them as any other row).
+merge_rows() {
+  python3 - "$1" "$2" "$3" <<'EOF'
+import json, os, re, sys
+run, other, flt = sys.argv[1], sys.argv[2], sys.argv[3]
+# Google Benchmark writes no file when FILTER matched none of its rows.
+doc = json.load(open(run)) if os.path.exists(run) and os.path.getsize(run) else {"benchmarks": []}
+doc["benchmarks"] += [b for b in json.load(open(other))["benchmarks"] if re.search(flt, b["name"])]
+json.dump(doc, open(run, "w"), indent=2)
+EOF
+}
 if ((TIMED)); then
 log "${pin[*]} $bin --benchmark_filter='$FILTER' --benchmark_repetitions=$REPS --benchmark_min_time=$MIN_TIME --benchmark_enable_random_interleaving=true --benchmark_out=$json --benchmark_out_format=json"
 "${pin[@]}" "$bin" --benchmark_filter="$FILTER" --benchmark_repetitions="$REPS" \
@@ -117,13 +134,27 @@ if [[ -n "$go_bin" ]]; then
   # them as any other row); the same repetitions and minimum time, FILTER applied.
   log "${pin[*]} ${go_bin} timed $REPS $MIN_TIME"
   "${pin[@]}" "$go_bin" timed "$REPS" "$MIN_TIME" >"$build/peers/go.json"
-  python3 - "$json" "$build/peers/go.json" "$FILTER" <<'EOF'
-import json, re, sys
-run, peer, flt = sys.argv[1], sys.argv[2], sys.argv[3]
-doc = json.load(open(run))
-doc["benchmarks"] += [b for b in json.load(open(peer))["benchmarks"] if re.search(flt, b["name"])]
-json.dump(doc, open(run, "w"), indent=2)
-EOF
+  merge_rows "$json" "$build/peers/go.json" "$FILTER"
+fi
+
+# ---- the multi-core workloads: every core, one process per row -----------------------------
+# tasklets_bench_mc's rows (skynet, cross-thread ping-pong) and Go's with GOMAXPROCS 1 and 2,
+# unpinned. A row per process: Boost.Fiber's work_stealing can be configured only once in a
+# process, and a skynet leaves a million stacks' worth of memory behind it.
+if ((MULTICORE)); then
+  mc_reps=$(( REPS < 3 ? REPS : 3 ))
+  for row in $("$mc_bin" --benchmark_list_tests | sed 's|/process_time/real_time$||' | grep -E -- "$FILTER"); do
+    log "$mc_bin --benchmark_filter='^$row/' --benchmark_repetitions=$mc_reps --benchmark_min_time=$MIN_TIME --benchmark_out=$build/mc-row.json --benchmark_out_format=json"
+    "$mc_bin" --benchmark_filter="^$row/" --benchmark_repetitions="$mc_reps" --benchmark_min_time="$MIN_TIME" \
+      --benchmark_report_aggregates_only=false --benchmark_display_aggregates_only=true \
+      --benchmark_out="$build/mc-row.json" --benchmark_out_format=json
+    merge_rows "$json" "$build/mc-row.json" "$FILTER"
+  done
+  if [[ -n "$go_bin" ]]; then
+    log "$go_bin multicore $mc_reps $MIN_TIME"
+    "$go_bin" multicore "$mc_reps" "$MIN_TIME" >"$build/peers/go-multicore.json"
+    merge_rows "$json" "$build/peers/go-multicore.json" "$FILTER"
+  fi
 fi
 cp "$json" "$results/latest.json"
 fi

@@ -6,6 +6,10 @@
 //	                                  Benchmark's JSON on stdout, one entry per repetition
 //	go_peers park N                   N goroutines each blocked on its own channel: one
 //	                                  line of tasklets_bench --park's JSON on stdout
+//	go_peers multicore REPS MIN_SECONDS
+//	                                  skynet with GOMAXPROCS=1 and 2, and the cross-thread
+//	                                  ping-pong with GOMAXPROCS=2, with and without
+//	                                  runtime.LockOSThread (run.sh runs this unpinned)
 //
 // Time per operation is process CPU time (getrusage: the garbage collector's and the
 // runtime's own threads included), as for the tasklets rows, and wall time beside it.
@@ -45,6 +49,7 @@ type workload struct {
 	name  string
 	label string
 	setup func() (run func(n int64), teardown func())
+	batch int64 // operations in one unit of n (0: 1); times are reported per operation
 }
 
 // schedule/go: main and one goroutine, each calling runtime.Gosched(); one operation is
@@ -160,11 +165,100 @@ func spawnJoinSetup() (func(int64), func()) {
 	}, func() {}
 }
 
+// skynet/go_*: each goroutine spawns 10 children down to 1,000,000 leaves; the sums come
+// back over an unbuffered channel per parent (the classic Go program). One unit of n is a
+// whole skynet; times are reported per goroutine, of the 1,111,111.
+const (
+	skynetLeaves = 1_000_000
+	skynetTasks  = 1_111_111
+	skynetSum    = 499_999_500_000
+)
+
+func skynet(out chan<- int64, num int64, size int64) {
+	if size == 1 {
+		out <- num
+		return
+	}
+	results := make(chan int64)
+	child := size / 10
+	for i := int64(0); i < 10; i++ {
+		go skynet(results, num+i*child, child)
+	}
+	var sum int64
+	for i := 0; i < 10; i++ {
+		sum += <-results
+	}
+	out <- sum
+}
+
+func skynetSetup(procs int) func() (func(int64), func()) {
+	return func() (func(int64), func()) {
+		runtime.GOMAXPROCS(procs)
+		return func(n int64) {
+				for ; n > 0; n-- {
+					out := make(chan int64)
+					go skynet(out, 0, skynetLeaves)
+					if <-out != skynetSum {
+						panic("skynet: wrong sum")
+					}
+				}
+			}, func() {
+				runtime.GOMAXPROCS(1)
+			}
+	}
+}
+
+// xpingpong/go_*: pingpong/go with GOMAXPROCS=2. Without LockOSThread Go's scheduler runs
+// both goroutines on one thread (the hand-off never leaves the P), so that row is not a
+// cross-thread figure; with it, each goroutine owns a thread and every hand-off wakes the
+// other one.
+func xpingpongSetup(locked bool) func() (func(int64), func()) {
+	return func() (func(int64), func()) {
+		runtime.GOMAXPROCS(2)
+		ping, pong := make(chan int), make(chan int)
+		go func() {
+			if locked {
+				runtime.LockOSThread()
+			}
+			for {
+				v := <-ping
+				if v < 0 {
+					return
+				}
+				pong <- v + 1
+			}
+		}()
+		if locked {
+			runtime.LockOSThread()
+		}
+		value := 0
+		return func(n int64) {
+				for i := int64(0); i < n; i++ {
+					ping <- value
+					value = <-pong & 0x3fffffff
+				}
+			}, func() {
+				ping <- -1
+				if locked {
+					runtime.UnlockOSThread()
+				}
+				runtime.GOMAXPROCS(1)
+			}
+	}
+}
+
+var multicoreWorkloads = []workload{
+	{"skynet/go_1proc", "unbuffered chan int64 per parent, GOMAXPROCS=1", skynetSetup(1), skynetTasks},
+	{"skynet/go_2procs", "unbuffered chan int64 per parent, GOMAXPROCS=2", skynetSetup(2), skynetTasks},
+	{"xpingpong/go_2procs", "unbuffered chan int, GOMAXPROCS=2 (both goroutines end up on one thread)", xpingpongSetup(false), 1},
+	{"xpingpong/go_locked_2threads", "unbuffered chan int, GOMAXPROCS=2, runtime.LockOSThread in both", xpingpongSetup(true), 1},
+}
+
 var workloads = []workload{
-	{"schedule/go", "runtime.Gosched, GOMAXPROCS=1", scheduleSetup},
-	{"pingpong/go", "unbuffered chan int, GOMAXPROCS=1", pingpongSetup},
-	{"ring/go", "503 goroutines, unbuffered chan int each, GOMAXPROCS=1", ringSetup},
-	{"spawn_join/go", "go + sync.WaitGroup, GOMAXPROCS=1", spawnJoinSetup},
+	{"schedule/go", "runtime.Gosched, GOMAXPROCS=1", scheduleSetup, 1},
+	{"pingpong/go", "unbuffered chan int, GOMAXPROCS=1", pingpongSetup, 1},
+	{"ring/go", "503 goroutines, unbuffered chan int each, GOMAXPROCS=1", ringSetup, 1},
+	{"spawn_join/go", "go + sync.WaitGroup, GOMAXPROCS=1", spawnJoinSetup, 1},
 }
 
 // One Google Benchmark "iteration" entry (what bench/render.py reads).
@@ -207,7 +301,7 @@ func measure(run func(int64), minSeconds float64) (n int64, wallNs, cpuNs float6
 	}
 }
 
-func timed(reps int, minSeconds float64) {
+func timed(workloads []workload, reps int, minSeconds float64) {
 	var out []entry
 	// Repetitions interleaved over the workloads, as run.sh asks of tasklets_bench, so a
 	// burst of noise spreads over every row.
@@ -216,6 +310,9 @@ func timed(reps int, minSeconds float64) {
 			run, teardown := w.setup()
 			n, wall, cpu := measure(run, minSeconds)
 			teardown()
+			if w.batch > 1 {
+				n, wall, cpu = n*w.batch, wall/float64(w.batch), cpu/float64(w.batch)
+			}
 			out = append(out, entry{w.name, w.name, "iteration", reps, r, n, wall, cpu, "ns",
 				w.label + ", " + runtime.Version()})
 		}
@@ -300,7 +397,7 @@ func park(n int64) {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: go_peers timed REPS MIN_SECONDS | go_peers park N")
+	fmt.Fprintln(os.Stderr, "usage: go_peers timed|multicore REPS MIN_SECONDS | go_peers park N")
 	os.Exit(2)
 }
 
@@ -310,17 +407,21 @@ func main() {
 		usage()
 	}
 	switch os.Args[1] {
-	case "timed":
+	case "timed", "multicore":
 		if len(os.Args) != 4 {
 			usage()
 		}
 		reps, err1 := strconv.Atoi(os.Args[2])
 		minSeconds, err2 := strconv.ParseFloat(os.Args[3], 64)
 		if err1 != nil || err2 != nil || reps < 1 || minSeconds <= 0 {
-			fmt.Fprintln(os.Stderr, "go_peers timed: REPS must be a positive integer and MIN_SECONDS a positive number")
+			fmt.Fprintln(os.Stderr, "go_peers: REPS must be a positive integer and MIN_SECONDS a positive number")
 			os.Exit(2)
 		}
-		timed(reps, minSeconds)
+		if os.Args[1] == "timed" {
+			timed(workloads, reps, minSeconds)
+		} else {
+			timed(multicoreWorkloads, reps, minSeconds)
+		}
 	case "park":
 		if len(os.Args) != 3 {
 			usage()
