@@ -86,7 +86,7 @@ for r in rows.values():
         r["cpu"] = statistics.median(r["cpus"])
 
 workload_order = ["switch", "switch_framed", "schedule", "pingpong", "ring", "ring_raw", "spawn_join", "skynet",
-                  "xpingpong"]
+                  "xpingpong", "fanin"]
 workload_title = {
     "switch": "switch — raw context A→B→A round trip",
     "switch_framed": "switch_framed — the same, each side switching from a function of its own",
@@ -100,6 +100,8 @@ workload_title = {
                "channels; per task (1,111,111); not pinned, a process per row, threads as named"),
     "xpingpong": ("xpingpong — round trip between two OS threads on two cores (no tasklets row until "
                   "cross-thread channels exist); not pinned, a process per row"),
+    "fanin": ("fanin — producers (one per thread, two on one thread) send into one channel, one consumer; "
+              "per message; not pinned, a process per row"),
 }
 by_workload = {}
 for name in order:

@@ -7,9 +7,9 @@
 //	go_peers park N                   N goroutines each blocked on its own channel: one
 //	                                  line of tasklets_bench --park's JSON on stdout
 //	go_peers multicore REPS MIN_SECONDS
-//	                                  skynet with GOMAXPROCS=1 and 2, and the cross-thread
-//	                                  ping-pong with GOMAXPROCS=2, with and without
-//	                                  runtime.LockOSThread (run.sh runs this unpinned)
+//	                                  skynet and fan-in with GOMAXPROCS=1 and 2, and the
+//	                                  cross-thread ping-pong with GOMAXPROCS=2, with and
+//	                                  without runtime.LockOSThread (run.sh runs this unpinned)
 //
 // Time per operation is process CPU time (getrusage: the garbage collector's and the
 // runtime's own threads included), as for the tasklets rows, and wall time beside it.
@@ -247,10 +247,54 @@ func xpingpongSetup(locked bool) func() (func(int64), func()) {
 	}
 }
 
+// fanin/go_*: a producer goroutine per P sends on one unbuffered channel; one operation is
+// one message taken by the consumer (main).
+func faninSetup(procs int) func() (func(int64), func()) {
+	return func() (func(int64), func()) {
+		runtime.GOMAXPROCS(procs)
+		messages := make(chan int)
+		var stop atomic.Bool
+		var producers sync.WaitGroup
+		for p := 0; p < procs; p++ {
+			producers.Add(1)
+			go func(p int) {
+				defer producers.Done()
+				for !stop.Load() {
+					messages <- p
+				}
+			}(p)
+		}
+		sum := 0
+		return func(n int64) {
+				for i := int64(0); i < n; i++ {
+					sum += <-messages
+				}
+			}, func() {
+				stop.Store(true)
+				done := make(chan struct{})
+				go func() {
+					producers.Wait()
+					close(done)
+				}()
+				for { // take what producers still hold until every one has seen stop
+					select {
+					case <-messages:
+						continue
+					case <-done:
+					}
+					break
+				}
+				runtime.GOMAXPROCS(1)
+			}
+	}
+}
+
 var multicoreWorkloads = []workload{
 	{"skynet/go_1proc", "unbuffered chan int64 per parent, GOMAXPROCS=1", skynetSetup(1), skynetTasks},
 	{"skynet/go_2procs", "unbuffered chan int64 per parent, GOMAXPROCS=2", skynetSetup(2), skynetTasks},
 	{"xpingpong/go_2procs", "unbuffered chan int, GOMAXPROCS=2 (both goroutines end up on one thread)", xpingpongSetup(false), 1},
+	{"fanin/go_1proc", "a producer per P, one unbuffered chan int, GOMAXPROCS=1", faninSetup(1), 1},
+	{"fanin/go_2procs", "a producer per P, one unbuffered chan int, GOMAXPROCS=2", faninSetup(2), 1},
 	{"xpingpong/go_locked_2threads", "unbuffered chan int, GOMAXPROCS=2, runtime.LockOSThread in both", xpingpongSetup(true), 1},
 }
 
