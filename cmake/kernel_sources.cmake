@@ -15,6 +15,7 @@ set(TASKLETS_KERNEL_SOURCES
   kernel/core/cell_pool.cpp
   kernel/core/control_blocks.cpp
   kernel/core/handles.cpp
+  kernel/core/thread_check.cpp
   kernel/core/tasklet_life.cpp
   kernel/core/handover.cpp
   kernel/core/waits.cpp

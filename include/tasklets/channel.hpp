@@ -13,6 +13,13 @@
 // A channel object is a handle: copies refer to the same channel, so lambdas can capture
 // it by value. When the last handle goes, tasklets still blocked on the channel can never
 // be woken, so they are killed (their destructors run), in queue order.
+//
+// Threads (docs/semantics.md §9.1): a channel belongs to the thread of its first send,
+// receive or select. Until then it may be set up (preference, schedule_all, close) and
+// handed to another thread like any object; after, every operation and property on another
+// thread throws thread_error before touching it. Handles may be copied and dropped on any
+// thread; dropping the last one while tasklets of another thread wait on the channel is a
+// fatal error (only their thread could kill them).
 #pragma once
 
 #include <tasklets/tasklet.hpp>
@@ -64,14 +71,14 @@ void channel_send_exception(channel_core* c, std::exception_ptr e);
 void channel_send_until(channel_core* c, void* payload, relocate_fn relocate, std::int64_t deadline, std::int64_t span);
 void channel_receive_until(channel_core* c, void* storage, relocate_fn relocate, std::int64_t deadline, std::int64_t span);
 
-int channel_balance(const channel_core* c) noexcept;
-int channel_preference(const channel_core* c) noexcept;
-void channel_set_preference(channel_core* c, int preference) noexcept;
-bool channel_schedule_all(const channel_core* c) noexcept;
-void channel_set_schedule_all(channel_core* c, bool on) noexcept;
-void channel_close(channel_core* c) noexcept;
-void channel_open(channel_core* c) noexcept;
-bool channel_closing(const channel_core* c) noexcept;
+int channel_balance(const channel_core* c);
+int channel_preference(const channel_core* c);
+void channel_set_preference(channel_core* c, int preference);
+bool channel_schedule_all(const channel_core* c);
+void channel_set_schedule_all(channel_core* c, bool on);
+void channel_close(channel_core* c);
+void channel_open(channel_core* c);
+bool channel_closing(const channel_core* c);
 tasklet channel_queue(const channel_core* c);
 
 template <class T>
@@ -161,22 +168,22 @@ public:
         return sent;
     }
 
-    int balance() const noexcept { return detail::channel_balance(core_); }
-    int preference() const noexcept { return detail::channel_preference(core_); }
+    int balance() const { return detail::channel_balance(core_); }
+    int preference() const { return detail::channel_preference(core_); }
     /// Sets the preference, normalised to its sign (-1, 0 or +1).
-    void set_preference(int preference) noexcept { detail::channel_set_preference(core_, preference); }
-    bool schedule_all() const noexcept { return detail::channel_schedule_all(core_); }
-    void set_schedule_all(bool on) noexcept { detail::channel_set_schedule_all(core_, on); }
+    void set_preference(int preference) { detail::channel_set_preference(core_, preference); }
+    bool schedule_all() const { return detail::channel_schedule_all(core_); }
+    void set_schedule_all(bool on) { detail::channel_set_schedule_all(core_, on); }
 
     /// Marks the channel closing. Waiters already queued are still served; once the
     /// balance reaches 0 the channel is closed and operations that would block throw
     /// channel_closed_error. Closing wakes nobody.
-    void close() noexcept { detail::channel_close(core_); }
+    void close() { detail::channel_close(core_); }
     /// Clears closing.
-    void open() noexcept { detail::channel_open(core_); }
-    bool closing() const noexcept { return detail::channel_closing(core_); }
+    void open() { detail::channel_open(core_); }
+    bool closing() const { return detail::channel_closing(core_); }
     /// Closing and balance() == 0.
-    bool closed() const noexcept { return closing() && balance() == 0; }
+    bool closed() const { return closing() && balance() == 0; }
     /// The first waiting tasklet (empty handle if none).
     tasklet queue() const { return detail::channel_queue(core_); }
 

@@ -34,8 +34,8 @@ namespace tasklets {
 
 /// The deepest the tasklet's stack has reached, in bytes from its top, rounded up to whole
 /// pages (see above for what pooling means for this figure). 0 for an empty handle, the
-/// main tasklet (the thread's own stack), a tasklet that has not started or has ended.
-/// At most t.stack_size(). Works for the running tasklet too.
+/// main tasklet (the thread's own stack), a tasklet that has not started or has ended,
+/// and a tasklet of another thread. At most t.stack_size(). Works for the running tasklet too.
 std::size_t stack_high_water(const tasklet& t) noexcept;
 
 /// How deep the tasklet's stack is right now, in bytes from its top: for a suspended

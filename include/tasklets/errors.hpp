@@ -24,6 +24,15 @@ public:
     using std::logic_error::logic_error;
 };
 
+/// A tasklet or a channel used on a thread it does not belong to (docs/semantics.md §9.1):
+/// "tasklets: kill() on tasklet 7 of another thread: a tasklet is used only on the thread
+/// that created it, and a channel only on the thread of its first send, receive or select
+/// (docs/semantics.md §9.1)". Thrown before the operation changes anything.
+class thread_error : public std::logic_error {
+public:
+    using std::logic_error::logic_error;
+};
+
 /// One tasklet that was blocked when a deadlock_error was raised (deadlock_error::blocked()).
 struct blocked_tasklet {
     /// What the tasklet was waiting for.

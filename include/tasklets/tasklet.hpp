@@ -106,6 +106,12 @@ void slow_check();
 /// A handle to a tasklet (copyable; the tasklet lives while a handle or the scheduler
 /// holds it). A default-made handle is empty: it refers to no tasklet, is not alive,
 /// and operations that need a tasklet fail as they would on a dead one.
+///
+/// Threads (docs/semantics.md §9.1): a tasklet belongs to the thread that created it.
+/// On any other thread, every member but id(), is_main(), stack_size() and is_current()
+/// (false there) throws thread_error, and copying or destroying the handle is a fatal
+/// error while the tasklet's thread runs. After that thread has ended, its handles may be
+/// destroyed anywhere.
 class tasklet {
 public:
     /// An empty handle (Stackless's unbound tasklet).
@@ -149,24 +155,24 @@ public:
 
     // ---- state ------------------------------------------------------------------------
     /// Bound and not finished.
-    bool alive() const noexcept;
+    bool alive() const;
     /// Alive, but neither in the ring nor blocked on a channel.
-    bool paused() const noexcept;
+    bool paused() const;
     /// Waiting: on a channel (send, receive, select), or for a timer or a descriptor
     /// (sleep_for, wait_readable, a timeout, ...).
-    bool blocked() const noexcept;
+    bool blocked() const;
     /// In the ring or blocked.
-    bool scheduled() const noexcept;
+    bool scheduled() const;
     bool is_main() const noexcept;
     bool is_current() const noexcept;
     /// Has it started running (and so holds a stack)?
-    bool started() const noexcept;
+    bool started() const;
 
     /// Unique within the thread: the main tasklet is 1, new tasklets count up from 2;
     /// 0 for an empty handle.
     std::uint64_t id() const noexcept;
     /// The name given in tasklet_options or by set_name (empty by default).
-    std::string_view name() const noexcept;
+    std::string_view name() const;
     void set_name(std::string name);
     /// Usable stack size in bytes (0 for the main tasklet or an empty handle).
     std::size_t stack_size() const noexcept;
@@ -200,11 +206,11 @@ public:
 
     // ---- flags ------------------------------------------------------------------------
     /// The atomic flag (per tasklet; new tasklets start non-atomic). Returns the old value.
-    bool atomic() const noexcept;
+    bool atomic() const;
     bool set_atomic(bool on);
     /// When set, a channel operation that would block this tasklet throws state_error
     /// "this tasklet does not like to be blocked." instead. Returns the old value.
-    bool block_trap() const noexcept;
+    bool block_trap() const;
     bool set_block_trap(bool on);
 
     /// Neighbours, as in Stackless. In the ring: the ring neighbours. Blocked on a

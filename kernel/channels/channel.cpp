@@ -5,6 +5,7 @@
 #include "core/callbacks.hpp"
 #include "core/observe.hpp"
 #include "core/safe_points.hpp"
+#include "core/thread_check.hpp"
 #include "core/throw_into.hpp"
 
 #include <tasklets/errors.hpp>
@@ -18,26 +19,36 @@ static_assert(sizeof(channel_waiter) <= sizeof(waiter_slot) && alignof(channel_w
 
 channel_core* new_channel() { return new channel_core; }
 
-void retain(channel_core* c) noexcept { ++c->handles; }
+// relaxed: a new handle is made from one that already keeps the channel alive, and the
+// increment publishes nothing.
+void retain(channel_core* c) noexcept { c->handles.fetch_add(1, std::memory_order_relaxed); }
 
 void release(channel_core* c) noexcept {
-    if (--c->handles != 0) return;
+    // acq_rel: every thread releases its handle after its last use of the channel, and the
+    // one that drops the last handle acquires all of those uses before it reads or frees it.
+    if (c->handles.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
     // Nobody can ever send or receive on it again: its waiters would wait forever, so
     // they are killed, in queue order. One pass over the waiters present now; a waiter
     // that catches tasklet_exit and blocks here again keeps the channel alive.
     if (c->head) {
-        c->handles = 1;
-        scheduler& s = sched();
+        scheduler* s = tls_scheduler;
+        if (c->owner.load(std::memory_order_relaxed) != s)
+            fatal_misuse("the last handle of a channel was destroyed on a thread other than the channel's, while "
+                         "tasklets of that thread wait on it: only their own thread can kill them; drop the last "
+                         "handle on the channel's thread (docs/semantics.md §3.9, §9.1)");
+        c->handles.store(1, std::memory_order_relaxed);  // ours alone: only this thread can reach it now
         for (int n = c->balance < 0 ? -c->balance : c->balance; n > 0 && c->head; --n) {
             try {
-                kill_now(s, c->head->tasklet);
+                kill_now(*s, c->head->tasklet);
             } catch (...) {
                 // Nothing can report it from a destructor.
             }
         }
-        if (--c->handles != 0 || c->head) return;
+        if (c->handles.fetch_sub(1, std::memory_order_acq_rel) != 1 || c->head) return;
     }
+    scheduler* owner = c->owner.load(std::memory_order_relaxed);  // ours, or settled before the last release
     delete c;
+    if (owner != unbound()) drop_keeper(owner);
 }
 
 // ---- send and receive ------------------------------------------------------------------
@@ -63,14 +74,19 @@ namespace {
 // is counted first: tick_countdown exists before the scheduler does. A budget or a
 // schedule callback (the rest of switch_needs_care) sends every operation the careful
 // way too, so that block() need not test them again.
-inline bool enter_needs_care(const scheduler* s) noexcept {
-    return --tick_countdown < 0 || s == nullptr || (s->switch_flags & (channel_watched | switch_needs_care));
+// A channel not bound to this thread (new, or another thread's) goes the careful way too;
+// so does a thread without a scheduler (s null), as no channel's owner is null: the one
+// comparison costs what the null test it replaces did.
+inline bool enter_needs_care(const scheduler* s, const channel_core* c) noexcept {
+    return --tick_countdown < 0 || c->owner.load(std::memory_order_relaxed) != s ||
+           (s->switch_flags & (channel_watched | switch_needs_care));
 }
 
-// The careful entry's first steps (the safe point already counted): its periodic work,
-// the callback and the guard, all before anything changes.
-scheduler& enter_with_care(const channel_core* c, std::int8_t direction) {
+// The careful entry's first steps (the safe point already counted): the channel's thread,
+// the safe point's periodic work, the callback and the guard, all before anything changes.
+scheduler& enter_with_care(channel_core* c, std::int8_t direction) {
     scheduler& s = sched();
+    own_channel(c, &s, direction == sending ? "send" : "receive");
     if (tick_countdown < 0) slow_safe_point(s);
     if (s.switch_flags & (channel_watched | switch_trapped | in_callback)) enter_watched_operation(s, c, direction);
     return s;
@@ -130,7 +146,7 @@ template <std::int8_t direction>
 template <std::int8_t direction, bool nothrow_move>
 [[gnu::always_inline]] inline void operate(channel_core* c, void* transfer, relocate_fn relocate, waiter_slot* slot) {
     scheduler* s = tls_scheduler;
-    if (enter_needs_care(s)) [[unlikely]] return operate_with_care<direction>(c, transfer, relocate, slot);
+    if (enter_needs_care(s, c)) [[unlikely]] return operate_with_care<direction>(c, transfer, relocate, slot);
     if (direction == sending ? c->balance < 0 : c->balance > 0) {
         if constexpr (nothrow_move) return hand_off_nothrow_move<direction>(c, transfer, relocate);
         else return hand_off_to_waiting<direction>(c, transfer, relocate);
@@ -163,16 +179,43 @@ void channel_send_exception(channel_core* c, std::exception_ptr e) {
     block_with_care(s, c, sending, &e, true, &slot);
 }
 
-int channel_balance(const channel_core* c) noexcept { return c->balance; }
-int channel_preference(const channel_core* c) noexcept { return c->preference; }
-void channel_set_preference(channel_core* c, int preference) noexcept {
+// The properties: usable on an unbound channel from any thread (setting it up), on a
+// bound one only on its thread.
+int channel_balance(const channel_core* c) {
+    check_channel(c, "balance()");
+    return c->balance;
+}
+int channel_preference(const channel_core* c) {
+    check_channel(c, "preference()");
+    return c->preference;
+}
+void channel_set_preference(channel_core* c, int preference) {
+    check_channel(c, "set_preference()");
     c->preference = static_cast<std::int8_t>((preference > 0) - (preference < 0));
 }
-bool channel_schedule_all(const channel_core* c) noexcept { return c->schedule_all; }
-void channel_set_schedule_all(channel_core* c, bool on) noexcept { c->schedule_all = on; }
-void channel_close(channel_core* c) noexcept { c->closing = true; }
-void channel_open(channel_core* c) noexcept { c->closing = false; }
-bool channel_closing(const channel_core* c) noexcept { return c->closing; }
-tasklet channel_queue(const channel_core* c) { return tasklet::from_impl(c->head ? c->head->tasklet : nullptr); }
+bool channel_schedule_all(const channel_core* c) {
+    check_channel(c, "schedule_all()");
+    return c->schedule_all;
+}
+void channel_set_schedule_all(channel_core* c, bool on) {
+    check_channel(c, "set_schedule_all()");
+    c->schedule_all = on;
+}
+void channel_close(channel_core* c) {
+    check_channel(c, "close()");
+    c->closing = true;
+}
+void channel_open(channel_core* c) {
+    check_channel(c, "open()");
+    c->closing = false;
+}
+bool channel_closing(const channel_core* c) {
+    check_channel(c, "closing()");
+    return c->closing;
+}
+tasklet channel_queue(const channel_core* c) {
+    check_channel(c, "queue()");
+    return tasklet::from_impl(c->head ? c->head->tasklet : nullptr);
+}
 
 }  // namespace tasklets::detail

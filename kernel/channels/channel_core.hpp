@@ -8,8 +8,9 @@
 // reports and the gdb extension read.
 #pragma once
 
-#include "core/control_block.hpp"
+#include "core/scheduler.hpp"
 
+#include <atomic>
 #include <cstdint>
 
 namespace tasklets::detail {
@@ -37,15 +38,44 @@ struct select_wait {
     std::uint32_t* chosen = nullptr;       // written by the partner that completes a case
 };
 
+/// What an unbound channel's owner holds: an address no scheduler has, so that the entry's
+/// one comparison with the caller's scheduler also sends a thread without one (null) the
+/// careful way (channels/channel.cpp, enter_needs_care). Never dereferenced.
+inline constinit char unbound_tag = 0;
+inline scheduler* unbound() noexcept { return reinterpret_cast<scheduler*>(&unbound_tag); }
+
 struct channel_core {
     channel_waiter* head = nullptr;  // waiters, FIFO
     channel_waiter* tail = nullptr;
     int balance = 0;                 // > 0: senders waiting; < 0: receivers waiting
-    std::uint32_t handles = 1;
+    // Handles may be copied and dropped on any thread (an unbound channel is handed from
+    // thread to thread like any object), so the count is atomic; orderings in channel.cpp.
+    std::atomic<std::uint32_t> handles{1};
+    // The thread it belongs to: unbound() until its first send, receive or select binds it
+    // (docs/semantics.md §9.1); set once, by bind_channel's compare-exchange.
+    std::atomic<scheduler*> owner{unbound()};
     std::int8_t preference = -1;
     bool schedule_all = false;
     bool closing = false;
 };
+
+/// Binds c to s, or throws thread_error: c belongs to another thread (core/thread_check.cpp).
+[[gnu::cold]] void bind_channel(channel_core* c, scheduler* s, const char* operation);
+[[noreturn, gnu::cold]] void throw_foreign_channel(const char* operation);
+
+/// Before an operation that queues or hands off: c is bound to the caller's scheduler `s`
+/// (binding it now if it is new), or thread_error is thrown. Relaxed: the word is compared
+/// with our own scheduler only; if it equals it, this thread wrote it.
+inline void own_channel(channel_core* c, scheduler* s, const char* operation) {
+    if (c->owner.load(std::memory_order_relaxed) != s) [[unlikely]] bind_channel(c, s, operation);
+}
+
+/// Before reading or setting a property: a channel bound to another thread throws; an
+/// unbound one is left unbound (setting a channel up is not a use of it).
+inline void check_channel(const channel_core* c, const char* operation) {
+    const scheduler* o = c->owner.load(std::memory_order_relaxed);
+    if (o != unbound() && o != tls_scheduler) [[unlikely]] throw_foreign_channel(operation);
+}
 
 inline void queue_push(channel_core* c, channel_waiter* w) noexcept {
     w->next = nullptr;

@@ -112,6 +112,7 @@ void channel_select(const select_case* cases, std::uint32_t count, bool has_defa
     out.closed = false;
     validate(cases, count);
     scheduler& s = sched();
+    for (std::uint32_t i = 0; i < count; ++i) own_channel(cases[i].channel, &s, "select");  // before anything changes
     safe_point(s);
     std::uint32_t ready_count = 0;
     for (std::uint32_t i = 0; i < count; ++i) ready_count += ready(cases[i]);

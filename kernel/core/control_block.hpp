@@ -25,6 +25,7 @@ namespace tasklets::detail {
 struct channel_core;
 struct channel_waiter;
 struct event_wait;
+struct scheduler;
 
 /// A direction of a channel operation; also the sign of its contribution to the balance.
 enum : std::int8_t { receiving = -1, not_blocked = 0, sending = 1 };
@@ -59,6 +60,7 @@ struct tasklet_impl {
     tasklet_impl* all_prev = nullptr;
     char* name = nullptr;             // owned, NUL-terminated; most tasklets have none
     void* cell_slab = nullptr;        // the slab of the cell this block lives in (null: allocated alone; core/cell_pool.hpp)
+    scheduler* home = nullptr;        // its thread's scheduler; set once, before any other thread can see the block (core/thread_check.hpp)
 
     tasklet_impl() = default;
     tasklet_impl(const tasklet_impl&) = delete;

@@ -3,16 +3,23 @@
 
 #include "core/observe.hpp"
 #include "core/tasklet_life.hpp"
+#include "core/thread_check.hpp"
 #include "core/throw_into.hpp"
 #include "core/waits.hpp"
 
 namespace tasklets::detail {
 
-void retain(tasklet_impl* t) noexcept { ++t->handles; }
+// Counts are kept by the tasklet's own thread only; elsewhere core/thread_check.cpp
+// decides (an orphan of an ended thread, or a fatal misuse).
+void retain(tasklet_impl* t) noexcept {
+    if (t->home != tls_scheduler) [[unlikely]] return retain_foreign(t);
+    ++t->handles;
+}
 
 void release(tasklet_impl* t) noexcept {
+    if (t->home != tls_scheduler) [[unlikely]] return release_foreign(t);
     if (--t->handles != 0 || t->is_main) return;
-    scheduler& s = sched();
+    scheduler& s = *t->home;
     if (!t->alive) {
         if (t != s.dead) free_tasklet(s, t);  // else release_dead frees it
         return;

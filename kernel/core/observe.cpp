@@ -201,8 +201,8 @@ void reset_statistics() noexcept {
 tasklet_statistics statistics(const tasklet& t) noexcept {
     tasklet_statistics r;
     tasklet_impl* impl = t.impl();
-    if (!impl) return r;
-    scheduler& s = sched();
+    if (!impl || impl->home != tls_scheduler) return r;  // another thread's: its figures change under us
+    scheduler& s = *tls_scheduler;
     r.switches = impl->switches_in;
     std::int64_t ns = impl->run_ns;
     if (s.counting && impl == s.current) ns += trace_clock() - s.counts.slice_start;

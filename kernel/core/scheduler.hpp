@@ -16,6 +16,7 @@
 
 #include <tasklets/watchdog.hpp>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -84,6 +85,13 @@ struct scheduler {
     channel_callback on_channel;
     error_handler on_error;
     stack_pool stacks;
+    // Set, with release ordering, when the thread has ended (core/thread_scheduler.cpp).
+    std::atomic<bool> ended{false};
+    // Who keeps this block: its thread while it runs, each channel bound to it, and, once
+    // the thread has ended, its orphans together (handles held elsewhere). Whoever drops
+    // the last deletes it (drop_keeper, core/thread_check.cpp): so no other thread's
+    // scheduler can be made at this address while a channel still names it as its owner.
+    std::atomic<std::size_t> keepers{1};
 };
 
 scheduler& create_scheduler();

@@ -7,6 +7,7 @@
 #include "core/scheduler.hpp"
 #include "core/stack_overflow.hpp"
 #include "core/tasklet_life.hpp"
+#include "core/thread_check.hpp"
 #include "core/throw_into.hpp"
 #include "core/waits.hpp"
 #include "os/system.hpp"
@@ -99,11 +100,17 @@ void destroy_scheduler(scheduler& s) noexcept {
     }
     stop_observing(s);  // the trace is kept for writing
     remove_overflow_reporting(s);
-    bool survivors = false;
+    bool survivors = s.main.handles > 1;  // the scheduler's own count, and handles held elsewhere
     for (tasklet_impl* t = s.all; t; t = t->all_next) survivors |= t != &s.main;
-    if (survivors) return;  // handles outlive their thread: keep what they point to
+    // Handles that outlive their thread keep what they point to, together; from now on
+    // any thread may let go of them (core/thread_check.cpp). relaxed: the thread's own
+    // keeper is still held.
+    if (survivors) s.keepers.fetch_add(1, std::memory_order_relaxed);
+    s.stacks.unmap_unused();  // what keeps the block (orphans, bound channels) needs no stack
+    // release: a thread that sees `ended` (to let go of an orphan) sees the teardown above.
+    s.ended.store(true, std::memory_order_release);
     tls_scheduler = nullptr;
-    delete &s;
+    drop_keeper(&s);  // the thread's own: deleted now unless orphans or bound channels keep it
 }
 
 }  // namespace
@@ -117,6 +124,7 @@ scheduler& create_scheduler() {
     m.started = true;
     m.is_main = true;
     m.id = 1;
+    m.home = s;
     m.handles = 1;  // the scheduler's own: main is never freed through a handle
     link_all(*s, &m);
     s->current = &m;

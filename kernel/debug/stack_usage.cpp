@@ -24,7 +24,10 @@ using detail::tasklet_impl;
 /// The tasklet's own stack, or null when it has none (main, unstarted, finished).
 const detail::stack_region* own_stack(const tasklet& t) noexcept {
     const tasklet_impl* impl = t.impl();
-    if (impl == nullptr || impl->is_main || !impl->started || impl->stack.base == nullptr) return nullptr;
+    // Another thread's tasklet: its stack changes under us (docs/semantics.md §9.1).
+    if (impl == nullptr || impl->home != detail::tls_scheduler || impl->is_main || !impl->started ||
+        impl->stack.base == nullptr)
+        return nullptr;
     return &impl->stack;
 }
 

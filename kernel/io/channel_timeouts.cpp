@@ -2,6 +2,7 @@
 // blocked on the channel, takes it off (balance adjusted), makes timeout_error pending and
 // puts it back in the ring. The blocking itself is the ordinary channel_send/receive.
 #include "io/reactor.hpp"
+#include "channels/channel_core.hpp"
 
 #include "core/observe.hpp"
 #include "core/ring.hpp"
@@ -81,6 +82,7 @@ void with_timeout(channel_core* c, bool partner_waiting, std::int64_t deadline, 
 }  // namespace
 
 void channel_send_until(channel_core* c, void* payload, relocate_fn relocate, std::int64_t deadline, std::int64_t span) {
+    own_channel(c, &sched(), "send");  // before the timer: a channel of another thread throws here
     waiter_slot slot;  // this frame lives through the wait
     with_timeout(c, channel_balance(c) < 0, deadline, span, "channel send",
                  [&] { channel_send(c, payload, relocate, &slot); });
@@ -88,6 +90,7 @@ void channel_send_until(channel_core* c, void* payload, relocate_fn relocate, st
 
 void channel_receive_until(channel_core* c, void* storage, relocate_fn relocate, std::int64_t deadline,
                            std::int64_t span) {
+    own_channel(c, &sched(), "receive");
     waiter_slot slot;
     with_timeout(c, channel_balance(c) > 0, deadline, span, "channel receive",
                  [&] { channel_receive(c, storage, relocate, &slot); });

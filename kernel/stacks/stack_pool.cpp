@@ -70,6 +70,22 @@ stack_pool::~stack_pool() {
     }
 }
 
+void stack_pool::unmap_unused() noexcept {
+    for (auto& [size, cls] : classes_) {
+        (void)size;
+        for (stack_slab* slab = cls.with_free; slab;) {
+            stack_slab* next = slab->next;
+            if (slab->free.size() == slab->stack_count) {
+                unlink(cls, slab);
+                mapped_bytes_ -= slab->mapping_bytes;
+                unmap_slab(slab);
+                --slab_count_;
+            }
+            slab = next;
+        }
+    }
+}
+
 void stack_pool::unlink(size_class& cls, stack_slab* slab) noexcept {
     if (slab->prev) slab->prev->next = slab->next;
     else cls.with_free = slab->next;

@@ -53,6 +53,8 @@ public:
     /// std::system_error if memory or mappings run out.
     stack_region allocate(std::size_t size);
     void release(const stack_region& stack) noexcept;
+    /// Unmaps every slab none of whose stacks is in use (the one release() keeps too).
+    void unmap_unused() noexcept;
 
     /// Guard region size on each side of every stack.
     static std::size_t guard_bytes() noexcept;
