@@ -2,6 +2,7 @@
 // variable. The suite is pinned to one core (bench/run.sh), so every hand-off is a futex
 // wake plus a kernel context switch — the cost tasklets exist to avoid.
 #include "common.hpp"
+#include "thread_switch.hpp"
 
 #include <atomic>
 #include <condition_variable>
@@ -37,37 +38,8 @@ private:
     bool full_ = false;
 };
 
-// ---- switch/std_thread_condvar: A→B→A through a shared turn flag ------------------------
-struct thread_switch {
-    std::mutex m;
-    std::condition_variable cv_main, cv_other;
-    int turn = 0;  // 0: main runs, 1: other runs, 2: stop
-    std::thread other;
-    thread_switch() : other([this] {
-        std::unique_lock lock(m);
-        for (;;) {
-            cv_other.wait(lock, [this] { return turn != 0; });
-            if (turn == 2) return;
-            turn = 0;
-            cv_main.notify_one();
-        }
-    }) {}
-    void op() {
-        std::unique_lock lock(m);
-        turn = 1;
-        cv_other.notify_one();
-        cv_main.wait(lock, [this] { return turn == 0; });
-    }
-    ~thread_switch() {
-        {
-            std::lock_guard lock(m);
-            turn = 2;
-        }
-        cv_other.notify_one();
-        other.join();
-    }
-};
-BENCH_ROUND_TRIP("switch/std_thread_condvar", thread_switch);
+// ---- switch/std_thread_condvar: A→B→A through a shared turn flag (thread_switch.hpp) ----
+BENCH_ROUND_TRIP("switch/std_thread_condvar", bench::thread_switch);
 
 // ---- pingpong/std_thread_condvar: two threads, two mailboxes -----------------------------
 struct thread_pingpong {

@@ -1,17 +1,17 @@
 // xpingpong/*: a round trip between two OS threads, each on its own core (bench/run.sh
 // runs this binary unpinned on 2 cores): what waking a thread on the other CPU costs, the
 // floor under any cross-thread channel that sleeps instead of spinning.
-//   std_condvar_2threads   std::mutex + a std::condition_variable per direction
+//   std_condvar_2threads   std::mutex + a std::condition_variable per direction (the
+//                          pinned suite's switch/std_thread_condvar, on two cores)
 //   futex_2threads         one 32-bit word, FUTEX_WAIT / FUTEX_WAKE (private), no spinning
 //   boost_fiber_2threads   a fiber on each thread (round_robin), unbuffered_channel<int> each
 //                          way; Boost.Fiber wakes the other thread's scheduler itself
 #include "../common.hpp"
+#include "../thread_switch.hpp"
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <linux/futex.h>
-#include <mutex>
 #include <sys/syscall.h>
 #include <thread>
 #include <unistd.h>
@@ -23,38 +23,8 @@
 
 namespace {
 
-// ---- std::condition_variable --------------------------------------------------------------
-struct condvar_pingpong {
-    std::mutex mutex;
-    std::condition_variable to_partner, to_main;
-    int turn = 0;  // 0: main's, 1: the partner's, -1: stop
-    int value = 0;
-    std::thread partner{[this] {
-        std::unique_lock lock(mutex);
-        for (;;) {
-            to_partner.wait(lock, [this] { return turn != 0; });
-            if (turn < 0) return;
-            ++value;
-            turn = 0;
-            to_main.notify_one();
-        }
-    }};
-    void op() {
-        std::unique_lock lock(mutex);
-        turn = 1;
-        to_partner.notify_one();
-        to_main.wait(lock, [this] { return turn == 0; });
-    }
-    ~condvar_pingpong() {
-        {
-            std::lock_guard lock(mutex);
-            turn = -1;
-        }
-        to_partner.notify_one();
-        partner.join();
-    }
-};
-BENCH_ROUND_TRIP("xpingpong/std_condvar_2threads", condvar_pingpong);
+// ---- std::condition_variable (bench/thread_switch.hpp) ----------------------------------
+BENCH_ROUND_TRIP("xpingpong/std_condvar_2threads", bench::thread_switch);
 
 // ---- raw futex ----------------------------------------------------------------------------
 long futex(std::atomic<std::uint32_t>* word, int op, std::uint32_t value) {

@@ -74,27 +74,44 @@ func scheduleSetup() (func(int64), func()) {
 		}
 }
 
-// pingpong/go: main and one goroutine, two unbuffered channels of int.
-func pingpongSetup() (func(int64), func()) {
-	ping, pong := make(chan int), make(chan int)
-	go func() {
-		for {
-			v := <-ping
-			if v < 0 {
-				return
+// pingpong/go: main and one goroutine, two unbuffered channels of int. The cross-thread
+// rows (xpingpong/go_*) are the same with GOMAXPROCS=2: without LockOSThread Go's scheduler
+// runs both goroutines on one thread (the hand-off never leaves the P), so that row is not
+// a cross-thread figure; with it, each goroutine owns a thread and every hand-off wakes
+// the other one.
+func pingpongSetup(procs int, locked bool) func() (func(int64), func()) {
+	return func() (func(int64), func()) {
+		runtime.GOMAXPROCS(procs)
+		ping, pong := make(chan int), make(chan int)
+		go func() {
+			if locked {
+				runtime.LockOSThread()
 			}
-			pong <- v + 1
-		}
-	}()
-	value := 0
-	return func(n int64) {
-			for i := int64(0); i < n; i++ {
-				ping <- value
-				value = <-pong & 0x3fffffff
+			for {
+				v := <-ping
+				if v < 0 {
+					return
+				}
+				pong <- v + 1
 			}
-		}, func() {
-			ping <- -1
+		}()
+		if locked {
+			runtime.LockOSThread()
 		}
+		value := 0
+		return func(n int64) {
+				for i := int64(0); i < n; i++ {
+					ping <- value
+					value = <-pong & 0x3fffffff
+				}
+			}, func() {
+				ping <- -1
+				if locked {
+					runtime.UnlockOSThread()
+				}
+				runtime.GOMAXPROCS(1)
+			}
+	}
 }
 
 // ring/go: 503 goroutines, an unbuffered channel each; a node passes token-1 to the next,
@@ -208,45 +225,6 @@ func skynetSetup(procs int) func() (func(int64), func()) {
 	}
 }
 
-// xpingpong/go_*: pingpong/go with GOMAXPROCS=2. Without LockOSThread Go's scheduler runs
-// both goroutines on one thread (the hand-off never leaves the P), so that row is not a
-// cross-thread figure; with it, each goroutine owns a thread and every hand-off wakes the
-// other one.
-func xpingpongSetup(locked bool) func() (func(int64), func()) {
-	return func() (func(int64), func()) {
-		runtime.GOMAXPROCS(2)
-		ping, pong := make(chan int), make(chan int)
-		go func() {
-			if locked {
-				runtime.LockOSThread()
-			}
-			for {
-				v := <-ping
-				if v < 0 {
-					return
-				}
-				pong <- v + 1
-			}
-		}()
-		if locked {
-			runtime.LockOSThread()
-		}
-		value := 0
-		return func(n int64) {
-				for i := int64(0); i < n; i++ {
-					ping <- value
-					value = <-pong & 0x3fffffff
-				}
-			}, func() {
-				ping <- -1
-				if locked {
-					runtime.UnlockOSThread()
-				}
-				runtime.GOMAXPROCS(1)
-			}
-	}
-}
-
 // fanin/go_*: a producer goroutine per P sends on one unbuffered channel; one operation is
 // one message taken by the consumer (main).
 func faninSetup(procs int) func() (func(int64), func()) {
@@ -292,15 +270,15 @@ func faninSetup(procs int) func() (func(int64), func()) {
 var multicoreWorkloads = []workload{
 	{"skynet/go_1proc", "unbuffered chan int64 per parent, GOMAXPROCS=1", skynetSetup(1), skynetTasks},
 	{"skynet/go_2procs", "unbuffered chan int64 per parent, GOMAXPROCS=2", skynetSetup(2), skynetTasks},
-	{"xpingpong/go_2procs", "unbuffered chan int, GOMAXPROCS=2 (both goroutines end up on one thread)", xpingpongSetup(false), 1},
+	{"xpingpong/go_2procs", "unbuffered chan int, GOMAXPROCS=2 (both goroutines end up on one thread)", pingpongSetup(2, false), 1},
 	{"fanin/go_1proc", "a producer per P, one unbuffered chan int, GOMAXPROCS=1", faninSetup(1), 1},
 	{"fanin/go_2procs", "a producer per P, one unbuffered chan int, GOMAXPROCS=2", faninSetup(2), 1},
-	{"xpingpong/go_locked_2threads", "unbuffered chan int, GOMAXPROCS=2, runtime.LockOSThread in both", xpingpongSetup(true), 1},
+	{"xpingpong/go_locked_2threads", "unbuffered chan int, GOMAXPROCS=2, runtime.LockOSThread in both", pingpongSetup(2, true), 1},
 }
 
 var workloads = []workload{
 	{"schedule/go", "runtime.Gosched, GOMAXPROCS=1", scheduleSetup, 1},
-	{"pingpong/go", "unbuffered chan int, GOMAXPROCS=1", pingpongSetup, 1},
+	{"pingpong/go", "unbuffered chan int, GOMAXPROCS=1", pingpongSetup(1, false), 1},
 	{"ring/go", "503 goroutines, unbuffered chan int each, GOMAXPROCS=1", ringSetup, 1},
 	{"spawn_join/go", "go + sync.WaitGroup, GOMAXPROCS=1", spawnJoinSetup, 1},
 }
