@@ -41,7 +41,7 @@ struct select_wait {
 /// What an unbound channel's owner holds: an address no scheduler has, so that the entry's
 /// one comparison with the caller's scheduler also sends a thread without one (null) the
 /// careful way (channels/channel.cpp, enter_needs_care). Never dereferenced.
-inline constinit char unbound_tag = 0;
+alignas(scheduler) inline constinit char unbound_tag = 0;
 inline scheduler* unbound() noexcept { return reinterpret_cast<scheduler*>(&unbound_tag); }
 
 struct channel_core {

@@ -27,6 +27,7 @@ add_executable(tasklets_tests
   ${_tests}/test_spec_scheduler.cpp
   ${_tests}/test_spec_stacks.cpp
   ${_tests}/test_statistics.cpp
+  ${_tests}/test_threads.cpp
   ${_tests}/test_timers.cpp
   ${_tests}/test_trace.cpp
   ${_tests}/test_watchdog.cpp
