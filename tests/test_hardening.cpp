@@ -207,31 +207,41 @@ TEST_CASE("hardening (AArch64): resume addresses in saved frames are signed, and
                                   "no pointer authentication (HWCAP_PACA); the switch's PAC instructions are NOPs here");
         return;
     }
+    // An all-zero signature looks like none, and two frame tops can sign alike: Linux has
+    // top-byte-ignore on, which leaves the PAC 7 bits here (bits 48-54), so each happens
+    // once in 128. Another frame top (the SP is the signature's modifier) signs
+    // differently: up to 8 tries each, all failing once in 2^56.
     alignas(16) static unsigned char stack[64 * 1024];
-    pac = pac_run{};
-    pac.self = tasklets::make_context(stack, sizeof stack, &pac_entry);
-    // The fresh frame's resume address (the first-entry trampoline) is signed already.
-    const std::uint64_t fresh = saved_resume(pac.self);
+    std::uint64_t fresh = 0, signed_address = 0, plain = 0;
+    for (int attempt = 0; attempt < 8; ++attempt) {
+        pac = pac_run{};
+        pac.self = tasklets::make_context(stack, sizeof stack - attempt * 256, &pac_entry);
+        // The fresh frame's resume address (the first-entry trampoline) is signed already.
+        fresh = saved_resume(pac.self);
+        tasklets::switch_context(pac.main, pac.self);  // runs until the entry switches back
+        REQUIRE(pac.rounds == 1);
+        signed_address = saved_resume(pac.self);
+        plain = strip_pac(signed_address);
+        if (strip_pac(fresh) != fresh && plain != signed_address) break;
+    }
     CHECK(strip_pac(fresh) != fresh);
-    tasklets::switch_context(pac.main, pac.self);  // runs until the entry switches back
-    REQUIRE(pac.rounds == 1);
-    const std::uint64_t signed_address = saved_resume(pac.self);
-    const std::uint64_t plain = strip_pac(signed_address);
     INFO(std::hex << "saved " << signed_address << ", plain " << plain);
-    REQUIRE(plain != signed_address);  // PAC bits present (all-zero PAC: 1 in 2^15)
+    REQUIRE(plain != signed_address);  // PAC bits present
 
     // Forgeries, each in a child: the plain address, and a correctly signed address taken
     // from another context's frame (signed for another sp). Both must fault at the ret.
     tasklets::context other = pac.self;  // a second context suspended at the same place
     alignas(16) static unsigned char other_stack[64 * 1024];
-    {
+    for (int attempt = 0; attempt < 8; ++attempt) {
         pac_run keep = pac;
-        pac.self = tasklets::make_context(other_stack, sizeof other_stack, &pac_entry);
+        pac.self = tasklets::make_context(other_stack, sizeof other_stack - attempt * 256, &pac_entry);
         tasklets::switch_context(pac.main, pac.self);
         other = pac.self;
         pac = keep;
         pac.rounds = 1;
+        if (saved_resume(other) != signed_address) break;  // else it would be no forgery
     }
+    REQUIRE(saved_resume(other) != signed_address);
     const std::uint64_t forged[] = {plain, saved_resume(other)};
     REQUIRE(strip_pac(saved_resume(other)) == plain);  // same place, different signature
     for (std::uint64_t f : forged) {

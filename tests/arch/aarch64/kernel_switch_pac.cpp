@@ -71,15 +71,23 @@ TEST_CASE("hardening (AArch64): the kernel switch refuses a forged resume addres
     (void)tasklets::current();  // the scheduler exists: the hook finds it idle
     auto stack = std::make_unique<std::byte[]>(64 * 1024);
     tasklets_abi_peer peer;
-    peer.self_sp = tasklets::make_context(stack.get(), 64 * 1024, &tasklets_abi_entry_probe).stack_pointer;
-
-    // Genuine: a fresh frame, then one the public switch suspended, resumed through the hook.
-    tasklets_kernel_switch(&peer.main_sp, peer.self_sp, 0);
-    REQUIRE(peer.entry_ra == 0);
-    tasklets_kernel_switch(&peer.main_sp, peer.self_sp, 1);
-
-    const std::uint64_t plain = strip_pac(saved_resume(peer.self_sp));
-    REQUIRE(plain != saved_resume(peer.self_sp));  // signed (all-zero PAC: 1 in 2^15)
+    std::uint64_t plain = 0;
+    // An all-zero signature looks like no signature. Linux has top-byte-ignore on, which
+    // leaves the PAC 7 bits here (bits 48-54): 1 signature in 128 is zero, and this test
+    // failed about once in 150 runs under QEMU before it retried. Another frame top (the
+    // SP is the signature's modifier) signs differently; 8 tries all failing: 1 in 2^56.
+    for (int attempt = 0; attempt < 8; ++attempt) {
+        peer = tasklets_abi_peer{};
+        peer.self_sp =
+            tasklets::make_context(stack.get(), 64 * 1024 - attempt * 256, &tasklets_abi_entry_probe).stack_pointer;
+        // Genuine: a fresh frame, then one the public switch suspended, resumed through the hook.
+        tasklets_kernel_switch(&peer.main_sp, peer.self_sp, 0);
+        REQUIRE(peer.entry_ra == 0);
+        tasklets_kernel_switch(&peer.main_sp, peer.self_sp, 1);
+        plain = strip_pac(saved_resume(peer.self_sp));
+        if (plain != saved_resume(peer.self_sp)) break;
+    }
+    REQUIRE(plain != saved_resume(peer.self_sp));  // signed
     const pid_t pid = ::fork();
     REQUIRE(pid >= 0);
     if (pid == 0) {
