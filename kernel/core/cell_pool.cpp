@@ -101,6 +101,21 @@ void cell_pool::release(void* cell, void* slab_of_cell) noexcept {
     --slabs_;
 }
 
+void cell_pool::release_empty() noexcept {
+    for (std::size_t cls = 0; cls <= classes; ++cls)
+        for (slab* s = with_free_[cls]; s;) {
+            slab* const next = s->next;
+            if (s->in_use == 0) {
+                unlink(cls, s);
+                s->~slab();
+                ::operator delete(s);
+                --slabs_;
+                --empty_[cls];
+            }
+            s = next;
+        }
+}
+
 cell_pool::~cell_pool() {
     // Only empty slabs are left when the scheduler goes (it outlives its control blocks).
     for (slab*& list : with_free_)

@@ -34,6 +34,8 @@ public:
     /// allocated alone). Throws std::system_error(ENOMEM) naming what could not be had.
     void* allocate(std::size_t bytes, void*& slab);
     void release(void* cell, void* slab) noexcept;
+    /// Frees every slab with no cell in use, the ones kept for reuse included.
+    void release_empty() noexcept;
 
     /// Slabs allocated now (tests).
     std::size_t slab_count() const noexcept { return slabs_; }

@@ -106,7 +106,10 @@ void destroy_scheduler(scheduler& s) noexcept {
     // any thread may let go of them (core/thread_check.cpp). relaxed: the thread's own
     // keeper is still held.
     if (survivors) s.keepers.fetch_add(1, std::memory_order_relaxed);
-    s.stacks.unmap_unused();  // what keeps the block (orphans, bound channels) needs no stack
+    // What keeps the block from here on (orphans, bound channels) needs no stack and no
+    // more cells than the orphans' own: the rest goes back now, not when the last goes.
+    s.stacks.unmap_unused();
+    s.cells.release_empty();
     // release: a thread that sees `ended` (to let go of an orphan) sees the teardown above.
     s.ended.store(true, std::memory_order_release);
     tls_scheduler = nullptr;
