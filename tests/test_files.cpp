@@ -178,6 +178,13 @@ TEST_CASE("files: a tasklet killed in the middle of a call unwinds at once, the 
             ::close(writer);
         else
             REQUIRE(errno == ENXIO);
+        // On the helpers, the writer released the helper's open, which now installs its
+        // descriptor; it stays open until this thread's reactor takes the reply in, and
+        // nothing polls before the loop below. Wait for it to appear first: checking only
+        // for the count to be back to `before` once failed by being too early (the
+        // helper's open had not returned yet; 12 descriptors against 11 a moment later).
+        for (int i = 0; on_helpers && i < 2000 && tasklets_test::open_fd_count() == before; ++i)
+            std::this_thread::sleep_for(1ms);
         // The dropped reply is released when this thread's reactor takes it in: at its
         // next poll (a sleep polls).
         for (int i = 0; i < 400 && tasklets_test::open_fd_count() != before; ++i) tasklets::sleep_for(5ms);
