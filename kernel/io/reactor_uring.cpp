@@ -81,6 +81,22 @@ void reactor::ring_open() {
 void reactor::ring_close() noexcept {
     if (!ring_) return;
     uring& r = *ring_;
+    // Every descriptor's record is closing now: freed as its last multishot request ends
+    // (below), at once if none is live. Without this, a multishot poll that is still
+    // registered (an inbox's eventfd) ends by the cancel but leaves its record counted,
+    // and the loop below would wait its full 10 s.
+    for (fd_entry& e : fds_) {
+        uring_fd* u = std::exchange(e.u, nullptr);
+        if (!u) continue;
+        for (int c : u->accepted) ::close(c);
+        u->accepted.clear();
+        if (u->multishots == 0) {
+            delete u;
+            --r.multishot_fds;
+        } else {
+            u->closing = true;
+        }
+    }
     // Cancel everything and wait for the last completions: a file read in the kernel's
     // worker threads may still write into an op's buffer until it has posted.
     if (io_uring_sqe* sqe = ring_sqe()) {
@@ -114,15 +130,6 @@ void reactor::ring_close() noexcept {
             }
         }
         io_uring_cq_advance(&r.ring, seen);
-    }
-    for (fd_entry& e : fds_) {
-        if (!e.u) continue;
-        for (int c : e.u->accepted) ::close(c);
-        if (e.u->multishots == 0) {
-            delete e.u;
-            --r.multishot_fds;
-        }
-        e.u = nullptr;
     }
     // Whatever did not complete in time (nothing, unless the kernel hangs) is leaked
     // rather than freed under the kernel's feet.
