@@ -2,13 +2,7 @@
 #include "io/helpers.hpp"
 
 #include "io/reactor.hpp"
-
-#if defined(_WIN32)
-#include <windows.h>
-#else
-#include <sys/eventfd.h>
-#include <unistd.h>
-#endif
+#include "threads/inbox.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -21,65 +15,6 @@
 #include <thread>
 
 namespace tasklets::detail {
-
-#if defined(_WIN32)
-// Windows: the doorbell is a manual-reset event, set by deliver() and reset by take()
-// before it empties the queue, so a delivery between the two leaves it set (a spurious
-// wake-up at worst, never a lost one). The reactor waits on it (io/reactor_windows.cpp).
-helper_inbox::helper_inbox() {
-    event = CreateEventW(nullptr, TRUE, FALSE, nullptr);
-    if (!event)
-        throw std::system_error(static_cast<int>(GetLastError()), std::system_category(),
-                                "tasklets: CreateEvent for the helper threads' replies");
-}
-
-helper_inbox::~helper_inbox() {
-    if (event) CloseHandle(event);
-}
-#else
-helper_inbox::helper_inbox() {
-    fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (fd < 0) throw std::system_error(errno, std::generic_category(), "tasklets: eventfd for the helper threads' replies");
-}
-
-helper_inbox::~helper_inbox() {
-    if (fd >= 0) ::close(fd);
-}
-#endif
-
-void helper_inbox::deliver(std::shared_ptr<helper_ticket> t) noexcept {
-    {
-        std::lock_guard lock(mutex);
-        try {
-            done.push_back(std::move(t));
-        } catch (...) {
-            // Out of memory: the waiter would wait forever. Nothing sane is left to do.
-            std::fputs("tasklets: out of memory delivering a helper thread's result\n", stderr);
-            std::abort();
-        }
-    }
-#if defined(_WIN32)
-    SetEvent(event);
-#else
-    const std::uint64_t one = 1;
-    // The eventfd counter cannot overflow here (one write per ticket); a failed write
-    // leaves the reply queued, found at the next ring.
-    (void)!::write(fd, &one, sizeof one);
-#endif
-}
-
-std::vector<std::shared_ptr<helper_ticket>> helper_inbox::take() noexcept {
-#if defined(_WIN32)
-    ResetEvent(event);
-#else
-    std::uint64_t count;
-    (void)!::read(fd, &count, sizeof count);  // EAGAIN when already cleared: fine
-#endif
-    std::vector<std::shared_ptr<helper_ticket>> out;
-    std::lock_guard lock(mutex);
-    out.swap(done);
-    return out;
-}
 
 namespace {
 
@@ -116,8 +51,8 @@ struct pool {
             queue.pop_front();
             lock.unlock();
             t->job->run();
-            std::shared_ptr<helper_inbox> home = t->home;
-            home->deliver(std::move(t));
+            std::shared_ptr<thread_inbox> home = t->home;
+            home->deliver_reply(std::move(t));
             lock.lock();
         }
     }

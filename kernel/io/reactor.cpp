@@ -78,13 +78,14 @@ reactor::reactor(scheduler& s) : s_(&s) {
 }
 
 reactor::~reactor() {
+    if (inbox_) inbox_->close();
     ring_close();
     if (epfd_ >= 0) ::close(epfd_);
 }
 #endif
 
 bool reactor::has_waiters() const noexcept {
-    return fd_waiters_ > 0 || helper_waiters_ > 0 || ring_waiters_ > 0 ||
+    return fd_waiters_ > 0 || inbox_expected() || ring_waiters_ > 0 ||
            (!timers_.empty() && (!virtual_ || auto_advance_));
 }
 
@@ -275,9 +276,9 @@ struct helper_wait : io_wait {
 }  // namespace
 
 #if !defined(_WIN32)  // Windows: io/reactor_windows.cpp
-std::shared_ptr<helper_inbox> reactor::inbox() {
+std::shared_ptr<thread_inbox> reactor::inbox() {
     if (inbox_) return inbox_;
-    auto box = std::make_shared<helper_inbox>();
+    auto box = std::make_shared<thread_inbox>();
     fd_entry& e = entry(box->fd);
     e = fd_entry{};
     register_fd(box->fd, e);
@@ -287,9 +288,39 @@ std::shared_ptr<helper_inbox> reactor::inbox() {
 #endif
 
 void reactor::drain_inbox() noexcept {
-    for (const std::shared_ptr<helper_ticket>& t : inbox_->take()) {
+    for (const std::shared_ptr<helper_ticket>& t : inbox_->answer()) {
         if (io_wait* w = std::exchange(t->waiter, nullptr)) finish(w, 0);
     }
+    // One at a time: a delivery may withdraw another mail (it wakes a tasklet whose
+    // cancel takes its own mail back), which must then not be delivered.
+    while (mail* m = inbox_->next_mail()) m->deliver(m, *s_);
+}
+
+int reactor::wait_for_mail(io_wait& w, std::int64_t deadline) {
+    scheduler& s = *s_;
+    inbox_here();  // its doorbell is watched from now on
+    w.owner = this;
+    w.waiter = s.current;
+    if (deadline != no_deadline) {
+        // A deadline already past fires at the next poll: the caller may have queued the
+        // wait somewhere already, and its timer is what takes it off again.
+        w.timer.context = &w;
+        if (!w.timer.fire) w.timer.fire = &fire_wait;
+        add_timer(&w.timer, deadline);
+    }
+    ++inbox_waiters_;
+    reactor_hold hold(*this);
+    struct leave {
+        reactor& r;
+        io_wait& w;
+        ~leave() {
+            --r.inbox_waiters_;
+            r.detach(&w);
+        }
+    } on_leave{*this, w};
+    wait_for_event(s, &w);
+    if (w.result < 0) throw_deadlock(s, "Deadlock: the tasklet waits for another thread and was revived without an answer.");
+    return w.result;
 }
 
 void reactor::cancel_helper_wait(event_wait* self) noexcept {
@@ -312,13 +343,13 @@ int reactor::wait_for_helper(helper_ticket& t, std::int64_t deadline) {
         add_timer(&w.timer, deadline);
     }
     t.waiter = &w;
-    ++helper_waiters_;
+    ++inbox_waiters_;
     reactor_hold hold(*this);
     struct leave {
         reactor& r;
         helper_wait& w;
         ~leave() {
-            --r.helper_waiters_;
+            --r.inbox_waiters_;
             r.detach(&w);
             w.ticket->waiter = nullptr;
         }
@@ -399,14 +430,14 @@ void reactor::poll(scheduler&, bool block, std::int64_t max_wait_ns) noexcept {
     if (!virtual_) {
         std::int64_t timeout = 0;
         if (block) timeout = timers_.empty() ? -1 : std::max<std::int64_t>(timers_.top()->deadline - monotonic_ns(), 0);
-        if (timeout < 0 && fd_waiters_ == 0 && helper_waiters_ == 0 && ring_waiters_ == 0) return;  // nothing could ever end the wait
+        if (timeout < 0 && fd_waiters_ == 0 && !inbox_expected() && ring_waiters_ == 0) return;  // nothing could ever end the wait
         if (block) timeout = within_budget(timeout);
-        if (fd_waiters_ > 0 || helper_waiters_ > 0 || ring_waiters_ > 0 || timeout != 0) wait_once(timeout);
+        if (fd_waiters_ > 0 || inbox_expected() || ring_waiters_ > 0 || timeout != 0) wait_once(timeout);
         if (!timers_.empty()) expire(monotonic_ns());
         return;
     }
     const bool timers_move = auto_advance_ && !timers_.empty();
-    if (fd_waiters_ > 0 || helper_waiters_ > 0 || ring_waiters_ > 0) wait_once(block && !timers_move ? within_budget(-1) : 0);
+    if (fd_waiters_ > 0 || inbox_expected() || ring_waiters_ > 0) wait_once(block && !timers_move ? within_budget(-1) : 0);
     // Everything is asleep: jump to the next timer.
     if (block && woken_ == 0 && timers_move && timers_.top()->deadline > vnow_) vnow_ = timers_.top()->deadline;
     expire(vnow_);

@@ -26,6 +26,7 @@
 #include "core/event_source.hpp"
 #include "core/scheduler.hpp"
 #include "io/helpers.hpp"
+#include "threads/inbox.hpp"
 #include "io/timer_heap.hpp"
 #include "io/uring.hpp"
 
@@ -107,9 +108,24 @@ public:
     void forget(int fd) noexcept;
     std::size_t fd_waiter_count() const noexcept { return fd_waiters_; }
 
-    // ---- helper threads (io/helpers.hpp) ----
-    /// This thread's inbox for finished helper calls, its eventfd registered here.
-    std::shared_ptr<helper_inbox> inbox();
+    // ---- other threads: helper calls (io/helpers.hpp) and mail (threads/inbox.hpp) ----
+    /// This thread's inbox, its doorbell watched here. Mail posted to it is delivered by
+    /// this reactor's polls; at the thread's end (the reactor's destruction) it is closed.
+    std::shared_ptr<thread_inbox> inbox();
+    /// inbox() without the reference count's traffic: valid while the reactor lives.
+    thread_inbox* inbox_here() {
+        if (!inbox_) inbox();
+        return inbox_.get();
+    }
+    /// Parks the current tasklet on `w` until another thread's mail ends the wait
+    /// (finish_wait from the mail's delivery) or the deadline passes (w.timer.fire, which
+    /// the caller sets when it needs more than finish_wait(w, ETIMEDOUT); with the
+    /// default, that; a deadline already past fires at the next poll). The caller sets w.cancel; this sets owner and waiter. Meanwhile the
+    /// thread sleeps in its reactor rather than report a deadlock. Returns w.result.
+    /// Throws what is thrown into the tasklet meanwhile.
+    int wait_for_mail(io_wait& w, std::int64_t deadline);
+    /// Ends `w`'s wait with `result` and makes its tasklet runnable (no switch).
+    void finish_wait(io_wait* w, int result) noexcept { finish(w, result); }
     /// Parks the current tasklet until a helper has run `t` (0) or the deadline passes
     /// (ETIMEDOUT). Throws what is thrown into the tasklet meanwhile.
     int wait_for_helper(helper_ticket& t, std::int64_t deadline);
@@ -177,7 +193,7 @@ private:
         else epoll_once(timeout_ns);
     }
 #endif
-    void drain_inbox() noexcept;                            // wake the waiters of finished helper calls
+    void drain_inbox() noexcept;                            // answer the doorbell: helper replies, then mail
     static void cancel_helper_wait(event_wait* self) noexcept;
     void expire(std::int64_t now) noexcept;
     void on_ready(fd_entry& e, std::uint32_t events) noexcept;  // epoll or poll events for e
@@ -205,10 +221,13 @@ private:
     std::uint64_t next_seq_ = 0;
     std::vector<fd_entry> fds_;
     std::size_t fd_waiters_ = 0;
-    std::size_t helper_waiters_ = 0;             // tasklets parked on helper calls
+    std::size_t inbox_waiters_ = 0;              // tasklets parked on helper calls or mail
+    bool inbox_expected() const noexcept {       // may the inbox still end a wait, or has it rung?
+        return inbox_waiters_ > 0 || (inbox_ && inbox_->rung());
+    }
     std::size_t ring_waiters_ = 0;               // tasklets parked on one-shot io_uring requests
     uring* ring_ = nullptr;                      // io_uring backend, owned; null: epoll
-    std::shared_ptr<helper_inbox> inbox_;
+    std::shared_ptr<thread_inbox> inbox_;
     std::size_t registered_ = 0;
     int epfd_ = -1;
     bool virtual_ = false;

@@ -33,7 +33,9 @@ std::int64_t reactor_clock_ns() noexcept {
 
 reactor::reactor(scheduler& s) : s_(&s) {}
 
-reactor::~reactor() = default;
+reactor::~reactor() {
+    if (inbox_) inbox_->close();
+}
 
 void reactor::register_fd(int fd, fd_entry&) {
     // Unreachable through the public API, which has no descriptors on Windows.
@@ -41,8 +43,8 @@ void reactor::register_fd(int fd, fd_entry&) {
                            ": descriptor I/O on Windows needs an IOCP reactor, not written yet (arch/README.md)");
 }
 
-std::shared_ptr<helper_inbox> reactor::inbox() {
-    if (!inbox_) inbox_ = std::make_shared<helper_inbox>();
+std::shared_ptr<thread_inbox> reactor::inbox() {
+    if (!inbox_) inbox_ = std::make_shared<thread_inbox>();
     return inbox_;
 }
 
