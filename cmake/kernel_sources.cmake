@@ -1,7 +1,8 @@
 # The kernel's sources that every platform builds, in folders by layer (each depends only
 # on those listed before it): os/ the tools that watch the process; context/ raw
 # contexts; stacks/ the stack pool; core/ the scheduler; channels/ channels and select;
-# io/ timers and the reactor's portable half; debug/ what debuggers and the stack-usage
+# io/ timers and the reactor's portable half (with threads/inbox.cpp, the doorbell it
+# watches); threads/ what crosses threads (thread_ref, shared channels, worker pools); debug/ what debuggers and the stack-usage
 # API read. The Linux build (CMakeLists.txt) and the Windows one (cmake/windows.cmake)
 # each add their system layer, overflow reporting and reactor half.
 # io/reactor_uring.cpp is in both: without liburing it holds the "no io_uring" definitions.
@@ -30,10 +31,14 @@ set(TASKLETS_KERNEL_SOURCES
   kernel/channels/channel.cpp
   kernel/channels/handoff.cpp
   kernel/channels/select.cpp
+  kernel/threads/inbox.cpp
   kernel/io/reactor.cpp
   kernel/io/reactor_uring.cpp
   kernel/io/channel_timeouts.cpp
   kernel/io/helpers.cpp
+  kernel/threads/thread_ref.cpp
+  kernel/threads/shared_channel.cpp
+  kernel/threads/worker_pool.cpp
   kernel/debug/gdb_table.cpp
   kernel/debug/stack_usage.cpp
   kernel/debug/trace_export.cpp

@@ -10,9 +10,12 @@
 #include <tasklets/io.hpp>
 #endif
 #include <tasklets/select.hpp>
+#include <tasklets/shared_channel.hpp>
 #include <tasklets/stack.hpp>
 #include <tasklets/statistics.hpp>
 #include <tasklets/tasklet.hpp>
+#include <tasklets/thread_ref.hpp>
 #include <tasklets/watchdog.hpp>
+#include <tasklets/worker_pool.hpp>
 #include <tasklets/time.hpp>
 #include <tasklets/trace.hpp>

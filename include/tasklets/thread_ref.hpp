@@ -1,0 +1,106 @@
+// tasklets/thread_ref.hpp — a handle to another thread's scheduler: start tasklets there.
+//
+// Each OS thread runs its own scheduler (docs/semantics.md §9). A thread_ref names one of
+// them and may be copied to, kept on and used from any thread:
+//
+//     tasklets::thread_ref home = tasklets::thread_ref::current();   // on thread A
+//     std::thread([home] {
+//         home.spawn([] { std::puts("runs on thread A"); });           // from thread B
+//     }).detach();
+//
+// spawn() hands the function to the thread's inbox and returns at once; the thread's
+// scheduler starts the tasklet the next time it polls for events: at a safe point of a
+// running tasklet (every poll_interval() of them), while it sleeps in run() or in a
+// blocking wait, or at once if it is a worker_pool's worker. A thread that is not running
+// tasklets (it is in a system call of its own, or computing outside any tasklet) starts
+// it when it next does. The new tasklet is appended to that thread's ring, runs there,
+// and has no handle: to hear from it, give it a shared_channel.
+#pragma once
+
+#include <tasklets/tasklet.hpp>
+
+#include <memory>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+namespace tasklets {
+
+class worker_pool;
+
+namespace detail {
+
+struct thread_inbox;
+
+/// Work sent to another thread: run() is called there, inside its scheduler (it may
+/// create tasklets, not switch). Destroyed on that thread after run(), or, if the thread
+/// ended first, by whichever thread learns of it.
+struct remote_job {
+    virtual ~remote_job() = default;
+    virtual void run() = 0;
+};
+
+/// A spawn sent elsewhere: the function, its arguments and options, carried until the
+/// target thread makes a tasklet of them.
+template <class F, class... Args>
+struct spawn_job final : remote_job {
+    template <class G, class... A>
+    spawn_job(tasklet_options o, G&& g, A&&... a) : options(std::move(o)), call(std::forward<G>(g), std::forward<A>(a)...) {}
+    void run() override {
+        std::apply([this](auto&... parts) { tasklet(options, std::move(parts)...); }, call);
+    }
+    tasklet_options options;
+    std::tuple<F, Args...> call;
+};
+
+std::shared_ptr<thread_inbox> current_inbox();
+/// Posts `job` to the thread; throws thread_error if it has ended.
+void post_job(thread_inbox& inbox, std::unique_ptr<remote_job> job);
+bool inbox_closed(const thread_inbox& inbox) noexcept;
+
+}  // namespace detail
+
+class thread_ref {
+public:
+    /// Refers to no thread; spawn() throws state_error.
+    thread_ref() noexcept = default;
+
+    /// The calling thread (its scheduler and its inbox are created if need be).
+    static thread_ref current() { return thread_ref(detail::current_inbox()); }
+
+    /// Starts `f(args...)` as a new tasklet on the referenced thread (see the header
+    /// comment for when). The function and arguments are moved (decay-copied) into a job
+    /// now, on the caller's thread; they are destroyed there, on the target thread, after
+    /// the tasklet is made. Throws thread_error ("tasklets: spawn onto a thread that has
+    /// ended: …") if the thread has ended; state_error on an empty thread_ref. If the
+    /// target thread ends before it could start the tasklet, the job is destroyed
+    /// without being run.
+    template <class F, class... Args>
+        requires std::is_invocable_v<std::decay_t<F>&&, std::decay_t<Args>&&...>
+    void spawn(F&& f, Args&&... args) const {
+        spawn(tasklet_options{}, std::forward<F>(f), std::forward<Args>(args)...);
+    }
+    template <class F, class... Args>
+    void spawn(const tasklet_options& options, F&& f, Args&&... args) const {
+        using job = detail::spawn_job<std::decay_t<F>, std::decay_t<Args>...>;
+        post(std::make_unique<job>(options, std::forward<F>(f), std::forward<Args>(args)...));
+    }
+
+    /// Has the thread ended (its scheduler torn down)? False for an empty thread_ref.
+    bool ended() const noexcept { return inbox_ && detail::inbox_closed(*inbox_); }
+    /// Is this the calling thread?
+    bool is_current() const { return inbox_ && inbox_ == detail::current_inbox(); }
+    explicit operator bool() const noexcept { return inbox_ != nullptr; }
+    friend bool operator==(const thread_ref& a, const thread_ref& b) noexcept { return a.inbox_ == b.inbox_; }
+
+    /// Sends a job of your own (run() on the target thread, inside its scheduler; it may
+    /// create tasklets but must not block). Throws as spawn().
+    void post(std::unique_ptr<detail::remote_job> job) const;
+
+private:
+    friend class worker_pool;
+    explicit thread_ref(std::shared_ptr<detail::thread_inbox> inbox) noexcept : inbox_(std::move(inbox)) {}
+    std::shared_ptr<detail::thread_inbox> inbox_;
+};
+
+}  // namespace tasklets

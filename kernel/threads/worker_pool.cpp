@@ -1,0 +1,388 @@
+// The worker pool (include/tasklets/worker_pool.hpp).
+//
+// Each worker is a thread whose main tasklet runs serve(): it starts queued jobs, lets
+// the ring run a round between them, and sleeps in its reactor when there is nothing to
+// do. What is shared between workers is the job queues (a mutex each, plus a relaxed
+// size hint so that an empty queue costs no lock) and the pool's counters:
+//
+//   spawn ─▶ target's queue (own worker, else round robin) ─▶ wake a sleeper, if any
+//   worker: own queue, newest first ─▶ else steal the oldest of another's ─▶ else sleep
+//
+// Lost wake-ups: a worker announces `sleeping` (seq_cst) before it looks at the queues a
+// last time; a spawner pushes (under the queue's mutex) before it reads `sleeping`
+// (seq_cst). Either the worker's last look finds the job or the spawner sees it asleep and
+// posts its nudge; a nudge posted before the worker parks is found by its first poll.
+#include "core/scheduler.hpp"
+#include "io/reactor.hpp"
+#include "threads/inbox.hpp"
+
+#include <tasklets/errors.hpp>
+#include <tasklets/tasklet.hpp>
+#include <tasklets/worker_pool.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <latch>
+#include <mutex>
+#include <thread>
+#include <typeinfo>
+#include <vector>
+
+namespace tasklets::detail {
+
+struct pool_worker;
+
+struct nudge_mail : mail {
+    pool_worker* worker = nullptr;
+};
+
+// Each worker on cache lines of its own: its queue's mutex and hint are touched by
+// thieves, its counters only by itself.
+struct alignas(64) pool_worker {
+    std::size_t index = 0;
+    std::mutex mutex;
+    std::deque<std::unique_ptr<remote_job>> jobs;  // guarded by mutex; newest at the back
+    // A hint of jobs.size(), so that idle looks at empty queues take no lock. Relaxed: a
+    // stale zero only delays a steal to the next look, and the sleeping protocol (file
+    // comment) does not rely on it: the last look before sleeping takes the mutex.
+    std::atomic<std::size_t> queued{0};
+    // Read by every spawner: on a line of its own, away from the queue's churn.
+    alignas(64) std::atomic<bool> sleeping{false};
+    alignas(64) std::shared_ptr<thread_inbox> inbox;           // set before the pool's constructor returns
+    nudge_mail nudge;
+    io_wait* idle = nullptr;                       // worker thread only: its idle wait, while parked
+    std::thread thread;
+    // Written by this worker only (so a store, never a contended read-modify-write).
+    // spawned and finished count jobs for quiescence (see quiescent()): seq_cst stores.
+    // started and stolen are figures: relaxed.
+    alignas(64) std::atomic<std::uint64_t> spawned{0};  // jobs queued by this worker's tasklets
+    std::atomic<std::uint64_t> finished{0};             // jobs ended on this worker (or dropped by it)
+    std::atomic<std::uint64_t> started{0};
+    std::atomic<std::uint64_t> stolen{0};
+    std::uint64_t finished_seen = 0;                    // worker only: finished at its last quiescence check
+};
+
+inline void bump(std::atomic<std::uint64_t>& counter, std::memory_order order = std::memory_order_relaxed) noexcept {
+    counter.store(counter.load(std::memory_order_relaxed) + 1, order);
+}
+
+struct pool_core {
+    std::vector<std::unique_ptr<pool_worker>> workers;
+    std::atomic<bool> stopping{false};
+    std::mutex done_mutex;
+    std::condition_variable done;
+    std::exception_ptr first_error;                // guarded by done_mutex
+    // Spawns from threads that are not workers (seq_cst, as the workers' counts), and
+    // the round-robin cursor they use (relaxed: any spread will do).
+    std::atomic<std::uint64_t> spawned_outside{0};
+    std::atomic<std::size_t> next{0};
+    std::atomic<std::uint64_t> wakeups{0};         // relaxed: a figure
+};
+
+// Has every job spawned so far ended? The counters are per worker, so no job costs a
+// read-modify-write on a shared line; the price is this sum. It reads every `finished`
+// first, then every `spawned` (all seq_cst): each job counted as finished was spawned
+// before it finished, so its spawn is counted too, and a job spawned later than the sums
+// were read can only have been spawned by a job still running (not counted as finished)
+// or by a thread racing with wait(). Equal sums therefore mean no job is left.
+bool quiescent(const pool_core& p) noexcept {
+    std::uint64_t finished = 0;
+    for (const auto& w : p.workers) finished += w->finished.load(std::memory_order_seq_cst);
+    std::uint64_t spawned = p.spawned_outside.load(std::memory_order_seq_cst);
+    for (const auto& w : p.workers) spawned += w->spawned.load(std::memory_order_seq_cst);
+    return spawned == finished;
+}
+
+// A worker saw jobs end since it last looked: if none is left, wake wait().
+void check_quiescent(pool_core& p, pool_worker& w) noexcept {
+    const std::uint64_t f = w.finished.load(std::memory_order_relaxed);
+    if (f == w.finished_seen) return;
+    w.finished_seen = f;
+    if (!quiescent(p)) return;
+    std::lock_guard lock(p.done_mutex);
+    p.done.notify_all();
+}
+
+namespace {
+
+// The worker the calling thread is, and its pool.
+thread_local pool_worker* this_worker = nullptr;
+thread_local pool_core* this_pool = nullptr;
+
+void deliver_nudge(mail* m, scheduler&) noexcept {
+    pool_worker* w = static_cast<nudge_mail*>(m)->worker;
+    if (io_wait* idle = w->idle) static_cast<reactor*>(idle->owner)->finish_wait(idle, 0);
+}
+
+void cancel_idle(event_wait*) noexcept {}  // wait_for_mail's own exit detaches it
+
+void wake(pool_core& p, pool_worker& w) noexcept {
+    p.wakeups.fetch_add(1, std::memory_order_relaxed);
+    (void)w.inbox->post(&w.nudge);  // fails only once the worker has ended: nothing to wake
+}
+
+std::unique_ptr<remote_job> pop(pool_worker& w, bool newest) {
+    if (w.queued.load(std::memory_order_relaxed) == 0) return nullptr;
+    std::lock_guard lock(w.mutex);
+    if (w.jobs.empty()) return nullptr;
+    std::unique_ptr<remote_job> job;
+    if (newest) {
+        job = std::move(w.jobs.back());
+        w.jobs.pop_back();
+    } else {
+        job = std::move(w.jobs.front());
+        w.jobs.pop_front();
+    }
+    w.queued.store(w.jobs.size(), std::memory_order_relaxed);
+    return job;
+}
+
+std::unique_ptr<remote_job> find_job(pool_core& p, pool_worker& self) {
+    if (auto job = pop(self, true)) return job;
+    const std::size_t n = p.workers.size();
+    for (std::size_t i = 1; i < n; ++i) {
+        pool_worker& victim = *p.workers[(self.index + i) % n];
+        if (auto job = pop(victim, false)) {
+            bump(self.stolen);
+            return job;
+        }
+    }
+    return nullptr;
+}
+
+bool any_job(pool_core& p) {
+    for (auto& w : p.workers) {
+        std::lock_guard lock(w->mutex);
+        if (!w->jobs.empty()) return true;
+    }
+    return false;
+}
+
+// Makes the job's tasklet. The job allocates (a control block, a stack); if that fails
+// its tasklet never runs, so the job counts as done and its failure as the pool's error.
+void start(pool_core& p, pool_worker& w, std::unique_ptr<remote_job> job) noexcept {
+    bump(w.started);
+    try {
+        job->run();
+    } catch (...) {
+        pool_job_failed(&p, std::current_exception());
+        bump(w.finished, std::memory_order_seq_cst);
+    }
+}
+
+void drop_jobs(pool_core& p, pool_worker& w) noexcept {
+    std::deque<std::unique_ptr<remote_job>> left;
+    {
+        std::lock_guard lock(w.mutex);
+        left.swap(w.jobs);
+        w.queued.store(0, std::memory_order_relaxed);
+    }
+    for (auto& job : left) {
+        job.reset();
+        bump(w.finished, std::memory_order_seq_cst);
+    }
+    check_quiescent(p, w);
+}
+
+void serve(pool_core& p, pool_worker& w) {
+    scheduler& s = sched();
+    reactor& r = get_reactor(s);
+    // acquire: pairs with shutdown()'s release, though the flag orders nothing else.
+    std::uint32_t rounds = 0;
+    while (!p.stopping.load(std::memory_order_acquire)) {
+        // The sums read every worker's lines: look when idle (below), and every 64th
+        // round for a worker kept busy by tasklets that are not jobs (thread_ref spawns).
+        if ((++rounds & 63) == 0) check_quiescent(p, w);
+        if (auto job = find_job(p, w)) {
+            start(p, w, std::move(job));
+            schedule();  // the new tasklet and the rest of the ring run a round
+            continue;
+        }
+        if (s.runcount > 1) {  // others are runnable
+            schedule();
+            continue;
+        }
+        check_quiescent(p, w);
+        // seq_cst store and the queues' mutexes: see the file comment.
+        w.sleeping.store(true, std::memory_order_seq_cst);
+        if (any_job(p) || p.stopping.load(std::memory_order_seq_cst)) {
+            w.sleeping.store(false, std::memory_order_relaxed);
+            continue;
+        }
+        io_wait idle;
+        idle.cancel = &cancel_idle;
+        w.idle = &idle;
+        try {
+            (void)r.wait_for_mail(idle, no_deadline);
+        } catch (...) {
+            w.idle = nullptr;
+            w.sleeping.store(false, std::memory_order_relaxed);
+            throw;
+        }
+        w.idle = nullptr;
+        w.sleeping.store(false, std::memory_order_relaxed);
+    }
+    drop_jobs(p, w);
+}
+
+void worker_main(pool_core* p, pool_worker* w, std::latch* ready, std::exception_ptr* failed) {
+    this_worker = w;
+    this_pool = p;
+    try {
+        w->inbox = get_reactor(sched()).inbox();
+    } catch (...) {
+        *failed = std::current_exception();
+        ready->count_down();
+        return;
+    }
+    ready->count_down();
+    try {
+        serve(*p, *w);
+    } catch (const tasklet_exit&) {
+    } catch (...) {
+        pool_job_failed(p, std::current_exception());
+    }
+    drop_jobs(*p, *w);
+    // Returning ends the thread: its scheduler's teardown kills the tasklets left.
+}
+
+}  // namespace
+
+void pool_job_done(pool_core*) noexcept {
+    // On the worker that ran the job (tasklets never leave their worker). Its serve()
+    // loop looks for quiescence the next time it gets control.
+    pool_worker& w = *this_worker;
+    bump(w.finished, std::memory_order_seq_cst);
+    // Its serve() loop may be parked idle while this tasklet ran (woken by I/O or a
+    // channel): let it look.
+    if (io_wait* idle = w.idle) static_cast<reactor*>(idle->owner)->finish_wait(idle, 0);
+}
+
+void pool_job_failed(pool_core* p, std::exception_ptr e) noexcept {
+    std::lock_guard lock(p->done_mutex);
+    if (!p->first_error) p->first_error = std::move(e);
+}
+
+}  // namespace tasklets::detail
+
+namespace tasklets {
+
+using detail::pool_core;
+using detail::pool_worker;
+
+worker_pool::worker_pool(std::size_t workers) : core_(std::make_unique<pool_core>()) {
+    if (workers == 0) workers = std::max(1u, std::thread::hardware_concurrency());
+    pool_core& p = *core_;
+    for (std::size_t i = 0; i < workers; ++i) {
+        auto w = std::make_unique<pool_worker>();
+        w->index = i;
+        w->nudge.deliver = &detail::deliver_nudge;
+        w->nudge.worker = w.get();
+        p.workers.push_back(std::move(w));
+    }
+    std::latch ready(static_cast<std::ptrdiff_t>(workers));
+    std::vector<std::exception_ptr> failed(workers);
+    std::size_t launched = 0;
+    try {
+        for (; launched < workers; ++launched)
+            p.workers[launched]->thread = std::thread(&detail::worker_main, &p, p.workers[launched].get(), &ready, &failed[launched]);
+    } catch (...) {
+        for (std::size_t i = launched; i < workers; ++i) ready.count_down();
+        ready.wait();
+        shutdown();
+        throw;
+    }
+    ready.wait();
+    for (auto& e : failed)
+        if (e) {
+            shutdown();
+            std::rethrow_exception(e);
+        }
+}
+
+worker_pool::~worker_pool() { shutdown(); }
+
+std::size_t worker_pool::size() const noexcept { return core_->workers.size(); }
+
+thread_ref worker_pool::worker(std::size_t i) const {
+    if (i >= core_->workers.size())
+        throw std::out_of_range("tasklets: worker_pool::worker(" + std::to_string(i) + "): the pool has " +
+                                std::to_string(core_->workers.size()) + " workers");
+    return thread_ref(core_->workers[i]->inbox);
+}
+
+std::size_t worker_pool::current_worker() const noexcept {
+    return detail::this_pool == core_.get() ? detail::this_worker->index : npos;
+}
+
+void worker_pool::submit(std::unique_ptr<detail::remote_job> job) {
+    pool_core& p = *core_;
+    if (p.stopping.load(std::memory_order_acquire))
+        throw state_error("tasklets: spawn on a worker_pool that has been shut down");
+    pool_worker& target = detail::this_pool == &p
+                              ? *detail::this_worker
+                              : *p.workers[p.next.fetch_add(1, std::memory_order_relaxed) % p.workers.size()];
+    {
+        std::lock_guard lock(target.mutex);
+        target.jobs.push_back(std::move(job));
+        target.queued.store(target.jobs.size(), std::memory_order_relaxed);
+        // Counted before a thief can take it (under the mutex), so before it can end.
+        if (detail::this_pool == &p) detail::bump(target.spawned, std::memory_order_seq_cst);
+        else p.spawned_outside.fetch_add(1, std::memory_order_seq_cst);
+    }
+    // seq_cst loads: see the file comment. The target first; else any sleeper, to steal.
+    if (target.sleeping.load(std::memory_order_seq_cst)) return detail::wake(p, target);
+    for (auto& w : p.workers)
+        if (w.get() != &target && w->sleeping.load(std::memory_order_seq_cst)) return detail::wake(p, *w);
+}
+
+void worker_pool::wait() {
+    pool_core& p = *core_;
+    if (detail::this_pool == &p)
+        throw thread_error("tasklets: worker_pool::wait() on one of the pool's own workers would wait for itself; "
+                           "wait from another thread, or use a shared_channel to hear from the jobs");
+    std::unique_lock lock(p.done_mutex);
+    p.done.wait(lock, [&] { return detail::quiescent(p); });
+    if (p.first_error) std::rethrow_exception(std::exchange(p.first_error, nullptr));
+}
+
+void worker_pool::shutdown() noexcept {
+    pool_core& p = *core_;
+    // seq_cst: a worker about to sleep reads it after its own seq_cst `sleeping` store
+    // (serve()), so either it sees the stop or we see it asleep; the nudges below go to
+    // every worker anyway. Pairs with the acquire loads of serve() and submit().
+    p.stopping.store(true, std::memory_order_seq_cst);
+    for (auto& w : p.workers)
+        if (w->inbox) detail::wake(p, *w);
+    for (auto& w : p.workers)
+        if (w->thread.joinable()) w->thread.join();
+    std::lock_guard lock(p.done_mutex);
+    if (p.first_error) {
+        try {
+            std::rethrow_exception(std::exchange(p.first_error, nullptr));
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "tasklets: worker_pool shut down with an exception nobody waited for: %s: %s\n",
+                         typeid(e).name(), e.what());
+        } catch (...) {
+            std::fputs("tasklets: worker_pool shut down with an exception nobody waited for\n", stderr);
+        }
+    }
+}
+
+worker_pool::counts worker_pool::statistics() const noexcept {
+    const pool_core& p = *core_;
+    counts c;
+    c.spawned = p.spawned_outside.load(std::memory_order_relaxed);
+    c.wakeups = p.wakeups.load(std::memory_order_relaxed);
+    for (const auto& w : p.workers) {
+        c.spawned += w->spawned.load(std::memory_order_relaxed);
+        c.started += w->started.load(std::memory_order_relaxed);
+        c.stolen += w->stolen.load(std::memory_order_relaxed);
+    }
+    return c;
+}
+
+}  // namespace tasklets

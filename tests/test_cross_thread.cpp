@@ -1,0 +1,354 @@
+// Tasklets of different threads working together: thread_ref, shared_channel and
+// worker_pool. Authority: docs/semantics.md §9.3 (shared channels) and §9.4 (placement
+// and pools); include/tasklets/{thread_ref,shared_channel,worker_pool}.hpp.
+#include <catch2/catch.hpp>
+
+#include "support/in_thread.hpp"
+
+#include <tasklets/tasklets.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+using Catch::Matchers::Message;
+using tasklets::shared_channel;
+using tasklets::tasklet;
+using tasklets::thread_ref;
+using tasklets::worker_pool;
+using tasklets_test::in_thread;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A thread that serves its scheduler (its main tasklet waits on `stop`) until stopped:
+// tasklets spawned onto it run there meanwhile.
+struct host_thread {
+    shared_channel<int> stop;
+    thread_ref ref;
+    std::thread thread;
+
+    host_thread() {
+        std::promise<thread_ref> made;
+        auto got = made.get_future();
+        thread = std::thread([this, &made] {
+            made.set_value(thread_ref::current());
+            (void)stop.receive();
+        });
+        ref = got.get();
+    }
+    ~host_thread() {
+        if (thread.joinable()) {
+            in_thread([this] { stop.send(0); });
+            thread.join();
+        }
+    }
+};
+
+}  // namespace
+
+TEST_CASE("thread_ref::spawn starts the tasklet on the referenced thread", "[threads][cross]") {
+    host_thread host;
+    shared_channel<std::thread::id> where;
+    in_thread([&] {
+        host.ref.spawn([where]() mutable { where.send(std::this_thread::get_id()); });
+        CHECK(where.receive() == host.thread.get_id());
+        CHECK_FALSE(host.ref.is_current());
+        CHECK(thread_ref::current().is_current());
+    });
+}
+
+TEST_CASE("spawning onto a thread that has ended throws thread_error", "[threads][cross]") {
+    thread_ref gone;
+    std::thread([&] { gone = thread_ref::current(); }).join();
+    CHECK(gone.ended());
+    CHECK_THROWS_MATCHES(gone.spawn([] {}), tasklets::thread_error,
+                         Message("tasklets: spawn onto a thread that has ended: its scheduler is gone; keep the thread "
+                                 "running (or use a worker_pool) while others spawn onto it"));
+    CHECK_THROWS_MATCHES(thread_ref().spawn([] {}), tasklets::state_error,
+                         Message("tasklets: spawn on an empty thread_ref: get one from thread_ref::current() on the thread"));
+}
+
+TEST_CASE("a shared channel carries values between threads in order", "[threads][cross]") {
+    shared_channel<int> ping, pong;
+    constexpr int rounds = 2000;
+    std::thread other([&] {
+        for (int i = 0; i < rounds; ++i) pong.send(ping.receive() + 1);
+    });
+    in_thread([&] {
+        for (int i = 0; i < rounds; ++i) {
+            ping.send(2 * i);
+            REQUIRE(pong.receive() == 2 * i + 1);
+        }
+    });
+    other.join();
+    CHECK(ping.balance() == 0);
+    CHECK(pong.balance() == 0);
+}
+
+TEST_CASE("on one thread, a shared channel hands over without switching: the partner is appended", "[threads][cross]") {
+    in_thread([] {
+        shared_channel<int> c;
+        std::vector<std::string> log;
+        tasklet r([&] { log.push_back("received " + std::to_string(c.receive())); });
+        tasklet s([&] {
+            c.send(7);
+            log.push_back("sender goes on");
+        });
+        tasklets::schedule();  // r blocks (balance -1), s hands over and goes on
+        CHECK(log == std::vector<std::string>{"sender goes on"});
+        CHECK(c.balance() == 0);
+        tasklets::run();
+        CHECK(log == std::vector<std::string>{"sender goes on", "received 7"});
+    });
+}
+
+TEST_CASE("waiters on a shared channel are served first come, first served, across threads", "[threads][cross]") {
+    shared_channel<int> c;
+    shared_channel<int> queued;
+    int theirs = 0, ours = 0;
+    std::thread a([&] {
+        tasklet t([&] { theirs = c.receive(); });  // first in the queue
+        tasklet u([&] { queued.send(1); });
+        tasklets::run();
+    });
+    in_thread([&] {
+        (void)queued.receive();  // a's receiver queued before a's second tasklet ran
+        REQUIRE(c.balance() == -1);
+        tasklet r([&] { ours = c.receive(); });  // queued after a's
+        tasklets::schedule();
+        CHECK(c.balance() == -2);
+        c.send(10);
+        c.send(20);
+        tasklets::run();
+    });
+    a.join();
+    CHECK(theirs == 10);
+    CHECK(ours == 20);
+}
+
+TEST_CASE("a shared channel's timeout takes the waiter off and says what timed out", "[threads][cross]") {
+    in_thread([] {
+        shared_channel<int> c;
+        CHECK_THROWS_MATCHES(c.receive_for(10ms), tasklets::timeout_error,
+                             Message("tasklets: shared channel receive timed out after 10ms"));
+        CHECK(c.balance() == 0);
+        CHECK_THROWS_MATCHES(c.send_for(5, 1ms), tasklets::timeout_error,
+                             Message("tasklets: shared channel send timed out after 1ms"));
+        CHECK(c.balance() == 0);
+    });
+}
+
+TEST_CASE("a value handed over before a receive's deadline is received, not timed out", "[threads][cross]") {
+    shared_channel<int> c;
+    std::thread other([&] {
+        while (c.balance() != -1) std::this_thread::yield();
+        c.send(42);
+    });
+    in_thread([&] { CHECK(c.receive_for(10s) == 42); });
+    other.join();
+}
+
+TEST_CASE("killing a tasklet waiting on a shared channel takes it off the queue", "[threads][cross]") {
+    in_thread([] {
+        shared_channel<int> c;
+        bool unwound = false;
+        tasklet t([&] {
+            struct guard {
+                bool& flag;
+                ~guard() { flag = true; }
+            } g{unwound};
+            (void)c.receive();
+        });
+        tasklets::schedule();
+        CHECK(c.balance() == -1);
+        t.kill();
+        CHECK(unwound);
+        CHECK_FALSE(t.alive());
+        CHECK(c.balance() == 0);
+    });
+}
+
+TEST_CASE("a receiver killed after another thread served it destroys the value it was given", "[threads][cross]") {
+    in_thread([] {
+        shared_channel<std::shared_ptr<int>> c;
+        auto value = std::make_shared<int>(5);
+        tasklet t([&] { (void)c.receive(); });
+        tasklets::schedule();  // t waits; our thread does not poll until the kill
+        REQUIRE(c.balance() == -1);
+        std::thread([&] { c.send(value); }).join();  // served: the wake is in our inbox
+        CHECK(c.balance() == 0);
+        CHECK(value.use_count() == 2);  // ours, and the one in t's frame
+        t.kill();
+        CHECK(value.use_count() == 1);
+        CHECK_FALSE(t.alive());
+    });
+}
+
+TEST_CASE("a receiver served and woken, then killed before it ran, destroys the value it was given",
+          "[threads][cross]") {
+    in_thread([] {
+        shared_channel<std::shared_ptr<int>> c;
+        auto value = std::make_shared<int>(5);
+        tasklet t([&] { (void)c.receive(); });
+        tasklets::schedule();
+        c.send(value);  // t is served and appended to the ring, not yet run
+        CHECK(value.use_count() == 2);
+        t.kill();
+        CHECK(value.use_count() == 1);
+        CHECK_FALSE(t.alive());
+    });
+}
+
+TEST_CASE("a closed shared channel refuses operations that would wait", "[threads][cross]") {
+    in_thread([] {
+        shared_channel<int> c;
+        c.close();
+        CHECK(c.closing());
+        CHECK(c.closed());
+        CHECK_THROWS_MATCHES(c.send(1), tasklets::channel_closed_error, Message("Send/receive operation on a closed channel"));
+        CHECK_THROWS_MATCHES(c.receive(), tasklets::channel_closed_error, Message("Send/receive operation on a closed channel"));
+        c.open();
+        CHECK_FALSE(c.closing());
+    });
+}
+
+TEST_CASE("dropping a shared channel's last handle kills its waiters on their own threads", "[threads][cross]") {
+    auto c = std::make_unique<shared_channel<int>>();
+    std::atomic<bool> unwound{false};
+    std::atomic<bool> waiting{false};
+    std::thread other([&] {
+        tasklet t([&] {
+            struct guard {
+                std::atomic<bool>& flag;
+                ~guard() { flag = true; }
+            } g{unwound};
+            waiting = true;
+            (void)c->receive();
+        });
+        tasklets::run();  // sleeps in the reactor while t waits
+    });
+    while (!waiting || c->balance() != -1) std::this_thread::yield();
+    c.reset();
+    other.join();
+    CHECK(unwound);
+}
+
+TEST_CASE("a worker pool runs every job and counts them", "[threads][pool]") {
+    std::atomic<int> ran{0};
+    worker_pool pool(2);
+    CHECK(pool.size() == 2);
+    for (int i = 0; i < 1000; ++i) pool.spawn([&ran] { ran.fetch_add(1, std::memory_order_relaxed); });
+    pool.wait();
+    CHECK(ran == 1000);
+    const auto counts = pool.statistics();
+    CHECK(counts.spawned == 1000);
+    CHECK(counts.started == 1000);
+}
+
+namespace {
+// skynet's shape, small: each node spawns `fanout` children and sums what they send back.
+void tree(worker_pool& pool, int depth, std::int64_t num, shared_channel<std::int64_t> out) {
+    if (depth == 0) return out.send(num);
+    shared_channel<std::int64_t> in;
+    for (int i = 0; i < 10; ++i) pool.spawn(tree, std::ref(pool), depth - 1, num * 10 + i, in);
+    std::int64_t sum = 0;
+    for (int i = 0; i < 10; ++i) sum += in.receive();
+    out.send(sum);
+}
+}  // namespace
+
+TEST_CASE("pool tasklets spawn children and hear back over shared channels", "[threads][pool]") {
+    worker_pool pool(2);
+    shared_channel<std::int64_t> result;
+    pool.spawn(tree, std::ref(pool), 3, 0, result);
+    std::int64_t sum = 0;
+    in_thread([&] { sum = result.receive(); });
+    pool.wait();
+    CHECK(sum == 999 * 1000 / 2);  // the leaves are numbered 0..999
+    CHECK(pool.statistics().started == 1111);
+}
+
+TEST_CASE("an idle worker steals jobs that have not started from a busy one", "[threads][pool]") {
+    worker_pool pool(2);
+    std::promise<void> release;
+    std::shared_future<void> go = release.get_future().share();
+    std::atomic<int> ran{0};
+    shared_channel<std::size_t> where;
+    // One job occupies a worker without yielding until we let go; the jobs it spawns
+    // meanwhile can only run on the other worker, by stealing.
+    pool.spawn([&, go] {
+        for (int i = 0; i < 20; ++i)
+            pool.spawn([&] {
+                ran.fetch_add(1);
+                where.send(pool.current_worker());
+            });
+        in_thread([&] {
+            for (int i = 0; i < 20; ++i) (void)where.receive();
+        });
+        go.wait();
+    });
+    while (ran.load() < 20) std::this_thread::sleep_for(1ms);
+    release.set_value();
+    pool.wait();
+    CHECK(ran == 20);
+    CHECK(pool.statistics().stolen == 20);
+}
+
+TEST_CASE("wait() rethrows the first exception that escaped a pool tasklet, once", "[threads][pool]") {
+    worker_pool pool(2);
+    pool.spawn([] { throw std::runtime_error("job failed"); });
+    CHECK_THROWS_MATCHES(pool.wait(), std::runtime_error, Message("job failed"));
+    CHECK_NOTHROW(pool.wait());
+}
+
+TEST_CASE("wait() on one of the pool's workers throws thread_error", "[threads][pool]") {
+    worker_pool pool(1);
+    shared_channel<std::string> said;
+    pool.spawn([&pool, said]() mutable {
+        try {
+            pool.wait();
+            said.send("nothing");
+        } catch (const tasklets::thread_error& e) {
+            said.send(e.what());
+        }
+    });
+    std::string what;
+    in_thread([&] { what = said.receive(); });
+    CHECK(what ==
+          "tasklets: worker_pool::wait() on one of the pool's own workers would wait for itself; wait from another "
+          "thread, or use a shared_channel to hear from the jobs");
+    pool.wait();
+}
+
+TEST_CASE("shutdown kills the pool's live tasklets so their destructors run, and drops unstarted jobs",
+          "[threads][pool]") {
+    std::atomic<int> unwound{0};
+    shared_channel<int> never;
+    shared_channel<int> started;
+    {
+        worker_pool pool(2);
+        for (int i = 0; i < 10; ++i)
+            pool.spawn([&, never, started]() mutable {
+                struct guard {
+                    std::atomic<int>& n;
+                    ~guard() { n.fetch_add(1); }
+                } g{unwound};
+                started.send(1);
+                (void)never.receive();
+            });
+        in_thread([&] {
+            for (int i = 0; i < 10; ++i) (void)started.receive();
+        });
+        pool.shutdown();
+        CHECK(unwound == 10);
+        CHECK_THROWS_MATCHES(pool.spawn([] {}), tasklets::state_error,
+                             Message("tasklets: spawn on a worker_pool that has been shut down"));
+        pool.wait();  // everything is accounted for: returns at once
+    }
+    CHECK(never.balance() == 0);
+}
