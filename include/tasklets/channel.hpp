@@ -86,6 +86,18 @@ void relocate(void* dst, void* src) {
     ::new (dst) T(std::move(*static_cast<T*>(src)));
 }
 
+/// Room for a received value: the kernel constructs it there, take() moves it out.
+template <class T>
+struct value_slot {
+    alignas(T) unsigned char bytes[sizeof(T)];
+    T take() noexcept(std::is_nothrow_move_constructible_v<T>) {
+        T* p = std::launder(reinterpret_cast<T*>(bytes));
+        T value(std::move(*p));
+        p->~T();
+        return value;
+    }
+};
+
 }  // namespace detail
 
 template <class T>
@@ -215,15 +227,7 @@ public:
     detail::channel_core* core() const noexcept { return core_; }
 
 private:
-    struct slot {
-        alignas(T) unsigned char bytes[sizeof(T)];
-        T take() {
-            T* p = std::launder(reinterpret_cast<T*>(bytes));
-            T value(std::move(*p));
-            p->~T();
-            return value;
-        }
-    };
+    using slot = detail::value_slot<T>;
     detail::channel_core* core_;
 };
 

@@ -29,6 +29,7 @@
 // of one thread: it takes no lock and switches to the partner directly.
 #pragma once
 
+#include <tasklets/channel.hpp>
 #include <tasklets/time.hpp>
 
 #include <cstddef>
@@ -122,15 +123,7 @@ public:
     bool closed() const noexcept { return closing() && balance() == 0; }
 
 private:
-    struct slot {
-        alignas(T) unsigned char bytes[sizeof(T)];
-        T take() noexcept {
-            T* p = std::launder(reinterpret_cast<T*>(bytes));
-            T value(std::move(*p));
-            p->~T();
-            return value;
-        }
-    };
+    using slot = detail::value_slot<T>;
     detail::shared_core* core_;
 };
 
