@@ -19,8 +19,9 @@ namespace tasklets::detail {
 
 #if defined(_WIN32)
 // Windows: the doorbell is a manual-reset event, set by ring() and reset by answer()
-// before it empties the queues, so a post between the two leaves it set (a spurious
-// wake-up at worst, never a lost one). The reactor waits on it (io/reactor_windows.cpp).
+// before it empties the queues (see answer() for the order), so a post after the reset
+// leaves it set: a spurious wake-up at worst, never a lost one. The reactor waits on it
+// (io/reactor_windows.cpp).
 thread_inbox::thread_inbox() {
     event = CreateEventW(nullptr, TRUE, FALSE, nullptr);
     if (!event)
@@ -64,11 +65,12 @@ bool thread_inbox::post(mail* m) noexcept {
         tail_ = m;
     }
     // Ring unless a ring is pending. If the exchange reads true, answer() has not yet
-    // cleared the flag in rung_'s modification order, so its next_mail() calls, which
-    // follow the clearing and take the mutex, find `m`. acq_rel: the queue itself is
-    // ordered by the mutex; the flag only needs coherence, but pairing it keeps the
-    // argument local.
-    if (!rung_.exchange(true, std::memory_order_acq_rel)) ring();
+    // cleared the flag (its store comes later in rung_'s order), and its next_mail()
+    // calls, which follow that store, find `m`; if answer() had already looked at the
+    // queue, its store would precede our push (through the mutex) and we would read
+    // false. seq_cst, with answer()'s store: the flag carries that argument, the mutex
+    // the queue itself.
+    if (!rung_.exchange(true, std::memory_order_seq_cst)) ring();
     return true;
 }
 
@@ -85,7 +87,7 @@ void thread_inbox::deliver_reply(std::shared_ptr<helper_ticket> t) noexcept {
     }
     // Unconditionally: replies are rare next to mail, and a helper thread is never in a
     // hurry.
-    rung_.store(true, std::memory_order_release);
+    rung_.store(true, std::memory_order_seq_cst);
     ring();
 }
 
@@ -114,15 +116,20 @@ mail* thread_inbox::next_mail() noexcept {
 }
 
 std::vector<std::shared_ptr<helper_ticket>> thread_inbox::answer() noexcept {
-    // Cleared before the queues are looked at: a post after this point rings again.
-    // Release pairs with the posters' acq_rel exchange (see post()).
-    rung_.store(false, std::memory_order_release);
+    // The doorbell is cleared first, the flag second, the queues looked at last. A post
+    // that finds the flag still set (before our store) rings nothing, but its mail was
+    // queued before our store, hence is found by the looks that follow it. Clearing the
+    // doorbell after the flag instead would lose wake-ups: a post in between would ring a
+    // bell we then silence while the flag stays set, and no later post would ring again
+    // (the stress test found this under Wine, where the window is wide).
 #if defined(_WIN32)
     ResetEvent(event);
 #else
     std::uint64_t count;
     (void)!::read(fd, &count, sizeof count);  // EAGAIN when already cleared: fine
 #endif
+    // seq_cst, with the posters' exchange: see post().
+    rung_.store(false, std::memory_order_seq_cst);
     std::vector<std::shared_ptr<helper_ticket>> out;
     std::lock_guard lock(mutex_);
     out.swap(replies_);

@@ -87,8 +87,9 @@ private:
     mail* head_ = nullptr;                                 // guarded by mutex_
     mail* tail_ = nullptr;
     bool closed_ = false;                                  // guarded by mutex_
-    // Set by the post that rings, cleared by answer() before it looks at the queue. Only
-    // an optimisation of the doorbell; the queue itself is under the mutex.
+    // Set by the post that rings, cleared by answer() after it silences the doorbell and
+    // before it looks at the queues (inbox.cpp says why in that order). Only an
+    // optimisation of the doorbell; the queues themselves are under the mutex.
     std::atomic<bool> rung_{false};
 };
 
