@@ -25,7 +25,6 @@
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
-#include <latch>
 #include <mutex>
 #include <thread>
 #include <typeinfo>
@@ -228,7 +227,26 @@ void serve(pool_core& p, pool_worker& w) {
     drop_jobs(p, w);
 }
 
-void worker_main(pool_core* p, pool_worker* w, std::latch* ready, std::exception_ptr* failed) {
+// The constructor waits for every worker's inbox. A mutex and a condition variable, not
+// std::latch: libstdc++ 12 builds std::latch on atomic waits, whose fallback where there
+// is no futex (MinGW-w64) lost the wake-up here (the constructor hung, 1 run in 4 under
+// Wine).
+struct start_gate {
+    std::mutex mutex;
+    std::condition_variable all_in;
+    std::size_t waiting;
+    explicit start_gate(std::size_t n) : waiting(n) {}
+    void count_down() {
+        std::lock_guard lock(mutex);
+        if (--waiting == 0) all_in.notify_all();
+    }
+    void wait() {
+        std::unique_lock lock(mutex);
+        all_in.wait(lock, [this] { return waiting == 0; });
+    }
+};
+
+void worker_main(pool_core* p, pool_worker* w, start_gate* ready, std::exception_ptr* failed) {
     this_worker = w;
     this_pool = p;
     try {
@@ -283,7 +301,7 @@ worker_pool::worker_pool(std::size_t workers) : core_(std::make_unique<pool_core
         w->nudge.worker = w.get();
         p.workers.push_back(std::move(w));
     }
-    std::latch ready(static_cast<std::ptrdiff_t>(workers));
+    detail::start_gate ready(workers);
     std::vector<std::exception_ptr> failed(workers);
     std::size_t launched = 0;
     try {

@@ -29,6 +29,7 @@ add_executable(tasklets_tests
   ${_tests}/test_statistics.cpp
   ${_tests}/test_threads.cpp
   ${_tests}/test_cross_thread.cpp
+  ${_tests}/test_cross_thread_stress.cpp
   ${_tests}/test_timers.cpp
   ${_tests}/test_trace.cpp
   ${_tests}/test_watchdog.cpp
@@ -74,7 +75,6 @@ set(_left_out
   "test_overflow.cpp: fork and SIGSEGV, ported as tests/windows/test_windows_overflow.cpp (CreateProcess, STATUS_STACK_OVERFLOW)"
   "test_io.cpp: sockets and descriptor I/O (tasklets/io.hpp), which need an IOCP reactor on Windows"
   "test_io_backends.cpp: the epoll and io_uring backends"
-  "test_cross_thread_stress.cpp: hangs under Wine (even at 2,000 operations) and is not diagnosed yet; the other cross-thread and pool tests run here (issue 14)"
   "test_net_unix_udp.cpp: Unix-domain and UDP sockets (tasklets/io.hpp)"
   "test_files.cpp: file I/O (tasklets/file.hpp), which needs an IOCP reactor on Windows"
   "tests/io/backend_choice.cpp: the epoll/io_uring choice"
