@@ -287,8 +287,8 @@ std::shared_ptr<thread_inbox> reactor::inbox() {
 }
 #endif
 
-void reactor::drain_inbox() noexcept {
-    for (const std::shared_ptr<helper_ticket>& t : inbox_->answer()) {
+void reactor::drain_inbox(bool rang) noexcept {
+    for (const std::shared_ptr<helper_ticket>& t : inbox_->answer(rang)) {
         if (io_wait* w = std::exchange(t->waiter, nullptr)) finish(w, 0);
     }
     // One at a time: a delivery may withdraw another mail (it wakes a tasklet whose
@@ -398,7 +398,7 @@ void reactor::epoll_once(std::int64_t timeout_ns) noexcept {
 // bits are the EPOLL* bits).
 void reactor::on_ready(fd_entry& e, std::uint32_t ev) noexcept {
     if (inbox_ && &e == &fds_[static_cast<std::size_t>(inbox_->fd)]) {
-        drain_inbox();
+        drain_inbox(true);
         return;
     }
     if (!e.registered) return;
@@ -432,15 +432,58 @@ void reactor::poll(scheduler&, bool block, std::int64_t max_wait_ns) noexcept {
         if (block) timeout = timers_.empty() ? -1 : std::max<std::int64_t>(timers_.top()->deadline - monotonic_ns(), 0);
         if (timeout < 0 && fd_waiters_ == 0 && !inbox_expected() && ring_waiters_ == 0) return;  // nothing could ever end the wait
         if (block) timeout = within_budget(timeout);
-        if (fd_waiters_ > 0 || inbox_expected() || ring_waiters_ > 0 || timeout != 0) wait_once(timeout);
+        if (fd_waiters_ > 0 || inbox_expected() || ring_waiters_ > 0 || timeout != 0) wait_with_inbox(timeout);
         if (!timers_.empty()) expire(monotonic_ns());
         return;
     }
     const bool timers_move = auto_advance_ && !timers_.empty();
-    if (fd_waiters_ > 0 || inbox_expected() || ring_waiters_ > 0) wait_once(block && !timers_move ? within_budget(-1) : 0);
+    if (fd_waiters_ > 0 || inbox_expected() || ring_waiters_ > 0) wait_with_inbox(block && !timers_move ? within_budget(-1) : 0);
     // Everything is asleep: jump to the next timer.
     if (block && woken_ == 0 && timers_move && timers_.top()->deadline > vnow_) vnow_ = timers_.top()->deadline;
     expire(vnow_);
+}
+
+// ---- spinning before sleeping ---------------------------------------------------------------
+
+namespace {
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__) || (defined(__arm__) && defined(__ARM_ARCH) && __ARM_ARCH >= 7)
+    asm volatile("yield");
+#endif
+}
+}  // namespace
+
+// A tasklet here waits for another thread (a shared channel's partner, a pool's next job):
+// that answer often comes within microseconds, while putting the thread to sleep and
+// waking it again costs tens of them on each side (futex, IPI, the scheduler's wake-up
+// path: bench/results, xpingpong). So the doorbell's flag is watched first, for at most
+// spin_ns (and never past `timeout`), reading the clock every 64 looks; only a thread
+// with nobody to run spins, and an idle pool spins once per idle spell.
+bool reactor::spin_for_mail(std::int64_t timeout) noexcept {
+    if (!inbox_ || spin_ns <= 0) return false;
+    const std::int64_t limit = timeout < 0 ? spin_ns : std::min(spin_ns, timeout);
+    const std::int64_t until = monotonic_ns() + limit;
+    for (;;) {
+        for (int i = 0; i < 64; ++i) {
+            if (inbox_->rung()) return true;
+            cpu_relax();
+        }
+        if (monotonic_ns() >= until) return false;
+    }
+}
+
+void reactor::wait_with_inbox(std::int64_t timeout) noexcept {
+    if (!inbox_) return wait_once(timeout);
+    if (timeout != 0) {
+        if (inbox_waiters_ > 0 && spin_for_mail(timeout)) timeout = 0;
+        else if (!inbox_->going_to_sleep()) timeout = 0;  // mail came: answer it instead of sleeping
+    }
+    wait_once(timeout);
+    if (timeout != 0) inbox_->awake();
+    // Mail posted while we were awake rang no doorbell: the flag says it is there.
+    if (inbox_->rung()) drain_inbox(false);
 }
 
 // ---- life cycle -----------------------------------------------------------------------------

@@ -193,7 +193,10 @@ private:
         else epoll_once(timeout_ns);
     }
 #endif
-    void drain_inbox() noexcept;                            // answer the doorbell: helper replies, then mail
+    void drain_inbox(bool rang) noexcept;                   // answer the inbox: helper replies, then mail (rang: its doorbell was seen)
+    void wait_with_inbox(std::int64_t timeout_ns) noexcept; // wait_once, spinning and telling the inbox first, answering it after
+    bool spin_for_mail(std::int64_t timeout) noexcept;      // true: the doorbell rang while we watched
+    static constexpr std::int64_t spin_ns = 50000;          // how long (reactor.cpp says why; measured in bench/README.md)
     static void cancel_helper_wait(event_wait* self) noexcept;
     void expire(std::int64_t now) noexcept;
     void on_ready(fd_entry& e, std::uint32_t events) noexcept;  // epoll or poll events for e

@@ -58,7 +58,7 @@ void reactor::windows_wait_once(std::int64_t timeout_ns) noexcept {
         ms = static_cast<DWORD>(std::min<std::int64_t>((timeout_ns + 999999) / 1000000, INFINITE - 1));
     const std::int64_t wait_start = timeout_ns != 0 ? reactor_clock_ns() : 0;
     if (inbox_) {
-        if (WaitForSingleObject(static_cast<HANDLE>(inbox_->event), ms) == WAIT_OBJECT_0) drain_inbox();
+        if (WaitForSingleObject(static_cast<HANDLE>(inbox_->event), ms) == WAIT_OBJECT_0) drain_inbox(true);
     } else if (ms != INFINITE) {  // poll() never asks to wait forever for nothing
         Sleep(ms);
     }

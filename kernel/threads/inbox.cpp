@@ -53,40 +53,39 @@ void thread_inbox::ring() noexcept {
 #endif
 
 bool thread_inbox::post(mail* m) noexcept {
-    {
-        std::lock_guard lock(mutex_);
-        if (closed_) return false;
-        if (m->queued) return true;
-        m->queued = true;
-        m->next = nullptr;
-        m->prev = tail_;
-        if (tail_) tail_->next = m;
-        else head_ = m;
-        tail_ = m;
-    }
-    // Ring unless a ring is pending. If the exchange reads true, answer() has not yet
-    // cleared the flag (its store comes later in rung_'s order), and its next_mail()
-    // calls, which follow that store, find `m`; if answer() had already looked at the
-    // queue, its store would precede our push (through the mutex) and we would read
-    // false. seq_cst, with answer()'s store: the flag carries that argument, the mutex
-    // the queue itself.
-    if (!rung_.exchange(true, std::memory_order_seq_cst)) ring();
+    // All of it under the mutex, the doorbell included: a poster may hold only a raw
+    // pointer to the inbox (a shared channel's waiter record), and once the mail is
+    // queued its home thread may deliver it, end, and destroy the inbox. Its close()
+    // takes this mutex first, so it waits until we are out.
+    std::lock_guard lock(mutex_);
+    if (closed_) return false;
+    if (m->queued) return true;
+    m->queued = true;
+    m->next = nullptr;
+    m->prev = tail_;
+    if (tail_) tail_->next = m;
+    else head_ = m;
+    tail_ = m;
+    // The flag tells an awake home thread; the doorbell is rung only if the flag was clear
+    // (the first post of a burst) and the home thread sleeps. seq_cst on both sides, the
+    // pattern of Dekker's algorithm: the home thread stores `sleeping_` then reads `rung_`
+    // (going_to_sleep), we store `rung_` then read `sleeping_`, so at least one of us sees
+    // the other's store: either it does not block, or we ring.
+    if (!rung_.exchange(true, std::memory_order_seq_cst) && sleeping_.load(std::memory_order_seq_cst)) ring();
     return true;
 }
 
 void thread_inbox::deliver_reply(std::shared_ptr<helper_ticket> t) noexcept {
-    {
-        std::lock_guard lock(mutex_);
-        try {
-            replies_.push_back(std::move(t));
-        } catch (...) {
-            // Out of memory: the waiter would wait forever. Nothing sane is left to do.
-            std::fputs("tasklets: out of memory delivering a helper thread's result\n", stderr);
-            std::abort();
-        }
+    std::lock_guard lock(mutex_);  // as post(): the doorbell too
+    try {
+        replies_.push_back(std::move(t));
+    } catch (...) {
+        // Out of memory: the waiter would wait forever. Nothing sane is left to do.
+        std::fputs("tasklets: out of memory delivering a helper thread's result\n", stderr);
+        std::abort();
     }
-    // Unconditionally: replies are rare next to mail, and a helper thread is never in a
-    // hurry.
+    // Rung unconditionally: replies are rare next to mail, and a helper thread is never
+    // in a hurry.
     rung_.store(true, std::memory_order_seq_cst);
     ring();
 }
@@ -115,19 +114,28 @@ mail* thread_inbox::next_mail() noexcept {
     return m;
 }
 
-std::vector<std::shared_ptr<helper_ticket>> thread_inbox::answer() noexcept {
-    // The doorbell is cleared first, the flag second, the queues looked at last. A post
-    // that finds the flag still set (before our store) rings nothing, but its mail was
-    // queued before our store, hence is found by the looks that follow it. Clearing the
-    // doorbell after the flag instead would lose wake-ups: a post in between would ring a
-    // bell we then silence while the flag stays set, and no later post would ring again
+bool thread_inbox::going_to_sleep() noexcept {
+    sleeping_.store(true, std::memory_order_seq_cst);  // see post()
+    if (!rung_.load(std::memory_order_seq_cst)) return true;
+    sleeping_.store(false, std::memory_order_relaxed);
+    return false;
+}
+
+std::vector<std::shared_ptr<helper_ticket>> thread_inbox::answer(bool silence) noexcept {
+    // The doorbell is silenced first, the flag cleared second, the queues looked at last.
+    // A post that finds the flag still set (before our store) rings nothing, but its mail
+    // was queued before our store, hence is found by the looks that follow it. Silencing
+    // the doorbell after the flag instead would lose wake-ups: a post in between would
+    // ring a bell we then silence, while its flag stays set and no later post rings again
     // (the stress test found this under Wine, where the window is wide).
+    if (silence) {
 #if defined(_WIN32)
-    ResetEvent(event);
+        ResetEvent(event);
 #else
-    std::uint64_t count;
-    (void)!::read(fd, &count, sizeof count);  // EAGAIN when already cleared: fine
+        std::uint64_t count;
+        (void)!::read(fd, &count, sizeof count);  // EAGAIN when already cleared: fine
 #endif
+    }
     // seq_cst, with the posters' exchange: see post().
     rung_.store(false, std::memory_order_seq_cst);
     std::vector<std::shared_ptr<helper_ticket>> out;

@@ -4,13 +4,13 @@
 //
 //   other thread                           home thread
 //   ------------                           -----------
-//   post(m): queue m under the mutex;      the reactor sees the doorbell readable
-//   ring the doorbell unless it is         (epoll, an io_uring poll, a Windows event):
-//   already rung and not yet answered      take_replies(), then next_mail() one by one,
-//                                          each delivered on the home thread
+//   post(m): queue m under the mutex, set  each poll of its reactor: if `rung`, answer()
+//   `rung`; ring the doorbell only if it   and deliver next_mail() one by one; before it
+//   was clear and the home thread sleeps   blocks, going_to_sleep(); the doorbell wakes it
 //
-// The doorbell is an eventfd (Windows: a manual-reset event). `rung` saves a system call
-// per post while the home thread has not answered yet: a burst of posts costs one write.
+// The doorbell is an eventfd (Windows: a manual-reset event). A thread that is awake (or
+// spinning before it sleeps: io/reactor.cpp) finds its mail by the flag, so a post to it
+// costs no system call on either side; only a sleeping thread is rung, once per burst.
 //
 // Mail is intrusive (the record lives with whoever posts it: a waiter's frame, a heap
 // job), so posting never allocates and a queued record can be withdrawn by its home
@@ -54,9 +54,14 @@ struct thread_inbox {
     bool withdraw(mail* m) noexcept;
     /// Home thread: the next undelivered mail, taken off the queue, or null.
     mail* next_mail() noexcept;
-    /// Home thread, when the doorbell rang: answers it (clears it, so that the next post
-    /// rings again) and takes the finished helper calls.
-    std::vector<std::shared_ptr<helper_ticket>> answer() noexcept;
+    /// Home thread: takes the finished helper calls, and clears the flag so that the next
+    /// post counts as new. `silence`: the doorbell was seen ringing, clear it too.
+    std::vector<std::shared_ptr<helper_ticket>> answer(bool silence) noexcept;
+    /// Home thread, about to block in the kernel: from now on posts ring the doorbell.
+    /// False if mail came in the meantime: then do not block, answer it.
+    bool going_to_sleep() noexcept;
+    /// Home thread, back from the kernel: posts may leave the doorbell alone again.
+    void awake() noexcept { sleeping_.store(false, std::memory_order_relaxed); }
     /// Home thread, at its end: no more mail is accepted; what is queued is discarded.
     void close() noexcept;
     /// Any thread: has close() run?
@@ -87,10 +92,12 @@ private:
     mail* head_ = nullptr;                                 // guarded by mutex_
     mail* tail_ = nullptr;
     bool closed_ = false;                                  // guarded by mutex_
-    // Set by the post that rings, cleared by answer() after it silences the doorbell and
-    // before it looks at the queues (inbox.cpp says why in that order). Only an
-    // optimisation of the doorbell; the queues themselves are under the mutex.
+    // Mail (or a reply) came since the last answer(): set by posts, cleared by answer()
+    // before it looks at the queues. The queues themselves are under the mutex.
     std::atomic<bool> rung_{false};
+    // The home thread is (about to be) blocked in the kernel: only then does a post ring
+    // the doorbell, a system call on each side (inbox.cpp, post() and going_to_sleep()).
+    std::atomic<bool> sleeping_{false};
 };
 
 }  // namespace tasklets::detail
