@@ -39,6 +39,7 @@ set(TASKLETS_KERNEL_SOURCES
   kernel/threads/thread_ref.cpp
   kernel/threads/shared_channel.cpp
   kernel/threads/worker_pool.cpp
+  kernel/threads/remote_tasklet.cpp
   kernel/debug/gdb_table.cpp
   kernel/debug/stack_usage.cpp
   kernel/debug/trace_export.cpp

@@ -16,6 +16,7 @@
 #include <vector>
 
 using Catch::Matchers::Message;
+using tasklets::remote_tasklet;
 using tasklets::shared_channel;
 using tasklets::tasklet;
 using tasklets::thread_ref;
@@ -351,4 +352,79 @@ TEST_CASE("shutdown kills the pool's live tasklets so their destructors run, and
         pool.wait();  // everything is accounted for: returns at once
     }
     CHECK(never.balance() == 0);
+}
+
+TEST_CASE("remote_tasklet: a kill from another thread unblocks the tasklet on its own thread", "[threads][cross]") {
+    shared_channel<remote_tasklet> made;
+    shared_channel<std::string> said;
+    shared_channel<int> go;
+    std::thread home([&] {
+        tasklets::channel<int> never;  // a same-thread channel: only a kill can end the wait
+        tasklet t([&] {
+            struct guard {
+                shared_channel<std::string>& said;
+                ~guard() { said.send("unwound on " + std::string(std::this_thread::get_id() == id ? "home" : "other")); }
+                std::thread::id id = std::this_thread::get_id();
+            } g{said};
+            (void)never.receive();
+        });
+        tasklets::schedule();  // t blocks
+        made.send(remote_tasklet(t));
+        // Sleeps in the reactor; the kill comes first (the inbox is FIFO) and makes t
+        // runnable, then this receive's wake-up.
+        (void)go.receive();
+        tasklets::run();
+        said.send(t.alive() ? "alive" : "dead");
+    });
+    in_thread([&] {
+        remote_tasklet r = made.receive();
+        CHECK(r.id() > 1);
+        CHECK_FALSE(r.thread().is_current());
+        r.kill();
+        go.send(1);
+        CHECK(said.receive() == "unwound on home");
+        CHECK(said.receive() == "dead");
+    });
+    home.join();
+}
+
+TEST_CASE("remote_tasklet: throw_exception from another thread is raised in the tasklet", "[threads][cross]") {
+    shared_channel<remote_tasklet> made;
+    shared_channel<std::string> said;
+    std::thread home([&] {
+        shared_channel<int> never;
+        tasklet t([&] {
+            try {
+                (void)never.receive();
+                said.send("received");
+            } catch (const std::runtime_error& e) {
+                said.send(std::string("caught: ") + e.what());
+            }
+        });
+        tasklets::schedule();
+        made.send(remote_tasklet(t));
+        tasklets::run();
+    });
+    in_thread([&] {
+        made.receive().throw_exception(std::runtime_error("stop waiting"));
+        CHECK(said.receive() == "caught: stop waiting");
+    });
+    home.join();
+}
+
+TEST_CASE("remote_tasklet: requests for a tasklet whose thread has ended do nothing", "[threads][cross]") {
+    remote_tasklet r;
+    std::thread([&] {
+        tasklet t([] {});
+        r = remote_tasklet(t);
+        tasklets::run();
+    }).join();
+    CHECK(r.thread().ended());
+    CHECK_NOTHROW(r.kill());
+    CHECK_NOTHROW(r.throw_exception(std::runtime_error("late")));
+    CHECK_NOTHROW(remote_tasklet().kill());
+    CHECK_THROWS_MATCHES(remote_tasklet().throw_exception(std::runtime_error("x")), tasklets::state_error,
+                         Message("tasklets: throw_exception() on an empty remote_tasklet"));
+    CHECK_THROWS_MATCHES(remote_tasklet(tasklet()), tasklets::state_error,
+                         Message("tasklets: remote_tasklet of an empty tasklet handle"));
 }

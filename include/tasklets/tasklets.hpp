@@ -9,6 +9,7 @@
 #include <tasklets/file.hpp>
 #include <tasklets/io.hpp>
 #endif
+#include <tasklets/remote_tasklet.hpp>
 #include <tasklets/select.hpp>
 #include <tasklets/shared_channel.hpp>
 #include <tasklets/stack.hpp>

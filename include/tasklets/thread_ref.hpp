@@ -27,6 +27,7 @@
 namespace tasklets {
 
 class worker_pool;
+class remote_tasklet;
 
 namespace detail {
 
@@ -99,6 +100,7 @@ public:
 
 private:
     friend class worker_pool;
+    friend class remote_tasklet;
     explicit thread_ref(std::shared_ptr<detail::thread_inbox> inbox) noexcept : inbox_(std::move(inbox)) {}
     std::shared_ptr<detail::thread_inbox> inbox_;
 };
