@@ -71,7 +71,7 @@ bool thread_inbox::post(mail* m) noexcept {
     // pattern of Dekker's algorithm: the home thread stores `sleeping_` then reads `rung_`
     // (going_to_sleep), we store `rung_` then read `sleeping_`, so at least one of us sees
     // the other's store: either it does not block, or we ring.
-    if (!rung_.exchange(true, std::memory_order_seq_cst) && sleeping_.load(std::memory_order_seq_cst)) ring();
+    if (rung_.exchange(1, std::memory_order_seq_cst) == 0 && sleeping_.load(std::memory_order_seq_cst) != 0) ring();
     return true;
 }
 
@@ -86,7 +86,7 @@ void thread_inbox::deliver_reply(std::shared_ptr<helper_ticket> t) noexcept {
     }
     // Rung unconditionally: replies are rare next to mail, and a helper thread is never
     // in a hurry.
-    rung_.store(true, std::memory_order_seq_cst);
+    rung_.store(1, std::memory_order_seq_cst);
     ring();
 }
 
@@ -115,9 +115,9 @@ mail* thread_inbox::next_mail() noexcept {
 }
 
 bool thread_inbox::going_to_sleep() noexcept {
-    sleeping_.store(true, std::memory_order_seq_cst);  // see post()
-    if (!rung_.load(std::memory_order_seq_cst)) return true;
-    sleeping_.store(false, std::memory_order_relaxed);
+    sleeping_.store(1, std::memory_order_seq_cst);  // see post()
+    if (rung_.load(std::memory_order_seq_cst) == 0) return true;
+    sleeping_.store(0, std::memory_order_relaxed);
     return false;
 }
 
@@ -137,7 +137,7 @@ std::vector<std::shared_ptr<helper_ticket>> thread_inbox::answer(bool silence) n
 #endif
     }
     // seq_cst, with the posters' exchange: see post().
-    rung_.store(false, std::memory_order_seq_cst);
+    rung_.store(0, std::memory_order_seq_cst);
     std::vector<std::shared_ptr<helper_ticket>> out;
     std::lock_guard lock(mutex_);
     out.swap(replies_);

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -61,7 +62,7 @@ struct thread_inbox {
     /// False if mail came in the meantime: then do not block, answer it.
     bool going_to_sleep() noexcept;
     /// Home thread, back from the kernel: posts may leave the doorbell alone again.
-    void awake() noexcept { sleeping_.store(false, std::memory_order_relaxed); }
+    void awake() noexcept { sleeping_.store(0, std::memory_order_relaxed); }
     /// Home thread, at its end: no more mail is accepted; what is queued is discarded.
     void close() noexcept;
     /// Any thread: has close() run?
@@ -73,7 +74,7 @@ struct thread_inbox {
     /// Has the doorbell rung since it was last answered? (Any thread; a hint: the
     /// answer is a moment old.) Relaxed: a stale answer only delays the mail to the next
     /// poll, and the eventfd itself is what a sleeping reactor waits for.
-    bool rung() const noexcept { return rung_.load(std::memory_order_relaxed); }
+    bool rung() const noexcept { return rung_.load(std::memory_order_relaxed) != 0; }
 
     /// A helper is done with `t`: queue it and ring the doorbell.
     void deliver_reply(std::shared_ptr<helper_ticket> t) noexcept;
@@ -94,10 +95,12 @@ private:
     bool closed_ = false;                                  // guarded by mutex_
     // Mail (or a reply) came since the last answer(): set by posts, cleared by answer()
     // before it looks at the queues. The queues themselves are under the mutex.
-    std::atomic<bool> rung_{false};
+    // 32-bit words, not bool: RISC-V has no byte-sized atomic exchange, and GCC 12 would
+    // call libatomic for one.
+    std::atomic<std::uint32_t> rung_{0};
     // The home thread is (about to be) blocked in the kernel: only then does a post ring
     // the doorbell, a system call on each side (inbox.cpp, post() and going_to_sleep()).
-    std::atomic<bool> sleeping_{false};
+    std::atomic<std::uint32_t> sleeping_{0};
 };
 
 }  // namespace tasklets::detail
