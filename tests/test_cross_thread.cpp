@@ -279,17 +279,22 @@ TEST_CASE("an idle worker steals jobs that have not started from a busy one", "[
     std::promise<void> release;
     std::shared_future<void> go = release.get_future().share();
     std::atomic<int> ran{0};
+    std::atomic<std::uint64_t> stolen_before{0};
+    std::atomic<std::size_t> busy{worker_pool::npos};
+    std::vector<std::size_t> ran_on;
     shared_channel<std::size_t> where;
-    // One job occupies a worker without yielding until we let go; the jobs it spawns
-    // meanwhile can only run on the other worker, by stealing.
+    // One job occupies its worker without yielding until we let go; the jobs it spawns
+    // meanwhile (into its own worker's queue) can only run on the other worker, by stealing.
     pool.spawn([&, go] {
+        busy = pool.current_worker();
+        stolen_before = pool.statistics().stolen;  // this job itself may have been stolen
         for (int i = 0; i < 20; ++i)
             pool.spawn([&] {
                 ran.fetch_add(1);
                 where.send(pool.current_worker());
             });
         in_thread([&] {
-            for (int i = 0; i < 20; ++i) (void)where.receive();
+            for (int i = 0; i < 20; ++i) ran_on.push_back(where.receive());
         });
         go.wait();
     });
@@ -297,7 +302,9 @@ TEST_CASE("an idle worker steals jobs that have not started from a busy one", "[
     release.set_value();
     pool.wait();
     CHECK(ran == 20);
-    CHECK(pool.statistics().stolen == 20);
+    CHECK(pool.statistics().stolen - stolen_before == 20);
+    REQUIRE(ran_on.size() == 20);
+    for (std::size_t w : ran_on) CHECK(w == 1 - busy.load());
 }
 
 TEST_CASE("wait() rethrows the first exception that escaped a pool tasklet, once", "[threads][pool]") {
