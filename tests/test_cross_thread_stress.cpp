@@ -1,5 +1,5 @@
 // Random programs across threads: sends and receives with timeouts on shared channels,
-// kills of waiting tasklets, spawns onto other threads. Checks conservation — every value
+// kills of waiting tasklets (on their thread and from others), spawns onto other threads. Checks conservation — every value
 // sent ends exactly once: received, or destroyed undelivered (a send that timed out or
 // was killed keeps its value; a receiver killed after it was served destroys it) — and
 // that every run ends (a lost wake-up would leave a tasklet waiting: the run would hang
@@ -28,7 +28,7 @@ struct ledger {
     std::vector<std::atomic<int>> ends;  // per value: how many ways it ended (must be 1)
     std::atomic<int> next{0};
     std::atomic<long> ops{0};
-    std::atomic<long> received{0}, undelivered{0}, timeouts{0}, kills{0}, remote_spawns{0};
+    std::atomic<long> received{0}, undelivered{0}, timeouts{0}, kills{0}, remote_kills{0}, kills_landed{0}, remote_spawns{0};
 };
 
 // A value on its way: its end is counted once, by take() or by the destructor.
@@ -68,6 +68,7 @@ struct world {
     long budget;
     std::vector<tasklets::shared_channel<token>> channels{channel_count};
     std::vector<tasklets::thread_ref> refs{threads};
+    std::vector<std::vector<tasklets::remote_tasklet>> actors{threads};  // each thread's, for kills from elsewhere
     std::atomic<int> remote_live{0};  // spawned onto another thread and not ended yet
     std::atomic<int> threads_done{0};
 };
@@ -90,7 +91,11 @@ void one_op(world& w, std::mt19937& rng, tasklets::shared_channel<token>& c) {
 void actor(world& w, unsigned seed, std::vector<tasklets::tasklet>& siblings, int self) {
     std::mt19937 rng(seed);
     while (w.book.ops.fetch_add(1, std::memory_order_relaxed) < w.budget) {
-        const unsigned what = rng() % 16;
+      // A kill lands in whatever the actor is doing (often a wait on a shared channel);
+      // catching tasklet_exit cancels it (§4.3), so the actor lives on and the run keeps
+      // its length.
+      try {
+        const unsigned what = rng() % 64;  // 0: kill here, 1: kill elsewhere, 2-5: spawn elsewhere
         auto& c = w.channels[rng() % channel_count];
         if (what == 0) {  // kill a sibling of this thread (it may be waiting on a channel)
             auto& victim = siblings[rng() % siblings.size()];
@@ -98,7 +103,11 @@ void actor(world& w, unsigned seed, std::vector<tasklets::tasklet>& siblings, in
                 victim.kill();
                 w.book.kills.fetch_add(1, std::memory_order_relaxed);
             }
-        } else if (what == 1) {  // a one-shot tasklet on another thread
+        } else if (what == 1) {  // kill a tasklet of another thread (delivered there, pending)
+            const auto& list = w.actors[rng() % threads];
+            list[rng() % list.size()].kill();
+            w.book.remote_kills.fetch_add(1, std::memory_order_relaxed);
+        } else if (what >= 2 && what <= 5) {  // a one-shot tasklet on another thread
             auto& target = w.refs[rng() % threads];
             w.remote_live.fetch_add(1);
             w.book.remote_spawns.fetch_add(1, std::memory_order_relaxed);
@@ -115,6 +124,9 @@ void actor(world& w, unsigned seed, std::vector<tasklets::tasklet>& siblings, in
         } else {
             one_op(w, rng, c);
         }
+      } catch (const tasklets::tasklet_exit&) {
+        w.book.kills_landed.fetch_add(1, std::memory_order_relaxed);
+      }
     }
 }
 
@@ -128,12 +140,14 @@ TEST_CASE("random cross-thread programs conserve every value and always end", "[
     for (int t = 0; t < threads; ++t)
         pool.emplace_back([&, t] {
             w.refs[static_cast<std::size_t>(t)] = tasklets::thread_ref::current();
-            ready.fetch_add(1);
-            while (ready.load() < threads) std::this_thread::yield();
             std::vector<tasklets::tasklet> siblings;
             siblings.reserve(tasklets_per_thread);
-            for (int i = 0; i < tasklets_per_thread; ++i)
+            for (int i = 0; i < tasklets_per_thread; ++i) {
                 siblings.emplace_back(actor, std::ref(w), static_cast<unsigned>(t * 100 + i), std::ref(siblings), i);
+                w.actors[static_cast<std::size_t>(t)].emplace_back(siblings.back());
+            }
+            ready.fetch_add(1);  // everyone's refs and actors are published before anyone runs
+            while (ready.load() < threads) std::this_thread::yield();
             tasklets::run();
             // Serve tasklets other threads spawn here until every thread is done and no
             // spawned tasklet is left anywhere.
@@ -149,10 +163,12 @@ TEST_CASE("random cross-thread programs conserve every value and always end", "[
     for (int i = 0; i < made; ++i)
         if (w.book.ends[static_cast<std::size_t>(i)].load() != 1) ++wrong;
     INFO("values " << made << ", received " << w.book.received << ", undelivered " << w.book.undelivered
-                   << ", timeouts " << w.book.timeouts << ", kills " << w.book.kills << ", remote spawns "
+                   << ", timeouts " << w.book.timeouts << ", kills " << w.book.kills << ", remote kills "
+                   << w.book.remote_kills << ", landed " << w.book.kills_landed << ", remote spawns "
                    << w.book.remote_spawns);
     CHECK(wrong == 0);
     CHECK(w.book.received + w.book.undelivered == made);
     for (auto& c : w.channels) CHECK(c.balance() == 0);
     CHECK(w.book.received > 0);
+    CHECK(w.book.kills_landed > 0);
 }
