@@ -422,3 +422,24 @@ TEST_CASE("wait_readable/wait_writable on a pipe, a regular file is always ready
         REQUIRE(tasklets::io_waiters() == 0);
     });
 }
+
+TEST_CASE("reuse_port lets listeners share a port, and is refused on a Unix-domain address", "[io]") {
+    tasklets_test::require_io_thread([] {
+        const tasklets::net::listen_options shared{.backlog = 16, .reuse_port = true};
+        auto first = listener::bind(address::loopback_v4(), shared);
+        const address where = first.local_address();
+        auto second = listener::bind(where, shared);  // the same port
+        CHECK(second.local_address().to_string() == where.to_string());
+        // Without the option on the newcomer, the port is taken.
+        CHECK_THROWS_AS(listener::bind(where), std::system_error);
+        const std::string path = "/tmp/tasklets-reuseport-" + std::to_string(::getpid());
+        try {
+            (void)listener::bind(address::unix_path(path), shared);
+            FAIL("a Unix-domain listener took reuse_port");
+        } catch (const std::system_error& e) {
+            CHECK(e.code().value() == EINVAL);
+            CHECK(std::string(e.what()).find("SO_REUSEPORT is for TCP addresses") != std::string::npos);
+        }
+        ::unlink(path.c_str());
+    });
+}

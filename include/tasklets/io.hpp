@@ -230,6 +230,16 @@ private:
     bool drained_ = false;  // the last read came back short: wait before the next read
 };
 
+/// How listener::bind sets a socket up.
+struct listen_options {
+    /// listen(2)'s backlog: connections the kernel holds until accept() takes them.
+    int backlog = 4096;
+    /// TCP: SO_REUSEPORT, so that several listeners (one per worker thread, say) bind the
+    /// same address and the kernel spreads new connections over them. Every listener of
+    /// the group must set it; on a Unix-domain address it is an error (EINVAL).
+    bool reuse_port = false;
+};
+
 /// A listening stream socket, TCP or Unix-domain (by the address it is bound to).
 class listener {
 public:
@@ -240,6 +250,8 @@ public:
     /// socket + SO_REUSEADDR (TCP) + bind + listen. Port 0 picks a free port (see
     /// local_address).
     static listener bind(const address& at, int backlog = 4096);
+    /// The same with options (a per-worker listener: `{.reuse_port = true}`).
+    static listener bind(const address& at, const listen_options& options);
 
     /// Waits for and accepts a connection. When the process is out of descriptors (EMFILE,
     /// ENFILE) or memory (ENOBUFS, ENOMEM), throws std::system_error with that errno, and

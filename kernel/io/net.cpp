@@ -332,14 +332,21 @@ void stream::set_nodelay(bool on) {
 
 // ---- listener ---------------------------------------------------------------------------------
 
-listener listener::bind(const address& at, int backlog) {
+listener listener::bind(const address& at, int backlog) { return bind(at, listen_options{.backlog = backlog, .reuse_port = false}); }
+
+listener listener::bind(const address& at, const listen_options& options) {
+    const int backlog = options.backlog;
     if (at.size() == 0) throw std::invalid_argument("tasklets: bind to an empty address");
+    if (options.reuse_port && !is_ip(at.family()))
+        throw std::system_error(EINVAL, std::generic_category(),
+                                "tasklets: reuse_port on " + at.to_string() + ": SO_REUSEPORT is for TCP addresses");
     const int raw = ::socket(at.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (raw < 0) throw std::system_error(errno, std::generic_category(), "tasklets: socket for " + at.to_string());
     listener l;
     l.fd_.reset(adopt_new(raw));
     if (is_ip(at.family())) {
         set_int_option(raw, SOL_SOCKET, SO_REUSEADDR, 1, "setsockopt(SO_REUSEADDR)");
+        if (options.reuse_port) set_int_option(raw, SOL_SOCKET, SO_REUSEPORT, 1, "setsockopt(SO_REUSEPORT)");
         // Accepted sockets inherit TCP_NODELAY from the listener on Linux: one call here
         // instead of one per connection.
         set_int_option(raw, IPPROTO_TCP, TCP_NODELAY, 1, "setsockopt(TCP_NODELAY)");
