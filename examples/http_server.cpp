@@ -1,10 +1,14 @@
 // http_server — an HTTP/1.1 keep-alive "hello" server written in plain blocking style: one
-// tasklet per connection, all on one thread. Every request gets "Hello, World!".
+// tasklet per connection. Every request gets "Hello, World!".
 //
-//     http_server [port [address]]        default: 8080 127.0.0.1 (use :: or ::1 for IPv6)
+//     http_server [port [address [workers]]]   default: 8080 127.0.0.1 1 (:: or ::1 for IPv6)
 //
 // Each connection is a sequential loop — read, answer, repeat — whose read_some() blocks
-// only its own tasklet; the scheduler's epoll reactor runs whichever connection is ready.
+// only its own tasklet; the thread's reactor runs whichever connection is ready. With one
+// worker, everything runs on the main thread. With more, a tasklets::worker_pool runs them,
+// each worker with its own reactor and its own SO_REUSEPORT listener on the same port: the
+// kernel spreads new connections over the listeners, and a connection stays on the worker
+// that accepted it (no hand-off between threads, no shared accept queue to contend on).
 #include "cli.hpp"
 #include "http_hello.hpp"
 
@@ -17,6 +21,8 @@
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <thread>
+#include <vector>
 
 using tasklets::net::address;
 using tasklets::net::listener;
@@ -50,23 +56,49 @@ void serve(stream c) {
     }
 }
 
-constexpr const char* usage = "Usage: http_server [port [address]]";
+// Accepts connections for as long as the process runs, a tasklet for each. `announce`: say
+// so on stdout when the first connection comes (the multi-worker test checks that every
+// worker gets some).
+void accept_loop(listener server, int announce) {
+    // Small stacks: a connection needs its buffers (under 6 KiB) and a few frames.
+    const tasklets::tasklet_options per_connection{.stack_size = 32 * 1024, .name = {}};
+    bool warned = false;
+    for (;;) {
+        try {
+            tasklets::spawn(per_connection, serve, server.accept());
+            if (announce >= 0) {
+                std::printf("http_server: worker %d accepted its first connection\n", announce);
+                std::fflush(stdout);
+                announce = -1;
+            }
+        } catch (const std::system_error& e) {
+            // Out of descriptors: accept() backs off before its next try (no spinning).
+            if (!warned) std::fprintf(stderr, "http_server: %s\n", e.what());
+            warned = true;
+        }
+    }
+}
+
+constexpr const char* usage = "Usage: http_server [port [address [workers]]]";
 constexpr const char* help =
     "An HTTP/1.1 keep-alive server that answers every request with \"Hello, World!\": one tasklet\n"
-    "per connection, all on one thread. Each connection is a sequential loop (read, answer,\n"
-    "repeat) whose reads block only its own tasklet; the epoll reactor runs whichever is ready.\n"
+    "per connection. Each connection is a sequential loop (read, answer, repeat) whose reads\n"
+    "block only its own tasklet; the thread's reactor runs whichever is ready. With several\n"
+    "workers, each is a thread of a worker_pool with its own SO_REUSEPORT listener.\n"
     "\n"
     "Arguments:\n"
     "  port       TCP port to listen on, 0 to 65535; 0 picks a free one (default 8080)\n"
     "  address    numeric IPv4 or IPv6 address to listen on; :: or ::1 for IPv6 (default 127.0.0.1)\n"
+    "  workers    threads serving connections, 1 to 256 (default 1: the main thread alone)\n"
     "  -h, --help show this help\n";
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    const cli::command_line args = cli::parse(argc, argv, usage, help, 2);
+    const cli::command_line args = cli::parse(argc, argv, usage, help, 3);
     const auto port = args.integer<std::uint16_t>(0, "port", 8080, 0, 65535);
     const std::string host(args.text(1, "127.0.0.1"));
+    const auto workers = args.integer<int>(2, "workers", 1, 1, 256);
     address where;
     try {
         where = address::parse(host, port);
@@ -79,31 +111,33 @@ int main(int argc, char** argv) {
         lim.rlim_cur = lim.rlim_max;
         ::setrlimit(RLIMIT_NOFILE, &lim);
     }
-    listener server;
+    // One listener per worker; with several, all on one port (the first one's, if port 0
+    // asked for a free one), SO_REUSEPORT.
+    std::vector<listener> servers;
     try {
-        server = listener::bind(where, 65535);
+        const tasklets::net::listen_options options{.backlog = 65535, .reuse_port = workers > 1};
+        servers.push_back(listener::bind(where, options));
+        where = servers.front().local_address();
+        while (servers.size() < static_cast<std::size_t>(workers)) servers.push_back(listener::bind(where, options));
     } catch (const std::system_error& e) {
         std::fprintf(stderr, "http_server: cannot listen on %s: %s\n", where.to_string().c_str(), e.what());
         return 1;
     }
     const std::string backend(tasklets::to_string(tasklets::current_io_backend()));
-    std::printf("http_server: listening on %s (I/O backend: %s)\n", server.local_address().to_string().c_str(),
-                backend.c_str());
+    std::printf("http_server: listening on %s (I/O backend: %s)\n", where.to_string().c_str(), backend.c_str());
+    if (workers == 1) {
+        std::fflush(stdout);
+        tasklets::spawn(accept_loop, std::move(servers.front()), -1);
+        args.report_statistics_every(std::chrono::seconds(5));
+        tasklets::run();
+        return 0;
+    }
+    std::printf("http_server: %d workers, a listener each\n", workers);
     std::fflush(stdout);
-    // Small stacks: a connection needs its buffers (under 6 KiB) and a few frames.
-    const tasklets::tasklet_options per_connection{.stack_size = 32 * 1024, .name = {}};
-    tasklets::spawn([&] {
-        bool warned = false;
-        for (;;) {
-            try {
-                tasklets::spawn(per_connection, serve, server.accept());
-            } catch (const std::system_error& e) {
-                // Out of descriptors: accept() backs off before its next try (no spinning).
-                if (!warned) std::fprintf(stderr, "http_server: %s\n", e.what());
-                warned = true;
-            }
-        }
-    });
-    args.report_statistics_every(std::chrono::seconds(5));
-    tasklets::run();
+    tasklets::worker_pool pool(static_cast<std::size_t>(workers));
+    // Placed on each worker directly (thread_ref), not as stealable jobs: a listener
+    // belongs to the worker whose reactor waits on it.
+    for (int i = 0; i < workers; ++i)
+        pool.worker(static_cast<std::size_t>(i)).spawn(accept_loop, std::move(servers[static_cast<std::size_t>(i)]), i);
+    for (;;) std::this_thread::sleep_for(std::chrono::hours(1));  // the workers serve until the process is stopped
 }
