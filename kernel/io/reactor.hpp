@@ -118,11 +118,11 @@ public:
         return inbox_.get();
     }
     /// Parks the current tasklet on `w` until another thread's mail ends the wait
-    /// (finish_wait from the mail's delivery) or the deadline passes (w.timer.fire, which
-    /// the caller sets when it needs more than finish_wait(w, ETIMEDOUT); with the
-    /// default, that; a deadline already past fires at the next poll). The caller sets w.cancel; this sets owner and waiter. Meanwhile the
-    /// thread sleeps in its reactor rather than report a deadlock. Returns w.result.
-    /// Throws what is thrown into the tasklet meanwhile.
+    /// (finish_wait from the mail's delivery) or the deadline passes: w.timer.fire runs,
+    /// which the caller sets when it needs more than the default finish_wait(w, ETIMEDOUT);
+    /// a deadline already past fires at the next poll. The caller sets w.cancel; this sets
+    /// owner and waiter. Meanwhile the thread sleeps in its reactor rather than report a
+    /// deadlock. Returns w.result. Throws what is thrown into the tasklet meanwhile.
     int wait_for_mail(io_wait& w, std::int64_t deadline);
     /// Ends `w`'s wait with `result` and makes its tasklet runnable (no switch).
     void finish_wait(io_wait* w, int result) noexcept { finish(w, result); }
