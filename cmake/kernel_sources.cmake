@@ -38,6 +38,7 @@ set(TASKLETS_KERNEL_SOURCES
   kernel/io/helpers.cpp
   kernel/threads/thread_ref.cpp
   kernel/threads/shared_channel.cpp
+  kernel/threads/shared_select.cpp
   kernel/threads/worker_pool.cpp
   kernel/threads/remote_tasklet.cpp
   kernel/debug/gdb_table.cpp

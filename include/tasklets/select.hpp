@@ -56,9 +56,21 @@
 //
 // Cases are reusable: each select() resets a receive case's value() and re-reads a send
 // case's value(). A case holds a handle to its channel (the channel lives while it does).
+//
+// Deadline (docs/semantics.md §7.9). A tasklets::deadline among the arguments bounds the
+// wait: select(news, order, tasklets::deadline(50ms)). Ready cases still come first, even
+// with the deadline past; if nothing completed by the deadline, every case is withdrawn and
+// the result is the deadline's index with `timed_out` set (nothing is thrown). A deadline
+// alone is a sleep. A default and a deadline together do not compile.
+//
+// Shared channels (docs/semantics.md §9.3). on_receive/on_send also take a
+// shared_channel<T> (include <tasklets/shared_channel.hpp>): the select then waits for
+// partners on any thread, with the same cases, result, default and deadline. One select
+// is over channel<T> cases or over shared_channel<T> cases, not both (a compile error).
 #pragma once
 
 #include <tasklets/channel.hpp>
+#include <tasklets/time.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -71,13 +83,19 @@
 
 namespace tasklets {
 
+template <class T>
+class shared_channel;  // tasklets/shared_channel.hpp
+
 namespace detail {
 
+struct shared_core;
+
 struct select_case {
-    channel_core* channel;
-    void* transfer;        // sending: the payload; receiving: uninitialised storage
+    channel_core* channel;  // a channel<T> case (null for a shared_channel<T> case)
+    void* transfer;         // sending: the payload; receiving: uninitialised storage
     relocate_fn relocate;
-    std::int8_t direction; // +1 sending, -1 receiving
+    std::int8_t direction;  // +1 sending, -1 receiving
+    shared_core* shared;    // a shared_channel<T> case (null for a channel<T> case)
 };
 
 inline constexpr std::uint32_t select_none = 0xFFFFFFFFu;
@@ -91,7 +109,23 @@ struct select_outcome {
 /// exception is raised after a case completed (thrown into the tasklet before it resumed),
 /// out.index already names that case.
 void channel_select(const select_case* cases, std::uint32_t count, bool has_default, select_outcome& out);
+/// channel_select() with a deadline case instead of a default: index == count once
+/// `deadline` (clock nanoseconds) passes. In kernel/io/channel_timeouts.cpp.
+void channel_select_until(const select_case* cases, std::uint32_t count, std::int64_t deadline, select_outcome& out);
+/// The same over shared_channel cases (count >= 1); index == count is the default or the
+/// deadline. In kernel/threads/shared_select.cpp.
+void shared_select(const select_case* cases, std::uint32_t count, bool has_default, std::int64_t deadline,
+                   select_outcome& out);
 void select_seed(std::uint64_t seed) noexcept;
+
+template <class T>
+select_case arm_case(const channel<T>& ch, void* transfer, std::int8_t direction) {
+    return {ch.core(), transfer, &relocate<T>, direction, nullptr};
+}
+template <class T>
+select_case arm_case(const shared_channel<T>& ch, void* transfer, std::int8_t direction) {
+    return {nullptr, transfer, &relocate<T>, direction, ch.core()};
+}
 
 }  // namespace detail
 
@@ -108,14 +142,17 @@ struct select_result {
     bool closed = false;
     /// The default case was taken (nothing was ready).
     bool is_default = false;
+    /// The deadline passed before any case completed.
+    bool timed_out = false;
 };
 
-/// A receive case: select() takes a value from `channel` into value().
-template <class T>
+/// A receive case: select() takes a value from `channel` (a channel<T>, or a
+/// shared_channel<T>) into value().
+template <class T, class Channel = channel<T>>
 class receive_case {
 public:
     using value_type = T;
-    explicit receive_case(const channel<T>& ch) : channel_(ch) {}
+    explicit receive_case(const Channel& ch) : channel_(ch) {}
     receive_case(const receive_case&) = delete;
     receive_case& operator=(const receive_case&) = delete;
 
@@ -123,7 +160,7 @@ public:
     /// otherwise (another case completed, or the channel was closed).
     std::optional<T>& value() & noexcept { return value_; }
     const std::optional<T>& value() const& noexcept { return value_; }
-    const channel<T>& source() const noexcept { return channel_; }
+    const Channel& source() const noexcept { return channel_; }
 
 private:
     template <class... C> friend select_result select(C&&... cases);
@@ -132,7 +169,7 @@ private:
     };
     detail::select_case arm() {
         value_.reset();
-        return {channel_.core(), slot_.bytes, &detail::relocate<T>, -1};
+        return detail::arm_case(channel_, slot_.bytes, -1);
     }
     void complete(bool closed) {
         if (closed) return;
@@ -140,7 +177,7 @@ private:
         value_.emplace(std::move(*p));
         p->~T();
     }
-    channel<T> channel_;
+    Channel channel_;
     std::optional<T> value_;
     slot slot_;
 };
@@ -148,29 +185,29 @@ private:
 /// A send case: select() hands value() to a receiver of `channel`. The case owns the value
 /// until it is sent: afterwards value() is empty; if another case completed (or the channel
 /// was closed) it is still there.
-template <class T>
+template <class T, class Channel = channel<T>>
 class send_case {
 public:
     using value_type = T;
-    send_case(const channel<T>& ch, T value) : channel_(ch), value_(std::move(value)) {}
+    send_case(const Channel& ch, T value) : channel_(ch), value_(std::move(value)) {}
     send_case(const send_case&) = delete;
     send_case& operator=(const send_case&) = delete;
 
     /// The value still to be sent (empty once sent); assign to re-arm the case.
     std::optional<T>& value() & noexcept { return value_; }
     const std::optional<T>& value() const& noexcept { return value_; }
-    const channel<T>& target() const noexcept { return channel_; }
+    const Channel& target() const noexcept { return channel_; }
 
 private:
     template <class... C> friend select_result select(C&&... cases);
     detail::select_case arm() {
         if (!value_) throw std::invalid_argument("tasklets::select: a send case has no value (it was sent already)");
-        return {channel_.core(), std::addressof(*value_), &detail::relocate<T>, +1};
+        return detail::arm_case(channel_, std::addressof(*value_), +1);
     }
     void complete(bool closed) {
         if (!closed) value_.reset();  // moved from by the receiver
     }
-    channel<T> channel_;
+    Channel channel_;
     std::optional<T> value_;
 };
 
@@ -179,44 +216,68 @@ template <class T>
 receive_case<T> on_receive(const channel<T>& ch) { return receive_case<T>(ch); }
 template <class T>
 send_case<T> on_send(const channel<T>& ch, std::type_identity_t<T> value) { return send_case<T>(ch, std::move(value)); }
+template <class T>
+receive_case<T, shared_channel<T>> on_receive(const shared_channel<T>& ch) { return receive_case<T, shared_channel<T>>(ch); }
+template <class T>
+send_case<T, shared_channel<T>> on_send(const shared_channel<T>& ch, std::type_identity_t<T> value) {
+    return send_case<T, shared_channel<T>>(ch, std::move(value));
+}
 
 /// Restarts this thread's select generator (select picks among ready cases with it).
 inline void select_seed(std::uint64_t seed) noexcept { detail::select_seed(seed); }
 
 namespace detail {
 template <class C> struct select_kind : std::integral_constant<int, 0> {};
-template <class T> struct select_kind<receive_case<T>> : std::integral_constant<int, 1> {};
-template <class T> struct select_kind<send_case<T>> : std::integral_constant<int, 2> {};
+template <class T, class Ch> struct select_kind<receive_case<T, Ch>> : std::integral_constant<int, 1> {};
+template <class T, class Ch> struct select_kind<send_case<T, Ch>> : std::integral_constant<int, 2> {};
 template <> struct select_kind<default_case_t> : std::integral_constant<int, 3> {};
+template <> struct select_kind<deadline> : std::integral_constant<int, 4> {};
+template <class C> struct shared_case : std::false_type {};
+template <class T> struct shared_case<receive_case<T, shared_channel<T>>> : std::true_type {};
+template <class T> struct shared_case<send_case<T, shared_channel<T>>> : std::true_type {};
 }  // namespace detail
 
 /// Completes exactly one of `cases` (see the top of this file). Receive cases must be named
-/// objects (their value is read from them afterwards); send cases and default_case may be
-/// temporaries.
+/// objects (their value is read from them afterwards); send cases, default_case and a
+/// deadline may be temporaries.
 template <class... C>
 select_result select(C&&... cases) {
     static_assert(sizeof...(C) > 0, "tasklets::select needs at least one case");
     static_assert(((detail::select_kind<std::remove_cvref_t<C>>::value != 0) && ...),
-                  "tasklets::select takes on_receive(ch), on_send(ch, v) and default_case");
+                  "tasklets::select takes on_receive(ch), on_send(ch, v), default_case and a tasklets::deadline");
     static_assert(((detail::select_kind<std::remove_cvref_t<C>>::value != 1 || std::is_lvalue_reference_v<C>) && ...),
                   "tasklets::select: name a receive case (auto c = on_receive(ch)) so that its value can be read");
     static_assert(((!std::is_const_v<std::remove_reference_t<C>> ||
-                    detail::select_kind<std::remove_cvref_t<C>>::value == 3) && ...),
+                    detail::select_kind<std::remove_cvref_t<C>>::value >= 3) && ...),
                   "tasklets::select: cases must not be const");
     constexpr std::size_t defaults = ((detail::select_kind<std::remove_cvref_t<C>>::value == 3 ? 1 : 0) + ...);
+    constexpr std::size_t deadlines = ((detail::select_kind<std::remove_cvref_t<C>>::value == 4 ? 1 : 0) + ...);
     static_assert(defaults <= 1, "tasklets::select takes at most one default_case");
-    constexpr std::size_t n = sizeof...(C) - defaults;
+    static_assert(deadlines <= 1, "tasklets::select takes at most one deadline");
+    static_assert(defaults + deadlines <= 1,
+                  "tasklets::select: a select with a default_case never waits, so its deadline could never pass; "
+                  "use one or the other");
+    constexpr std::size_t n = sizeof...(C) - defaults - deadlines;
+    constexpr std::size_t shared = ((detail::shared_case<std::remove_cvref_t<C>>::value ? 1 : 0) + ...);
+    static_assert(shared == 0 || shared == n,
+                  "tasklets::select: cases on channel<T> and on shared_channel<T> cannot be mixed in one select; "
+                  "select over shared channels only (docs/semantics.md §9.3)");
 
-    // positions[k]: the argument position of the k-th channel case; default_at: the default's.
+    // positions[k]: the argument position of the k-th channel case; extra_at: the
+    // default's or the deadline's.
     std::size_t positions[n + 1] = {};
-    std::size_t default_at = 0;
+    std::size_t extra_at = 0;
+    std::int64_t until = detail::no_deadline;
     detail::select_case arms[n + 1] = {};
     {
         std::size_t pos = 0, k = 0;
         auto arm_one = [&](auto& c) {
             using K = std::remove_cvref_t<decltype(c)>;
             if constexpr (std::is_same_v<K, default_case_t>) {
-                default_at = pos;
+                extra_at = pos;
+            } else if constexpr (std::is_same_v<K, deadline>) {
+                extra_at = pos;
+                until = c.raw();
             } else {
                 arms[k] = c.arm();
                 positions[k++] = pos;
@@ -231,22 +292,25 @@ select_result select(C&&... cases) {
         std::size_t k = 0;
         auto one = [&](auto& c) {
             using K = std::remove_cvref_t<decltype(c)>;
-            if constexpr (!std::is_same_v<K, default_case_t>) {
+            if constexpr (detail::select_kind<K>::value <= 2) {
                 if (k++ == out.index) c.complete(closed);
             }
         };
         (one(cases), ...);
     };
+    const auto count = static_cast<std::uint32_t>(n);
     try {
-        detail::channel_select(arms, static_cast<std::uint32_t>(n), defaults != 0, out);
+        if constexpr (shared != 0) detail::shared_select(arms, count, defaults != 0, until, out);
+        else if constexpr (deadlines != 0) detail::channel_select_until(arms, count, until, out);
+        else detail::channel_select(arms, count, defaults != 0, out);
     } catch (...) {
         // A case that completed before the exception came keeps its effect.
         if (out.index < n) complete(false);
         throw;
     }
-    if (out.index == n) return select_result{default_at, false, true};
+    if (out.index == n) return select_result{extra_at, false, defaults != 0, deadlines != 0};
     complete(out.closed);
-    return select_result{positions[out.index], out.closed, false};
+    return select_result{positions[out.index], out.closed, false, false};
 }
 
 }  // namespace tasklets

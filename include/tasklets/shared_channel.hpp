@@ -21,6 +21,9 @@
 //   (then, as a channel does, the waiters are killed: each raises tasklet_exit on its
 //   thread).
 //
+// - select (tasklets/select.hpp) takes its cases: on_receive(sc), on_send(sc, v), with a
+//   default or a deadline. A select is over shared channels only.
+//
 // T must be nothrow-move-constructible: a hand-off moves the value while holding the
 // channel's lock, and a move that threw there could not be undone for both threads.
 //
@@ -121,6 +124,9 @@ public:
     void open() noexcept { detail::shared_open(core_); }
     bool closing() const noexcept { return detail::shared_closing(core_); }
     bool closed() const noexcept { return closing() && balance() == 0; }
+
+    /// For the library (select cases): the channel's shared state.
+    detail::shared_core* core() const noexcept { return core_; }
 
 private:
     using slot = detail::value_slot<T>;

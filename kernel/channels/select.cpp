@@ -6,6 +6,8 @@
 // arrive completes its case, takes the others off their channels and places the tasklet by
 // its own channel's preference: to the partner it is a plain waiting partner, and both
 // directions go through the one hand-off of channels/handoff.hpp (docs/semantics.md §7).
+#include "channels/select_steps.hpp"
+
 #include "channels/handoff.hpp"
 
 #include "core/callbacks.hpp"
@@ -71,8 +73,36 @@ void perform(scheduler& s, const select_case& k, std::uint32_t index, select_out
     else hand_off<receiving>(c, k.transfer, k.relocate, &out.index, index);  // a sender's exception: no index
 }
 
+}  // namespace
+
+void select_prepare(scheduler& s, const select_case* cases, std::uint32_t count) {
+    validate(cases, count);
+    for (std::uint32_t i = 0; i < count; ++i) own_channel(cases[i].channel, &s, "select");
+}
+
+bool select_any_ready(const select_case* cases, std::uint32_t count) noexcept {
+    for (std::uint32_t i = 0; i < count; ++i)
+        if (ready(cases[i])) return true;
+    return false;
+}
+
+bool select_now(scheduler& s, const select_case* cases, std::uint32_t count, select_outcome& out) {
+    std::uint32_t ready_count = 0;
+    for (std::uint32_t i = 0; i < count; ++i) ready_count += ready(cases[i]);
+    if (ready_count == 0) return false;
+    std::uint32_t pick = select_pick(ready_count);
+    for (std::uint32_t i = 0; i < count; ++i) {
+        if (!ready(cases[i])) continue;
+        if (pick-- == 0) {
+            perform(s, cases[i], i, out);
+            break;
+        }
+    }
+    return true;
+}
+
 // Nothing is ready: wait on every case's channel at once, one record per case.
-void block_all(scheduler& s, const select_case* cases, std::uint32_t count, select_outcome& out) {
+void select_block(scheduler& s, const select_case* cases, std::uint32_t count, select_outcome& out) {
     tasklet_impl* self = s.current;
     if (self->block_trap) throw_state_error("this tasklet does not like to be blocked.");
     if (s.switch_flags & channel_watched) [[unlikely]] {
@@ -102,33 +132,27 @@ void block_all(scheduler& s, const select_case* cases, std::uint32_t count, sele
         w.unusual = true;
     }
     block_on_records(s, records, count);
-    // Only a partner completing a case resumes us without an exception.
+    // Only a partner completing a case (or the timer of a select with a deadline, which
+    // writes out.index itself) resumes us without an exception.
 }
-
-}  // namespace
 
 void channel_select(const select_case* cases, std::uint32_t count, bool has_default, select_outcome& out) {
     out.index = select_none;
     out.closed = false;
-    validate(cases, count);
     scheduler& s = sched();
-    for (std::uint32_t i = 0; i < count; ++i) own_channel(cases[i].channel, &s, "select");  // before anything changes
+    select_prepare(s, cases, count);  // before anything changes
     safe_point(s);
-    std::uint32_t ready_count = 0;
-    for (std::uint32_t i = 0; i < count; ++i) ready_count += ready(cases[i]);
-    if (ready_count != 0) {
-        std::uint32_t pick = ready_count == 1 ? 0 : static_cast<std::uint32_t>(next_random() % ready_count);
-        for (std::uint32_t i = 0; i < count; ++i) {
-            if (!ready(cases[i])) continue;
-            if (pick-- == 0) return perform(s, cases[i], i, out);
-        }
-    }
+    if (select_now(s, cases, count, out)) return;
     if (has_default) {
         out.index = count;
         return;
     }
     if (count == 0) throw_deadlock(s, "Deadlock: a select with no cases and no default can never complete.");
-    block_all(s, cases, count, out);
+    select_block(s, cases, count, out);
+}
+
+std::uint32_t select_pick(std::uint32_t n) noexcept {
+    return n <= 1 ? 0 : static_cast<std::uint32_t>(next_random() % n);
 }
 
 void select_seed(std::uint64_t seed) noexcept { rng_state = seed != 0 ? seed : default_seed; }

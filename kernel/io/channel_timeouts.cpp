@@ -1,12 +1,17 @@
 // Channel operations with a timeout: a timer that, if it fires while the tasklet is still
 // blocked on the channel, takes it off (balance adjusted), makes timeout_error pending and
-// puts it back in the ring. The blocking itself is the ordinary channel_send/receive.
+// puts it back in the ring. The blocking itself is the ordinary channel_send/receive. A
+// select with a deadline works the same way, except that its timer completes the select
+// with the deadline's index instead of raising anything.
 #include "io/reactor.hpp"
 #include "channels/channel_core.hpp"
+#include "channels/select_steps.hpp"
 
+#include "core/deadlock.hpp"
 #include "core/observe.hpp"
 #include "core/ring.hpp"
 #include "core/safe_points.hpp"
+#include "core/throw_into.hpp"
 #include "core/waits.hpp"
 
 #include <tasklets/channel.hpp>
@@ -22,6 +27,8 @@ struct channel_timer {
     channel_core* channel = nullptr;
     const char* what = nullptr;
     std::int64_t span = -1;
+    select_outcome* select = nullptr;  // a select's: the timer completes it with index `deadline_index`
+    std::uint32_t deadline_index = 0;
     bool fired = false;
 };
 
@@ -32,10 +39,14 @@ void fire_channel_timer(timer_node* n) noexcept {
     if (blocked_channel(t) != ct->channel) return;  // served already (or not blocked yet: the caller checks `fired`)
     unblock_from_channel(t);
     trace_event_of(*ct->sched, trace_kind::woken, t);
-    try {
-        throw_timeout(ct->what, ct->span);
-    } catch (...) {
-        set_pending(t, std::current_exception());
+    if (ct->select) {
+        ct->select->index = ct->deadline_index;
+    } else {
+        try {
+            throw_timeout(ct->what, ct->span);
+        } catch (...) {
+            set_pending(t, std::current_exception());
+        }
     }
     ring_append(*ct->sched, t);
 }
@@ -94,6 +105,52 @@ void channel_receive_until(channel_core* c, void* storage, relocate_fn relocate,
     waiter_slot slot;
     with_timeout(c, channel_balance(c) > 0, deadline, span, "channel receive",
                  [&] { channel_receive(c, storage, relocate, &slot); });
+}
+
+void channel_select_until(const select_case* cases, std::uint32_t count, std::int64_t deadline, select_outcome& out) {
+    out.index = select_none;
+    out.closed = false;
+    scheduler& s = sched();
+    select_prepare(s, cases, count);  // before anything changes
+    safe_point(s);
+    if (select_now(s, cases, count, out)) return;
+    if (count == 0) {  // only the deadline: a sleep
+        if (deadline == no_deadline)
+            throw_deadlock(s, "Deadlock: a select with no cases and no default can never complete.");
+        sleep_until(clock::time_point(clock::duration(deadline)));
+        out.index = 0;
+        return;
+    }
+    if (deadline == no_deadline) return select_block(s, cases, count, out);
+    reactor& r = get_reactor(s);
+    reactor_hold hold(r);
+    if (deadline <= r.now()) {
+        out.index = count;
+        return;
+    }
+    if (s.current->block_trap) throw_state_error("this tasklet does not like to be blocked.");
+    channel_timer ct;
+    ct.sched = &s;
+    ct.waiter = s.current;
+    ct.channel = cases[0].channel;  // what blocked_channel() names while the select waits
+    ct.select = &out;
+    ct.deadline_index = count;
+    ct.node.context = &ct;
+    ct.node.fire = &fire_channel_timer;
+    r.add_timer(&ct.node, deadline);
+    timer_guard guard{r, ct.node};
+    // Alone in the ring: as with_timeout() above, wait here for a partner, someone else
+    // to run, or the deadline.
+    tasklet_impl* self = s.current;
+    while (self->next == self && !ct.fired && !select_any_ready(cases, count) && r.has_waiters())
+        if (!poll_within_budget(s)) break;
+    if (ct.fired) {
+        out.index = count;
+        return;
+    }
+    if (select_now(s, cases, count, out)) return;
+    if (tick_countdown < 1) tick_countdown = 1;  // no poll before the records are queued
+    select_block(s, cases, count, out);
 }
 
 }  // namespace tasklets::detail

@@ -19,6 +19,8 @@ add_executable(tasklets_tests
   ${_tests}/test_faults.cpp
   ${_tests}/test_kernel.cpp
   ${_tests}/test_select.cpp
+  ${_tests}/test_select_deadline.cpp
+  ${_tests}/test_shared_select.cpp
   ${_tests}/test_spec_channels.cpp
   ${_tests}/test_spec_errors.cpp
   ${_tests}/test_spec_kill_throw.cpp

@@ -1,0 +1,172 @@
+// The inside of a shared_channel (include/tasklets/shared_channel.hpp; docs/semantics.md
+// §9.3): its FIFO of waiter records, and the claim that decides which way a wait ends.
+// threads/shared_channel.cpp does send, receive and the handles; threads/shared_select.cpp
+// does select over shared channels.
+//
+// A blocked operation is one shared_wait — an io_wait of its tasklet's own reactor, which
+// parks it (reactor::wait_for_mail) and keeps its thread asleep rather than reporting a
+// deadlock — and one shared_record per channel it waits on: one for a send or receive, one
+// per case for a select. Both live in the waiting tasklet's frame. A record sits in its
+// channel's queue, under the channel's mutex. A wait ends in one of four ways, which race
+// when they come from different threads:
+//
+//   who ends it                         where                       claims it with
+//   a partner, serving one record       any thread, holding that    the record's case index
+//                                       record's channel mutex
+//   the last handle of a channel going  any thread, same            the record's case index
+//   its timer                           its own thread              claimed_by_timer
+//   kill() / throw_exception()          its own thread (cancel)     claimed_by_cancel
+//
+// The first to compare-and-swap `winner` away from `unclaimed` ends the wait; only it
+// touches the value. A partner or a drop then takes its record off the queue and wakes the
+// tasklet: at once (reactor::finish_wait) on the tasklet's own thread, else by posting the
+// wait's `wake` mail to the tasklet's inbox, still under the channel mutex, so that a cancel
+// that takes that mutex afterwards finds the mail queued and can withdraw it.
+//
+// A select's other records stay queued after its wait was claimed: they are stale. Whoever
+// next meets one at the head of a queue, holding that queue's mutex, takes it off
+// (partner_head()); the selecting tasklet removes the rest when it resumes
+// (leave_queues()). A record's `queued` flag, under its channel's mutex, says which
+// happened. Records of a queue that are not stale all go the same direction (a record is
+// queued only when no partner for it is at the head), so an operation looks at the head
+// only.
+#pragma once
+
+#include "core/scheduler.hpp"
+#include "io/reactor.hpp"
+#include "threads/inbox.hpp"
+
+#include <tasklets/shared_channel.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+
+namespace tasklets::detail {
+
+inline constexpr std::uint32_t unclaimed = 0xFFFFFFFFu;
+inline constexpr std::uint32_t claimed_by_timer = 0xFFFFFFFEu;
+inline constexpr std::uint32_t claimed_by_cancel = 0xFFFFFFFDu;
+
+struct shared_wait;
+
+struct shared_record {
+    shared_wait* wait = nullptr;
+    shared_core* channel = nullptr;
+    shared_record* next = nullptr;  // the channel's FIFO, under its mutex
+    shared_record* prev = nullptr;
+    void* transfer = nullptr;       // the payload (sending) or storage (receiving)
+    std::uint32_t case_index = 0;   // 0 for send/receive; the case for a select
+    std::int8_t direction = not_blocked;
+    bool queued = false;            // under the channel's mutex
+};
+
+struct wake_mail : mail {
+    shared_wait* wait = nullptr;
+};
+
+struct shared_wait : io_wait {
+    wake_mail wake;                  // posted by a partner (or a drop) on another thread
+    thread_inbox* inbox = nullptr;   // the waiter's thread's: its reactor, which the wait holds, keeps it open
+    scheduler* home = nullptr;
+    shared_record* records = nullptr;
+    std::uint32_t count = 0;
+    std::atomic<std::uint32_t> winner{unclaimed};
+    int outcome = 0;                 // set by the claimer before the wake: 0 served, EPIPE dropped
+};
+
+struct shared_core {
+    std::mutex mutex;
+    shared_record* head = nullptr;  // under mutex
+    shared_record* tail = nullptr;
+    int balance = 0;                // under mutex: queued records, stale ones included
+    bool closing = false;           // under mutex
+    std::atomic<std::uint32_t> handles{1};
+    std::atomic<std::uint32_t> refs{1};
+    shared_relocate_fn relocate = nullptr;
+    shared_destroy_fn destroy = nullptr;
+};
+
+/// Ends w's wait by `by` if nobody has yet. acq_rel: the winner's later writes (the value,
+/// `outcome`) are ordered after every loser's read of `winner`, and a loser that reads the
+/// winner's index (acquire) may then rely on that record's channel mutex for the rest.
+inline bool claim(shared_wait* w, std::uint32_t by) noexcept {
+    std::uint32_t expected = unclaimed;
+    return w->winner.compare_exchange_strong(expected, by, std::memory_order_acq_rel, std::memory_order_acquire);
+}
+
+/// Under r's channel mutex: has r's wait been claimed through another record (or by its
+/// timer or a cancel)? Acquire pairs with the claim's release. r's frame is alive: r is
+/// queued, and a tasklet leaves every queue before its wait's frame goes.
+inline bool stale(const shared_record* r) noexcept {
+    return r->wait->winner.load(std::memory_order_acquire) != unclaimed;
+}
+
+inline void enqueue(shared_core* c, shared_record* r) noexcept {
+    r->prev = c->tail;
+    r->next = nullptr;
+    if (c->tail) c->tail->next = r;
+    else c->head = r;
+    c->tail = r;
+    c->balance += r->direction;
+    r->queued = true;
+}
+
+inline void unlink(shared_core* c, shared_record* r) noexcept {
+    if (r->prev) r->prev->next = r->next;
+    else c->head = r->next;
+    if (r->next) r->next->prev = r->prev;
+    else c->tail = r->prev;
+    r->next = r->prev = nullptr;
+    c->balance -= r->direction;
+    r->queued = false;
+}
+
+/// Under c's mutex: the record waiting at the head of c for an operation in `direction`
+/// (a receiver for a send, a sender for a receive), stale heads taken off first; or null.
+inline shared_record* partner_head(shared_core* c, std::int8_t direction) noexcept {
+    for (;;) {
+        shared_record* h = c->head;
+        if (h == nullptr || h->direction == direction) return nullptr;
+        if (!stale(h)) return h;
+        unlink(c, h);
+    }
+}
+
+/// Under c's mutex: partner_head(), claimed for the caller. A head that another thread
+/// claims in between is stale: taken off, and the next one tried.
+inline shared_record* claim_partner(shared_core* c, std::int8_t direction) noexcept {
+    for (;;) {
+        shared_record* h = partner_head(c, direction);
+        if (h == nullptr || claim(h->wait, h->case_index)) return h;
+        unlink(c, h);
+    }
+}
+
+/// Under c's mutex, r claimed by the caller: r leaves the queue and its wait ends with
+/// `outcome` (0 or EPIPE) on its own thread. `me` is the caller's scheduler (or null).
+inline void end_wait(shared_core* c, shared_record* r, int outcome, scheduler* me) noexcept {
+    unlink(c, r);
+    shared_wait* w = r->wait;
+    w->outcome = outcome;
+    if (w->home == me) {
+        static_cast<reactor*>(w->owner)->finish_wait(w, outcome);
+        return;
+    }
+    // Cannot fail: a waiting tasklet holds its reactor, so its inbox is not closed yet.
+    (void)w->inbox->post(&w->wake);
+}
+
+/// Home thread, w claimed: takes w's records that are still queued off their channels.
+inline void leave_queues(shared_wait* w) noexcept {
+    for (std::uint32_t i = 0; i < w->count; ++i) {
+        shared_record* r = &w->records[i];
+        std::lock_guard lock(r->channel->mutex);
+        if (r->queued) unlink(r->channel, r);
+    }
+}
+
+/// For the wait's timer and cancel: set up w for the calling tasklet's wait on `records`.
+void prepare_wait(shared_wait& w, thread_inbox* inbox, scheduler& s, shared_record* records, std::uint32_t count) noexcept;
+
+}  // namespace tasklets::detail
