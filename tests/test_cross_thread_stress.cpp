@@ -1,7 +1,8 @@
-// Random programs across threads: sends and receives with timeouts on shared channels,
-// kills of waiting tasklets (on their thread and from others), spawns onto other threads. Checks conservation — every value
-// sent ends exactly once: received, or destroyed undelivered (a send that timed out or
-// was killed keeps its value; a receiver killed after it was served destroys it) — and
+// Random programs across threads: sends, receives and selects (two cases and a deadline)
+// with timeouts on shared channels, closes, kills of waiting tasklets (on their thread and
+// from others), spawns onto other threads. Checks conservation — every value sent ends
+// exactly once: received, or destroyed undelivered (a send that timed out or was killed
+// keeps its value; a receiver killed after it was served destroys it) — and
 // that every run ends (a lost wake-up would leave a tasklet waiting: the run would hang
 // until ctest's timeout). Authority: docs/semantics.md §9.3.
 //
@@ -29,6 +30,7 @@ struct ledger {
     std::atomic<int> next{0};
     std::atomic<long> ops{0};
     std::atomic<long> received{0}, undelivered{0}, timeouts{0}, kills{0}, remote_kills{0}, kills_landed{0}, remote_spawns{0};
+    std::atomic<long> selects{0}, closes{0}, closed_seen{0};
 };
 
 // A value on its way: its end is counted once, by take() or by the destructor.
@@ -73,19 +75,88 @@ struct world {
     std::atomic<int> threads_done{0};
 };
 
-void one_op(world& w, std::mt19937& rng, tasklets::shared_channel<token>& c) {
+// A fresh value to send, or -1 once the ledger is full.
+int next_id(world& w) {
+    const int id = w.book.next.fetch_add(1, std::memory_order_relaxed);
+    return static_cast<std::size_t>(id) < w.book.ends.size() ? id : -1;
+}
+
+void settle(tasklets::receive_case<token, tasklets::shared_channel<token>>& c) {
+    if (c.value()) c.value()->take();
+}
+void settle(tasklets::send_case<token, tasklets::shared_channel<token>>&) {}  // unsent: its token dies with it
+
+// A select over two cases on different channels and a deadline. Whatever it does not
+// complete stays in its case: a value to send dies undelivered with the case.
+template <class A, class B>
+void select_two(world& w, A& a, B& b, std::chrono::microseconds timeout) {
+    w.book.selects.fetch_add(1, std::memory_order_relaxed);
+    const auto r = tasklets::select(a, b, tasklets::deadline(timeout));
+    if (r.timed_out) w.book.timeouts.fetch_add(1, std::memory_order_relaxed);
+    if (r.closed) w.book.closed_seen.fetch_add(1, std::memory_order_relaxed);
+    settle(a);
+    settle(b);
+}
+
+template <class A>
+void select_with(world& w, std::mt19937& rng, A& a, tasklets::shared_channel<token>& other,
+                 std::chrono::microseconds timeout) {
+    if (rng() & 1) {
+        const int id = next_id(w);
+        if (id < 0) return;
+        auto b = tasklets::on_send(other, token(id, &w.book));
+        select_two(w, a, b, timeout);
+    } else {
+        auto b = tasklets::on_receive(other);
+        select_two(w, a, b, timeout);
+    }
+}
+
+void select_op(world& w, std::mt19937& rng, std::size_t first, std::chrono::microseconds timeout) {
+    auto& a = w.channels[first];
+    auto& b = w.channels[(first + 1 + rng() % (channel_count - 1)) % channel_count];
+    if (rng() & 1) {
+        const int id = next_id(w);
+        if (id < 0) return;
+        auto sa = tasklets::on_send(a, token(id, &w.book));
+        select_with(w, rng, sa, b, timeout);
+    } else {
+        auto ra = tasklets::on_receive(a);
+        select_with(w, rng, ra, b, timeout);
+    }
+}
+
+void one_op(world& w, std::mt19937& rng, std::size_t channel) {
+    auto& c = w.channels[channel];
     const auto timeout = std::chrono::microseconds(std::uniform_int_distribution<int>(0, 500)(rng));
     try {
-        if (rng() & 1) {
-            const int id = w.book.next.fetch_add(1, std::memory_order_relaxed);
-            if (static_cast<std::size_t>(id) >= w.book.ends.size()) return;
-            c.send_for(token(id, &w.book), timeout);
-        } else {
+        switch (rng() % 3) {
+        case 0:
+            if (const int id = next_id(w); id >= 0) c.send_for(token(id, &w.book), timeout);
+            break;
+        case 1:
             c.receive_for(timeout).take();
+            break;
+        default:
+            select_op(w, rng, channel, timeout);
         }
     } catch (const tasklets::timeout_error&) {
         w.book.timeouts.fetch_add(1, std::memory_order_relaxed);
+    } catch (const tasklets::channel_closed_error&) {
+        w.book.closed_seen.fetch_add(1, std::memory_order_relaxed);
     }
+}
+
+// Closes a channel for a moment: operations that would wait there meanwhile are refused
+// (selects see the case closed). Reopened however the actor leaves, a kill included.
+void close_for_a_moment(world& w, std::mt19937& rng, tasklets::shared_channel<token>& c) {
+    struct reopen {
+        tasklets::shared_channel<token>& c;
+        ~reopen() { c.open(); }
+    } guard{c};
+    c.close();
+    w.book.closes.fetch_add(1, std::memory_order_relaxed);
+    tasklets::sleep_for(std::chrono::microseconds(rng() % 50));
 }
 
 void actor(world& w, unsigned seed, std::vector<tasklets::tasklet>& siblings, int self) {
@@ -95,8 +166,8 @@ void actor(world& w, unsigned seed, std::vector<tasklets::tasklet>& siblings, in
       // catching tasklet_exit cancels it (§4.3), so the actor lives on and the run keeps
       // its length.
       try {
-        const unsigned what = rng() % 64;  // 0: kill here, 1: kill elsewhere, 2-5: spawn elsewhere
-        auto& c = w.channels[rng() % channel_count];
+        const unsigned what = rng() % 64;  // 0: kill here, 1: kill elsewhere, 2-5: spawn elsewhere, 6: close
+        const std::size_t channel = rng() % channel_count;
         if (what == 0) {  // kill a sibling of this thread (it may be waiting on a channel)
             auto& victim = siblings[rng() % siblings.size()];
             if (&victim != &siblings[static_cast<std::size_t>(self)] && victim.alive()) {
@@ -115,14 +186,16 @@ void actor(world& w, unsigned seed, std::vector<tasklets::tasklet>& siblings, in
             // or unrun if the spawn fails or its thread ends first.
             std::shared_ptr<void> live(nullptr, [&w](void*) { w.remote_live.fetch_sub(1); });
             try {
-                target.spawn([&w, &c, s = rng(), live = std::move(live)] {
+                target.spawn([&w, channel, s = rng(), live = std::move(live)] {
                     std::mt19937 r(s);
-                    one_op(w, r, c);
+                    one_op(w, r, channel);
                 });
             } catch (const tasklets::thread_error&) {
             }
+        } else if (what == 6) {
+            close_for_a_moment(w, rng, w.channels[channel]);
         } else {
-            one_op(w, rng, c);
+            one_op(w, rng, channel);
         }
       } catch (const tasklets::tasklet_exit&) {
         w.book.kills_landed.fetch_add(1, std::memory_order_relaxed);
@@ -165,10 +238,13 @@ TEST_CASE("random cross-thread programs conserve every value and always end", "[
     INFO("values " << made << ", received " << w.book.received << ", undelivered " << w.book.undelivered
                    << ", timeouts " << w.book.timeouts << ", kills " << w.book.kills << ", remote kills "
                    << w.book.remote_kills << ", landed " << w.book.kills_landed << ", remote spawns "
-                   << w.book.remote_spawns);
+                   << w.book.remote_spawns << ", selects " << w.book.selects << ", closes " << w.book.closes
+                   << ", closed seen " << w.book.closed_seen);
     CHECK(wrong == 0);
     CHECK(w.book.received + w.book.undelivered == made);
     for (auto& c : w.channels) CHECK(c.balance() == 0);
     CHECK(w.book.received > 0);
     CHECK(w.book.kills_landed > 0);
+    CHECK(w.book.selects > 0);
+    CHECK(w.book.closed_seen > 0);
 }
