@@ -63,6 +63,19 @@ TEST_CASE("thread_ref::spawn starts the tasklet on the referenced thread", "[thr
     });
 }
 
+TEST_CASE("thread_ref::is_current() on a thread without a scheduler answers false and creates none", "[threads][cross]") {
+    host_thread host;
+    int before = 0, after = 0;
+    bool current = true;
+    std::thread([&] {
+        before = tasklets_test::open_fd_count();
+        current = host.ref.is_current();
+        after = tasklets_test::open_fd_count();  // a scheduler's reactor would have opened descriptors
+    }).join();
+    CHECK_FALSE(current);
+    CHECK(after == before);
+}
+
 TEST_CASE("spawning onto a thread that has ended throws thread_error", "[threads][cross]") {
     thread_ref gone;
     std::thread([&] { gone = thread_ref::current(); }).join();

@@ -55,6 +55,8 @@ struct spawn_job final : remote_job {
 };
 
 std::shared_ptr<thread_inbox> current_inbox();
+/// Is `inbox` the calling thread's? Creates nothing (the thread may have no scheduler).
+bool is_current_inbox(const thread_inbox* inbox) noexcept;
 /// Posts `job` to the thread; throws thread_error if it has ended.
 void post_job(thread_inbox& inbox, std::unique_ptr<remote_job> job);
 bool inbox_closed(const thread_inbox& inbox) noexcept;
@@ -90,7 +92,7 @@ public:
     /// Has the thread ended (its scheduler torn down)? False for an empty thread_ref.
     bool ended() const noexcept { return inbox_ && detail::inbox_closed(*inbox_); }
     /// Is this the calling thread?
-    bool is_current() const { return inbox_ && inbox_ == detail::current_inbox(); }
+    bool is_current() const noexcept { return inbox_ && detail::is_current_inbox(inbox_.get()); }
     explicit operator bool() const noexcept { return inbox_ != nullptr; }
     friend bool operator==(const thread_ref& a, const thread_ref& b) noexcept { return a.inbox_ == b.inbox_; }
 

@@ -112,6 +112,8 @@ public:
     /// This thread's inbox, its doorbell watched here. Mail posted to it is delivered by
     /// this reactor's polls; at the thread's end (the reactor's destruction) it is closed.
     std::shared_ptr<thread_inbox> inbox();
+    /// The inbox if this thread has made one (it has, if a thread_ref to it exists), else null.
+    thread_inbox* existing_inbox() const noexcept { return inbox_.get(); }
     /// inbox() without the reference count's traffic: valid while the reactor lives.
     thread_inbox* inbox_here() {
         if (!inbox_) inbox();
@@ -123,7 +125,10 @@ public:
     /// a deadline already past fires at the next poll. The caller sets w.cancel; this sets
     /// owner and waiter. Meanwhile the thread sleeps in its reactor rather than report a
     /// deadlock. Returns w.result. Throws what is thrown into the tasklet meanwhile.
-    int wait_for_mail(io_wait& w, std::int64_t deadline);
+    /// `revived_message`: the deadlock_error raised if the tasklet is revived without an
+    /// answer (it should not be: the wait keeps the thread polling).
+    int wait_for_mail(io_wait& w, std::int64_t deadline,
+                      const char* revived_message = "Deadlock: the tasklet waits for another thread and was revived without an answer.");
     /// Ends `w`'s wait with `result` and makes its tasklet runnable (no switch).
     void finish_wait(io_wait* w, int result) noexcept { finish(w, result); }
     /// Parks the current tasklet until a helper has run `t` (0) or the deadline passes

@@ -41,6 +41,11 @@ std::shared_ptr<thread_inbox> current_inbox() { return get_reactor(sched()).inbo
 
 bool inbox_closed(const thread_inbox& inbox) noexcept { return inbox.closed(); }
 
+bool is_current_inbox(const thread_inbox* inbox) noexcept {
+    const reactor* r = find_reactor();
+    return r != nullptr && r->existing_inbox() == inbox;
+}
+
 void post_job(thread_inbox& inbox, std::unique_ptr<remote_job> job) {
     auto m = std::make_unique<job_mail>();
     m->deliver = &deliver_job;
