@@ -296,7 +296,7 @@ void reactor::drain_inbox(bool rang) noexcept {
     while (mail* m = inbox_->next_mail()) m->deliver(m, *s_);
 }
 
-int reactor::wait_for_mail(io_wait& w, std::int64_t deadline) {
+int reactor::wait_for_mail(io_wait& w, std::int64_t deadline, const char* revived_message) {
     scheduler& s = *s_;
     inbox_here();  // its doorbell is watched from now on
     w.owner = this;
@@ -319,7 +319,7 @@ int reactor::wait_for_mail(io_wait& w, std::int64_t deadline) {
         }
     } on_leave{*this, w};
     wait_for_event(s, &w);
-    if (w.result < 0) throw_deadlock(s, "Deadlock: the tasklet waits for another thread and was revived without an answer.");
+    if (w.result < 0) throw_deadlock(s, revived_message);
     return w.result;
 }
 
@@ -330,35 +330,19 @@ void reactor::cancel_helper_wait(event_wait* self) noexcept {
 }
 
 int reactor::wait_for_helper(helper_ticket& t, std::int64_t deadline) {
-    scheduler& s = *s_;
+    if (deadline != no_deadline && deadline <= now()) return ETIMEDOUT;  // nothing was waited for
     helper_wait w;
     w.cancel = &cancel_helper_wait;
-    w.owner = this;
-    w.waiter = s.current;
     w.ticket = &t;
-    if (deadline != no_deadline) {
-        if (deadline <= now()) return ETIMEDOUT;
-        w.timer.context = &w;
-        w.timer.fire = &fire_wait;
-        add_timer(&w.timer, deadline);
-    }
     t.waiter = &w;
-    ++inbox_waiters_;
-    reactor_hold hold(*this);
-    struct leave {
-        reactor& r;
-        helper_wait& w;
-        ~leave() {
-            --r.inbox_waiters_;
-            r.detach(&w);
-            w.ticket->waiter = nullptr;
-        }
-    } on_leave{*this, w};
-    wait_for_event(s, &w);
-    // Revived without a result: cannot happen while the helper call counts as a waiter
-    // (the kernel polls instead), but would mean nothing is left to wake the tasklet.
-    if (w.result < 0) throw_deadlock(s, "Deadlock: the tasklet waits for a helper thread and was revived without its result.");
-    return w.result;
+    struct forget {
+        helper_ticket& t;
+        ~forget() { t.waiter = nullptr; }  // a reply that comes later is dropped
+    } on_leave{t};
+    // The reply comes as inbox mail, so this is a wait for mail. Revived without a result
+    // cannot happen while the helper call counts as a waiter (the kernel polls instead),
+    // but would mean nothing is left to wake the tasklet.
+    return wait_for_mail(w, deadline, "Deadlock: the tasklet waits for a helper thread and was revived without its result.");
 }
 
 // ---- polling ------------------------------------------------------------------------------

@@ -224,7 +224,6 @@ void serve(pool_core& p, pool_worker& w) {
         w.idle = nullptr;
         w.sleeping.store(false, std::memory_order_relaxed);
     }
-    drop_jobs(p, w);
 }
 
 // The constructor waits for every worker's inbox. A mutex and a condition variable, not
@@ -263,6 +262,7 @@ void worker_main(pool_core* p, pool_worker* w, start_gate* ready, std::exception
     } catch (...) {
         pool_job_failed(p, std::current_exception());
     }
+    // However serve() ended (shutdown, or an exception): the jobs not started are dropped.
     drop_jobs(*p, *w);
     // Returning ends the thread: its scheduler's teardown kills the tasklets left.
 }
