@@ -72,8 +72,8 @@ void shared_operation(shared_core* c, void* transfer, std::int64_t deadline, std
         lock.unlock();
         throw_timeout(what, span);
     }
-    shared_record record;
     shared_wait w;
+    shared_record& record = w.own;
     prepare_wait(w, inbox, s, &record, 1);
     record.wait = &w;
     record.channel = c;
