@@ -8,12 +8,14 @@
 # bench/http/results/latest.md (latest-shared.md with --shared).
 #
 #   bench/http/run.sh [--duration SECONDS] [--connections "100 1000 10000"] [--wrk-threads N]
-#                     [--rounds N] [--shared] [--workers N]
+#                     [--rounds N] [--shared] [--workers N [--acceptor]]
 #
 # --workers N (N > 1): our server runs N workers of a worker_pool (a SO_REUSEPORT listener
 # each) and nginx N worker processes; the thread-per-connection server is unchanged. Several
 # workers need several CPUs, so everything then shares all CPUs, as with --shared, and the
-# report is latest-workers<N>.md.
+# report is latest-workers<N>.md. --acceptor: our server's worker 0 accepts alone and hands
+# connections out to the workers in turn (report latest-workers<N>-acceptor.md); nginx,
+# run the same way in both, is the yardstick the two designs are compared by.
 #
 # Order: all four servers run at once (an idle one costs nothing) and are warmed up
 # first; then, for each connection count, each server is measured in turn, in a
@@ -41,6 +43,7 @@ wrk_threads=
 rounds=2
 shared=0
 workers=1
+mode=listeners
 while (($#)); do
   case "$1" in
     --duration) duration=$2; shift 2 ;;
@@ -49,7 +52,8 @@ while (($#)); do
     --rounds) rounds=$2; shift 2 ;;
     --shared) shared=1; shift ;;
     --workers) workers=$2; shift 2 ;;
-    *) echo "usage: $0 [--duration S] [--connections \"100 1000 10000\"] [--wrk-threads N] [--rounds N] [--shared] [--workers N]" >&2; exit 2 ;;
+    --acceptor) mode=acceptor; shift ;;
+    *) echo "usage: $0 [--duration S] [--connections \"100 1000 10000\"] [--wrk-threads N] [--rounds N] [--shared] [--workers N [--acceptor]]" >&2; exit 2 ;;
   esac
 done
 ((workers > 1)) && shared=1
@@ -67,6 +71,7 @@ fi
 report=latest.md
 ((shared)) && report=latest-shared.md
 ((workers > 1)) && report=latest-workers$workers.md
+[[ $mode == acceptor ]] && report=latest-workers$workers-acceptor.md
 for tool in wrk nginx cmake g++; do
   command -v "$tool" >/dev/null || { echo "run.sh: $tool is missing (ci/install-deps.sh --bench)" >&2; exit 1; }
 done
@@ -167,8 +172,8 @@ measure() {  # name connections round: one wrk run against a running server
 
 # ---- the three servers, all running, measured in turn ---------------------------------------
 declare -A server_pid server_port
-start_server uring 18080 env TASKLETS_IO_BACKEND=io_uring "$build/examples/http_server" 18080 127.0.0.1 "$workers"
-start_server epoll 18083 env TASKLETS_IO_BACKEND=epoll "$build/examples/http_server" 18083 127.0.0.1 "$workers"
+start_server uring 18080 env TASKLETS_IO_BACKEND=io_uring "$build/examples/http_server" 18080 127.0.0.1 "$workers" "$mode"
+start_server epoll 18083 env TASKLETS_IO_BACKEND=epoll "$build/examples/http_server" 18083 127.0.0.1 "$workers" "$mode"
 grep -q "I/O backend: io_uring" "$raw/uring-server.log" || { echo "run.sh: the io_uring server did not start on io_uring:" >&2; cat "$raw/uring-server.log" >&2; exit 1; }
 sed -e "s|@DIR@|$work|g" -e "s|@PORT@|18081|g" -e "s|^worker_processes 1;|worker_processes $workers;|" "$here/nginx.conf.in" >"$work/nginx.conf"
 start_server nginx 18081 nginx -p "$work" -c "$work/nginx.conf" -e "$work/nginx-error.log"
@@ -190,7 +195,7 @@ done
   echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), Linux $(uname -r)."
   echo "wrk -t$wrk_threads -c<N> -d${duration}s --latency on 127.0.0.1; $placement;"
   echo "means over $rounds rounds, servers measured in turn (forward order, then reversed);"
-  echo "nginx $(nginx -v 2>&1 | sed 's|.*/||'), $workers worker(s); uring and epoll: examples/http_server ($workers worker(s)) with"
+  echo "nginx $(nginx -v 2>&1 | sed 's|.*/||'), $workers worker(s); uring and epoll: examples/http_server ($workers worker(s), $mode) with"
   echo "TASKLETS_IO_BACKEND=io_uring and =epoll; threads: bench/http/thread_server."
   echo
   echo "| connections | uring req/s | epoll req/s | nginx req/s | threads req/s | uring/epoll | uring/nginx | epoll/nginx | p99 u / e / n / th | server CPU % u / e / n / th | CPU µs/request u / e / n / th | of which kernel u / e / n / th | wrk CPU % u / e / n / th |"

@@ -183,6 +183,11 @@ std::vector<address> resolve(std::string_view host, std::uint16_t port, deadline
 
 /// A connected stream socket: TCP, or Unix-domain (the same calls; set_nodelay is TCP's
 /// alone). Move-only; closes its descriptor when destroyed.
+///
+/// Threads: a stream is used by tasklets of one thread, whose reactor it registers with
+/// when a call first waits. One that no call has used yet — as accept() returns it — may
+/// be moved to a tasklet of another thread (thread_ref::spawn(serve, server.accept()):
+/// examples/http_server.cpp hands connections out so). Once used, it stays with its thread.
 class stream {
 public:
     stream() noexcept = default;
