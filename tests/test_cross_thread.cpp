@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "support/in_thread.hpp"
+#include "support/unwound.hpp"
 
 #include <tasklets/tasklets.hpp>
 
@@ -172,10 +173,7 @@ TEST_CASE("killing a tasklet waiting on a shared channel takes it off the queue"
         shared_channel<int> c;
         bool unwound = false;
         tasklet t([&] {
-            struct guard {
-                bool& flag;
-                ~guard() { flag = true; }
-            } g{unwound};
+            tasklets_test::note_unwound note{unwound};
             (void)c.receive();
         });
         tasklets::schedule();

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include "support/in_thread.hpp"
+#include "support/unwound.hpp"
 
 #include <tasklets/tasklets.hpp>
 
@@ -131,10 +132,7 @@ TEST_CASE("select deadline: kill while waiting cancels the timer and withdraws t
         channel<int> a;
         bool unwound = false;
         tasklet t([&] {
-            struct guard {
-                bool& flag;
-                ~guard() { flag = true; }
-            } g{unwound};
+            tasklets_test::note_unwound note{unwound};
             auto ra = on_receive(a);
             (void)select(ra, deadline(1s));
         });

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include "support/in_thread.hpp"
+#include "support/unwound.hpp"
 
 #include <tasklets/tasklets.hpp>
 
@@ -152,10 +153,7 @@ TEST_CASE("shared select: a kill while waiting withdraws every case", "[threads]
         shared_channel<int> a, b;
         bool unwound = false;
         tasklet t([&] {
-            struct guard {
-                bool& flag;
-                ~guard() { flag = true; }
-            } g{unwound};
+            tasklets_test::note_unwound note{unwound};
             auto ra = on_receive(a);
             (void)select(ra, on_send(b, 5), deadline(10s));
         });

@@ -75,10 +75,6 @@ void perform(scheduler& s, const select_case& k, std::uint32_t index, select_out
 
 }  // namespace
 
-void select_prepare(scheduler& s, const select_case* cases, std::uint32_t count) {
-    validate(cases, count);
-    for (std::uint32_t i = 0; i < count; ++i) own_channel(cases[i].channel, &s, "select");
-}
 
 bool select_any_ready(const select_case* cases, std::uint32_t count) noexcept {
     for (std::uint32_t i = 0; i < count; ++i)
@@ -136,13 +132,18 @@ void select_block(scheduler& s, const select_case* cases, std::uint32_t count, s
     // writes out.index itself) resumes us without an exception.
 }
 
-void channel_select(const select_case* cases, std::uint32_t count, bool has_default, select_outcome& out) {
+bool select_begin(scheduler& s, const select_case* cases, std::uint32_t count, select_outcome& out) {
     out.index = select_none;
     out.closed = false;
-    scheduler& s = sched();
-    select_prepare(s, cases, count);  // before anything changes
+    validate(cases, count);
+    for (std::uint32_t i = 0; i < count; ++i) own_channel(cases[i].channel, &s, "select");  // before anything changes
     safe_point(s);
-    if (select_now(s, cases, count, out)) return;
+    return select_now(s, cases, count, out);
+}
+
+void channel_select(const select_case* cases, std::uint32_t count, bool has_default, select_outcome& out) {
+    scheduler& s = sched();
+    if (select_begin(s, cases, count, out)) return;
     if (has_default) {
         out.index = count;
         return;

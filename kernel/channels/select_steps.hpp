@@ -11,9 +11,10 @@
 
 namespace tasklets::detail {
 
-/// Checks the cases (std::invalid_argument) and binds their channels to the calling
-/// thread (thread_error), before anything changes.
-void select_prepare(scheduler& s, const select_case* cases, std::uint32_t count);
+/// The start of every local select: resets `out`, checks the cases (std::invalid_argument)
+/// and binds their channels to the calling thread (thread_error) before anything changes,
+/// passes the safe point, and performs a ready case if there is one (then true).
+bool select_begin(scheduler& s, const select_case* cases, std::uint32_t count, select_outcome& out);
 /// Is any case ready (a partner waiting, or its channel closed for that direction)?
 bool select_any_ready(const select_case* cases, std::uint32_t count) noexcept;
 /// Performs a ready case, picked at random among the ready ones, and says whether there

@@ -58,6 +58,31 @@ struct timer_guard {
     ~timer_guard() { owner.cancel_timer(&node); }
 };
 
+// Arms ct's timer (ct.channel, and ct.select or ct.what, filled in) and runs `op`, which
+// blocks on ct.channel unless a partner is there by then. False if the deadline passed
+// first, before op() ran. `arrived`: has a partner come since the caller looked?
+template <class Arrived, class Op>
+bool with_timer(scheduler& s, reactor& r, channel_timer& ct, std::int64_t deadline, Arrived arrived, Op op) {
+    ct.sched = &s;
+    ct.waiter = s.current;
+    ct.node.context = &ct;
+    ct.node.fire = &fire_channel_timer;
+    r.add_timer(&ct.node, deadline);
+    timer_guard guard{r, ct.node};
+    // Alone in the ring: the channel would poll the event source in place without our
+    // timer in mind, so wait here until someone else is runnable, a partner came, or the
+    // deadline passed.
+    tasklet_impl* self = s.current;
+    while (self->next == self && !ct.fired && !arrived() && r.has_waiters())
+        if (!poll_within_budget(s)) break;  // a run() budget is spent: the channel hands over to it
+    if (ct.fired) return false;
+    // No poll may run between here and parking on the channel (channel ops poll at their
+    // safe point): our timer must find us on the channel when it fires.
+    if (tick_countdown < 1) tick_countdown = 1;
+    op();
+    return true;
+}
+
 template <class Op>
 void with_timeout(channel_core* c, bool partner_waiting, std::int64_t deadline, std::int64_t span,
                   const char* what, Op op) {
@@ -67,27 +92,11 @@ void with_timeout(channel_core* c, bool partner_waiting, std::int64_t deadline, 
     reactor_hold hold(r);
     if (deadline <= r.now()) throw_timeout(what, span);
     channel_timer ct;
-    ct.sched = &s;
-    ct.waiter = s.current;
     ct.channel = c;
     ct.what = what;
     ct.span = span;
-    ct.node.context = &ct;
-    ct.node.fire = &fire_channel_timer;
-    r.add_timer(&ct.node, deadline);
-    timer_guard guard{r, ct.node};
-    // Alone in the ring: the channel would poll the event source in place without our
-    // timer in mind, so wait here until someone else is runnable, a partner came, or the
-    // deadline passed.
-    tasklet_impl* self = s.current;
     const int before = channel_balance(c);
-    while (self->next == self && !ct.fired && channel_balance(c) == before && r.has_waiters())
-        if (!poll_within_budget(s)) break;  // a run() budget is spent: the channel hands over to it
-    if (ct.fired) throw_timeout(what, span);
-    // No poll may run between here and parking on the channel (channel ops poll at their
-    // safe point): our timer must find us on the channel when it fires.
-    if (tick_countdown < 1) tick_countdown = 1;
-    op();
+    if (!with_timer(s, r, ct, deadline, [&] { return channel_balance(c) != before; }, op)) throw_timeout(what, span);
 }
 
 }  // namespace
@@ -108,12 +117,8 @@ void channel_receive_until(channel_core* c, void* storage, relocate_fn relocate,
 }
 
 void channel_select_until(const select_case* cases, std::uint32_t count, std::int64_t deadline, select_outcome& out) {
-    out.index = select_none;
-    out.closed = false;
     scheduler& s = sched();
-    select_prepare(s, cases, count);  // before anything changes
-    safe_point(s);
-    if (select_now(s, cases, count, out)) return;
+    if (select_begin(s, cases, count, out)) return;
     if (count == 0) {  // only the deadline: a sleep
         if (deadline == no_deadline)
             throw_deadlock(s, "Deadlock: a select with no cases and no default can never complete.");
@@ -130,27 +135,15 @@ void channel_select_until(const select_case* cases, std::uint32_t count, std::in
     }
     if (s.current->block_trap) throw_state_error("this tasklet does not like to be blocked.");
     channel_timer ct;
-    ct.sched = &s;
-    ct.waiter = s.current;
     ct.channel = cases[0].channel;  // what blocked_channel() names while the select waits
     ct.select = &out;
     ct.deadline_index = count;
-    ct.node.context = &ct;
-    ct.node.fire = &fire_channel_timer;
-    r.add_timer(&ct.node, deadline);
-    timer_guard guard{r, ct.node};
-    // Alone in the ring: as with_timeout() above, wait here for a partner, someone else
-    // to run, or the deadline.
-    tasklet_impl* self = s.current;
-    while (self->next == self && !ct.fired && !select_any_ready(cases, count) && r.has_waiters())
-        if (!poll_within_budget(s)) break;
-    if (ct.fired) {
-        out.index = count;
-        return;
-    }
-    if (select_now(s, cases, count, out)) return;
-    if (tick_countdown < 1) tick_countdown = 1;  // no poll before the records are queued
-    select_block(s, cases, count, out);
+    const bool waited = with_timer(
+        s, r, ct, deadline, [&] { return select_any_ready(cases, count); },
+        [&] {
+            if (!select_now(s, cases, count, out)) select_block(s, cases, count, out);
+        });
+    if (!waited) out.index = count;
 }
 
 }  // namespace tasklets::detail
