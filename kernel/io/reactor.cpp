@@ -429,15 +429,6 @@ void reactor::poll(scheduler&, bool block, std::int64_t max_wait_ns) noexcept {
 
 // ---- spinning before sleeping ---------------------------------------------------------------
 
-namespace {
-inline void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__) || (defined(__arm__) && defined(__ARM_ARCH) && __ARM_ARCH >= 7)
-    asm volatile("yield");
-#endif
-}
-}  // namespace
 
 // A tasklet here waits for another thread (a shared channel's partner, a pool's next job):
 // that answer often comes within microseconds, while putting the thread to sleep and

@@ -35,6 +35,7 @@
 #include "core/scheduler.hpp"
 #include "io/reactor.hpp"
 #include "threads/inbox.hpp"
+#include "threads/spin_lock.hpp"
 
 #include <tasklets/shared_channel.hpp>
 
@@ -83,7 +84,7 @@ struct shared_wait : io_wait {
 };
 
 struct shared_core {
-    std::mutex mutex;
+    spin_lock mutex;
     shared_record* head = nullptr;  // under mutex
     shared_record* tail = nullptr;
     int balance = 0;                // under mutex: queued records, stale ones included

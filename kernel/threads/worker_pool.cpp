@@ -2,19 +2,22 @@
 //
 // Each worker is a thread whose main tasklet runs serve(): it starts queued jobs, lets
 // the ring run a round between them, and sleeps in its reactor when there is nothing to
-// do. What is shared between workers is the job queues (a mutex each, plus a relaxed
+// do. What is shared between workers is the job queues (a spin_lock each, plus a relaxed
 // size hint so that an empty queue costs no lock) and the pool's counters:
 //
 //   spawn ─▶ target's queue (own worker, else round robin) ─▶ wake a sleeper, if any
 //   worker: own queue, newest first ─▶ else steal the oldest of another's ─▶ else sleep
 //
 // Lost wake-ups: a worker announces `sleeping` (seq_cst) before it looks at the queues a
-// last time; a spawner pushes (under the queue's mutex) before it reads `sleeping`
+// last time; a spawner pushes (under the queue's lock) before it reads `sleeping`
 // (seq_cst). Either the worker's last look finds the job or the spawner sees it asleep and
-// posts its nudge; a nudge posted before the worker parks is found by its first poll.
+// posts its nudge; a nudge posted before the worker parks is found by its first poll. (If
+// the worker's look locks the queue first, its store to `sleeping` happens before the
+// spawner's load: the lock's release and acquire order the two critical sections.)
 #include "core/scheduler.hpp"
 #include "io/reactor.hpp"
 #include "threads/inbox.hpp"
+#include "threads/spin_lock.hpp"
 
 #include <tasklets/errors.hpp>
 #include <tasklets/tasklet.hpp>
@@ -42,7 +45,7 @@ struct nudge_mail : mail {
 // thieves, its counters only by itself.
 struct alignas(64) pool_worker {
     std::size_t index = 0;
-    std::mutex mutex;
+    spin_lock mutex;
     std::deque<std::unique_ptr<remote_job>> jobs;  // guarded by mutex; newest at the back
     // A hint of jobs.size(), so that idle looks at empty queues take no lock. Relaxed: a
     // stale zero only delays a steal to the next look, and the sleeping protocol (file
