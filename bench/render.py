@@ -11,6 +11,7 @@ Inputs, all in the results directory (only the first is required):
 Uses only the standard library; the chart is drawn by gnuplot (Debian: gnuplot-nox).
 """
 import json
+import re
 import os
 import statistics
 import subprocess
@@ -98,8 +99,8 @@ workload_title = {
     "spawn_join": "spawn_join — create 100,000, run/join all; per tasklet",
     "skynet": ("skynet — each task spawns 10 children down to 1,000,000 leaves, sums sent back over "
                "channels; per task (1,111,111); not pinned, a process per row, threads as named"),
-    "xpingpong": ("xpingpong — round trip between two OS threads on two cores (no tasklets row until "
-                  "cross-thread channels exist); not pinned, a process per row"),
+    "xpingpong": ("xpingpong — round trip between two OS threads on two cores (go_2procs: Go may run both "
+                  "goroutines on one thread; go_locked_2threads pins each to its own); not pinned, a process per row"),
     "fanin": ("fanin — producers (one per thread, two on one thread) send into one channel, one consumer; "
               "per message; not pinned, a process per row"),
 }
@@ -111,6 +112,25 @@ for name in order:
 
 # Workloads compared with another workload's tasklets row (they have none of their own kind).
 reference_workload = {"ring_raw": "ring"}
+
+
+# Multi-core workloads: each row against the tasklets row with as many threads (a pool's
+# workers, Go's procs, Boost.Fiber's threads), the pool's row first where there are two.
+multicore_workloads = {"skynet", "xpingpong", "fanin"}
+
+
+def thread_count(impl):
+    m = re.search(r"_(\d+)(?:thread|threads|proc|procs|worker|workers)$", impl)
+    return int(m.group(1)) if m else None
+
+
+def reference_for(w, impl, key="median"):
+    if w in multicore_workloads:
+        n = thread_count(impl)
+        candidates = sorted(("pool" not in i and "workers" not in i, i, name) for i, name in by_workload.get(w, [])
+                            if i.startswith("tasklets") and thread_count(i) == n and rows[name].get(key))
+        return rows[candidates[0][2]][key] if candidates else None
+    return reference(w, key)
 
 
 def reference(w, key="median"):
@@ -153,7 +173,8 @@ emit("Each time is the **median** of the repetitions, per operation, as wall-clo
      "as the process's CPU time (all its threads, user + system: on a shared machine this "
      "leaves out the time other processes took from the pinned core, and is what the goals "
      "below are judged on). *× tasklets* is the row divided by the tasklets row of the same "
-     "workload in this run: above 1 means tasklets is faster. *cv* is the coefficient of "
+     "workload in this run (skynet, xpingpong and fanin: the tasklets row with as many threads; "
+     "– where there is none): above 1 means tasklets is faster. *cv* is the coefficient of "
      "variation of the wall times across repetitions (noise).")
 emit("")
 
@@ -165,8 +186,8 @@ if rows:
     for w in workload_order + sorted(set(by_workload) - set(workload_order)):
         if w not in by_workload:
             continue
-        ref, ref_cpu = reference(w), reference(w, "cpu")
         for impl, name in sorted(by_workload[w], key=lambda x: (not x[0].startswith("tasklets"), rows[x[1]].get("cpu") or 0)):
+            ref, ref_cpu = reference_for(w, impl), reference_for(w, impl, "cpu")
             r = rows[name]
             med, cpu = r.get("median"), r.get("cpu")
             ratio = f"{med / ref:.2f}×" if (med and ref) else "–"
