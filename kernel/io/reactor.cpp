@@ -452,8 +452,16 @@ bool reactor::spin_for_mail(std::int64_t timeout) noexcept {
 void reactor::wait_with_inbox(std::int64_t timeout) noexcept {
     if (!inbox_) return wait_once(timeout);
     if (timeout != 0) {
-        if (inbox_waiters_ > 0 && spin_for_mail(timeout)) timeout = 0;
-        else if (!inbox_->going_to_sleep()) timeout = 0;  // mail came: answer it instead of sleeping
+        if (inbox_waiters_ > 0 && spin_for_mail(timeout)) {
+            // Mail came while we watched. With no descriptor or ring request waited for, a
+            // poll could only report the doorbell, which was not rung (we were awake):
+            // answer the mail without that system call (io_uring enters the kernel even
+            // to look).
+            if (fd_waiters_ == 0 && ring_waiters_ == 0) return drain_inbox(false);
+            timeout = 0;
+        } else if (!inbox_->going_to_sleep()) {
+            timeout = 0;  // mail came: answer it instead of sleeping
+        }
     }
     wait_once(timeout);
     if (timeout != 0) inbox_->awake();
