@@ -49,8 +49,7 @@ struct tasklet_impl {
     bool is_main = false;
     bool atomic = false;
     bool block_trap = false;
-    stack_region stack;
-    std::size_t stack_size = 0;       // requested usable size (bytes, page multiple)
+    stack_region stack;               // once started; before and after, base is null and size the requested usable size (bytes, page multiple)
     std::uint64_t fp_control = 0;     // the creator's FP control, for the first frame
     std::uint64_t id = 0;
     std::uint64_t switches_in = 0;    // while counting statistics (core/observe.cpp)

@@ -69,7 +69,7 @@ tasklet_impl* allocate_tasklet(std::size_t body_size, const tasklet_options& opt
     auto* t = ::new (memory) tasklet_impl;
     t->cell_slab = slab;
     t->home = &s;
-    t->stack_size = stack_bytes;
+    t->stack.size = stack_bytes;
     t->fp_control = arch::current_fp_control();  // inherited, as by a new thread
     t->id = s.next_id++;
     t->next = t->prev = t;

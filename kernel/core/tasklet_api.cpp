@@ -39,7 +39,7 @@ bool tasklet::is_current() const noexcept {
 bool tasklet::started() const { return own(impl_, "started()") && impl_->started; }
 std::uint64_t tasklet::id() const noexcept { return impl_ ? impl_->id : 0; }
 std::string_view tasklet::name() const { return own(impl_, "name()") ? impl_->name_view() : std::string_view(); }
-std::size_t tasklet::stack_size() const noexcept { return impl_ && !impl_->is_main ? impl_->stack_size : 0; }
+std::size_t tasklet::stack_size() const noexcept { return impl_ && !impl_->is_main ? impl_->stack.size : 0; }
 
 void tasklet::set_name(std::string name) {
     if (!own(impl_, "set_name()")) throw_state_error("tasklets: cannot name an empty tasklet handle");

@@ -17,7 +17,7 @@ void tasklet_entry(void*) noexcept;
 }  // namespace
 
 void start_tasklet(scheduler& s, tasklet_impl* t) {
-    t->stack = s.stacks.allocate(t->stack_size);
+    t->stack = s.stacks.allocate(t->stack.size);
     instrument::stack_assigned(t->tools, t->stack.base, t->stack.size);
 #if defined(_WIN32)
     // Windows: the stack's TEB extent starts at its guard region, as a thread stack's
@@ -38,7 +38,7 @@ void release_dead(scheduler& s) noexcept {
     s.dead = nullptr;
     instrument::tasklet_buried(t->tools);
     s.stacks.release(t->stack);
-    t->stack = stack_region{};
+    t->stack = stack_region{nullptr, t->stack.size, nullptr, 0};  // stack_size() still answers
     if (t->handles == 0) free_tasklet(s, t);
 }
 

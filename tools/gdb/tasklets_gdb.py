@@ -458,7 +458,7 @@ are pooled, so the high-water mark can include a previous tasklet's use of the s
             if bool(t["is_main"]):
                 size, depth, high = "thread", "-", "-"
             elif stack is None:
-                size, depth, high = _fmt_size(int(t["stack_size"])), "-", "-"
+                size, depth, high = _fmt_size(int(t["stack"]["size"])), "-", "-"
             else:
                 size = _fmt_size(stack[1])
                 depth = _fmt_size(_depth(sched, t, stack))
