@@ -74,7 +74,11 @@ TEST_CASE("thread_ref::is_current() on a thread without a scheduler answers fals
         after = tasklets_test::open_fd_count();  // a scheduler's reactor would have opened descriptors
     }).join();
     CHECK_FALSE(current);
+#if !defined(_WIN32)
+    // Not under Wine: its own threads open and close descriptors of the process at any
+    // time (the CI run saw the count move), and a Windows reactor makes a handle instead.
     CHECK(after == before);
+#endif
 }
 
 TEST_CASE("spawning onto a thread that has ended throws thread_error", "[threads][cross]") {
