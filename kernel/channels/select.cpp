@@ -46,14 +46,24 @@ bool ready(const select_case& k) noexcept {
     return partner_waiting(k.channel, k.direction) || k.channel->closing;
 }
 
-void validate(const select_case* cases, std::uint32_t count) {
+// A case names a channel<T> or a shared_channel<T>: whichever it has.
+const void* target(const select_case& k) noexcept {
+    return k.channel ? static_cast<const void*>(k.channel) : static_cast<const void*>(k.shared);
+}
+
+}  // namespace
+
+void select_validate(const select_case* cases, std::uint32_t count) {
     for (std::uint32_t i = 0; i < count; ++i) {
-        if (cases[i].channel == nullptr) throw std::invalid_argument("tasklets::select: a case refers to a moved-from channel");
+        if (target(cases[i]) == nullptr) throw std::invalid_argument("tasklets::select: a case refers to a moved-from channel");
         for (std::uint32_t j = 0; j < i; ++j)
-            if (cases[j].channel == cases[i].channel && cases[j].direction != cases[i].direction)
+            if (target(cases[j]) == target(cases[i]) && cases[j].direction != cases[i].direction)
                 throw std::invalid_argument("tasklets::select: a select cannot both send and receive on the same channel");
     }
 }
+
+namespace {
+
 
 // A ready case: the callback, the switch guard (a hand-off that switches), then the
 // hand-off itself, the same as channel_send/channel_receive's.
@@ -135,7 +145,7 @@ void select_block(scheduler& s, const select_case* cases, std::uint32_t count, s
 bool select_begin(scheduler& s, const select_case* cases, std::uint32_t count, select_outcome& out) {
     out.index = select_none;
     out.closed = false;
-    validate(cases, count);
+    select_validate(cases, count);
     for (std::uint32_t i = 0; i < count; ++i) own_channel(cases[i].channel, &s, "select");  // before anything changes
     safe_point(s);
     return select_now(s, cases, count, out);

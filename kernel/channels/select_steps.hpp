@@ -11,7 +11,10 @@
 
 namespace tasklets::detail {
 
-/// The start of every local select: resets `out`, checks the cases (std::invalid_argument)
+/// Refuses bad cases before anything changes (std::invalid_argument): a moved-from
+/// channel, or one channel both sent to and received from. For both kinds of select.
+void select_validate(const select_case* cases, std::uint32_t count);
+/// The start of every local select: resets `out`, checks the cases (select_validate)
 /// and binds their channels to the calling thread (thread_error) before anything changes,
 /// passes the safe point, and performs a ready case if there is one (then true).
 bool select_begin(scheduler& s, const select_case* cases, std::uint32_t count, select_outcome& out);

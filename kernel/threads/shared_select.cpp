@@ -17,20 +17,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <memory>
-#include <stdexcept>
 
 namespace tasklets::detail {
 
 namespace {
-
-void validate(const select_case* cases, std::uint32_t count) {
-    for (std::uint32_t i = 0; i < count; ++i) {
-        if (cases[i].shared == nullptr) throw std::invalid_argument("tasklets::select: a case refers to a moved-from channel");
-        for (std::uint32_t j = 0; j < i; ++j)
-            if (cases[j].shared == cases[i].shared && cases[j].direction != cases[i].direction)
-                throw std::invalid_argument("tasklets::select: a select cannot both send and receive on the same channel");
-    }
-}
 
 // Room for one thing per case: inline for the usual handful, else on the heap.
 template <class T>
@@ -108,7 +98,7 @@ void shared_select(const select_case* cases, std::uint32_t count, bool has_defau
                    select_outcome& out) {
     out.index = select_none;
     out.closed = false;
-    validate(cases, count);
+    select_validate(cases, count);
     scheduler& s = sched();
     reactor& r = get_reactor(s);
     thread_inbox* inbox = r.inbox_here();  // may throw (eventfd): before anything changes
