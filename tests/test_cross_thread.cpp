@@ -3,6 +3,7 @@
 // and pools); include/tasklets/{thread_ref,shared_channel,worker_pool}.hpp.
 #include <catch2/catch.hpp>
 
+#include "support/host_thread.hpp"
 #include "support/in_thread.hpp"
 #include "support/unwound.hpp"
 
@@ -25,33 +26,7 @@ using tasklets::worker_pool;
 using tasklets_test::in_thread;
 using namespace std::chrono_literals;
 
-namespace {
-
-// A thread that serves its scheduler (its main tasklet waits on `stop`) until stopped:
-// tasklets spawned onto it run there meanwhile.
-struct host_thread {
-    shared_channel<int> stop;
-    thread_ref ref;
-    std::thread thread;
-
-    host_thread() {
-        std::promise<thread_ref> made;
-        auto got = made.get_future();
-        thread = std::thread([this, &made] {
-            made.set_value(thread_ref::current());
-            (void)stop.receive();
-        });
-        ref = got.get();
-    }
-    ~host_thread() {
-        if (thread.joinable()) {
-            in_thread([this] { stop.send(0); });
-            thread.join();
-        }
-    }
-};
-
-}  // namespace
+using tasklets_test::host_thread;
 
 TEST_CASE("thread_ref::spawn starts the tasklet on the referenced thread", "[threads][cross]") {
     host_thread host;

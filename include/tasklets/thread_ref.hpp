@@ -103,8 +103,26 @@ public:
 private:
     friend class worker_pool;
     friend class remote_tasklet;
+    friend void move_to(const thread_ref& to);
     explicit thread_ref(std::shared_ptr<detail::thread_inbox> inbox) noexcept : inbox_(std::move(inbox)) {}
     std::shared_ptr<detail::thread_inbox> inbox_;
 };
+
+/// Moves the calling tasklet to the thread `to` refers to, where it goes on running
+/// after that thread's tasklets already in its ring (docs/multicore.md, "Migration").
+/// Only a tasklet spawned with tasklet_options::migratable = true may move, and only
+/// while no tasklet handle refers to it, outside atomic sections and run(). It returns
+/// on the new thread; on the calling thread it does nothing.
+///
+/// Across the call, the tasklet's own code must not keep the address of a thread_local
+/// (or anything found through one: a thread's allocator arena, a lock it holds, a
+/// thread-affine handle such as a thread's channel<T>): the compiler may keep such an
+/// address in a register across the call, and it would then name the old thread's
+/// variable (llvm/llvm-project issue 98479). Read thread_locals again after it.
+///
+/// Throws state_error if the tasklet may not move (the message says why), thread_error
+/// if `to` has ended — also when it ended while the tasklet was on its way; then the
+/// tasklet is back on its own thread when the error is raised.
+void move_to(const thread_ref& to);
 
 }  // namespace tasklets

@@ -15,10 +15,14 @@
 // in turn. A worker starts its queued jobs newest first, one per round of its ring (so a
 // tasklet that spawns children and waits for them runs them depth first, keeping few
 // alive). A worker with nothing to run steals the oldest job of another worker's queue.
-// A job becomes a tasklet on the worker that starts it, and stays there: started
-// tasklets never move between threads (a thread_local's address that a compiler keeps
-// across a switch would otherwise silently point at another thread's variable; see
-// llvm/llvm-project issue 98479).
+// A job becomes a tasklet on the worker that starts it, and stays there by default:
+// a started tasklet that moved between threads would break code that keeps a
+// thread_local's address across a switch (compilers do; llvm/llvm-project issue 98479).
+// A job spawned with tasklet_options::migratable = true opts in: when it calls
+// schedule() on a worker that has other tasklets to run while another worker sleeps, it
+// moves to the sleeper (at most once every poll_interval() safe points of its worker),
+// and it may move itself with move_to(). docs/multicore.md, "Migration", says what its
+// code must not do.
 //
 // Idle workers sleep in their reactor (epoll_wait, io_uring_enter or a Windows wait) and
 // use no CPU; a spawn wakes a sleeping worker with one eventfd write.
@@ -129,6 +133,7 @@ public:
         std::uint64_t started = 0;  ///< jobs made into tasklets
         std::uint64_t stolen = 0;   ///< of those, taken from another worker's queue
         std::uint64_t wakeups = 0;  ///< sleeping workers woken by spawn()
+        std::uint64_t moved = 0;    ///< migratable tasklets moved to a sleeping worker
     };
     counts statistics() const noexcept;
 

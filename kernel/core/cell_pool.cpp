@@ -80,6 +80,8 @@ void* cell_pool::allocate(std::size_t bytes, void*& slab_out) {
     return c;
 }
 
+void* cell_pool::allocate_alone(std::size_t bytes) { return allocate_memory(bytes); }
+
 void cell_pool::release(void* cell, void* slab_of_cell) noexcept {
     if (slab_of_cell == nullptr) [[unlikely]] {
         ::operator delete(cell);

@@ -49,6 +49,7 @@ struct tasklet_impl {
     bool is_main = false;
     bool atomic = false;
     bool block_trap = false;
+    bool migratable = false;          // tasklet_options::migratable: block and stack allocated alone, may change `home` (threads/migration.cpp)
     stack_region stack;               // once started; before and after, base is null and size the requested usable size (bytes, page multiple)
     std::uint64_t fp_control = 0;     // the creator's FP control, for the first frame
     std::uint64_t id = 0;
@@ -59,7 +60,7 @@ struct tasklet_impl {
     tasklet_impl* all_prev = nullptr;
     char* name = nullptr;             // owned, NUL-terminated; most tasklets have none
     void* cell_slab = nullptr;        // the slab of the cell this block lives in (null: allocated alone; core/cell_pool.hpp)
-    scheduler* home = nullptr;        // its thread's scheduler; set once, before any other thread can see the block (core/thread_check.hpp)
+    scheduler* home = nullptr;        // its thread's scheduler; set before any other thread can see the block (core/thread_check.hpp), changed only by a migration, on the new thread, while no handle refers to it
 
     tasklet_impl() = default;
     tasklet_impl(const tasklet_impl&) = delete;

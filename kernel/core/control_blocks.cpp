@@ -8,6 +8,7 @@
 
 #include <tasklets/stack.hpp>
 
+#include <atomic>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -46,13 +47,21 @@ std::size_t body_offset() noexcept {
     return (sizeof(tasklet_impl) + align - 1) / align * align;
 }
 
+// Ids are per thread (2, 3, …); a tasklet that may move takes one that no thread hands
+// out, so that it names one tasklet wherever it goes (traces, remote kills). relaxed: only
+// uniqueness matters.
+std::uint64_t migrant_id() noexcept {
+    static std::atomic<std::uint64_t> next{std::uint64_t{1} << 40};
+    return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+}  // namespace
+
 void unlink_all(scheduler& s, tasklet_impl* t) noexcept {
     if (t->all_prev) t->all_prev->all_next = t->all_next;
     else s.all = t->all_next;
     if (t->all_next) t->all_next->all_prev = t->all_prev;
 }
-
-}  // namespace
 
 void link_all(scheduler& s, tasklet_impl* t) noexcept {
     t->all_prev = nullptr;
@@ -64,14 +73,16 @@ void link_all(scheduler& s, tasklet_impl* t) noexcept {
 tasklet_impl* allocate_tasklet(std::size_t body_size, const tasklet_options& options) {
     scheduler& s = sched();
     const std::size_t stack_bytes = stack_bytes_for(s, options.stack_size);
-    void* slab;
-    void* memory = s.cells.allocate(body_offset() + body_size, slab);
+    void* slab = nullptr;
+    void* memory = options.migratable ? cell_pool::allocate_alone(body_offset() + body_size)
+                                      : s.cells.allocate(body_offset() + body_size, slab);
     auto* t = ::new (memory) tasklet_impl;
     t->cell_slab = slab;
     t->home = &s;
     t->stack.size = stack_bytes;
     t->fp_control = arch::current_fp_control();  // inherited, as by a new thread
-    t->id = s.next_id++;
+    t->id = options.migratable ? migrant_id() : s.next_id++;
+    t->migratable = options.migratable;
     t->next = t->prev = t;
     if (!options.name.empty()) {
         try {

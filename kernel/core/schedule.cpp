@@ -18,7 +18,12 @@ namespace {
 // a guard, a budget, a callback, a tasklet that never ran. The safe point is counted.
 [[gnu::noinline]] void schedule_with_care() {
     scheduler& s = sched();
-    if (tick_countdown < 0) slow_safe_point(s);
+    if (tick_countdown < 0) {
+        slow_safe_point(s);
+        // A pool's offer to move a migratable tasklet to an idle worker: once it moved,
+        // this yield is done (and `s` is another thread's scheduler).
+        if (s.rebalance && s.current->migratable && s.rebalance(s)) return;
+    }
     tasklet_impl* next = s.current->next;
     if (next == s.current) return;
     guard_switch(s);

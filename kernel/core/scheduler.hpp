@@ -23,6 +23,7 @@
 
 namespace tasklets::detail {
 
+struct migrant_mail;
 class event_source;
 struct trace_buffer;
 
@@ -61,7 +62,12 @@ struct scheduler {
     tasklet_impl main;
     int runcount = 1;
     std::vector<tasklet_impl*> watchdogs;  // run() callers, innermost last
-    tasklet_impl* dead = nullptr;          // finished; its stack is freed once we are off it
+    tasklet_impl* dead = nullptr;          // finished; its stack is freed once we are off it (or: departing, below)
+    migrant_mail* departing = nullptr;     // with dead: that tasklet is moving to this mail's thread, sent once we are off its stack (threads/migration.cpp)
+    // A worker_pool worker's offer to move the running migratable tasklet to an idle
+    // worker, asked at schedule()'s periodic safe point; true once it moved (it returns
+    // on the other thread, so the caller's scheduler& is stale). Null on other threads.
+    bool (*rebalance)(scheduler& s) = nullptr;
     tasklet_impl* previous = nullptr;      // sanitizer builds: who switched to the current tasklet
     eh_state* eh_globals = nullptr;        // this thread's __cxa_eh_globals
     tasklet_impl* all = nullptr;

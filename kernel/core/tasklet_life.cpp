@@ -9,6 +9,7 @@
 #include "core/ring.hpp"
 #include "core/switch.hpp"
 #include "core/waits.hpp"
+#include "threads/migration.hpp"
 
 namespace tasklets::detail {
 
@@ -17,7 +18,7 @@ void tasklet_entry(void*) noexcept;
 }  // namespace
 
 void start_tasklet(scheduler& s, tasklet_impl* t) {
-    t->stack = s.stacks.allocate(t->stack.size);
+    t->stack = t->migratable ? stack_pool::allocate_alone(t->stack.size) : s.stacks.allocate(t->stack.size);
     instrument::stack_assigned(t->tools, t->stack.base, t->stack.size);
 #if defined(_WIN32)
     // Windows: the stack's TEB extent starts at its guard region, as a thread stack's
@@ -36,8 +37,10 @@ void start_tasklet(scheduler& s, tasklet_impl* t) {
 void release_dead(scheduler& s) noexcept {
     tasklet_impl* t = s.dead;
     s.dead = nullptr;
+    if (s.departing) [[unlikely]] return send_migrant(s, t);  // alive, and moving away
     instrument::tasklet_buried(t->tools);
-    s.stacks.release(t->stack);
+    if (t->migratable) [[unlikely]] stack_pool::release_alone(t->stack);
+    else s.stacks.release(t->stack);
     t->stack = stack_region{nullptr, t->stack.size, nullptr, 0};  // stack_size() still answers
     if (t->handles == 0) free_tasklet(s, t);
 }
@@ -106,9 +109,9 @@ void tasklet_entry(void*) noexcept {
     } catch (...) {
         escaped = std::current_exception();
     }
-    if (escaped) trace_event_of(s, trace_kind::escaped, self);
-    if (escaped && s.on_error) {
-        error_handler handler = s.on_error;  // it may replace itself
+    if (escaped) trace_event_of(*self->home, trace_kind::escaped, self);
+    if (escaped && self->home->on_error) {
+        error_handler handler = self->home->on_error;  // it may replace itself
         try {
             handler(escaped);
             escaped = nullptr;  // handled: swallowed
@@ -121,7 +124,9 @@ void tasklet_entry(void*) noexcept {
     // The function and its bound arguments are destroyed here, on the tasklet's stack.
     self->body->~tasklet_body();
     self->body = nullptr;
-    finish(s, self, std::move(escaped));
+    // A migratable tasklet may have moved meanwhile: its thread is read again, from the
+    // block (not from the thread_local, whose address the compiler may keep).
+    finish(*self->home, self, std::move(escaped));
 }
 
 }  // namespace

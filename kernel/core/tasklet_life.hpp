@@ -28,5 +28,6 @@ void free_tasklet(scheduler& s, tasklet_impl* t) noexcept;
 
 /// Every control block of the thread, for teardown, deadlock reports and debuggers.
 void link_all(scheduler& s, tasklet_impl* t) noexcept;
+void unlink_all(scheduler& s, tasklet_impl* t) noexcept;
 
 }  // namespace tasklets::detail

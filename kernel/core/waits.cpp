@@ -65,24 +65,29 @@ void wait_for_event(scheduler& s, event_wait* w) {
         ring_append(s, s.watchdogs.back());
     }
     self->event = w;
-    while (self->next == self) {  // nobody else to run and no run() caller: wait in place
-        if (s.events == nullptr || !s.events->has_waiters()) {
-            unblock(self);
-            throw_deadlock(s, last_runnable_message);
+    for (;;) {
+        while (self->next == self) {  // nobody else to run and no run() caller: wait in place
+            if (s.events == nullptr || !s.events->has_waiters()) {
+                unblock(self);
+                throw_deadlock(s, last_runnable_message);
+            }
+            s.events->poll(s, true, -1);
+            if (!self->event) return;  // ours came while we were still running
         }
-        s.events->poll(s, true, -1);
-        if (!self->event) return;  // ours came while we were still running
+        tasklet_impl* target = self->next;
+        try {
+            guard_switch(s);
+            prepare(s, target);
+        } catch (...) {
+            unblock(self);
+            throw;
+        }
+        ring_unlink(s, self);
+        switch_to_tasklet(s, target);
+        if (!self->event) [[likely]] return;  // woken (or thrown into: the switch raised it)
+        // Resumed still waiting: the thread's last runnable tasklet moved to another thread
+        // and handed the thread to us to wait in (threads/migration.cpp). Wait on.
     }
-    tasklet_impl* target = self->next;
-    try {
-        guard_switch(s);
-        prepare(s, target);
-    } catch (...) {
-        unblock(self);
-        throw;
-    }
-    ring_unlink(s, self);
-    switch_to_tasklet(s, target);
 }
 
 }  // namespace tasklets::detail

@@ -180,4 +180,31 @@ void stack_pool::release(const stack_region& stack) noexcept {
     }
 }
 
+// A slab of one stack, listed nowhere: its size_class is null. Stacks lie at offset 0 of
+// their frame window (index 0), which is fine for the few tasklets that move.
+stack_region stack_pool::allocate_alone(std::size_t size) {
+    const std::size_t guard = guard_bytes();
+    const std::size_t bytes = guard + size + guard;
+    auto* mapping = static_cast<std::byte*>(sys::map_slab(bytes));
+    std::unique_ptr<stack_slab> slab;
+    try {
+        sys::install_guards(mapping, size + guard, 2, guard);
+        slab.reset(new stack_slab{mapping, bytes, size, nullptr, 1, 1, {}});
+        slab->first_stack = mapping + guard;
+        slab->stride = size + guard;
+        if (instrument::on_valgrind()) slab->valgrind_ids.push_back(instrument::register_stack(slab->first_stack, size));
+    } catch (const std::bad_alloc&) {
+        release_failed_slab(slab.get(), mapping, bytes);
+        throw std::system_error(ENOMEM, std::generic_category(),
+                                "tasklets: cannot allocate the bookkeeping of a migratable tasklet's stack "
+                                "(operator new failed); make more memory available");
+    } catch (...) {
+        release_failed_slab(slab.get(), mapping, bytes);
+        throw;
+    }
+    return stack_region{slab->first_stack, size, slab.release(), 0};
+}
+
+void stack_pool::release_alone(const stack_region& stack) noexcept { unmap_slab(stack.slab); }
+
 }  // namespace tasklets::detail

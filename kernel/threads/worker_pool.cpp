@@ -17,6 +17,7 @@
 #include "core/scheduler.hpp"
 #include "io/reactor.hpp"
 #include "threads/inbox.hpp"
+#include "threads/migration.hpp"
 #include "threads/spin_lock.hpp"
 
 #include <tasklets/errors.hpp>
@@ -82,6 +83,10 @@ struct pool_core {
     std::atomic<std::uint64_t> spawned_outside{0};
     std::atomic<std::size_t> next{0};
     std::atomic<std::uint64_t> wakeups{0};         // relaxed: a figure
+    // Jobs whose (migratable) tasklet ended on a thread outside the pool: counted with
+    // the workers' `finished` (seq_cst, as they are).
+    std::atomic<std::uint64_t> finished_outside{0};
+    std::atomic<std::uint64_t> moved{0};           // relaxed: a figure
 };
 
 // Has every job spawned so far ended? The counters are per worker, so no job costs a
@@ -91,7 +96,7 @@ struct pool_core {
 // were read can only have been spawned by a job still running (not counted as finished)
 // or by a thread racing with wait(). Equal sums therefore mean no job is left.
 bool quiescent(const pool_core& p) noexcept {
-    std::uint64_t finished = 0;
+    std::uint64_t finished = p.finished_outside.load(std::memory_order_seq_cst);
     for (const auto& w : p.workers) finished += w->finished.load(std::memory_order_seq_cst);
     std::uint64_t spawned = p.spawned_outside.load(std::memory_order_seq_cst);
     for (const auto& w : p.workers) spawned += w->spawned.load(std::memory_order_seq_cst);
@@ -248,10 +253,39 @@ struct start_gate {
     }
 };
 
+// schedule()'s periodic offer (scheduler::rebalance): the running tasklet is migratable.
+// If this worker has other tasklets to run and another worker sleeps, the tasklet moves
+// there, so that started work spreads as unstarted jobs do by stealing. The sleeper is
+// read seq_cst, as submit() does; a stale answer only moves a tasklet to a worker that
+// has just woken (it runs there) or keeps it here until the next offer.
+bool offer_to_idle_worker(scheduler& s) {
+    pool_core& p = *this_pool;
+    pool_worker& self = *this_worker;
+    const int others = s.runcount - 1 - (s.main.in_ring ? 1 : 0);  // serve()'s loop is not work
+    if (others < 1 || p.stopping.load(std::memory_order_relaxed)) return false;
+    const std::size_t n = p.workers.size();
+    for (std::size_t i = 1; i < n; ++i) {
+        pool_worker& idle = *p.workers[(self.index + i) % n];
+        if (!idle.sleeping.load(std::memory_order_seq_cst)) continue;
+        tasklet_impl* target = nullptr;
+        migrant_mail* m;
+        try {
+            m = plan_move(s, idle.inbox, false, target);
+        } catch (...) {
+            return false;  // not movable now (held by a handle, atomic…), or the worker ended: stay
+        }
+        p.moved.fetch_add(1, std::memory_order_relaxed);
+        depart(s, m, target);  // what it meets on arrival (a kill) is raised by schedule()
+        return true;
+    }
+    return false;
+}
+
 void worker_main(pool_core* p, pool_worker* w, start_gate* ready, std::exception_ptr* failed) {
     this_worker = w;
     this_pool = p;
     try {
+        sched().rebalance = &offer_to_idle_worker;
         w->inbox = get_reactor(sched()).inbox();
     } catch (...) {
         *failed = std::current_exception();
@@ -272,14 +306,28 @@ void worker_main(pool_core* p, pool_worker* w, start_gate* ready, std::exception
 
 }  // namespace
 
-void pool_job_done(pool_core*) noexcept {
-    // On the worker that ran the job (tasklets never leave their worker). Its serve()
-    // loop looks for quiescence the next time it gets control.
+void pool_job_done(pool_core* p) noexcept {
+    // On the thread where the job's tasklet ended: the worker that started it, or, for a
+    // migratable tasklet, wherever it moved. A worker of the pool counts it itself, and
+    // its serve() loop looks for quiescence the next time it gets control.
+    if (this_pool != p) {
+        p->finished_outside.fetch_add(1, std::memory_order_seq_cst);
+        if (quiescent(*p)) {
+            std::lock_guard lock(p->done_mutex);
+            p->done.notify_all();
+        }
+        return;
+    }
     pool_worker& w = *this_worker;
     bump(w.finished, std::memory_order_seq_cst);
     // Its serve() loop may be parked idle while this tasklet ran (woken by I/O or a
     // channel): let it look.
-    if (io_wait* idle = w.idle) static_cast<reactor*>(idle->owner)->finish_wait(idle, 0);
+    worker_gained_work();
+}
+
+void worker_gained_work() noexcept {
+    if (!this_worker) return;
+    if (io_wait* idle = this_worker->idle) static_cast<reactor*>(idle->owner)->finish_wait(idle, 0);
 }
 
 void pool_job_failed(pool_core* p, std::exception_ptr e) noexcept {
@@ -403,6 +451,7 @@ worker_pool::counts worker_pool::statistics() const noexcept {
         c.started += w->started.load(std::memory_order_relaxed);
         c.stolen += w->stolen.load(std::memory_order_relaxed);
     }
+    c.moved = p.moved.load(std::memory_order_relaxed);
     return c;
 }
 

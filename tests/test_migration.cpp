@@ -1,0 +1,291 @@
+// Moving a started tasklet to another thread: tasklet_options::migratable, move_to() and
+// a worker pool's moves to idle workers. Authority: docs/semantics.md §9.6;
+// include/tasklets/thread_ref.hpp (move_to) and include/tasklets/worker_pool.hpp.
+#include <catch2/catch.hpp>
+
+#include "support/host_thread.hpp"
+#include "support/in_thread.hpp"
+
+#include <tasklets/tasklets.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+using Catch::Matchers::Message;
+using Catch::Matchers::StartsWith;
+using tasklets::shared_channel;
+using tasklets::tasklet;
+using tasklets::tasklet_options;
+using tasklets::thread_ref;
+using tasklets::worker_pool;
+using tasklets_test::host_thread;
+using tasklets_test::in_thread;
+
+namespace {
+
+tasklet_options migratable(std::string name = {}) {
+    tasklet_options o;
+    o.migratable = true;
+    o.name = std::move(name);
+    return o;
+}
+
+// The thread the caller runs on, asked afresh. glibc declares pthread_self(), which
+// std::this_thread::get_id() calls, __attribute__((const)): GCC reused one reading across
+// a move_to() in the same function and reported the old thread (this test, before this
+// helper). That is the hazard docs/multicore.md, "Migration", warns of; noipa keeps
+// the call a call.
+[[gnu::noipa]] std::thread::id where_am_i() { return std::this_thread::get_id(); }
+
+// What a tasklet reports from each place it ran.
+struct sighting {
+    std::thread::id thread;
+    std::string note;
+};
+
+}  // namespace
+
+TEST_CASE("move_to: a migratable tasklet goes on running on the other thread, its frames intact", "[threads][migration]") {
+    host_thread host;
+    shared_channel<sighting> seen;
+    std::thread::id home;
+    in_thread([&] {
+        home = where_am_i();
+        tasklet(migratable("traveller"), [&, seen]() mutable {
+            std::string local = "packed on the way out";  // lives in the frame that moves
+            seen.send({where_am_i(), local});
+            tasklets::move_to(host.ref);
+            local += ", unpacked on arrival";
+            seen.send({where_am_i(), local});
+        });
+        const sighting before = seen.receive();
+        CHECK(before.thread == home);
+        CHECK(before.note == "packed on the way out");
+        const sighting after = seen.receive();
+        CHECK(after.thread == host.thread.get_id());
+        CHECK(after.note == "packed on the way out, unpacked on arrival");
+    });
+}
+
+TEST_CASE("move_to: the tasklet's exception state goes with it", "[threads][migration]") {
+    host_thread host;
+    shared_channel<std::string> seen;
+    in_thread([&] {
+        tasklet(migratable(), [&, seen]() mutable {
+            try {
+                throw std::runtime_error("caught before the move");
+            } catch (const std::runtime_error&) {
+                tasklets::move_to(host.ref);
+                // The exception being handled is the tasklet's, not its thread's.
+                try {
+                    throw;
+                } catch (const std::runtime_error& again) {
+                    seen.send(std::string("rethrown after the move: ") + again.what());
+                }
+            }
+            seen.send(std::uncaught_exceptions() == 0 && !std::current_exception() ? "handled" : "left over");
+        });
+        tasklets::run();
+        CHECK(seen.receive() == "rethrown after the move: caught before the move");
+        CHECK(seen.receive() == "handled");
+        CHECK_FALSE(std::current_exception());  // the thread it left has none
+    });
+}
+
+TEST_CASE("move_to: a tasklet moves back and forth, and ends where it is", "[threads][migration]") {
+    host_thread a;
+    host_thread b;
+    shared_channel<std::thread::id> seen;
+    in_thread([&] {
+        tasklet(migratable(), [&, seen]() mutable {
+            for (int i = 0; i < 100; ++i) {
+                tasklets::move_to(i % 2 ? b.ref : a.ref);
+                seen.send(where_am_i());
+            }
+        });
+        for (int i = 0; i < 100; ++i) CHECK(seen.receive() == (i % 2 ? b : a).thread.get_id());
+    });
+}
+
+TEST_CASE("move_to refuses, with nothing changed, what may not move", "[threads][migration]") {
+    host_thread host;
+    in_thread([&] {
+        CHECK_THROWS_MATCHES(tasklets::move_to(host.ref), tasklets::state_error,
+                             Message("tasklets: move_to() called outside any tasklet (by a thread's main tasklet), which "
+                                     "cannot move; call it from a tasklet spawned with tasklet_options::migratable = true"));
+        CHECK_THROWS_MATCHES(tasklets::move_to(thread_ref()), tasklets::state_error,
+                             Message("tasklets: move_to() an empty thread_ref; get one from thread_ref::current() or "
+                                     "worker_pool::worker()"));
+        std::string refused;
+        tasklet_options fixed;
+        fixed.name = "rooted";
+        tasklet t(fixed, [&] {
+            try {
+                tasklets::move_to(host.ref);
+            } catch (const tasklets::state_error& e) {
+                refused = e.what();
+            }
+        });
+        tasklets::run();
+        CHECK(refused == "tasklets: move_to(): tasklet " + std::to_string(t.id()) +
+                             " \"rooted\" was not spawned migratable, and a started tasklet stays on its thread; spawn it "
+                             "with tasklet_options::migratable = true (docs/multicore.md, \"Migration\")");
+
+        // A handle belongs to its thread: while one refers to the tasklet, it stays.
+        tasklet held(migratable("held"), [&] {
+            try {
+                tasklets::move_to(host.ref);
+            } catch (const tasklets::state_error& e) {
+                refused = e.what();
+            }
+        });
+        tasklets::run();
+        CHECK(refused == "tasklets: move_to(): tasklet " + std::to_string(held.id()) +
+                             " \"held\" is referred to by 1 tasklet handle(s), which belong to its thread and cannot "
+                             "follow it; drop them before it moves (a shared_channel reaches it wherever it runs)");
+        CHECK_FALSE(held.alive());
+
+        // Onto its own thread: nothing happens.
+        std::thread::id after;
+        tasklet(migratable(), [&] {
+            tasklets::move_to(thread_ref::current());
+            after = where_am_i();
+        });
+        tasklets::run();
+        CHECK(after == where_am_i());
+    });
+}
+
+TEST_CASE("move_to a thread that has ended raises thread_error and the tasklet stays", "[threads][migration]") {
+    thread_ref gone;
+    in_thread([&] { gone = thread_ref::current(); });
+    REQUIRE(gone.ended());
+    in_thread([&] {
+        std::string what;
+        std::thread::id after;
+        tasklet(migratable(), [&] {
+            try {
+                tasklets::move_to(gone);
+            } catch (const tasklets::thread_error& e) {
+                what = e.what();
+            }
+            after = where_am_i();
+        });
+        tasklets::run();
+        CHECK(what == "tasklets: move_to() a thread that has ended; the tasklet stays on its thread");
+        CHECK(after == where_am_i());
+    });
+}
+
+TEST_CASE("a moved tasklet may not use its old thread's channel: thread_error, not a race", "[threads][migration]") {
+    host_thread host;
+    shared_channel<std::string> seen;
+    in_thread([&] {
+        tasklets::channel<int> local;
+        auto from_local = tasklets::on_receive(local);
+        (void)tasklets::select(from_local, tasklets::default_case);  // binds it to this thread
+        tasklet(migratable(), [&, seen]() mutable {
+            tasklets::move_to(host.ref);
+            try {
+                local.send(1);
+                seen.send("sent");
+            } catch (const tasklets::thread_error& e) {
+                seen.send(e.what());
+            }
+        });
+        tasklets::run();
+        CHECK(seen.receive() ==
+              "tasklets: send on a channel of another thread: a tasklet is used only on the thread that created it, "
+              "and a channel only on the thread of its first send, receive or select (docs/semantics.md §9.1)");
+    });
+}
+
+TEST_CASE("a tasklet still on its new thread when that thread ends is killed there, its destructors run",
+          "[threads][migration]") {
+    auto host = std::make_unique<host_thread>();
+    shared_channel<int> never;
+    shared_channel<std::thread::id> arrived;
+    std::atomic<int> unwound{0};
+    in_thread([&] {
+        tasklet(migratable(), [&, never, arrived]() mutable {
+            struct guard {
+                std::atomic<int>& n;
+                ~guard() { n.fetch_add(1); }
+            } g{unwound};
+            tasklets::move_to(host->ref);
+            arrived.send(where_am_i());
+            (void)never.receive();
+        });
+        tasklets::run();
+        CHECK(arrived.receive() == host->thread.get_id());
+    });
+    CHECK(unwound == 0);
+    host->end();
+    CHECK(unwound == 1);
+    CHECK(never.balance() == 0);
+}
+
+TEST_CASE("a worker pool moves migratable tasklets from a busy worker to a sleeping one", "[threads][pool][migration]") {
+    worker_pool pool(2);
+    std::atomic<bool> ran_on[2] = {false, false};
+    std::atomic<bool> spread{false};
+    constexpr int tasklets_count = 4;
+    // All four start on worker 0; worker 1 has nothing and sleeps. They yield until one of
+    // them has run on worker 1 (or give up after ten seconds, which fails the test).
+    pool.worker(0).spawn([&] {
+        for (int i = 0; i < tasklets_count; ++i)
+            tasklet(migratable(), [&] {
+                const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+                while (!spread && std::chrono::steady_clock::now() < give_up) {
+                    const std::size_t w = pool.current_worker();
+                    ran_on[w] = true;
+                    if (w == 1) spread = true;
+                    tasklets::schedule();
+                }
+            });
+    });
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(11);
+    while (!spread && std::chrono::steady_clock::now() < give_up) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    CHECK(spread);
+    CHECK(ran_on[0]);
+    CHECK(ran_on[1]);
+    CHECK(pool.statistics().moved >= 1);
+}
+
+TEST_CASE("a worker pool does not move tasklets that did not opt in", "[threads][pool][migration]") {
+    worker_pool pool(2);
+    std::atomic<bool> ran_on[2] = {false, false};
+    shared_channel<int> done;
+    pool.worker(0).spawn([&, done] {
+        for (int i = 0; i < 4; ++i)
+            tasklet([&, done]() mutable {
+                for (int k = 0; k < 5000; ++k) {
+                    ran_on[pool.current_worker()] = true;
+                    tasklets::schedule();
+                }
+                done.send(1);
+            });
+    });
+    in_thread([&] {
+        for (int i = 0; i < 4; ++i) (void)done.receive();
+    });
+    CHECK(ran_on[0]);
+    CHECK_FALSE(ran_on[1]);
+    CHECK(pool.statistics().moved == 0);
+}
+
+TEST_CASE("a pool job that moved off the pool still counts for wait()", "[threads][pool][migration]") {
+    host_thread host;
+    worker_pool pool(2);
+    std::atomic<bool> ended_outside{false};
+    pool.spawn(migratable(), [&] {
+        tasklets::move_to(host.ref);
+        ended_outside = pool.current_worker() == worker_pool::npos;
+    });
+    pool.wait();
+    CHECK(ended_outside);
+}
