@@ -385,6 +385,35 @@ TEST_CASE("remote_tasklet: a kill from another thread unblocks the tasklet on it
     home.join();
 }
 
+TEST_CASE("remote_tasklet: a kill reaches a tasklet that waits as its thread's last runnable one, polling itself",
+          "[threads][cross]") {
+    shared_channel<remote_tasklet> made;
+    shared_channel<int> never;
+    shared_channel<int> go;
+    shared_channel<std::string> said;
+    std::thread home([&] {
+        tasklet t([&] {
+            try {
+                made.send(remote_tasklet(tasklets::current()));
+                (void)never.receive();  // the last to wait: it polls the thread's events in place
+                said.send("received");
+            } catch (const tasklets::tasklet_exit&) {
+                said.send("killed");
+                throw;
+            }
+        });
+        (void)go.receive();
+    });
+    in_thread([&] {
+        const remote_tasklet r = made.receive();
+        r.kill();
+        CHECK(said.receive() == "killed");
+        go.send(1);
+    });
+    home.join();
+    CHECK(never.balance() == 0);
+}
+
 TEST_CASE("remote_tasklet: throw_exception from another thread is raised in the tasklet", "[threads][cross]") {
     shared_channel<remote_tasklet> made;
     shared_channel<std::string> said;

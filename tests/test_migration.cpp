@@ -289,3 +289,65 @@ TEST_CASE("a pool job that moved off the pool still counts for wait()", "[thread
     pool.wait();
     CHECK(ended_outside);
 }
+
+namespace {
+// Waits up to ten seconds for `done`; whether it came.
+template <class F>
+bool eventually(F done) {
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!done() && std::chrono::steady_clock::now() < give_up) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return done();
+}
+}  // namespace
+
+TEST_CASE("remote_tasklet: a kill follows a migratable tasklet to the thread it moved to", "[threads][migration]") {
+    host_thread host;
+    shared_channel<tasklets::remote_tasklet> made;
+    shared_channel<std::thread::id> arrived;
+    shared_channel<int> never;
+    std::atomic<int> unwound{0};
+    in_thread([&] {
+        tasklet(migratable(), [&, made, arrived, never]() mutable {
+            struct guard {
+                std::atomic<int>& n;
+                ~guard() { n.fetch_add(1); }
+            } g{unwound};
+            made.send(tasklets::remote_tasklet(tasklets::current()));  // the handle is gone again before the move
+            tasklets::move_to(host.ref);
+            arrived.send(where_am_i());
+            (void)never.receive();
+        });
+        const tasklets::remote_tasklet r = made.receive();
+        CHECK(arrived.receive() == host.thread.get_id());
+        r.kill();  // posted to this thread, which it left: forwarded
+    });
+    CHECK(eventually([&] { return unwound == 1; }));
+    CHECK(never.balance() == 0);
+}
+
+TEST_CASE("remote_tasklet: a kill reaches a tasklet that keeps moving, whenever it is sent", "[threads][migration]") {
+    host_thread a;
+    host_thread b;
+    for (int round = 0; round < 20; ++round) {
+        shared_channel<tasklets::remote_tasklet> made;
+        std::atomic<int> unwound{0};
+        std::atomic<long> moves{0};
+        a.ref.spawn(migratable(), [&, made]() mutable {
+            struct guard {
+                std::atomic<int>& n;
+                ~guard() { n.fetch_add(1); }
+            } g{unwound};
+            made.send(tasklets::remote_tasklet(tasklets::current()));
+            for (;;) {  // only a kill ends it; it may be anywhere, or on its way, when one comes
+                tasklets::move_to(moves % 2 ? a.ref : b.ref);
+                ++moves;
+            }
+        });
+        in_thread([&] {
+            const tasklets::remote_tasklet r = made.receive();
+            while (moves < round * 10) std::this_thread::yield();
+            r.kill();
+        });
+        CHECK(eventually([&] { return unwound == 1; }));
+    }
+}

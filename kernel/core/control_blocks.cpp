@@ -5,6 +5,7 @@
 #include "core/ring.hpp"
 #include "core/scheduler.hpp"
 #include "core/tasklet_life.hpp"
+#include "threads/migration.hpp"
 
 #include <tasklets/stack.hpp>
 
@@ -51,7 +52,7 @@ std::size_t body_offset() noexcept {
 // out, so that it names one tasklet wherever it goes (traces, remote kills). relaxed: only
 // uniqueness matters.
 std::uint64_t migrant_id() noexcept {
-    static std::atomic<std::uint64_t> next{std::uint64_t{1} << 40};
+    static std::atomic<std::uint64_t> next{first_migrant_id};
     return next.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -121,6 +122,7 @@ void bind_and_schedule(tasklet_impl* t, tasklet_body* body) noexcept {
 
 void free_tasklet(scheduler& s, tasklet_impl* t) noexcept {
     unlink_all(s, t);
+    if (t->migratable) [[unlikely]] forget_migrant(t->id);
     if (t->body) t->body->~tasklet_body();
     void* const slab = t->cell_slab;
     t->~tasklet_impl();

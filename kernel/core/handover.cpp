@@ -10,7 +10,12 @@
 namespace tasklets::detail {
 
 tasklet_impl* successor_for_leaving(scheduler& s, tasklet_impl* self) {
-    if (self->next != self || refill_ring(s, self)) return self->next;
+    if (self->next != self) return self->next;
+    const bool refilled = refill_ring(s, self);
+    // While it polled, another thread's kill or throw may have reached it (it was the
+    // running tasklet then: threads/remote_tasklet.cpp): raised now, before it blocks.
+    if (self->pending) [[unlikely]] raise_pending(self);
+    if (refilled) return self->next;
     tasklet_impl* w = watchdog(s);
     // docs/semantics.md §5: the last runnable tasklet gets the deadlock; the watchdog,
     // still blocked, can be woken by it (the tasklet may catch the error and send).

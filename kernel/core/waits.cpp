@@ -73,6 +73,12 @@ void wait_for_event(scheduler& s, event_wait* w) {
             }
             s.events->poll(s, true, -1);
             if (!self->event) return;  // ours came while we were still running
+            if (self->pending) [[unlikely]] {
+                // A kill or throw from another thread, delivered to us while we polled
+                // (threads/remote_tasklet.cpp): the wait ends with it.
+                unblock(self);
+                raise_pending(self);
+            }
         }
         tasklet_impl* target = self->next;
         try {

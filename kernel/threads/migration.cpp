@@ -31,7 +31,9 @@
 #include <tasklets/errors.hpp>
 #include <tasklets/thread_ref.hpp>
 
+#include <mutex>
 #include <string>
+#include <unordered_map>
 
 namespace tasklets::detail {
 
@@ -42,6 +44,50 @@ struct migrant_mail : mail {
 };
 
 namespace {
+
+// The directory (migration.hpp). One lock for the process: it is taken only by moves of
+// tasklets a remote_tasklet names and by requests that missed, never on other paths.
+struct migrant_place {
+    std::shared_ptr<thread_inbox> where;  // null while it travels
+    mail* held = nullptr;                 // requests that came while it travelled (linked by next), oldest first
+    mail* held_tail = nullptr;
+};
+struct migrant_directory {
+    std::mutex mutex;
+    std::unordered_map<std::uint64_t, migrant_place> places;
+};
+migrant_directory& directory() {
+    static migrant_directory* d = new migrant_directory;  // never destroyed: threads may outlive exit()'s destructors
+    return *d;
+}
+
+// `t` left its thread: requests for it are kept until it arrives.
+void note_departure(const tasklet_impl* t) {
+    migrant_directory& d = directory();
+    std::lock_guard lock(d.mutex);
+    if (auto it = d.places.find(t->id); it != d.places.end()) it->second.where = nullptr;
+}
+
+// `t` arrived on the thread of `s` (it is in its lists): the requests kept meanwhile are
+// delivered to it now, in the order they came.
+void note_arrival(scheduler& s, const tasklet_impl* t) noexcept {
+    migrant_directory& d = directory();
+    mail* held = nullptr;
+    {
+        std::lock_guard lock(d.mutex);
+        auto it = d.places.find(t->id);
+        if (it == d.places.end()) return;
+        it->second.where = get_reactor(s).inbox();
+        held = std::exchange(it->second.held, nullptr);
+        it->second.held_tail = nullptr;
+    }
+    while (held) {
+        mail* next = held->next;
+        held->next = nullptr;
+        held->deliver(held, s);
+        held = next;
+    }
+}
 
 std::string describe(const tasklet_impl* t) {
     std::string text = "tasklet " + std::to_string(t->id);
@@ -57,6 +103,7 @@ void adopt(scheduler& s, tasklet_impl* t, bool runnable) noexcept {
     ++s.counts.alive;
     if (runnable) ring_append(s, t);
     else note_paused(s);
+    note_arrival(s, t);
 }
 
 // On B, inside its reactor's poll.
@@ -139,6 +186,7 @@ void depart(scheduler& s, migrant_mail* m, tasklet_impl* target) {
     ring_unlink(s, self);
     unlink_all(s, self);
     note_ended(s);  // from this thread's count of live tasklets; adopt() counts it on B
+    note_departure(self);
     s.dead = self;
     s.departing = m;
     if (s.switch_flags & (budget_armed | schedule_watched)) [[unlikely]] target = on_switch(s, self, target);
@@ -162,6 +210,51 @@ void send_migrant(scheduler& s, tasklet_impl* t) noexcept {
     std::unique_ptr<migrant_mail> mine(m);
     adopt(s, t, true);
     if (mine->refused) set_pending(t, std::move(mine->refused));
+}
+
+void follow_migrant(std::uint64_t id, std::shared_ptr<thread_inbox> where) {
+    migrant_directory& d = directory();
+    std::lock_guard lock(d.mutex);
+    auto [it, added] = d.places.try_emplace(id);
+    if (added) it->second.where = std::move(where);
+}
+
+bool forward_to_migrant(std::uint64_t id, mail* request) noexcept {
+    migrant_directory& d = directory();
+    std::shared_ptr<thread_inbox> where;
+    {
+        std::lock_guard lock(d.mutex);
+        auto it = d.places.find(id);
+        if (it == d.places.end()) return false;
+        migrant_place& p = it->second;
+        if (!p.where) {
+            request->next = nullptr;
+            if (p.held_tail) p.held_tail->next = request;
+            else p.held = request;
+            p.held_tail = request;
+            return true;
+        }
+        where = p.where;
+    }
+    if (!where->post(request)) request->discard(request);  // its thread ended: the tasklet was killed there
+    return true;
+}
+
+void forget_migrant(std::uint64_t id) noexcept {
+    migrant_directory& d = directory();
+    mail* held = nullptr;
+    {
+        std::lock_guard lock(d.mutex);
+        auto it = d.places.find(id);
+        if (it == d.places.end()) return;
+        held = it->second.held;
+        d.places.erase(it);
+    }
+    while (held) {
+        mail* next = held->next;
+        held->discard(held);
+        held = next;
+    }
 }
 
 }  // namespace tasklets::detail

@@ -6,6 +6,7 @@
 #include "core/throw_into.hpp"
 #include "io/reactor.hpp"
 #include "threads/inbox.hpp"
+#include "threads/migration.hpp"
 
 #include <tasklets/errors.hpp>
 #include <tasklets/remote_tasklet.hpp>
@@ -31,6 +32,10 @@ tasklet_impl* find_tasklet(scheduler& s, std::uint64_t id) noexcept {
 void deliver_throw(mail* m, scheduler& s) noexcept {
     std::unique_ptr<throw_mail> mine(static_cast<throw_mail*>(m));
     tasklet_impl* t = find_tasklet(s, mine->id);
+    if (!t && mine->id >= first_migrant_id && forward_to_migrant(mine->id, mine.get())) {
+        (void)mine.release();  // it moved: sent after it, or kept until it arrives
+        return;
+    }
     if (!t || !t->alive) return;  // dead already: nothing to do (§4.1)
     if (t == s.current) {
         // It is the one polling: raise it at its next switch, as a resume hook does.
@@ -44,7 +49,12 @@ void deliver_throw(mail* m, scheduler& s) noexcept {
     }
 }
 
-void discard_throw(mail* m) noexcept { delete static_cast<throw_mail*>(m); }
+// Its thread ended first. A migratable tasklet may live on elsewhere: then it follows.
+void discard_throw(mail* m) noexcept {
+    auto* mine = static_cast<throw_mail*>(m);
+    if (mine->id >= first_migrant_id && forward_to_migrant(mine->id, mine)) return;
+    delete mine;
+}
 
 }  // namespace
 
@@ -58,6 +68,7 @@ remote_tasklet::remote_tasklet(const tasklet& t) {
     detail::own(impl, "remote_tasklet()");
     thread_ = thread_ref(detail::get_reactor(*impl->home).inbox());
     id_ = impl->id;
+    if (impl->migratable) detail::follow_migrant(id_, thread_.inbox_);  // requests follow it where it moves
 }
 
 void remote_tasklet::post(std::exception_ptr e, bool killing) const {
@@ -67,6 +78,11 @@ void remote_tasklet::post(std::exception_ptr e, bool killing) const {
     m->id = id_;
     m->e = std::move(e);
     m->killing = killing;
+    // A migratable tasklet is sent to where the directory says it is now.
+    if (id_ >= detail::first_migrant_id) {
+        if (detail::forward_to_migrant(id_, m.get())) (void)m.release();
+        return;  // not in the directory: it has ended
+    }
     // A thread that has ended killed all its tasklets: the request is moot.
     if (thread_.inbox_->post(m.get())) (void)m.release();
 }
