@@ -1,10 +1,11 @@
 // Random programs across threads: sends, receives and selects (two cases and a deadline)
 // with timeouts on shared channels, closes, kills of waiting tasklets (on their thread and
-// from others), spawns onto other threads. Checks conservation — every value sent ends
-// exactly once: received, or destroyed undelivered (a send that timed out or was killed
-// keeps its value; a receiver killed after it was served destroys it) — and
-// that every run ends (a lost wake-up would leave a tasklet waiting: the run would hang
-// until ctest's timeout). Authority: docs/semantics.md §9.3.
+// from others), spawns onto other threads, migratable tasklets moving between them.
+// Checks conservation — every value sent ends exactly once: received, or destroyed
+// undelivered (a send that timed out or was killed keeps its value; a receiver killed
+// after it was served destroys it) — and that every run ends (a lost wake-up would leave
+// a tasklet waiting: the run would hang until ctest's timeout). Authority:
+// docs/semantics.md §9.3 and §9.6.
 //
 // TASKLETS_STRESS_OPS sets the number of operations (default 20,000; the long mode is
 // e.g. TASKLETS_STRESS_OPS=1000000 tests/tasklets_tests "[stress]").
@@ -30,7 +31,7 @@ struct ledger {
     std::atomic<int> next{0};
     std::atomic<long> ops{0};
     std::atomic<long> received{0}, undelivered{0}, timeouts{0}, kills{0}, remote_kills{0}, kills_landed{0}, remote_spawns{0};
-    std::atomic<long> selects{0}, closes{0}, closed_seen{0};
+    std::atomic<long> selects{0}, closes{0}, closed_seen{0}, moves{0};
 };
 
 // A value on its way: its end is counted once, by take() or by the destructor.
@@ -185,10 +186,19 @@ void actor(world& w, unsigned seed, std::vector<tasklets::tasklet>& siblings, in
             // Counted down when the job's function is destroyed: after its tasklet ran,
             // or unrun if the spawn fails or its thread ends first.
             std::shared_ptr<void> live(nullptr, [&w](void*) { w.remote_live.fetch_sub(1); });
+            // Migratable: half of them move to a random thread between two operations
+            // (docs/semantics.md §9.6), whatever waits meanwhile.
+            tasklets::tasklet_options may_move;
+            may_move.migratable = true;
             try {
-                target.spawn([&w, channel, s = rng(), live = std::move(live)] {
+                target.spawn(may_move, [&w, channel, s = rng(), live = std::move(live)] {
                     std::mt19937 r(s);
                     one_op(w, r, channel);
+                    if (r() & 1) {
+                        tasklets::move_to(w.refs[r() % threads]);
+                        w.book.moves.fetch_add(1, std::memory_order_relaxed);
+                        one_op(w, r, channel);
+                    }
                 });
             } catch (const tasklets::thread_error&) {
             }
@@ -239,7 +249,7 @@ TEST_CASE("random cross-thread programs conserve every value and always end", "[
                    << ", timeouts " << w.book.timeouts << ", kills " << w.book.kills << ", remote kills "
                    << w.book.remote_kills << ", landed " << w.book.kills_landed << ", remote spawns "
                    << w.book.remote_spawns << ", selects " << w.book.selects << ", closes " << w.book.closes
-                   << ", closed seen " << w.book.closed_seen);
+                   << ", closed seen " << w.book.closed_seen << ", moves " << w.book.moves);
     CHECK(wrong == 0);
     CHECK(w.book.received + w.book.undelivered == made);
     for (auto& c : w.channels) CHECK(c.balance() == 0);
@@ -247,4 +257,5 @@ TEST_CASE("random cross-thread programs conserve every value and always end", "[
     CHECK(w.book.kills_landed > 0);
     CHECK(w.book.selects > 0);
     CHECK(w.book.closed_seen > 0);
+    CHECK(w.book.moves > 0);
 }
