@@ -87,6 +87,10 @@ void cell_pool::release(void* cell, void* slab_of_cell) noexcept {
         ::operator delete(cell);
         return;
     }
+    release_to_slab(cell, slab_of_cell);
+}
+
+void cell_pool::release_to_slab(void* cell, void* slab_of_cell) noexcept {
     auto* s = static_cast<slab*>(slab_of_cell);
     auto* c = static_cast<free_cell*>(cell);
     c->next = s->free;

@@ -34,6 +34,8 @@ public:
     /// allocated alone). Throws std::system_error(ENOMEM) naming what could not be had.
     void* allocate(std::size_t bytes, void*& slab);
     void release(void* cell, void* slab) noexcept;
+    /// release() of a cell whose slab is known not to be null.
+    void release_to_slab(void* cell, void* slab) noexcept;
     /// A cell of its own, from operator new, that any thread's pool may release (slab
     /// null): for a control block that may end on another thread (a migratable tasklet).
     static void* allocate_alone(std::size_t bytes);

@@ -58,11 +58,6 @@ std::uint64_t migrant_id() noexcept {
 
 }  // namespace
 
-void unlink_all(scheduler& s, tasklet_impl* t) noexcept {
-    if (t->all_prev) t->all_prev->all_next = t->all_next;
-    else s.all = t->all_next;
-    if (t->all_next) t->all_next->all_prev = t->all_prev;
-}
 
 void link_all(scheduler& s, tasklet_impl* t) noexcept {
     t->all_prev = nullptr;
@@ -75,14 +70,21 @@ tasklet_impl* allocate_tasklet(std::size_t body_size, const tasklet_options& opt
     scheduler& s = sched();
     const std::size_t stack_bytes = stack_bytes_for(s, options.stack_size);
     void* slab = nullptr;
-    void* memory = options.migratable ? cell_pool::allocate_alone(body_offset() + body_size)
-                                      : s.cells.allocate(body_offset() + body_size, slab);
+    void* memory;
+    std::uint64_t id;
+    if (options.migratable) [[unlikely]] {
+        memory = cell_pool::allocate_alone(body_offset() + body_size);
+        id = migrant_id();
+    } else {
+        memory = s.cells.allocate(body_offset() + body_size, slab);
+        id = s.next_id++;
+    }
     auto* t = ::new (memory) tasklet_impl;
     t->cell_slab = slab;
     t->home = &s;
     t->stack.size = stack_bytes;
     t->fp_control = arch::current_fp_control();  // inherited, as by a new thread
-    t->id = options.migratable ? migrant_id() : s.next_id++;
+    t->id = id;
     t->migratable = options.migratable;
     t->next = t->prev = t;
     if (!options.name.empty()) {
@@ -122,11 +124,16 @@ void bind_and_schedule(tasklet_impl* t, tasklet_body* body) noexcept {
 
 void free_tasklet(scheduler& s, tasklet_impl* t) noexcept {
     unlink_all(s, t);
-    if (t->migratable) [[unlikely]] forget_migrant(t->id);
     if (t->body) t->body->~tasklet_body();
     void* const slab = t->cell_slab;
+    if (slab == nullptr) [[unlikely]] {  // allocated alone: a large body, or migratable
+        if (t->migratable) forget_migrant(t->id);
+        t->~tasklet_impl();
+        ::operator delete(t);
+        return;
+    }
     t->~tasklet_impl();
-    s.cells.release(t, slab);
+    s.cells.release_to_slab(t, slab);
 }
 
 }  // namespace tasklets::detail

@@ -37,10 +37,14 @@ void start_tasklet(scheduler& s, tasklet_impl* t) {
 void release_dead(scheduler& s) noexcept {
     tasklet_impl* t = s.dead;
     s.dead = nullptr;
-    if (s.departing) [[unlikely]] return send_migrant(s, t);  // alive, and moving away
-    instrument::tasklet_buried(t->tools);
-    if (t->migratable) [[unlikely]] stack_pool::release_alone(t->stack);
-    else s.stacks.release(t->stack);
+    if (t->migratable) [[unlikely]] {
+        if (s.departing) return send_migrant(s, t);  // alive, and moving away
+        instrument::tasklet_buried(t->tools);
+        stack_pool::release_alone(t->stack);
+    } else {
+        instrument::tasklet_buried(t->tools);
+        s.stacks.release(t->stack);
+    }
     t->stack = stack_region{nullptr, t->stack.size, nullptr, 0};  // stack_size() still answers
     if (t->handles == 0) free_tasklet(s, t);
 }

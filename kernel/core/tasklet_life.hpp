@@ -28,6 +28,10 @@ void free_tasklet(scheduler& s, tasklet_impl* t) noexcept;
 
 /// Every control block of the thread, for teardown, deadlock reports and debuggers.
 void link_all(scheduler& s, tasklet_impl* t) noexcept;
-void unlink_all(scheduler& s, tasklet_impl* t) noexcept;
+inline void unlink_all(scheduler& s, tasklet_impl* t) noexcept {
+    if (t->all_prev) t->all_prev->all_next = t->all_next;
+    else s.all = t->all_next;
+    if (t->all_next) t->all_next->all_prev = t->all_prev;
+}
 
 }  // namespace tasklets::detail
