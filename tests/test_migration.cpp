@@ -1,5 +1,5 @@
 // Moving a started tasklet to another thread: tasklet_options::migratable, move_to() and
-// a worker pool's moves to idle workers. Authority: docs/semantics.md §9.6;
+// a worker pool's moves to less busy workers. Authority: docs/semantics.md §9.6;
 // include/tasklets/thread_ref.hpp (move_to) and include/tasklets/worker_pool.hpp.
 #include <catch2/catch.hpp>
 
@@ -254,6 +254,23 @@ TEST_CASE("a worker pool moves migratable tasklets from a busy worker to a sleep
     CHECK(ran_on[0]);
     CHECK(ran_on[1]);
     CHECK(pool.statistics().moved >= 1);
+}
+
+TEST_CASE("a worker pool does not move a migratable tasklet that has its worker to itself", "[threads][pool][migration]") {
+    worker_pool pool(2);
+    std::atomic<bool> ran_on[2] = {false, false};
+    shared_channel<int> done;
+    pool.worker(0).spawn(migratable(), [&, done]() mutable {
+        for (int k = 0; k < 5000; ++k) {  // worker 1 sleeps all along: moving would gain nothing
+            ran_on[pool.current_worker()] = true;
+            tasklets::schedule();
+        }
+        done.send(1);
+    });
+    in_thread([&] { (void)done.receive(); });
+    CHECK(ran_on[0]);
+    CHECK_FALSE(ran_on[1]);
+    CHECK(pool.statistics().moved == 0);
 }
 
 TEST_CASE("a worker pool does not move tasklets that did not opt in", "[threads][pool][migration]") {

@@ -55,8 +55,8 @@ struct tasklet_options {
     std::string name;
     /// May this tasklet move to another thread once started? Off by default: a started
     /// tasklet stays on its thread. A migratable tasklet moves only at two calls it makes
-    /// itself — tasklets::move_to(), and schedule() on a worker_pool's worker while
-    /// another worker sleeps — and its code must keep no thread_local's address (nor
+    /// itself — tasklets::move_to(), and schedule() on a worker_pool's worker busier
+    /// than another — and its code must keep no thread_local's address (nor
     /// anything found through one) across those calls (docs/multicore.md, "Migration").
     /// Its control block and stack are allocated alone rather than from the thread's
     /// pools, so that any thread may free them: spawning one costs a memory mapping.

@@ -19,9 +19,9 @@
 // a started tasklet that moved between threads would break code that keeps a
 // thread_local's address across a switch (compilers do; llvm/llvm-project issue 98479).
 // A job spawned with tasklet_options::migratable = true opts in: when it calls
-// schedule() on a worker that has other tasklets to run while another worker sleeps, it
-// moves to the sleeper (at most once every poll_interval() safe points of its worker),
-// and it may move itself with move_to(). docs/multicore.md, "Migration", says what its
+// schedule() on a worker that has at least two more runnable tasklets than another (a
+// sleeping worker has none), it moves to the least busy one (looked at once every
+// poll_interval() safe points of its worker), and it may move itself with move_to(). docs/multicore.md, "Migration", says what its
 // code must not do.
 //
 // Idle workers sleep in their reactor (epoll_wait, io_uring_enter or a Windows wait) and
@@ -133,7 +133,7 @@ public:
         std::uint64_t started = 0;  ///< jobs made into tasklets
         std::uint64_t stolen = 0;   ///< of those, taken from another worker's queue
         std::uint64_t wakeups = 0;  ///< sleeping workers woken by spawn()
-        std::uint64_t moved = 0;    ///< migratable tasklets moved to a sleeping worker
+        std::uint64_t moved = 0;    ///< migratable tasklets moved to a less busy worker
     };
     counts statistics() const noexcept;
 

@@ -20,7 +20,7 @@ namespace {
     scheduler& s = sched();
     if (tick_countdown < 0) {
         slow_safe_point(s);
-        // A pool's offer to move a migratable tasklet to an idle worker: once it moved,
+        // A pool's offer to move a migratable tasklet to a less busy worker: once it moved,
         // this yield is done (and `s` is another thread's scheduler).
         if (s.rebalance && s.current->migratable && s.rebalance(s)) return;
     }

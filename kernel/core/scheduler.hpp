@@ -64,7 +64,7 @@ struct scheduler {
     std::vector<tasklet_impl*> watchdogs;  // run() callers, innermost last
     tasklet_impl* dead = nullptr;          // finished; its stack is freed once we are off it (or: departing, below)
     migrant_mail* departing = nullptr;     // with dead: that tasklet is moving to this mail's thread, sent once we are off its stack (threads/migration.cpp)
-    // A worker_pool worker's offer to move the running migratable tasklet to an idle
+    // A worker_pool worker's offer to move the running migratable tasklet to a less busy
     // worker, asked at schedule()'s periodic safe point; true once it moved (it returns
     // on the other thread, so the caller's scheduler& is stale). Null on other threads.
     bool (*rebalance)(scheduler& s) = nullptr;

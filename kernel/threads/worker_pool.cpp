@@ -54,6 +54,10 @@ struct alignas(64) pool_worker {
     std::atomic<std::size_t> queued{0};
     // Read by every spawner: on a line of its own, away from the queue's churn.
     alignas(64) std::atomic<bool> sleeping{false};
+    // Its ring's runnable tasklets besides serve()'s loop, published once a round, for
+    // the offers of migratable tasklets (offer_to_lighter_worker). Relaxed: a hint; a
+    // stale one moves a tasklet too many or too few, never loses one.
+    std::atomic<int> runnable{0};
     alignas(64) std::shared_ptr<thread_inbox> inbox;           // set before the pool's constructor returns
     nudge_mail nudge;
     io_wait* idle = nullptr;                       // worker thread only: its idle wait, while parked
@@ -209,9 +213,11 @@ void serve(pool_core& p, pool_worker& w) {
             continue;
         }
         if (s.runcount > 1) {  // others are runnable
+            w.runnable.store(s.runcount - 1, std::memory_order_relaxed);
             schedule();
             continue;
         }
+        w.runnable.store(0, std::memory_order_relaxed);
         check_quiescent(p, w);
         // seq_cst store and the queues' mutexes: see the file comment.
         w.sleeping.store(true, std::memory_order_seq_cst);
@@ -254,38 +260,48 @@ struct start_gate {
 };
 
 // schedule()'s periodic offer (scheduler::rebalance): the running tasklet is migratable.
-// If this worker has other tasklets to run and another worker sleeps, the tasklet moves
-// there, so that started work spreads as unstarted jobs do by stealing. The sleeper is
-// read seq_cst, as submit() does; a stale answer only moves a tasklet to a worker that
-// has just woken (it runs there) or keeps it here until the next offer.
-bool offer_to_idle_worker(scheduler& s) {
+// It moves to the worker with the fewest runnable tasklets (a sleeping one has none) if
+// that worker has at least two fewer than this one: afterwards neither has more than the
+// other had, so tasklets do not bounce between equally busy workers. Started work then
+// spreads as unstarted jobs do by stealing. `sleeping` is read seq_cst, as submit() does;
+// the counts are hints (see pool_worker::runnable).
+bool offer_to_lighter_worker(scheduler& s) {
     pool_core& p = *this_pool;
     pool_worker& self = *this_worker;
-    const int others = s.runcount - 1 - (s.main.in_ring ? 1 : 0);  // serve()'s loop is not work
-    if (others < 1 || p.stopping.load(std::memory_order_relaxed)) return false;
+    const int mine = s.runcount - (s.main.in_ring ? 1 : 0);  // serve()'s loop is not work
+    if (mine < 2 || p.stopping.load(std::memory_order_relaxed)) return false;
+    pool_worker* lightest = nullptr;
+    int fewest = mine - 1;  // a worker must have fewer than this to be worth the move
     const std::size_t n = p.workers.size();
     for (std::size_t i = 1; i < n; ++i) {
-        pool_worker& idle = *p.workers[(self.index + i) % n];
-        if (!idle.sleeping.load(std::memory_order_seq_cst)) continue;
-        tasklet_impl* target = nullptr;
-        migrant_mail* m;
-        try {
-            m = plan_move(s, idle.inbox, false, target);
-        } catch (...) {
-            return false;  // not movable now (held by a handle, atomic…), or the worker ended: stay
+        pool_worker& other = *p.workers[(self.index + i) % n];
+        const int theirs = other.sleeping.load(std::memory_order_seq_cst) ? 0 : other.runnable.load(std::memory_order_relaxed);
+        if (theirs < fewest) {
+            fewest = theirs;
+            lightest = &other;
         }
-        p.moved.fetch_add(1, std::memory_order_relaxed);
-        depart(s, m, target);  // what it meets on arrival (a kill) is raised by schedule()
-        return true;
     }
-    return false;
+    if (!lightest) return false;
+    tasklet_impl* target = nullptr;
+    migrant_mail* m;
+    try {
+        m = plan_move(s, lightest->inbox, false, target);
+    } catch (...) {
+        return false;  // not movable now (held by a handle, atomic…), or the worker ended: stay
+    }
+    // The lightest worker counts it at once, so that the next offers, here and on other
+    // workers, do not all pick the same worker before it publishes its own count.
+    lightest->runnable.fetch_add(1, std::memory_order_relaxed);
+    p.moved.fetch_add(1, std::memory_order_relaxed);
+    depart(s, m, target);  // what it meets on arrival (a kill) is raised by schedule()
+    return true;
 }
 
 void worker_main(pool_core* p, pool_worker* w, start_gate* ready, std::exception_ptr* failed) {
     this_worker = w;
     this_pool = p;
     try {
-        sched().rebalance = &offer_to_idle_worker;
+        sched().rebalance = &offer_to_lighter_worker;
         w->inbox = get_reactor(sched()).inbox();
     } catch (...) {
         *failed = std::current_exception();
