@@ -87,7 +87,7 @@ for r in rows.values():
         r["cpu"] = statistics.median(r["cpus"])
 
 workload_order = ["switch", "switch_framed", "schedule", "pingpong", "ring", "ring_raw", "spawn_join", "skynet",
-                  "xpingpong", "fanin"]
+                  "xpingpong", "fanin", "imbalance", "move"]
 workload_title = {
     "switch": "switch — raw context A→B→A round trip",
     "switch_framed": "switch_framed — the same, each side switching from a function of its own",
@@ -103,6 +103,9 @@ workload_title = {
                   "goroutines on one thread; go_locked_2threads pins each to its own); not pinned, a process per row"),
     "fanin": ("fanin — producers (one per thread, two on one thread) send into one channel, one consumer; "
               "per message; not pinned, a process per row"),
+    "imbalance": ("imbalance — 8 tasklets started on one worker of two, 400 slices of ~2 µs each with schedule() "
+                  "between; per slice (× is against the fixed row: started tasklets that stay)"),
+    "move": "move — a migratable tasklet moving itself between two workers with move_to(); per move",
 }
 by_workload = {}
 for name in order:
@@ -116,7 +119,7 @@ reference_workload = {"ring_raw": "ring"}
 
 # Multi-core workloads: each row against the tasklets row with as many threads (a pool's
 # workers, Go's procs, Boost.Fiber's threads), the pool's row first where there are two.
-multicore_workloads = {"skynet", "xpingpong", "fanin"}
+multicore_workloads = {"skynet", "xpingpong", "fanin", "imbalance", "move"}
 
 
 def thread_count(impl):
