@@ -36,6 +36,7 @@ set(TASKLETS_KERNEL_SOURCES
   kernel/io/reactor_uring.cpp
   kernel/io/channel_timeouts.cpp
   kernel/io/helpers.cpp
+  kernel/threads/job_memory.cpp
   kernel/threads/migration.cpp
   kernel/threads/thread_ref.cpp
   kernel/threads/shared_channel.cpp

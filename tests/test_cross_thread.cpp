@@ -264,6 +264,17 @@ TEST_CASE("pool tasklets spawn children and hear back over shared channels", "[t
     CHECK(pool.statistics().started == 1111);
 }
 
+TEST_CASE("a worker starts its own queued jobs newest first, however many are queued", "[threads][pool]") {
+    worker_pool pool(1);
+    std::vector<int> order;  // one worker: no two jobs run at once
+    pool.spawn([&] {
+        for (int i = 0; i < 300; ++i) pool.spawn([&order, i] { order.push_back(i); });
+    });
+    pool.wait();
+    REQUIRE(order.size() == 300);
+    for (int i = 0; i < 300; ++i) CHECK(order[static_cast<std::size_t>(i)] == 299 - i);
+}
+
 TEST_CASE("an idle worker steals jobs that have not started from a busy one", "[threads][pool]") {
     worker_pool pool(2);
     std::promise<void> release;

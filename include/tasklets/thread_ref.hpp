@@ -39,6 +39,10 @@ struct thread_inbox;
 struct remote_job {
     virtual ~remote_job() = default;
     virtual void run() = 0;
+    /// Jobs come from a per-thread cache of small blocks (kernel/threads/job_memory.hpp):
+    /// a worker that spawns a burst of children frees their jobs in a burst.
+    static void* operator new(std::size_t size);
+    static void operator delete(void* p, std::size_t size) noexcept;
 };
 
 /// A spawn sent elsewhere: the function, its arguments and options, carried until the

@@ -13,6 +13,7 @@
 #include "core/eh_state.hpp"
 #include "core/run_budget.hpp"
 #include "stacks/stack_pool.hpp"
+#include "threads/job_memory.hpp"
 
 #include <tasklets/watchdog.hpp>
 
@@ -91,6 +92,7 @@ struct scheduler {
     channel_callback on_channel;
     error_handler on_error;
     stack_pool stacks;
+    job_cache job_blocks;                  // memory for remote_job (threads/job_memory.hpp)
     // Set, with release ordering, when the thread has ended (core/thread_scheduler.cpp).
     std::atomic<bool> ended{false};
     // Who keeps this block: its thread while it runs, each channel bound to it, and, once

@@ -110,6 +110,7 @@ void destroy_scheduler(scheduler& s) noexcept {
     // more cells than the orphans' own: the rest goes back now, not when the last goes.
     s.stacks.unmap_unused();
     s.cells.release_empty();
+    s.job_blocks.drain();
     // release: a thread that sees `ended` (to let go of an orphan) sees the teardown above.
     s.ended.store(true, std::memory_order_release);
     tls_scheduler = nullptr;

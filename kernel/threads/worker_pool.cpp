@@ -17,6 +17,7 @@
 #include "core/scheduler.hpp"
 #include "io/reactor.hpp"
 #include "threads/inbox.hpp"
+#include "threads/job_queue.hpp"
 #include "threads/migration.hpp"
 #include "threads/spin_lock.hpp"
 
@@ -28,7 +29,6 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
-#include <deque>
 #include <mutex>
 #include <thread>
 #include <typeinfo>
@@ -47,7 +47,7 @@ struct nudge_mail : mail {
 struct alignas(64) pool_worker {
     std::size_t index = 0;
     spin_lock mutex;
-    std::deque<std::unique_ptr<remote_job>> jobs;  // guarded by mutex; newest at the back
+    job_queue jobs;  // guarded by mutex; newest at the back
     // A hint of jobs.size(), so that idle looks at empty queues take no lock. Relaxed: a
     // stale zero only delays a steal to the next look, and the sleeping protocol (file
     // comment) does not rely on it: the last look before sleeping takes the mutex.
@@ -139,14 +139,7 @@ std::unique_ptr<remote_job> pop(pool_worker& w, bool newest) {
     if (w.queued.load(std::memory_order_relaxed) == 0) return nullptr;
     std::lock_guard lock(w.mutex);
     if (w.jobs.empty()) return nullptr;
-    std::unique_ptr<remote_job> job;
-    if (newest) {
-        job = std::move(w.jobs.back());
-        w.jobs.pop_back();
-    } else {
-        job = std::move(w.jobs.front());
-        w.jobs.pop_front();
-    }
+    std::unique_ptr<remote_job> job = newest ? w.jobs.pop_back() : w.jobs.pop_front();
     w.queued.store(w.jobs.size(), std::memory_order_relaxed);
     return job;
 }
@@ -185,14 +178,14 @@ void start(pool_core& p, pool_worker& w, std::unique_ptr<remote_job> job) noexce
 }
 
 void drop_jobs(pool_core& p, pool_worker& w) noexcept {
-    std::deque<std::unique_ptr<remote_job>> left;
+    job_queue left;
     {
         std::lock_guard lock(w.mutex);
         left.swap(w.jobs);
         w.queued.store(0, std::memory_order_relaxed);
     }
-    for (auto& job : left) {
-        job.reset();
+    while (!left.empty()) {
+        left.pop_front().reset();
         bump(w.finished, std::memory_order_seq_cst);
     }
     check_quiescent(p, w);
@@ -412,7 +405,7 @@ void worker_pool::submit(std::unique_ptr<detail::remote_job> job) {
                               : *p.workers[p.next.fetch_add(1, std::memory_order_relaxed) % p.workers.size()];
     {
         std::lock_guard lock(target.mutex);
-        target.jobs.push_back(std::move(job));
+        target.jobs.push_back(job);
         target.queued.store(target.jobs.size(), std::memory_order_relaxed);
         // Counted before a thief can take it (under the mutex), so before it can end.
         if (detail::this_pool == &p) detail::bump(target.spawned, std::memory_order_seq_cst);
