@@ -6,6 +6,7 @@
 
 #include "support/in_thread.hpp"
 
+#include <future>
 #include <sstream>
 #include <string>
 #include <system_error>
@@ -137,4 +138,36 @@ TEST_CASE("trace: a file that cannot be written is an error naming it", "[trace]
         }
         tasklets::clear_trace();
     });
+}
+
+TEST_CASE("trace: a tasklet that moves to another thread leaves its thread's trace with an instant", "[trace][migration]") {
+    std::string json;
+    tasklets::thread_ref elsewhere;
+    std::thread host;
+    {
+        tasklets::shared_channel<int> stop;
+        std::promise<tasklets::thread_ref> made;
+        auto got = made.get_future();
+        host = std::thread([&] {
+            made.set_value(tasklets::thread_ref::current());
+            (void)stop.receive();
+        });
+        elsewhere = got.get();
+        tasklets_test::in_thread([&] {
+            tasklets::start_trace();
+            tasklets::tasklet_options o;
+            o.migratable = true;
+            tasklets::tasklet(o, [&] { tasklets::move_to(elsewhere); });
+            tasklets::run();
+            tasklets::stop_trace();
+            std::ostringstream out;
+            tasklets::write_trace(out);
+            json = out.str();
+            tasklets::clear_trace();
+        });
+        tasklets_test::in_thread([&] { stop.send(0); });
+        host.join();
+    }
+    CHECK(count(json, "\"name\":\"moved to another thread\"") == 1);
+    CHECK(count(json, "\"name\":\"finish\"") == 0);  // it ended on the other thread
 }

@@ -58,7 +58,7 @@ void observe_switch(scheduler& s, tasklet_impl* from, tasklet_impl* to) noexcept
     if (s.trace) {
         std::uint64_t channel = 0;
         std::uint32_t n = 0;
-        const leave_reason why = reason_for(from, channel, n);
+        const leave_reason why = s.departing && s.dead == from ? leave_reason::moved : reason_for(from, channel, n);
         s.trace->push_at(now, trace_kind::switched, from->id, to->id, channel, n, why);
     }
 }

@@ -193,6 +193,7 @@ private:
         close(id, t, e.ts);
         switch (e.reason) {
         case leave_reason::finished: instant(id, e.ts, "finish"); return;
+        case leave_reason::moved: instant(id, e.ts, "moved to another thread"); return;
         case leave_reason::yielded: return wait(t, e.ts, "runnable");
         case leave_reason::sending:
         case leave_reason::receiving: {

@@ -39,6 +39,7 @@ enum class leave_reason : std::uint8_t {
     paused,      // out of the ring, not blocked (removed, switched away from, interrupted)
     in_run,      // waiting inside run() for the others
     finished,    // ended (or killed)
+    moved,       // left for another thread (a migratable tasklet: threads/migration.cpp)
 };
 
 struct trace_event {
