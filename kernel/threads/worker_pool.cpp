@@ -65,7 +65,8 @@ struct alignas(64) pool_worker {
     io_wait* idle = nullptr;                       // worker thread only: its idle wait, while parked
     std::thread thread;
     // Written by this worker only (so a store, never a contended read-modify-write).
-    // spawned and finished count jobs for quiescence (see quiescent()): seq_cst stores.
+    // spawned and finished count jobs for quiescence (see quiescent()): release stores,
+    // read with acquire. (They were seq_cst: an xchg each on x86, two a job.)
     // started and stolen are figures: relaxed.
     alignas(64) std::atomic<std::uint64_t> spawned{0};  // jobs queued by this worker's tasklets
     std::atomic<std::uint64_t> finished{0};             // jobs ended on this worker (or dropped by it)
@@ -84,28 +85,32 @@ struct pool_core {
     std::mutex done_mutex;
     std::condition_variable done;
     std::exception_ptr first_error;                // guarded by done_mutex
-    // Spawns from threads that are not workers (seq_cst, as the workers' counts), and
+    // Spawns from threads that are not workers (a read-modify-write, so any order will
+    // do; seq_cst, as it is rare), and
     // the round-robin cursor they use (relaxed: any spread will do).
     std::atomic<std::uint64_t> spawned_outside{0};
     std::atomic<std::size_t> next{0};
     std::atomic<std::uint64_t> wakeups{0};         // relaxed: a figure
     // Jobs whose (migratable) tasklet ended on a thread outside the pool: counted with
-    // the workers' `finished` (seq_cst, as they are).
+    // the workers' `finished` (an RMW, as spawned_outside).
     std::atomic<std::uint64_t> finished_outside{0};
     std::atomic<std::uint64_t> moved{0};           // relaxed: a figure
 };
 
 // Has every job spawned so far ended? The counters are per worker, so no job costs a
 // read-modify-write on a shared line; the price is this sum. It reads every `finished`
-// first, then every `spawned` (all seq_cst): each job counted as finished was spawned
-// before it finished, so its spawn is counted too, and a job spawned later than the sums
-// were read can only have been spawned by a job still running (not counted as finished)
-// or by a thread racing with wait(). Equal sums therefore mean no job is left.
+// first, then every `spawned`, all with acquire: each job counted as finished was spawned
+// before it finished (its spawn's release store happens before it is queued, started and
+// ended, and its end's release store is what the acquire load read), so its spawn is
+// counted too; and a job spawned later than the sums were read can only have been
+// spawned by a job still running (not counted as finished) or by a thread racing with
+// wait(). Equal sums therefore mean no job is left. No total order over the counters is
+// needed, so no seq_cst.
 bool quiescent(const pool_core& p) noexcept {
-    std::uint64_t finished = p.finished_outside.load(std::memory_order_seq_cst);
-    for (const auto& w : p.workers) finished += w->finished.load(std::memory_order_seq_cst);
-    std::uint64_t spawned = p.spawned_outside.load(std::memory_order_seq_cst);
-    for (const auto& w : p.workers) spawned += w->spawned.load(std::memory_order_seq_cst);
+    std::uint64_t finished = p.finished_outside.load(std::memory_order_acquire);
+    for (const auto& w : p.workers) finished += w->finished.load(std::memory_order_acquire);
+    std::uint64_t spawned = p.spawned_outside.load(std::memory_order_acquire);
+    for (const auto& w : p.workers) spawned += w->spawned.load(std::memory_order_acquire);
     return spawned == finished;
 }
 
@@ -175,7 +180,7 @@ void start(pool_core& p, pool_worker& w, std::unique_ptr<remote_job> job) noexce
         job->run();
     } catch (...) {
         pool_job_failed(&p, std::current_exception());
-        bump(w.finished, std::memory_order_seq_cst);
+        bump(w.finished, std::memory_order_release);
     }
 }
 
@@ -188,7 +193,7 @@ void drop_jobs(pool_core& p, pool_worker& w) noexcept {
     }
     while (!left.empty()) {
         left.pop_front().reset();
-        bump(w.finished, std::memory_order_seq_cst);
+        bump(w.finished, std::memory_order_release);
     }
     check_quiescent(p, w);
 }
@@ -335,7 +340,7 @@ void pool_job_done(pool_core* p) noexcept {
         return;
     }
     pool_worker& w = *this_worker;
-    bump(w.finished, std::memory_order_seq_cst);
+    bump(w.finished, std::memory_order_release);
     // Its serve() loop may be parked idle while this tasklet ran (woken by I/O or a
     // channel): let it look.
     worker_gained_work();
@@ -415,7 +420,7 @@ void worker_pool::submit(std::unique_ptr<detail::remote_job> job) {
         target.jobs.push_back(job);
         target.queued.store(target.jobs.size(), std::memory_order_relaxed);
         // Counted before a thief can take it (under the mutex), so before it can end.
-        if (detail::this_pool == &p) detail::bump(target.spawned, std::memory_order_seq_cst);
+        if (detail::this_pool == &p) detail::bump(target.spawned, std::memory_order_release);
         else p.spawned_outside.fetch_add(1, std::memory_order_seq_cst);
     }
     // seq_cst loads: see the file comment. The target first; else any sleeper, to steal.
