@@ -102,15 +102,17 @@ void stack_pool::push_front(size_class& cls, stack_slab* slab) noexcept {
     slab->listed = true;
 }
 
-stack_slab* stack_pool::new_slab(std::size_t stack_size, size_class& cls) {
-    const std::size_t guard = guard_bytes();
-    const std::uint32_t count = stacks_per_slab(stack_size);
+namespace {
+// Maps `count` stacks of `stack_size` bytes with their guards and makes the slab's
+// bookkeeping (its free list is reserved, not filled). `cls` null: a stack alone.
+stack_slab* map_stacks(std::size_t stack_size, std::uint32_t count, stack_size_class* cls) {
+    const std::size_t guard = stack_pool::guard_bytes();
     const std::size_t bytes = guard + count * (stack_size + guard);
     auto* mapping = static_cast<std::byte*>(sys::map_slab(bytes));
     std::unique_ptr<stack_slab> slab;
     try {
         sys::install_guards(mapping, stack_size + guard, count + 1, guard);
-        slab.reset(new stack_slab{mapping, bytes, stack_size, &cls, count, 0, {}});
+        slab.reset(new stack_slab{mapping, bytes, stack_size, cls, count, 0, {}});
         slab->first_stack = mapping + guard;
         slab->stride = stack_size + guard;
         slab->free.reserve(count);
@@ -128,11 +130,18 @@ stack_slab* stack_pool::new_slab(std::size_t stack_size, size_class& cls) {
         release_failed_slab(slab.get(), mapping, bytes);
         throw;
     }
-    for (std::uint32_t i = count; i-- > 0;) slab->free.push_back(i);  // capacity reserved: hand out low addresses first
-    push_front(cls, slab.get());
-    ++slab_count_;
-    mapped_bytes_ += bytes;
     return slab.release();
+}
+}  // namespace
+
+stack_slab* stack_pool::new_slab(std::size_t stack_size, size_class& cls) {
+    const std::uint32_t count = stacks_per_slab(stack_size);
+    stack_slab* slab = map_stacks(stack_size, count, &cls);
+    for (std::uint32_t i = count; i-- > 0;) slab->free.push_back(i);  // capacity reserved: hand out low addresses first
+    push_front(cls, slab);
+    ++slab_count_;
+    mapped_bytes_ += slab->mapping_bytes;
+    return slab;
 }
 
 stack_pool::size_class& stack_pool::class_for(std::size_t size) {
@@ -180,29 +189,11 @@ void stack_pool::release(const stack_region& stack) noexcept {
     }
 }
 
-// A slab of one stack, listed nowhere: its size_class is null. Stacks lie at offset 0 of
-// their frame window (index 0), which is fine for the few tasklets that move.
+// A slab of one stack, listed nowhere: its size_class is null. The stack lies at offset 0 of
+// its frame window (index 0), which is fine for the few tasklets that move.
 stack_region stack_pool::allocate_alone(std::size_t size) {
-    const std::size_t guard = guard_bytes();
-    const std::size_t bytes = guard + size + guard;
-    auto* mapping = static_cast<std::byte*>(sys::map_slab(bytes));
-    std::unique_ptr<stack_slab> slab;
-    try {
-        sys::install_guards(mapping, size + guard, 2, guard);
-        slab.reset(new stack_slab{mapping, bytes, size, nullptr, 1, 1, {}});
-        slab->first_stack = mapping + guard;
-        slab->stride = size + guard;
-        if (instrument::on_valgrind()) slab->valgrind_ids.push_back(instrument::register_stack(slab->first_stack, size));
-    } catch (const std::bad_alloc&) {
-        release_failed_slab(slab.get(), mapping, bytes);
-        throw std::system_error(ENOMEM, std::generic_category(),
-                                "tasklets: cannot allocate the bookkeeping of a migratable tasklet's stack "
-                                "(operator new failed); make more memory available");
-    } catch (...) {
-        release_failed_slab(slab.get(), mapping, bytes);
-        throw;
-    }
-    return stack_region{slab->first_stack, size, slab.release(), 0};
+    stack_slab* slab = map_stacks(size, 1, nullptr);
+    return stack_region{slab->first_stack, size, slab, 0};
 }
 
 void stack_pool::release_alone(const stack_region& stack) noexcept { unmap_slab(stack.slab); }
