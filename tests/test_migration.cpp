@@ -121,28 +121,24 @@ TEST_CASE("move_to refuses, with nothing changed, what may not move", "[threads]
                              Message("tasklets: move_to() an empty thread_ref; get one from thread_ref::current() or "
                                      "worker_pool::worker()"));
         std::string refused;
-        tasklet_options fixed;
-        fixed.name = "rooted";
-        tasklet t(fixed, [&] {
+        // The body of both refused tasklets below: what move_to() says.
+        const auto try_to_move = [&] {
             try {
                 tasklets::move_to(host.ref);
             } catch (const tasklets::state_error& e) {
                 refused = e.what();
             }
-        });
+        };
+        tasklet_options fixed;
+        fixed.name = "rooted";
+        tasklet t(fixed, try_to_move);
         tasklets::run();
         CHECK(refused == "tasklets: move_to(): tasklet " + std::to_string(t.id()) +
                              " \"rooted\" was not spawned migratable, and a started tasklet stays on its thread; spawn it "
                              "with tasklet_options::migratable = true (docs/multicore.md, \"Migration\")");
 
         // A handle belongs to its thread: while one refers to the tasklet, it stays.
-        tasklet held(migratable("held"), [&] {
-            try {
-                tasklets::move_to(host.ref);
-            } catch (const tasklets::state_error& e) {
-                refused = e.what();
-            }
-        });
+        tasklet held(migratable("held"), try_to_move);
         tasklets::run();
         CHECK(refused == "tasklets: move_to(): tasklet " + std::to_string(held.id()) +
                              " \"held\" is referred to by 1 tasklet handle(s), which belong to its thread and cannot "
