@@ -425,6 +425,111 @@ TEST_CASE("remote_tasklet: a kill reaches a tasklet that waits as its thread's l
     CHECK(never.balance() == 0);
 }
 
+// The three cases below deliver a kill (or throw) while its target is the thread's running
+// tasklet, alone, so no switch raises it (docs/semantics.md §9.4, remote_tasklet). `sent`
+// says the target's send is over (so the kill cannot come in that send's poll), `posted`
+// that the kill is in the target thread's inbox: the next poll delivers it.
+
+TEST_CASE("remote_tasklet: a kill delivered while its tasklet runs alone is raised at its next schedule()",
+          "[threads][cross]") {
+    shared_channel<remote_tasklet> made;
+    shared_channel<int> go;
+    shared_channel<std::string> said;
+    std::atomic<bool> sent{false};
+    std::atomic<bool> posted{false};
+    std::thread home([&] {
+        tasklet t([&] {
+            made.send(remote_tasklet(tasklets::current()));
+            sent = true;
+            while (!posted.load()) std::this_thread::yield();
+            int calls = 0;
+            try {
+                // The periodic safe point polls the reactor once in 64 schedule() calls.
+                for (; calls < 1000; ++calls) tasklets::schedule();
+                said.send("not killed");
+            } catch (const tasklets::tasklet_exit&) {
+                said.send(calls <= 64 ? "killed in schedule()" : "killed late");
+                throw;
+            }
+        });
+        (void)go.receive();  // main waits for the other thread: the reactor has mail to poll for
+    });
+    in_thread([&] {
+        const remote_tasklet r = made.receive();
+        while (!sent.load()) std::this_thread::yield();
+        r.kill();
+        posted = true;
+        CHECK(said.receive() == "killed in schedule()");
+        go.send(1);
+    });
+    home.join();
+}
+
+TEST_CASE("remote_tasklet: a kill delivered in the poll that ends its tasklet's wait is raised at the next blocking call",
+          "[threads][cross]") {
+    shared_channel<remote_tasklet> made;
+    shared_channel<int> go;
+    shared_channel<int> never;
+    shared_channel<std::string> said;
+    std::atomic<bool> sent{false};
+    std::atomic<bool> posted{false};
+    std::thread home([&] {
+        // Under the auto-advancing virtual clock, one poll takes the mail and then fires
+        // the sleep's timer: the sleep ends normally, with the kill pending.
+        tasklets::use_virtual_clock();
+        tasklet t([&] {
+            try {
+                made.send(remote_tasklet(tasklets::current()));
+                sent = true;
+                while (!posted.load()) std::this_thread::yield();
+                tasklets::sleep_for(1ms);
+                said.send("slept");
+                (void)never.receive();
+                said.send("received");
+            } catch (const tasklets::tasklet_exit&) {
+                said.send("killed");
+                throw;
+            }
+        });
+        (void)go.receive();
+    });
+    in_thread([&] {
+        const remote_tasklet r = made.receive();
+        while (!sent.load()) std::this_thread::yield();
+        r.kill();
+        posted = true;
+        CHECK(said.receive() == "slept");
+        CHECK(said.receive() == "killed");
+        go.send(1);
+    });
+    home.join();
+    CHECK(never.balance() == 0);
+}
+
+TEST_CASE("remote_tasklet: a throw to a run() caller polling alone ends its run() with the exception",
+          "[threads][cross]") {
+    shared_channel<remote_tasklet> made;
+    shared_channel<int> never;
+    shared_channel<std::string> said;
+    std::thread home([&] {
+        tasklet t([&] {
+            made.send(remote_tasklet(tasklets::main_tasklet()));
+            (void)never.receive();
+        });
+        try {
+            tasklets::run();  // t waits for other threads: run() polls for it
+            said.send("run() returned");
+        } catch (const std::runtime_error& e) {
+            said.send(std::string("run() threw: ") + e.what());
+        }
+    });
+    in_thread([&] {
+        made.receive().throw_exception(std::runtime_error("stop"));
+        CHECK(said.receive() == "run() threw: stop");
+    });
+    home.join();
+}
+
 TEST_CASE("remote_tasklet: throw_exception from another thread is raised in the tasklet", "[threads][cross]") {
     shared_channel<remote_tasklet> made;
     shared_channel<std::string> said;

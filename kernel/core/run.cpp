@@ -7,6 +7,7 @@
 #include "core/observe.hpp"
 #include "core/ring.hpp"
 #include "core/safe_points.hpp"
+#include "core/tasklet_life.hpp"
 #include "core/switch.hpp"
 #include "core/waits.hpp"
 
@@ -59,6 +60,8 @@ tasklet run(const run_options& options) {
         // alone, the ring ran empty: the loop lets the event source refill it, or ends.
         if (self->next != self) break;
     }
+    // Polling alone, it was sent another thread's kill or throw (threads/remote_tasklet.cpp).
+    if (self->pending) [[unlikely]] raise_pending(self);
     if (s.watchdogs.empty()) kill_abandoned(s);
     return tasklet();
 }

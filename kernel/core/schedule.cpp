@@ -4,6 +4,7 @@
 #include "core/handover.hpp"
 #include "core/safe_points.hpp"
 #include "core/switch.hpp"
+#include "core/tasklet_life.hpp"
 
 namespace tasklets {
 
@@ -25,7 +26,12 @@ namespace {
         if (s.rebalance && s.current->migratable && s.rebalance(s)) return;
     }
     tasklet_impl* next = s.current->next;
-    if (next == s.current) return;
+    if (next == s.current) {
+        // Alone: no switch to raise what the safe point's poll delivered (another
+        // thread's kill or throw, threads/remote_tasklet.cpp), so it is raised here.
+        if (next->pending) [[unlikely]] raise_pending(next);
+        return;
+    }
     guard_switch(s);
     prepare(s, next);
     switch_to_tasklet(s, next);

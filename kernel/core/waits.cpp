@@ -44,6 +44,10 @@ bool refill_ring(scheduler& s, tasklet_impl* self) noexcept {
     while (self->next == self) {
         if (s.events == nullptr || !s.events->has_waiters()) return false;
         if (!poll_within_budget(s)) return false;
+        // A kill or throw from another thread, delivered to the polling tasklet, ends the
+        // polling: the caller raises it. One that reached a tasklet now ending, after its
+        // last switch, has nothing left to interrupt (docs/semantics.md §4.1).
+        if (self->pending && self->alive) [[unlikely]] return self->next != self;
     }
     return true;
 }
@@ -67,18 +71,20 @@ void wait_for_event(scheduler& s, event_wait* w) {
     self->event = w;
     for (;;) {
         while (self->next == self) {  // nobody else to run and no run() caller: wait in place
+            if (self->pending) [[unlikely]] {
+                // A kill or throw from another thread, delivered to us while we polled
+                // (threads/remote_tasklet.cpp), in this wait or in one that ended in the
+                // same poll: the wait ends with it.
+                unblock(self);
+                raise_pending(self);
+            }
             if (s.events == nullptr || !s.events->has_waiters()) {
                 unblock(self);
                 throw_deadlock(s, last_runnable_message);
             }
             s.events->poll(s, true, -1);
-            if (!self->event) return;  // ours came while we were still running
-            if (self->pending) [[unlikely]] {
-                // A kill or throw from another thread, delivered to us while we polled
-                // (threads/remote_tasklet.cpp): the wait ends with it.
-                unblock(self);
-                raise_pending(self);
-            }
+            if (!self->event) return;  // ours came while we were still running (a pending
+                                       // exception that came with it waits for the next switch)
         }
         tasklet_impl* target = self->next;
         try {
