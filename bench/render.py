@@ -87,7 +87,7 @@ for r in rows.values():
         r["cpu"] = statistics.median(r["cpus"])
 
 workload_order = ["switch", "switch_framed", "schedule", "pingpong", "ring", "ring_raw", "spawn_join", "skynet",
-                  "xpingpong", "fanin", "imbalance", "move"]
+                  "xpingpong", "fanin", "imbalance", "spawn_migratable", "move"]
 workload_title = {
     "switch": "switch — raw context A→B→A round trip",
     "switch_framed": "switch_framed — the same, each side switching from a function of its own",
@@ -105,6 +105,8 @@ workload_title = {
               "per message; not pinned, a process per row"),
     "imbalance": ("imbalance — 8 tasklets started on one worker of two, 400 slices of ~2 µs each with schedule() "
                   "between; per slice (× is against the fixed row: started tasklets that stay)"),
+    "spawn_migratable": ("spawn_migratable — spawn 1,000 tasklets that end at once, then run(); per tasklet "
+                         "(× is against the fixed row: what opting in to migration costs a short tasklet)"),
     "move": "move — a migratable tasklet moving itself between two workers with move_to(); per move",
 }
 by_workload = {}
@@ -119,7 +121,7 @@ reference_workload = {"ring_raw": "ring"}
 
 # Multi-core workloads: each row against the tasklets row with as many threads (a pool's
 # workers, Go's procs, Boost.Fiber's threads), the pool's row first where there are two.
-multicore_workloads = {"skynet", "xpingpong", "fanin", "imbalance", "move"}
+multicore_workloads = {"skynet", "xpingpong", "fanin", "imbalance", "spawn_migratable", "move"}
 
 
 def thread_count(impl):

@@ -4,6 +4,10 @@
 //                                           schedule() between: fixed ones share worker 0's
 //                                           core; migratable ones are moved to the less
 //                                           busy worker and use both cores. Per slice.
+//   spawn_migratable/tasklets_fixed_1thread       spawn 1,000 tasklets that end at once, run();
+//   spawn_migratable/tasklets_migratable_1thread  per tasklet; the second spawns them
+//                                           migratable (a block from operator new, a stack
+//                                           alone: what opting in costs a short tasklet)
 //   move/tasklets_move_to_2workers          one migratable tasklet moving itself back and
 //                                           forth between two workers; per move (the block
 //                                           and stack cross cores: a switch, a post, the
@@ -56,6 +60,23 @@ void imbalance(benchmark::State& state, bool migratable) {
 BENCH_REGISTER(benchmark::RegisterBenchmark("imbalance/tasklets_fixed_2workers", [](benchmark::State& s) { imbalance(s, false); })
                    ->UseRealTime()->MeasureProcessCPUTime());
 BENCH_REGISTER(benchmark::RegisterBenchmark("imbalance/tasklets_migratable_2workers", [](benchmark::State& s) { imbalance(s, true); })
+                   ->UseRealTime()->MeasureProcessCPUTime());
+
+void spawn_and_end(benchmark::State& state, bool migratable) {
+    constexpr int batch = 1000;
+    tasklets::tasklet_options options;
+    options.migratable = migratable;
+    long ended = 0;
+    while (state.KeepRunningBatch(batch)) {
+        for (int i = 0; i < batch; ++i) tasklets::tasklet(options, [&ended] { ++ended; });
+        tasklets::run();
+    }
+    if (ended != static_cast<long>(state.iterations())) state.SkipWithError("a tasklet did not run");
+    state.SetLabel(migratable ? "migratable: block from operator new, a stack alone" : "thread's cell pool and stack slabs");
+}
+BENCH_REGISTER(benchmark::RegisterBenchmark("spawn_migratable/tasklets_fixed_1thread", [](benchmark::State& s) { spawn_and_end(s, false); })
+                   ->UseRealTime()->MeasureProcessCPUTime());
+BENCH_REGISTER(benchmark::RegisterBenchmark("spawn_migratable/tasklets_migratable_1thread", [](benchmark::State& s) { spawn_and_end(s, true); })
                    ->UseRealTime()->MeasureProcessCPUTime());
 
 void move_round_trips(benchmark::State& state) {

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <system_error>
 #include <memory>
+#include <mutex>
 
 namespace tasklets::detail {
 
@@ -189,13 +190,57 @@ void stack_pool::release(const stack_region& stack) noexcept {
     }
 }
 
+namespace {
+// Stacks alone that ended, kept for the next migratable tasklet of their size on any thread:
+// a map, its guards and an unmap cost about as much as the tasklet's whole life otherwise
+// (bench/multicore, imbalance/tasklets_migratable_2workers). Newest first, so their pages
+// are warm; at most `capacity` of them, so a burst pins little memory. The mutex is also
+// the hand-over of a stack between threads (ThreadSanitizer sees it). Never destroyed: a
+// pool's workers may still end tasklets while static objects are being destroyed.
+struct alone_cache {
+    static constexpr std::size_t capacity = 64;
+    std::mutex mutex;
+    std::vector<stack_slab*> slabs;  // guarded by mutex; reserved to capacity
+
+    static alone_cache& get() {
+        static alone_cache* const cache = [] {
+            auto* c = new alone_cache;
+            c->slabs.reserve(capacity);
+            return c;
+        }();
+        return *cache;
+    }
+
+    stack_slab* take(std::size_t size) noexcept {
+        std::lock_guard lock(mutex);
+        for (auto it = slabs.rbegin(); it != slabs.rend(); ++it) {
+            if ((*it)->stack_size != size) continue;
+            stack_slab* slab = *it;
+            slabs.erase(std::next(it).base());
+            return slab;
+        }
+        return nullptr;
+    }
+
+    bool keep(stack_slab* slab) noexcept {
+        std::lock_guard lock(mutex);
+        if (slabs.size() == capacity) return false;
+        slabs.push_back(slab);  // capacity reserved: cannot throw
+        return true;
+    }
+};
+}  // namespace
+
 // A slab of one stack, listed nowhere: its size_class is null. The stack lies at offset 0 of
 // its frame window (index 0), which is fine for the few tasklets that move.
 stack_region stack_pool::allocate_alone(std::size_t size) {
-    stack_slab* slab = map_stacks(size, 1, nullptr);
+    stack_slab* slab = alone_cache::get().take(size);
+    if (!slab) slab = map_stacks(size, 1, nullptr);
     return stack_region{slab->first_stack, size, slab, 0};
 }
 
-void stack_pool::release_alone(const stack_region& stack) noexcept { unmap_slab(stack.slab); }
+void stack_pool::release_alone(const stack_region& stack) noexcept {
+    if (!alone_cache::get().keep(stack.slab)) unmap_slab(stack.slab);
+}
 
 }  // namespace tasklets::detail

@@ -55,9 +55,10 @@ public:
     void release(const stack_region& stack) noexcept;
     /// A stack in a mapping of its own, guarded on both sides and owned by no pool: for a
     /// tasklet that may end on another thread than the one it started on (a migratable
-    /// tasklet; a pool's slabs belong to their thread). Throws as allocate().
+    /// tasklet; a pool's slabs belong to their thread). One that ended recently is reused
+    /// first (a process-wide cache of up to 64). Throws as allocate().
     static stack_region allocate_alone(std::size_t size);
-    /// Unmaps a stack from allocate_alone(), on any thread.
+    /// Gives back a stack from allocate_alone(), on any thread: kept for reuse, or unmapped.
     static void release_alone(const stack_region& stack) noexcept;
     /// Unmaps every slab none of whose stacks is in use (the one release() keeps too).
     void unmap_unused() noexcept;
