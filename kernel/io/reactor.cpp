@@ -292,8 +292,13 @@ void reactor::drain_inbox(bool rang) noexcept {
         if (io_wait* w = std::exchange(t->waiter, nullptr)) finish(w, 0);
     }
     // One at a time: a delivery may withdraw another mail (it wakes a tasklet whose
-    // cancel takes its own mail back), which must then not be delivered.
-    while (mail* m = inbox_->next_mail()) m->deliver(m, *s_);
+    // cancel takes its own mail back), which must then not be delivered. Mail posted
+    // after the last one taken set the flag again, and the next poll takes it.
+    for (bool last = false; !last;) {
+        mail* m = inbox_->next_mail(last);
+        if (!m) break;
+        m->deliver(m, *s_);
+    }
 }
 
 int reactor::wait_for_mail(io_wait& w, std::int64_t deadline, const char* revived_message) {

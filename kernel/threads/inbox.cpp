@@ -84,6 +84,8 @@ void thread_inbox::deliver_reply(std::shared_ptr<helper_ticket> t) noexcept {
         std::fputs("tasklets: out of memory delivering a helper thread's result\n", stderr);
         std::abort();
     }
+    // seq_cst, before the flag's store: see answer().
+    has_replies_.store(1, std::memory_order_seq_cst);
     // Rung unconditionally: replies are rare next to mail, and a helper thread is never
     // in a hurry.
     rung_.store(1, std::memory_order_seq_cst);
@@ -102,11 +104,13 @@ bool thread_inbox::withdraw(mail* m) noexcept {
     return true;
 }
 
-mail* thread_inbox::next_mail() noexcept {
+mail* thread_inbox::next_mail(bool& last) noexcept {
     std::lock_guard lock(mutex_);
     mail* m = head_;
+    last = true;
     if (!m) return nullptr;
     head_ = m->next;
+    last = head_ == nullptr;
     if (head_) head_->prev = nullptr;
     else tail_ = nullptr;
     m->next = m->prev = nullptr;
@@ -138,9 +142,14 @@ std::vector<std::shared_ptr<helper_ticket>> thread_inbox::answer(bool silence) n
     }
     // seq_cst, with the posters' exchange: see post().
     rung_.store(0, std::memory_order_seq_cst);
+    // seq_cst, with deliver_reply()'s two stores: all four are in one total order. If its
+    // `has_replies_` store comes after this load, its `rung_` store comes after ours, so
+    // the flag stays set and the next poll takes the reply. Else this load sees it.
     std::vector<std::shared_ptr<helper_ticket>> out;
+    if (has_replies_.load(std::memory_order_seq_cst) == 0) return out;
     std::lock_guard lock(mutex_);
     out.swap(replies_);
+    has_replies_.store(0, std::memory_order_relaxed);  // under the mutex, as every store to it
     return out;
 }
 

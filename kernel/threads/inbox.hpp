@@ -55,8 +55,10 @@ struct thread_inbox {
     /// Home thread: takes `m` back if it is still queued. False if it was delivered (or
     /// is being delivered) already.
     bool withdraw(mail* m) noexcept;
-    /// Home thread: the next undelivered mail, taken off the queue, or null.
-    mail* next_mail() noexcept;
+    /// Home thread: the next undelivered mail, taken off the queue, or null. `last`: it
+    /// was the last one queued (mail posted after it rings the flag again, so the caller
+    /// need not look once more).
+    mail* next_mail(bool& last) noexcept;
     /// Home thread: takes the finished helper calls, and clears the flag so that the next
     /// post counts as new. `silence`: the doorbell was seen ringing, clear it too.
     std::vector<std::shared_ptr<helper_ticket>> answer(bool silence) noexcept;
@@ -100,6 +102,9 @@ private:
     // The home thread is (about to be) blocked in the kernel: only then does a post ring
     // the doorbell, a system call on each side (inbox.cpp, post() and going_to_sleep()).
     std::atomic<std::uint32_t> sleeping_{0};
+    // A helper's reply is queued: answer() takes the mutex only then (replies are rare,
+    // mail is not). Set under the mutex, cleared under it when the replies are taken.
+    std::atomic<std::uint32_t> has_replies_{0};
 
     // Read on every post but written only at the end, or written only by helper replies
     // (rare): on lines of their own, which stay shared between the cores.
