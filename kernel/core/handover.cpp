@@ -13,8 +13,8 @@ tasklet_impl* successor_for_leaving(scheduler& s, tasklet_impl* self) {
     if (self->next != self) return self->next;
     if (self->pending) [[unlikely]] raise_pending(self);  // delivered at an earlier poll of its own
     const bool refilled = refill_ring(s, self);
-    // While it polled, another thread's kill or throw may have reached it (it was the running tasklet then: threads/remote_tasklet.cpp):
-    // raised now, before it blocks.
+    // While it polled, another thread's kill or throw may have reached it (it was the
+    // running tasklet then: threads/remote_tasklet.cpp): raised now, before it blocks.
     if (self->pending) [[unlikely]] raise_pending(self);
     if (refilled) return self->next;
     tasklet_impl* w = watchdog(s);
