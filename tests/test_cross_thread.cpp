@@ -426,53 +426,64 @@ TEST_CASE("remote_tasklet: a kill reaches a tasklet that waits as its thread's l
 }
 
 // The three cases below deliver a kill (or throw) while its target is the thread's running
-// tasklet, alone, so no switch raises it (docs/semantics.md §9.4, remote_tasklet). `sent`
-// says the target's send is over (so the kill cannot come in that send's poll), `posted`
-// that the kill is in the target thread's inbox: the next poll delivers it.
+// tasklet, alone, so no switch raises it (docs/semantics.md §9.4, remote_tasklet).
 
-TEST_CASE("remote_tasklet: a kill delivered while its tasklet runs alone is raised at its next schedule()",
-          "[threads][cross]") {
+namespace {
+// A kill posted to a tasklet at a known point: after the tasklet's own send is over (so the
+// kill cannot come in that send's poll), and before it goes on (the kill is then in its
+// thread's inbox, and the next poll delivers it). Its thread's main waits on `go`, so the
+// reactor has mail to poll for.
+struct kill_at_a_known_point {
     shared_channel<remote_tasklet> made;
     shared_channel<int> go;
     shared_channel<std::string> said;
     std::atomic<bool> sent{false};
     std::atomic<bool> posted{false};
-    std::thread home([&] {
-        tasklet t([&] {
-            made.send(remote_tasklet(tasklets::current()));
-            sent = true;
-            while (!posted.load()) std::this_thread::yield();
-            int calls = 0;
-            try {
-                // The periodic safe point polls the reactor once in 64 schedule() calls.
-                for (; calls < 1000; ++calls) tasklets::schedule();
-                said.send("not killed");
-            } catch (const tasklets::tasklet_exit&) {
-                said.send(calls <= 64 ? "killed in schedule()" : "killed late");
-                throw;
-            }
-        });
-        (void)go.receive();  // main waits for the other thread: the reactor has mail to poll for
-    });
-    in_thread([&] {
+
+    void in_the_tasklet() {  // the target, on its thread
+        made.send(remote_tasklet(tasklets::current()));
+        sent = true;
+        while (!posted.load()) std::this_thread::yield();
+    }
+    void from_another_thread() {
         const remote_tasklet r = made.receive();
         while (!sent.load()) std::this_thread::yield();
         r.kill();
         posted = true;
-        CHECK(said.receive() == "killed in schedule()");
-        go.send(1);
+    }
+};
+}  // namespace
+
+TEST_CASE("remote_tasklet: a kill delivered while its tasklet runs alone is raised at its next schedule()",
+          "[threads][cross]") {
+    kill_at_a_known_point k;
+    std::thread home([&] {
+        tasklet t([&] {
+            k.in_the_tasklet();
+            int calls = 0;
+            try {
+                // The periodic safe point polls the reactor once in 64 schedule() calls.
+                for (; calls < 1000; ++calls) tasklets::schedule();
+                k.said.send("not killed");
+            } catch (const tasklets::tasklet_exit&) {
+                k.said.send(calls <= 64 ? "killed in schedule()" : "killed late");
+                throw;
+            }
+        });
+        (void)k.go.receive();
+    });
+    in_thread([&] {
+        k.from_another_thread();
+        CHECK(k.said.receive() == "killed in schedule()");
+        k.go.send(1);
     });
     home.join();
 }
 
 TEST_CASE("remote_tasklet: a kill delivered in the poll that ends its tasklet's wait is raised at the next blocking call, not lost",
           "[threads][cross]") {
-    shared_channel<remote_tasklet> made;
-    shared_channel<int> go;
+    kill_at_a_known_point k;
     shared_channel<int> never;
-    shared_channel<std::string> said;
-    std::atomic<bool> sent{false};
-    std::atomic<bool> posted{false};
     std::thread home([&] {
         // Under the auto-advancing virtual clock, one poll takes the mail and then fires
         // the sleep's timer: the sleep ends normally, with the kill pending, and the
@@ -485,29 +496,24 @@ TEST_CASE("remote_tasklet: a kill delivered in the poll that ends its tasklet's 
         tasklets::use_virtual_clock();
         tasklet t([&] {
             try {
-                made.send(remote_tasklet(tasklets::current()));
-                sent = true;
-                while (!posted.load()) std::this_thread::yield();
+                k.in_the_tasklet();
                 tasklets::sleep_for(1ms);
-                said.send("slept");
+                k.said.send("slept");
                 (void)never.receive();
-                said.send("received");
+                k.said.send("received");
             } catch (const tasklets::tasklet_exit&) {
-                said.send("killed");
+                k.said.send("killed");
                 throw;
             }
         });
-        (void)go.receive();
+        (void)k.go.receive();
     });
     in_thread([&] {
-        const remote_tasklet r = made.receive();
-        while (!sent.load()) std::this_thread::yield();
-        r.kill();
-        posted = true;
-        const std::string first = said.receive();
-        if (first == "slept") CHECK(said.receive() == "killed");
+        k.from_another_thread();
+        const std::string first = k.said.receive();
+        if (first == "slept") CHECK(k.said.receive() == "killed");
         else CHECK(first == "killed");
-        go.send(1);
+        k.go.send(1);
     });
     home.join();
     CHECK(never.balance() == 0);
