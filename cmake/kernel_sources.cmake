@@ -2,9 +2,11 @@
 # on those listed before it): os/ the tools that watch the process; context/ raw
 # contexts; stacks/ the stack pool; core/ the scheduler; channels/ channels and select;
 # io/ timers and the reactor's portable half (with threads/inbox.cpp, the doorbell it
-# watches); threads/ what crosses threads (thread_ref, shared channels, worker pools); debug/ what debuggers and the stack-usage
-# API read. The Linux build (CMakeLists.txt) and the Windows one (cmake/windows.cmake)
-# each add their system layer, overflow reporting and reactor half.
+# watches); threads/ what crosses threads (thread_ref, shared channels, worker pools);
+# debug/ what debuggers and the stack-usage API read; durable/ the byte encoding and the
+# image container of durable tasklets (docs/durable.md). The Linux build (CMakeLists.txt)
+# and the Windows one (cmake/windows.cmake) each add their system layer, overflow
+# reporting and reactor half.
 # io/reactor_uring.cpp is in both: without liburing it holds the "no io_uring" definitions.
 set(TASKLETS_KERNEL_SOURCES
   kernel/os/faults.cpp
@@ -46,4 +48,5 @@ set(TASKLETS_KERNEL_SOURCES
   kernel/debug/gdb_table.cpp
   kernel/debug/stack_usage.cpp
   kernel/debug/trace_export.cpp
+  kernel/durable/serial.cpp
 )

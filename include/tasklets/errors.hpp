@@ -91,4 +91,14 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+/// Bytes that cannot be read back as what they claim to be: a durable image that is
+/// truncated, corrupted (its checksum does not match), of another format version, or
+/// serialised values that do not parse (tasklets/serial.hpp, tasklets/image.hpp). The
+/// message says what was wrong and where, e.g. "tasklets: durable image: truncated: its
+/// header promises 1200 bytes of sections, 400 are present".
+class image_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
 }  // namespace tasklets
