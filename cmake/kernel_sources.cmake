@@ -49,4 +49,6 @@ set(TASKLETS_KERNEL_SOURCES
   kernel/debug/stack_usage.cpp
   kernel/debug/trace_export.cpp
   kernel/durable/serial.cpp
+  kernel/durable/crc32c.cpp
+  kernel/durable/image.cpp
 )

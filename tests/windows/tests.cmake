@@ -29,6 +29,8 @@ add_executable(tasklets_tests
   ${_tests}/test_spec_scheduler.cpp
   ${_tests}/test_spec_stacks.cpp
   ${_tests}/test_statistics.cpp
+  ${_tests}/test_serial.cpp
+  ${_tests}/test_image.cpp
   ${_tests}/test_threads.cpp
   ${_tests}/test_cross_thread.cpp
   ${_tests}/test_cross_thread_stress.cpp
