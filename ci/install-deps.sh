@@ -14,7 +14,7 @@ packages=(
   g++-mingw-w64-x86-64-posix wine64
   gdb pkg-config make doxygen python3
   clang libclang-rt-14-dev
-  liburing-dev
+  liburing-dev libcereal-dev
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(libboost-context1.81-dev libboost-fiber1.81-dev valgrind gnuplot-nox util-linux wrk nginx-light

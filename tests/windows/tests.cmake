@@ -46,6 +46,10 @@ add_executable(tasklets_tests
 )
 target_link_libraries(tasklets_tests PRIVATE tasklets::tasklets Catch2::Catch2)
 target_include_directories(tasklets_tests PRIVATE ${_tests})
+if(TASKLETS_CEREAL_DIR)  # cmake/cereal.cmake
+  target_sources(tasklets_tests PRIVATE ${_tests}/cereal/test_serial_cereal.cpp)
+  target_include_directories(tasklets_tests SYSTEM PRIVATE ${TASKLETS_CEREAL_DIR})
+endif()
 target_compile_options(tasklets_tests PRIVATE $<$<COMPILE_LANGUAGE:CXX>:${TASKLETS_WARNINGS}>)
 # As in tests/CMakeLists.txt (which says why): Catch2's runner unoptimised, Catch2 and the
 # headers precompiled, and the test code without debug information in a quick test build.
