@@ -51,4 +51,5 @@ set(TASKLETS_KERNEL_SOURCES
   kernel/durable/serial.cpp
   kernel/durable/crc32c.cpp
   kernel/durable/image.cpp
+  kernel/durable/random.cpp
 )
