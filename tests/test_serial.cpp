@@ -151,7 +151,7 @@ TEST_CASE("serial: floats and doubles keep their exact bits: NaN payloads, -0.0,
     for (std::uint32_t b : fbits) CHECK(std::bit_cast<std::uint32_t>(round_trip(std::bit_cast<float>(b))) == b);
 }
 
-TEST_CASE("serial: strings and containers are a count and their elements; each round-trips", "[serial]") {
+TEST_CASE("serial: strings and containers are a count and their elements, and each round-trips", "[serial]") {
     CHECK(hex(tasklets::to_bytes(std::string("hi"))) == "026869");
     CHECK(hex(tasklets::to_bytes(std::vector<int>{1, -1})) == "020201");
     CHECK(hex(tasklets::to_bytes(std::array<std::uint8_t, 3>{1, 2, 3})) == "010203");
