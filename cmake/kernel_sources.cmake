@@ -51,5 +51,6 @@ set(TASKLETS_KERNEL_SOURCES
   kernel/durable/serial.cpp
   kernel/durable/crc32c.cpp
   kernel/durable/image.cpp
+  kernel/durable/image_file.cpp
   kernel/durable/random.cpp
 )

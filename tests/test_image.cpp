@@ -6,7 +6,9 @@
 #include <tasklets/image.hpp>
 
 #include <cstdint>
+#include <filesystem>
 #include <random>
+#include <system_error>
 #include <string>
 #include <vector>
 
@@ -206,4 +208,60 @@ TEST_CASE("image: another format version, or sections that do not add up, are re
     CHECK(refusal(as_bytes("TASK")) == "tasklets: durable image: truncated: 4 bytes, less than its 32-byte header");
     CHECK(refusal(as_bytes("PK\x03\x04 a zip file, not an image")) ==
           "tasklets: not a durable image: it does not begin with \"TASKLETS\"");
+}
+
+namespace {
+
+// A directory of its own under the system's temporary directory, removed afterwards.
+struct scratch_dir {
+    std::filesystem::path path;
+    scratch_dir() {
+        std::random_device rd;
+        path = std::filesystem::temp_directory_path() / ("tasklets-image-" + std::to_string(rd()) + std::to_string(rd()));
+        std::filesystem::create_directories(path);
+    }
+    ~scratch_dir() {
+        std::error_code ignored;
+        std::filesystem::remove_all(path, ignored);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("image: a file is replaced whole, and leaves no temporary file behind", "[image]") {
+    scratch_dir dir;
+    const auto file = dir.path / "world.img";
+    const std::vector<std::byte> first = sample_image();
+    tasklets::write_image_file(file, first);
+    CHECK(tasklets::read_image_file(file) == first);
+    image_writer w;
+    w.add(section_tag("NEXT"), as_bytes("second save"));
+    const std::vector<std::byte> second = w.finish();
+    tasklets::write_image_file(file, second);
+    CHECK(tasklets::read_image_file(file) == second);
+    CHECK(image_reader(tasklets::read_image_file(file)).tags() == std::vector<std::uint32_t>{section_tag("NEXT")});
+    std::vector<std::string> names;
+    for (const auto& e : std::filesystem::directory_iterator(dir.path)) names.push_back(e.path().filename().string());
+    CHECK(names == std::vector<std::string>{"world.img"});
+}
+
+TEST_CASE("image: a file that cannot be written or read is a system_error naming it and the step", "[image]") {
+    scratch_dir dir;
+    const auto nowhere = dir.path / "missing" / "world.img";
+    try {
+        tasklets::write_image_file(nowhere, sample_image());
+        FAIL("wrote into a directory that does not exist");
+    } catch (const std::system_error& e) {
+        const std::string expected = "tasklets: write_image_file(\"" + nowhere.string() + "\"): cannot create \"" +
+                                     nowhere.string() + ".tmp\": ";
+        CHECK(std::string(e.what()).rfind(expected, 0) == 0);
+    }
+    try {
+        (void)tasklets::read_image_file(nowhere);
+        FAIL("read a file that does not exist");
+    } catch (const std::system_error& e) {
+        CHECK(std::string(e.what()).rfind("tasklets: read_image_file(\"" + nowhere.string() + "\"): cannot open it: ", 0) ==
+              0);
+    }
+    CHECK(std::filesystem::is_empty(dir.path));
 }

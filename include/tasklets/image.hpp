@@ -23,6 +23,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <span>
 #include <string>
 #include <utility>
@@ -88,5 +89,17 @@ private:
     std::uint32_t version_ = 0;
     std::vector<std::pair<std::uint32_t, std::span<const std::byte>>> sections_;
 };
+
+/// Writes `image` to the file `path` so that a crash or a power cut leaves either the old
+/// file or the new one, never a mix: the bytes go to "<path>.tmp", are flushed to the disk
+/// (fsync; FlushFileBuffers on Windows), and the temporary file is then renamed over
+/// `path` (on POSIX the directory is flushed too, so that the rename survives). Throws
+/// std::system_error naming the file and the step that failed; the temporary file is
+/// removed then.
+void write_image_file(const std::filesystem::path& path, std::span<const std::byte> image);
+
+/// The bytes of the file `path`, to check with image_reader. Throws std::system_error
+/// naming the file if it cannot be read.
+std::vector<std::byte> read_image_file(const std::filesystem::path& path);
 
 }  // namespace tasklets
