@@ -110,8 +110,8 @@ private:
 
 /// Reads values written by serial_writer from a span of bytes it does not own. Every
 /// error is an image_error whose message says what was being read, at which byte of
-/// what: "tasklets: section WRLD of a durable image, byte 17 of 20: a string of 9 bytes
-/// needs 6 more bytes than are left".
+/// what: "tasklets: section WRLD of a durable image, byte 17 of 20: truncated: a double of
+/// 8 bytes needs 5 more bytes than are left".
 class serial_reader {
 public:
     /// `what`: names the bytes in messages ("section WRLD of a durable image").
