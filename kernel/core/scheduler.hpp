@@ -39,6 +39,8 @@ struct scheduler_counts {
     std::uint64_t reactor_polls = 0;
     std::uint64_t reactor_blocking_polls = 0;
     std::int64_t reactor_wait_ns = 0;
+    std::uint64_t doorbell_watches = 0;       // io/reactor.cpp, spin_for_mail
+    std::int64_t doorbell_watch_ns = 0;
     std::size_t receive_buffers_held = 0;     // io_uring: provided buffers with bytes no read took yet
     std::uint64_t interruptions = 0;
     std::uint64_t soft_stops = 0;

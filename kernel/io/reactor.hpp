@@ -127,8 +127,15 @@ public:
     /// deadlock. Returns w.result. Throws what is thrown into the tasklet meanwhile.
     /// `revived_message`: the deadlock_error raised if the tasklet is revived without an
     /// answer (it should not be: the wait keeps the thread polling).
+    /// `urgent`: the answer usually comes within microseconds (a partner on another
+    /// thread), so the thread watches its doorbell for a while before it sleeps (see
+    /// wait_with_inbox). False for a wait that is as likely to end late, such as a pool
+    /// worker's wait for new work: then the thread watches only if nothing else (a
+    /// descriptor, an io_uring request) could wake it, since watching the doorbell does not
+    /// see those, and they would wait for the watch to end.
     int wait_for_mail(io_wait& w, std::int64_t deadline,
-                      const char* revived_message = "Deadlock: the tasklet waits for another thread and was revived without an answer.");
+                      const char* revived_message = "Deadlock: the tasklet waits for another thread and was revived without an answer.",
+                      bool urgent = true);
     /// Ends `w`'s wait with `result` and makes its tasklet runnable (no switch).
     void finish_wait(io_wait* w, int result) noexcept { finish(w, result); }
     /// Parks the current tasklet until a helper has run `t` (0) or the deadline passes
@@ -230,6 +237,7 @@ private:
     std::vector<fd_entry> fds_;
     std::size_t fd_waiters_ = 0;
     std::size_t inbox_waiters_ = 0;              // tasklets parked on helper calls or mail
+    std::size_t patient_waiters_ = 0;            // those of them whose wait_for_mail is not urgent
     bool inbox_expected() const noexcept {       // may the inbox still end a wait, or has it rung?
         return inbox_waiters_ > 0 || (inbox_ && inbox_->rung());
     }

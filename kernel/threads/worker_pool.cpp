@@ -234,7 +234,9 @@ void serve(pool_core& p, pool_worker& w) {
         idle.cancel = &cancel_idle;
         w.idle = &idle;
         try {
-            (void)r.wait_for_mail(idle, no_deadline);
+            // Not urgent: with connections open, the descriptors are what wakes it.
+            (void)r.wait_for_mail(idle, no_deadline, "Deadlock: a pool worker waits for work and was revived without it.",
+                                  false);
         } catch (...) {
             w.idle = nullptr;
             w.sleeping.store(false, std::memory_order_relaxed);
