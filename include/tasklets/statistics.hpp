@@ -56,12 +56,11 @@ struct scheduler_statistics {
     std::uint64_t reactor_polls = 0;
     std::uint64_t reactor_blocking_polls = 0;
     std::chrono::nanoseconds reactor_wait{0};
-    /// Times the thread watched its doorbell before sleeping, because a tasklet waited
-    /// for another thread (a shared channel's partner, a pool's next job) and the answer
-    /// usually comes within microseconds, and the time spent watching: CPU time that
-    /// saves the tens of microseconds a wake-up from the kernel costs each side.
+    /// Times the thread watched its doorbell (for up to 50 µs) before sleeping, because a
+    /// tasklet waited for another thread (a shared channel's partner, a pool's next job)
+    /// and the answer usually comes within microseconds: CPU time spent to save the tens
+    /// of microseconds a wake-up from the kernel costs each side.
     std::uint64_t doorbell_watches = 0;
-    std::chrono::nanoseconds doorbell_watch{0};
     /// io_uring backend (io.hpp, "Backends"): receive buffers (2 KiB each, 4,096 per thread)
     /// holding bytes that arrived before a read asked for them.
     std::size_t receive_buffers_held = 0;

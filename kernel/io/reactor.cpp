@@ -447,23 +447,14 @@ void reactor::poll(scheduler&, bool block, std::int64_t max_wait_ns) noexcept {
 bool reactor::spin_for_mail(std::int64_t timeout) noexcept {
     if (!inbox_ || spin_ns <= 0) return false;
     const std::int64_t limit = timeout < 0 ? spin_ns : std::min(spin_ns, timeout);
-    const std::int64_t start = monotonic_ns();
-    const std::int64_t until = start + limit;
-    scheduler_counts& counts = s_->counts;
-    ++counts.doorbell_watches;
+    const std::int64_t until = monotonic_ns() + limit;
+    ++s_->doorbell_watches;
     for (;;) {
         for (int i = 0; i < 64; ++i) {
-            if (inbox_->rung()) {
-                counts.doorbell_watch_ns += monotonic_ns() - start;
-                return true;
-            }
+            if (inbox_->rung()) return true;
             cpu_relax();
         }
-        const std::int64_t now = monotonic_ns();
-        if (now >= until) {
-            counts.doorbell_watch_ns += now - start;
-            return false;
-        }
+        if (monotonic_ns() >= until) return false;
     }
 }
 
