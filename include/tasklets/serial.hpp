@@ -14,7 +14,8 @@
 //                                             fits, and is refused with image_error if not
 //   enumerations                              as their underlying integer
 //   float, double                             their IEEE-754 bits, 4 or 8 bytes little-endian
-//                                             (NaN payloads and -0.0 come back bit-exact)
+//                                             (NaN payloads and -0.0 come back bit-exact;
+//                                             on i386, see serial<double>)
 //   std::string, std::basic_string<C>         count, then the characters
 //   std::vector, std::array (no count),       count, then the elements (std::vector<bool>:
 //     std::map, std::unordered_map,           one byte each); maps and sets: the entries in
@@ -59,6 +60,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <optional>
@@ -290,17 +292,35 @@ struct serial<T, std::enable_if_t<std::is_enum_v<T>>> {
     }
 };
 
+// Floats move as bits, through integers and memcpy, never through a floating-point
+// register: on i386 the x87 registers turn a signalling NaN quiet. (A double that the
+// caller itself passes by value, or gets back from read<double>(), goes through them
+// there all the same: keep such values in objects.)
 template <>
 struct serial<float> {
     static_assert(std::numeric_limits<float>::is_iec559 && sizeof(float) == 4, "tasklets::serial needs IEEE-754 floats");
-    static void save(serial_writer& w, float v) { w.fixed32(std::bit_cast<std::uint32_t>(v)); }
-    static void load(serial_reader& r, float& v) { v = std::bit_cast<float>(r.fixed32("a float")); }
+    static void save(serial_writer& w, const float& v) {
+        std::uint32_t bits;
+        std::memcpy(&bits, &v, sizeof bits);
+        w.fixed32(bits);
+    }
+    static void load(serial_reader& r, float& v) {
+        const std::uint32_t bits = r.fixed32("a float");
+        std::memcpy(&v, &bits, sizeof bits);
+    }
 };
 template <>
 struct serial<double> {
     static_assert(std::numeric_limits<double>::is_iec559 && sizeof(double) == 8, "tasklets::serial needs IEEE-754 doubles");
-    static void save(serial_writer& w, double v) { w.fixed64(std::bit_cast<std::uint64_t>(v)); }
-    static void load(serial_reader& r, double& v) { v = std::bit_cast<double>(r.fixed64("a double")); }
+    static void save(serial_writer& w, const double& v) {
+        std::uint64_t bits;
+        std::memcpy(&bits, &v, sizeof bits);
+        w.fixed64(bits);
+    }
+    static void load(serial_reader& r, double& v) {
+        const std::uint64_t bits = r.fixed64("a double");
+        std::memcpy(&v, &bits, sizeof bits);
+    }
 };
 
 template <class C, class Tr, class A>
