@@ -5,6 +5,8 @@
 #include <catch2/catch.hpp>
 #include <tasklets/image.hpp>
 
+#include "support/hex.hpp"
+
 #include <cstdint>
 #include <filesystem>
 #include <random>
@@ -19,15 +21,7 @@ using tasklets::section_tag;
 
 namespace {
 
-std::string hex(std::span<const std::byte> bytes) {
-    static const char digits[] = "0123456789abcdef";
-    std::string s;
-    for (std::byte b : bytes) {
-        s += digits[static_cast<unsigned>(b) >> 4];
-        s += digits[static_cast<unsigned>(b) & 15];
-    }
-    return s;
-}
+using tasklets_test::hex;
 
 std::vector<std::byte> as_bytes(const std::string& s) {
     std::vector<std::byte> out;

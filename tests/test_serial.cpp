@@ -5,6 +5,8 @@
 #include <catch2/catch.hpp>
 #include <tasklets/serial.hpp>
 
+#include "support/hex.hpp"
+
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -25,22 +27,8 @@ using tasklets::serial_writer;
 
 namespace {
 
-// The bytes as lowercase hex, two digits each, no separators.
-std::string hex(const std::vector<std::byte>& bytes) {
-    static const char digits[] = "0123456789abcdef";
-    std::string s;
-    for (std::byte b : bytes) {
-        s += digits[static_cast<unsigned>(b) >> 4];
-        s += digits[static_cast<unsigned>(b) & 15];
-    }
-    return s;
-}
-
-std::vector<std::byte> unhex(const std::string& s) {
-    std::vector<std::byte> out;
-    for (std::size_t i = 0; i + 1 < s.size(); i += 2) out.push_back(static_cast<std::byte>(std::stoi(s.substr(i, 2), nullptr, 16)));
-    return out;
-}
+using tasklets_test::hex;
+using tasklets_test::unhex;
 
 template <class T>
 T round_trip(const T& value) {

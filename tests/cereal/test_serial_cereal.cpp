@@ -7,6 +7,8 @@
 #include <tasklets/image.hpp>
 #include <tasklets/serial_cereal.hpp>
 
+#include "support/hex.hpp"
+
 #include <cereal/types/string.hpp>
 #include <cereal/types/vector.hpp>
 
@@ -46,15 +48,7 @@ private:
     std::int64_t x_ = 0, y_ = 0;
 };
 
-std::string hex(const std::vector<std::byte>& bytes) {
-    static const char digits[] = "0123456789abcdef";
-    std::string s;
-    for (std::byte b : bytes) {
-        s += digits[static_cast<unsigned>(b) >> 4];
-        s += digits[static_cast<unsigned>(b) & 15];
-    }
-    return s;
-}
+using tasklets_test::hex;
 
 }  // namespace
 
