@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <deque>
 #include <limits>
 #include <map>
 #include <string>
@@ -279,4 +280,15 @@ TEST_CASE("serial: truncated primitives name what was being read", "[serial]") {
     CHECK(read_error<std::vector<int>>(unhex("")) ==
           "tasklets: serialised data, byte 0 of 0: truncated: a vector's count ends before its last byte");
     CHECK(read_error<char>(unhex("")) == "tasklets: serialised data, byte 0 of 0: truncated: a one-byte integer needs 1 more byte");
+}
+
+TEST_CASE("serial: a deque is a count and its elements, front to back, like a vector", "[serial]") {
+    std::deque<std::uint32_t> d{300, 1, 2};
+    d.push_front(7);
+    CHECK(tasklets_test::hex(tasklets::to_bytes(d)) == "0407ac020102");
+    CHECK(tasklets::to_bytes(d) == tasklets::to_bytes(std::vector<std::uint32_t>{7, 300, 1, 2}));
+    CHECK(tasklets::from_bytes<std::deque<std::uint32_t>>(tasklets::to_bytes(d)) == d);
+    CHECK_THROWS_WITH(tasklets::from_bytes<std::deque<std::uint32_t>>(tasklets_test::unhex("0501")),
+                      "tasklets: serialised data, byte 0 of 2: truncated or corrupted: a deque of 5 elements cannot "
+                      "fit in the 1 bytes left");
 }

@@ -17,9 +17,10 @@
 //                                             (NaN payloads and -0.0 come back bit-exact;
 //                                             on i386, see serial<double>)
 //   std::string, std::basic_string<C>         count, then the characters
-//   std::vector, std::array (no count),       count, then the elements (std::vector<bool>:
-//     std::map, std::unordered_map,           one byte each); maps and sets: the entries in
-//     std::set, std::unordered_set            iteration order, a repeated key refused
+//   std::vector, std::deque, std::array       count, then the elements (std::array: no
+//     std::map, std::unordered_map,           count; std::vector<bool>: one byte each);
+//     std::set, std::unordered_set            maps and sets: the entries in iteration
+//                                             order, a repeated key refused
 //   std::optional                             one byte (0 empty, 1 engaged), then the value
 //   std::pair, std::tuple                     the members in order
 //   std::variant                              varint index, then the alternative
@@ -61,6 +62,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <deque>
 #include <limits>
 #include <map>
 #include <optional>
@@ -192,6 +194,8 @@ template <class C, class Tr, class A>
 struct is_builtin_template<std::basic_string<C, Tr, A>> : std::true_type {};
 template <class T, class A>
 struct is_builtin_template<std::vector<T, A>> : std::true_type {};
+template <class T, class A>
+struct is_builtin_template<std::deque<T, A>> : std::true_type {};
 template <class T, std::size_t N>
 struct is_builtin_template<std::array<T, N>> : std::true_type {};
 template <class K, class V, class C, class A>
@@ -350,19 +354,30 @@ constexpr std::size_t min_bytes() noexcept {
 }
 }  // namespace detail
 
-template <class T, class A>
-struct serial<std::vector<T, A>> {
-    static void save(serial_writer& w, const std::vector<T, A>& v) {
+namespace detail {
+/// vector and deque: a count, then the elements, front to back.
+template <class Seq>
+struct sequence_serial {
+    using T = typename Seq::value_type;
+    static void save(serial_writer& w, const Seq& v) {
         w.unsigned_varint(v.size());
         for (const T& e : v) serial<T>::save(w, e);
     }
-    static void load(serial_reader& r, std::vector<T, A>& v) {
-        const std::size_t n = r.count("a vector", detail::min_bytes<T>());
+    static void load(serial_reader& r, Seq& v) {
+        constexpr bool vector = std::is_same_v<Seq, std::vector<T, typename Seq::allocator_type>>;
+        const std::size_t n = r.count(vector ? "a vector" : "a deque", min_bytes<T>());
         v.clear();
-        v.reserve(n);
+        if constexpr (requires { v.reserve(n); }) v.reserve(n);
         for (std::size_t i = 0; i < n; ++i) serial<T>::load(r, v.emplace_back());
     }
 };
+}  // namespace detail
+
+template <class T, class A>
+struct serial<std::vector<T, A>> : detail::sequence_serial<std::vector<T, A>> {};
+template <class T, class A>
+struct serial<std::deque<T, A>> : detail::sequence_serial<std::deque<T, A>> {};
+
 template <class A>
 struct serial<std::vector<bool, A>> {
     static void save(serial_writer& w, const std::vector<bool, A>& v) {
