@@ -53,4 +53,7 @@ set(TASKLETS_KERNEL_SOURCES
   kernel/durable/image.cpp
   kernel/durable/image_file.cpp
   kernel/durable/random.cpp
+  kernel/durable/world.cpp
+  kernel/durable/context_ops.cpp
+  kernel/durable/world_image.cpp
 )

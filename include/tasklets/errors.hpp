@@ -101,4 +101,27 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+/// A durable tasklet's code no longer does what its journal says it did (docs/durable.md):
+/// during replay, an operation differs from the journaled one, the tasklet ends early, or
+/// at the journal's end it does not wait where the image saved it. Message: "tasklets:
+/// durable tasklet 3 ('trader') diverged from its journal at step 12: the journal has
+/// receive on channel 'market', the code did send on channel 'market'".
+class replay_divergence : public std::runtime_error {
+public:
+    replay_divergence(std::uint64_t tasklet, std::string entry, std::uint64_t step, std::string expected,
+                      std::string actual);
+    std::uint64_t tasklet() const noexcept { return tasklet_; }
+    const std::string& entry() const noexcept { return entry_; }
+    /// 1 for the tasklet's first operation since it was spawned, counting across checkpoints.
+    std::uint64_t step() const noexcept { return step_; }
+    const std::string& expected() const noexcept { return expected_; }
+    const std::string& actual() const noexcept { return actual_; }
+
+private:
+    std::uint64_t tasklet_;
+    std::string entry_;
+    std::uint64_t step_;
+    std::string expected_, actual_;
+};
+
 }  // namespace tasklets

@@ -32,6 +32,7 @@ add_executable(tasklets_tests
   ${_tests}/test_serial.cpp
   ${_tests}/test_image.cpp
   ${_tests}/test_random.cpp
+  ${_tests}/test_durable.cpp
   ${_tests}/test_threads.cpp
   ${_tests}/test_cross_thread.cpp
   ${_tests}/test_cross_thread_stress.cpp

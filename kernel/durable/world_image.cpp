@@ -1,0 +1,322 @@
+// kernel/durable/world_image.cpp — a world to an image and back (docs/durable.md, "The
+// world image").
+//
+// Sections, each a sequence of serial.hpp values:
+//   WRLD  world format (1), now, next tasklet id, next timer number, the world's generator
+//   CHAN  count; per channel: name, waiting tasklet ids first to last
+//   TASK  count; per tasklet, by id: id, entry name, steps before its starting point, time
+//         of its starting point, starting state (bytes), starting generator, journal, wait
+//   REDY  ids of the spawned, not yet started tasklets, in the order they will start
+//
+// restore() decodes and checks everything before it creates a tasklet, then replays each
+// tasklet to the wait the image saved, then rebuilds the queues in their saved order. Any
+// error destroys the half-built world, which kills what it had rebuilt.
+#include "world_state.hpp"
+
+#include <tasklets/image.hpp>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <stdexcept>
+
+namespace tasklets::durable::detail {
+namespace {
+
+constexpr std::uint32_t tag_world = section_tag("WRLD");
+constexpr std::uint32_t tag_channels = section_tag("CHAN");
+constexpr std::uint32_t tag_tasklets = section_tag("TASK");
+constexpr std::uint32_t tag_ready = section_tag("REDY");
+constexpr std::uint64_t world_format = 1;
+
+void write_bytes(serial_writer& w, const std::vector<std::byte>& b) {
+    w.unsigned_varint(b.size());
+    w.raw(b.data(), b.size());
+}
+
+std::vector<std::byte> read_bytes(serial_reader& r, const char* what) {
+    std::vector<std::byte> b(r.count(what));
+    r.raw(b.data(), b.size(), what);
+    return b;
+}
+
+void write_entry(serial_writer& w, const journal_entry& e) {
+    w.byte(static_cast<std::uint8_t>(e.kind));
+    w.signed_varint(e.time);
+    switch (e.kind) {
+    case op::receive:
+        w.unsigned_varint(e.a);
+        write_bytes(w, e.bytes);
+        break;
+    case op::send: w.unsigned_varint(e.a); w.fixed32(static_cast<std::uint32_t>(e.b)); break;
+    case op::sleep: w.signed_varint(static_cast<std::int64_t>(e.a)); break;
+    case op::now: break;
+    case op::emit: w.fixed32(static_cast<std::uint32_t>(e.b)); break;
+    case op::spawn: w.unsigned_varint(e.a); w.fixed32(static_cast<std::uint32_t>(e.b)); break;
+    case op::checkpoint: break;
+    }
+}
+
+journal_entry read_entry(serial_reader& r) {
+    journal_entry e;
+    std::uint8_t kind = r.byte("a journal entry's kind");
+    if (kind == 0 || kind > last_op) r.fail("a journal entry of unknown kind " + std::to_string(kind));
+    e.kind = static_cast<op>(kind);
+    e.time = r.signed_varint("a journal entry's time");
+    switch (e.kind) {
+    case op::receive:
+        e.a = r.unsigned_varint("a received value's channel");
+        e.bytes = read_bytes(r, "a received value");
+        break;
+    case op::send:
+        e.a = r.unsigned_varint("a send's channel");
+        e.b = r.fixed32("a sent value's CRC");
+        break;
+    case op::sleep: e.a = static_cast<std::uint64_t>(r.signed_varint("a sleep's deadline")); break;
+    case op::now: break;
+    case op::emit: e.b = r.fixed32("an emitted line's CRC"); break;
+    case op::spawn:
+        e.a = r.unsigned_varint("a spawned child's id");
+        e.b = r.fixed32("a spawn's CRC");
+        break;
+    case op::checkpoint: break;
+    }
+    return e;
+}
+
+// A tasklet as the image has it, decoded but not yet created.
+struct saved_tasklet {
+    std::uint64_t id = 0;
+    std::string entry;
+    std::uint64_t base_step = 0;
+    std::int64_t base_time = 0;
+    std::vector<std::byte> base_state;
+    random_generator base_random;
+    std::vector<journal_entry> journal;
+    durable_tasklet::expected_wait wait;
+};
+
+struct saved_world {
+    std::int64_t now = 0;
+    std::uint64_t next_id = 0, next_timer_seq = 0;
+    random_generator rng;
+    std::vector<std::pair<std::string, std::vector<std::uint64_t>>> channels;
+    std::vector<saved_tasklet> tasklets;
+    std::vector<std::uint64_t> ready;
+};
+
+[[noreturn]] void refuse(const std::string& problem) {
+    throw image_error("tasklets: durable world image: " + problem);
+}
+
+saved_world decode(const registry& entries, std::span<const std::byte> image) {
+    image_reader img(image);
+    for (std::uint32_t tag : {tag_world, tag_channels, tag_tasklets, tag_ready})
+        if (!img.contains(tag)) refuse("it has no section " + section_name(tag) + "; it is not a saved world");
+    saved_world s;
+    {
+        serial_reader r = img.open(tag_world);
+        std::uint64_t format = r.unsigned_varint("the world format");
+        if (format != world_format)
+            refuse("world format " + std::to_string(format) + ", this build reads format " +
+                   std::to_string(world_format));
+        r(s.now, s.next_id, s.next_timer_seq, s.rng);
+        r.expect_end();
+    }
+    {
+        serial_reader r = img.open(tag_channels);
+        s.channels.resize(r.count("the channel count", 2));
+        for (auto& [name, waiters] : s.channels) r(name, waiters);
+        r.expect_end();
+    }
+    {
+        serial_reader r = img.open(tag_tasklets);
+        s.tasklets.resize(r.count("the tasklet count", 8));
+        for (auto& t : s.tasklets) {
+            r(t.id, t.entry, t.base_step, t.base_time);
+            t.base_state = read_bytes(r, "a starting state");
+            r(t.base_random);
+            t.journal.resize(r.count("a journal's length", 2));
+            for (auto& e : t.journal) e = read_entry(r);
+            std::uint8_t kind = r.byte("a tasklet's wait");
+            if (kind == 0 || kind > static_cast<std::uint8_t>(wait::start))
+                r.fail("a tasklet's wait of unknown kind " + std::to_string(kind));
+            t.wait.kind = static_cast<wait>(kind);
+            if (t.wait.kind == wait::receive || t.wait.kind == wait::send)
+                t.wait.channel = static_cast<std::uint32_t>(r.read<std::uint32_t>());
+            if (t.wait.kind == wait::send) t.wait.value_crc = r.fixed32("a waiting send's CRC");
+            if (t.wait.kind == wait::sleep) r(t.wait.deadline, t.wait.timer_seq);
+        }
+        r.expect_end();
+    }
+    {
+        serial_reader r = img.open(tag_ready);
+        r(s.ready);
+        r.expect_end();
+    }
+
+    // The sections must describe one consistent world; each check names what does not fit.
+    std::map<std::uint64_t, const saved_tasklet*> by_id;
+    std::set<std::uint64_t> timer_seqs;
+    std::set<std::string_view> channel_names;
+    for (const auto& [name, waiters] : s.channels)
+        if (name.empty() || !channel_names.insert(name).second)
+            refuse("channel name '" + name + "' is empty or appears twice");
+    for (const auto& t : s.tasklets) {
+        if (t.id == 0 || t.id >= s.next_id || !by_id.emplace(t.id, &t).second)
+            refuse("tasklet id " + std::to_string(t.id) + " is 0, repeated, or not below the next id " +
+                   std::to_string(s.next_id));
+        if (!entries.find(t.entry))
+            refuse("tasklet " + std::to_string(t.id) + " runs entry point '" + t.entry +
+                   "', which this program's registry does not define; define it before restoring");
+        auto w = t.wait;
+        if ((w.kind == wait::receive || w.kind == wait::send) && (w.channel == 0 || w.channel > s.channels.size()))
+            refuse("tasklet " + std::to_string(t.id) + " waits on channel " + std::to_string(w.channel) +
+                   ", which the image does not have");
+        if (w.kind == wait::sleep && (w.timer_seq == 0 || w.timer_seq >= s.next_timer_seq || !timer_seqs.insert(w.timer_seq).second))
+            refuse("tasklet " + std::to_string(t.id) + " has timer number " + std::to_string(w.timer_seq) +
+                   ", which is 0, repeated, or not below the next " + std::to_string(s.next_timer_seq));
+        if (w.kind == wait::sleep && w.deadline <= s.now)
+            refuse("tasklet " + std::to_string(t.id) + " sleeps until t=" + std::to_string(w.deadline) +
+                   " ns, which is not after the world's time " + std::to_string(s.now));
+        if (w.kind == wait::start && !t.journal.empty())
+            refuse("tasklet " + std::to_string(t.id) + " has not started but has a journal");
+        for (const auto& e : t.journal)
+            if ((e.kind == op::receive || e.kind == op::send) && (e.a == 0 || e.a > s.channels.size()))
+                refuse("tasklet " + std::to_string(t.id) + "'s journal names channel " + std::to_string(e.a) +
+                       ", which the image does not have");
+    }
+    // Every waiter listed once, on the channel it waits on; every channel waiter listed.
+    std::set<std::uint64_t> listed;
+    for (std::size_t c = 0; c < s.channels.size(); ++c) {
+        const auto& waiters = s.channels[c].second;
+        for (std::uint64_t id : waiters) {
+            auto it = by_id.find(id);
+            bool fits = it != by_id.end() && listed.insert(id).second &&
+                        (it->second->wait.kind == wait::receive || it->second->wait.kind == wait::send) &&
+                        it->second->wait.channel == c + 1 &&
+                        it->second->wait.kind == by_id.at(waiters.front())->wait.kind;
+            if (!fits)
+                refuse("channel '" + s.channels[c].first + "' lists waiting tasklet " + std::to_string(id) +
+                       ", which is not a tasklet waiting there, or is listed twice, or waits the other way");
+        }
+    }
+    std::size_t channel_waiters = 0, unstarted = 0;
+    for (const auto& t : s.tasklets) {
+        channel_waiters += t.wait.kind == wait::receive || t.wait.kind == wait::send;
+        unstarted += t.wait.kind == wait::start;
+    }
+    if (channel_waiters != listed.size())
+        refuse("a tasklet waits on a channel whose queue does not list it");
+    std::set<std::uint64_t> ready_ids(s.ready.begin(), s.ready.end());
+    if (ready_ids.size() != s.ready.size() || s.ready.size() != unstarted ||
+        !std::all_of(s.ready.begin(), s.ready.end(),
+                     [&](std::uint64_t id) { return by_id.count(id) && by_id.at(id)->wait.kind == wait::start; }))
+        refuse("the ready queue does not list exactly the tasklets that have not started");
+    return s;
+}
+
+}  // namespace
+
+}  // namespace tasklets::durable::detail
+
+namespace tasklets::durable {
+
+using namespace detail;
+
+std::vector<std::byte> world::save() const {
+    const world_state& w = *s_;
+    w.check_thread("save");
+    if (w.running)
+        throw std::logic_error("tasklets: world::save while the world runs; save between run_until() calls");
+    image_writer img;
+    serial_writer out;
+    out.unsigned_varint(world_format);
+    out(w.now, w.next_id, w.next_timer_seq, w.rng);
+    img.add(tag_world, out);
+
+    out.unsigned_varint(w.channels.size());
+    for (const auto& c : w.channels) {
+        out(c.name);
+        out.unsigned_varint(c.waiters.size());
+        for (const durable_tasklet* t : c.waiters) out(t->id);
+    }
+    img.add(tag_channels, out);
+
+    out.unsigned_varint(w.tasklets.size());
+    for (const auto& [id, t] : w.tasklets) {
+        out(t->id, t->entry->name, t->base_step, t->base_time);
+        write_bytes(out, t->base_state);
+        out(t->base_random);
+        out.unsigned_varint(t->journal.size());
+        for (const auto& e : t->journal) write_entry(out, e);
+        out.byte(static_cast<std::uint8_t>(t->waiting));
+        switch (t->waiting) {
+        case wait::receive: out(t->channel); break;
+        case wait::send: out(t->channel); out.fixed32(crc32c(*t->offered)); break;
+        case wait::sleep: out(t->deadline, t->timer_seq); break;
+        case wait::start: break;
+        case wait::none:
+            // run_until() leaves every started tasklet waiting; one that an exception stopped
+            // leaves woken tasklets ready, which a replay cannot put back where they were.
+            throw std::logic_error("tasklets: world::save: durable tasklet " + std::to_string(id) +
+                                   " is ready to run (run_until stopped by an exception); run the world "
+                                   "again before saving");
+        }
+    }
+    img.add(tag_tasklets, out);
+
+    std::vector<std::uint64_t> ready;
+    for (const durable_tasklet* t : w.ready) ready.push_back(t->id);
+    out(ready);
+    img.add(tag_ready, out);
+    return img.finish();
+}
+
+std::unique_ptr<world> world::restore(const registry& entries, std::span<const std::byte> image) {
+    saved_world s = decode(entries, image);  // throws before anything exists
+
+    std::unique_ptr<world> result(new world());
+    world_state& w = *result->s_;
+    w.entries = &entries;
+    w.now = s.now;
+    w.next_id = s.next_id;
+    w.next_timer_seq = s.next_timer_seq;
+    w.rng = s.rng;
+    for (auto& [name, waiters] : s.channels) w.channels.push_back(channel_state{name, {}});
+    for (auto& st : s.tasklets) {
+        durable_tasklet& t = w.create(st.id, *entries.find(st.entry), std::move(st.base_state), st.base_random);
+        t.base_step = st.base_step;
+        t.base_time = st.base_time;
+        t.journal = std::move(st.journal);
+        t.expect = st.wait;
+    }
+
+    // Replay each started tasklet to the wait the image saved (context_ops.cpp, "restoring").
+    // A divergence ends here: `result` is destroyed, killing every rebuilt tasklet.
+    w.restoring = true;
+    w.running = true;
+    for (auto& [id, t] : w.tasklets)
+        if (t->expect.kind != wait::start) w.run_one(*t);
+    w.restoring = false;
+    w.running = false;
+
+    for (std::size_t c = 0; c < s.channels.size(); ++c)
+        for (std::uint64_t id : s.channels[c].second) w.channels[c].waiters.push_back(w.tasklets.at(id).get());
+    for (auto& [id, t] : w.tasklets)
+        if (t->waiting == wait::sleep) w.timers.insert({t->deadline, t->timer_seq, t.get()});
+    for (std::uint64_t id : s.ready) w.ready.push_back(w.tasklets.at(id).get());
+    return result;
+}
+
+replay_report world::check(const registry& entries, std::span<const std::byte> image) {
+    std::unique_ptr<world> w = restore(entries, image);
+    replay_report r;
+    r.tasklets = w->s_->tasklets.size();
+    r.channels = w->s_->channels.size();
+    for (const auto& [id, t] : w->s_->tasklets) r.steps_replayed += t->journal.size();
+    r.time = duration(w->s_->now);
+    return r;
+}
+
+}  // namespace tasklets::durable
