@@ -292,6 +292,22 @@ public:
     /// already rebuilt is killed and the caller's process is as before.
     static std::unique_ptr<world> restore(const registry& entries, std::span<const std::byte> image);
 
+    /// Takes durable tasklet `id` out of this world, as bytes for put() in another world —
+    /// in another process or on another machine; the transport is yours. The tasklet must be
+    /// waiting or not yet started (between run_until() calls). Here it is killed (its
+    /// destructors run) and leaves its channel queue or timer. std::invalid_argument if the
+    /// world has no tasklet `id`.
+    std::vector<std::byte> take(std::uint64_t id);
+    /// Puts a tasklet taken from another world into this one, under a new id, which it
+    /// returns (cx.id() changes). It replays its journal here at once (replay_divergence or
+    /// image_error leave this world as it was), then waits in the ready queue; when it runs,
+    /// it does again, in this world, what it was waiting for there: a receive or send meets
+    /// this world's partners on the channel with the same number, a sleep keeps its deadline
+    /// (at once if this world's time has passed it). Channels are known by number, so the two
+    /// worlds must have made the same channels in the same order (std::invalid_argument
+    /// naming the first that differs).
+    std::uint64_t put(std::span<const std::byte> bytes);
+
     /// Replays `image` against this build's entry points without going live, then discards
     /// it: for a CI test that today's code still restores yesterday's saves. Throws as
     /// restore() does.

@@ -2,9 +2,11 @@
 //
 //   replaying   the journal has entries left: the operation must be the next entry (else
 //               replay_divergence); inputs return the journaled value, effects do nothing.
-//   restoring   the journal is used up while world::restore() rebuilds the world: the
-//               operation must be the wait the image saved; the tasklet parks there without
-//               meeting a partner, and restore() rebuilds the queues in the saved order.
+//   restoring   the journal is used up while world::restore() rebuilds the world, or
+//               world::put() brings the tasklet in: the operation must be the wait the image
+//               saved; the tasklet parks there without meeting a partner. restore() puts it
+//               back in its queue in the saved order; a tasklet that arrived by put() waits
+//               in the ready queue and, when it runs, redoes the wait live in its new world.
 //   live        the operation happens and is appended to the journal when it completes.
 //
 // A channel holds waiting receivers or waiting senders, never both. A partner arriving takes
@@ -57,7 +59,7 @@ journal_entry& append(durable_tasklet& t, journal_entry e) {
 
 // Restoring, at the journal's end: anything but the saved wait is a divergence.
 void refuse_unless_live(const durable_tasklet& t, const journal_entry& actual) {
-    if (t.w->restoring) diverge(t, describe_wait(*t.w, t.expect), describe(*t.w, actual));
+    if (t.restoring) diverge(t, describe_wait(*t.w, t.expect), describe(*t.w, actual));
 }
 
 // Parks the current tasklet until a partner or a timer makes it ready. If it is killed or
@@ -93,6 +95,7 @@ void wait_as_saved(durable_tasklet& t, const durable_tasklet::expected_wait& act
     t.channel = e.channel;
     t.deadline = e.deadline;
     t.timer_seq = e.timer_seq;
+    t.restoring = false;
     park(t);
 }
 
@@ -105,24 +108,23 @@ std::span<const std::byte> receive_bytes(durable_tasklet& t, std::uint32_t chann
     journal_entry actual = entry_of(op::receive, channel);
     if (t.replaying) return replay_next(t, actual).bytes;
 
-    std::vector<std::byte> value;
-    if (!w.restoring && !c.waiters.empty() && c.waiters.front()->waiting == wait::send) {
+    bool done = false;  // a sender completed it while the tasklet waited where it was saved
+    if (t.restoring) {
+        wait_as_saved(t, {.kind = wait::receive, .channel = channel});
+        done = !std::exchange(t.redo, false);
+    }
+    if (!done && !c.waiters.empty() && c.waiters.front()->waiting == wait::send) {
         durable_tasklet& sender = *c.waiters.front();
         c.waiters.pop_front();
-        value = std::move(*sender.offered);
+        t.received = std::move(*sender.offered);
         w.make_ready(sender);
-    } else {
-        if (w.restoring) {
-            wait_as_saved(t, {.kind = wait::receive, .channel = channel});
-        } else {
-            t.waiting = wait::receive;
-            t.channel = channel;
-            c.waiters.push_back(&t);
-            park(t);
-        }
-        value = std::move(t.received);
+    } else if (!done) {
+        t.waiting = wait::receive;
+        t.channel = channel;
+        c.waiters.push_back(&t);
+        park(t);
     }
-    actual.bytes = std::move(value);
+    actual.bytes = std::move(t.received);
     return append(t, std::move(actual)).bytes;
 }
 
@@ -136,23 +138,24 @@ void send_bytes(durable_tasklet& t, std::uint32_t channel, std::vector<std::byte
         replay_next(t, actual);
         return;
     }
-    if (!w.restoring && !c.waiters.empty() && c.waiters.front()->waiting == wait::receive) {
+    t.offered = &value;
+    bool done = false;  // a receiver took the value while the tasklet waited where it was saved
+    if (t.restoring) {
+        wait_as_saved(t, {.kind = wait::send, .channel = channel, .value_crc = crc});
+        done = !std::exchange(t.redo, false);
+    }
+    if (!done && !c.waiters.empty() && c.waiters.front()->waiting == wait::receive) {
         durable_tasklet& receiver = *c.waiters.front();
         c.waiters.pop_front();
         receiver.received = std::move(value);
         w.make_ready(receiver);
-    } else {
-        t.offered = &value;
-        if (w.restoring) {
-            wait_as_saved(t, {.kind = wait::send, .channel = channel, .value_crc = crc});
-        } else {
-            t.waiting = wait::send;
-            t.channel = channel;
-            c.waiters.push_back(&t);
-            park(t);
-        }
-        t.offered = nullptr;
+    } else if (!done) {
+        t.waiting = wait::send;
+        t.channel = channel;
+        c.waiters.push_back(&t);
+        park(t);
     }
+    t.offered = nullptr;
     append(t, std::move(actual));
 }
 
@@ -225,9 +228,12 @@ void context::sleep_until(duration until) {
         detail::replay_next(t, actual);
         return;
     }
-    if (w.restoring) {
+    bool done = false;  // its timer fired while it waited where it was saved
+    if (t.restoring) {
         detail::wait_as_saved(t, {.kind = detail::wait::sleep, .deadline = deadline});
-    } else if (deadline > w.now) {
+        done = !std::exchange(t.redo, false);
+    }
+    if (!done && deadline > w.now) {
         t.waiting = detail::wait::sleep;
         t.deadline = deadline;
         t.timer_seq = w.next_timer_seq++;

@@ -153,7 +153,7 @@ void durable_tasklet::run_body() {
         fresh = true;
         std::vector<std::byte> start = base_state;  // a checkpoint replaces base_state
         entry->start(cx, start);
-        if (replaying || w->restoring)
+        if (replaying || restoring)
             throw replay_divergence(id, entry->name, base_step + cursor + 1,
                                     replaying ? describe(*w, journal[cursor]) : describe_wait(*w, expect),
                                     "return from its entry point");

@@ -5,8 +5,13 @@
 //   WRLD  world format (1), now, next tasklet id, next timer number, the world's generator
 //   CHAN  count; per channel: name, waiting tasklet ids first to last
 //   TASK  count; per tasklet, by id: id, entry name, steps before its starting point, time
-//         of its starting point, starting state (bytes), starting generator, journal, wait
-//   REDY  ids of the spawned, not yet started tasklets, in the order they will start
+//         of its starting point, starting state (bytes), starting generator, journal, wait,
+//         and whether it arrived by put() and has not run since (it will redo its wait)
+//   REDY  ids of the tasklets in the ready queue, in order: spawned ones not yet started,
+//         and arrived ones
+//
+// take() writes one tasklet the same way, in a MOVE section, with CHAN holding only the
+// names of the world's channels, by number: put() checks that its world has the same.
 //
 // restore() decodes and checks everything before it creates a tasklet, then replays each
 // tasklet to the wait the image saved, then rebuilds the queues in their saved order. Any
@@ -27,6 +32,7 @@ constexpr std::uint32_t tag_world = section_tag("WRLD");
 constexpr std::uint32_t tag_channels = section_tag("CHAN");
 constexpr std::uint32_t tag_tasklets = section_tag("TASK");
 constexpr std::uint32_t tag_ready = section_tag("REDY");
+constexpr std::uint32_t tag_move = section_tag("MOVE");
 constexpr std::uint64_t world_format = 1;
 
 void write_bytes(serial_writer& w, const std::vector<std::byte>& b) {
@@ -84,6 +90,10 @@ journal_entry read_entry(serial_reader& r) {
     return e;
 }
 
+[[noreturn]] void refuse(const std::string& problem, const char* what = "durable world image") {
+    throw image_error(std::string("tasklets: ") + what + ": " + problem);
+}
+
 // A tasklet as the image has it, decoded but not yet created.
 struct saved_tasklet {
     std::uint64_t id = 0;
@@ -94,7 +104,75 @@ struct saved_tasklet {
     random_generator base_random;
     std::vector<journal_entry> journal;
     durable_tasklet::expected_wait wait;
+    bool arrived = false;
 };
+
+void write_tasklet(serial_writer& out, const durable_tasklet& t) {
+    out(t.id, t.entry->name, t.base_step, t.base_time);
+    write_bytes(out, t.base_state);
+    out(t.base_random);
+    out.unsigned_varint(t.journal.size());
+    for (const auto& e : t.journal) write_entry(out, e);
+    // An arrived tasklet is ready, parked at the wait it brought: that wait is `expect`.
+    durable_tasklet::expected_wait wait = t.expect;
+    if (!t.redo) {
+        wait.kind = t.waiting;
+        wait.channel = t.channel;
+        wait.value_crc = t.waiting == wait::send ? crc32c(*t.offered) : 0;
+        wait.deadline = t.deadline;
+        wait.timer_seq = t.timer_seq;
+    }
+    out.byte(static_cast<std::uint8_t>(wait.kind));
+    switch (wait.kind) {
+    case wait::receive: out(wait.channel); break;
+    case wait::send: out(wait.channel); out.fixed32(wait.value_crc); break;
+    case wait::sleep: out(wait.deadline, wait.timer_seq); break;
+    case wait::start: break;
+    case wait::none:
+        // run_until() leaves every started tasklet waiting; one that an exception stopped
+        // leaves woken tasklets ready, which a replay cannot put back where they were.
+        throw std::logic_error("tasklets: world::save: durable tasklet " + std::to_string(t.id) +
+                               " is ready to run (run_until stopped by an exception); run the world "
+                               "again before saving");
+    }
+    out(t.redo);
+}
+
+saved_tasklet read_tasklet(serial_reader& r) {
+    saved_tasklet t;
+    r(t.id, t.entry, t.base_step, t.base_time);
+    t.base_state = read_bytes(r, "a starting state");
+    r(t.base_random);
+    t.journal.resize(r.count("a journal's length", 2));
+    for (auto& e : t.journal) e = read_entry(r);
+    std::uint8_t kind = r.byte("a tasklet's wait");
+    if (kind == 0 || kind > static_cast<std::uint8_t>(wait::start))
+        r.fail("a tasklet's wait of unknown kind " + std::to_string(kind));
+    t.wait.kind = static_cast<wait>(kind);
+    if (t.wait.kind == wait::receive || t.wait.kind == wait::send) t.wait.channel = r.read<std::uint32_t>();
+    if (t.wait.kind == wait::send) t.wait.value_crc = r.fixed32("a waiting send's CRC");
+    if (t.wait.kind == wait::sleep) r(t.wait.deadline, t.wait.timer_seq);
+    r(t.arrived);
+    if (t.arrived && t.wait.kind == wait::start) r.fail("an arrived tasklet that has not started");
+    return t;
+}
+
+// The checks every tasklet record passes, in a world image and in a moved tasklet.
+void check_tasklet(const registry& entries, const saved_tasklet& t, std::size_t channels, const char* what) {
+    if (!entries.find(t.entry))
+        refuse("tasklet " + std::to_string(t.id) + " runs entry point '" + t.entry +
+               "', which this program's registry does not define; define it before restoring", what);
+    const auto& w = t.wait;
+    if ((w.kind == wait::receive || w.kind == wait::send) && (w.channel == 0 || w.channel > channels))
+        refuse("tasklet " + std::to_string(t.id) + " waits on channel " + std::to_string(w.channel) +
+               ", which the image does not have", what);
+    if (w.kind == wait::start && !t.journal.empty())
+        refuse("tasklet " + std::to_string(t.id) + " has not started but has a journal", what);
+    for (const auto& e : t.journal)
+        if ((e.kind == op::receive || e.kind == op::send) && (e.a == 0 || e.a > channels))
+            refuse("tasklet " + std::to_string(t.id) + "'s journal names channel " + std::to_string(e.a) +
+                   ", which the image does not have", what);
+}
 
 struct saved_world {
     std::int64_t now = 0;
@@ -105,9 +183,6 @@ struct saved_world {
     std::vector<std::uint64_t> ready;
 };
 
-[[noreturn]] void refuse(const std::string& problem) {
-    throw image_error("tasklets: durable world image: " + problem);
-}
 
 saved_world decode(const registry& entries, std::span<const std::byte> image) {
     image_reader img(image);
@@ -132,21 +207,7 @@ saved_world decode(const registry& entries, std::span<const std::byte> image) {
     {
         serial_reader r = img.open(tag_tasklets);
         s.tasklets.resize(r.count("the tasklet count", 8));
-        for (auto& t : s.tasklets) {
-            r(t.id, t.entry, t.base_step, t.base_time);
-            t.base_state = read_bytes(r, "a starting state");
-            r(t.base_random);
-            t.journal.resize(r.count("a journal's length", 2));
-            for (auto& e : t.journal) e = read_entry(r);
-            std::uint8_t kind = r.byte("a tasklet's wait");
-            if (kind == 0 || kind > static_cast<std::uint8_t>(wait::start))
-                r.fail("a tasklet's wait of unknown kind " + std::to_string(kind));
-            t.wait.kind = static_cast<wait>(kind);
-            if (t.wait.kind == wait::receive || t.wait.kind == wait::send)
-                t.wait.channel = static_cast<std::uint32_t>(r.read<std::uint32_t>());
-            if (t.wait.kind == wait::send) t.wait.value_crc = r.fixed32("a waiting send's CRC");
-            if (t.wait.kind == wait::sleep) r(t.wait.deadline, t.wait.timer_seq);
-        }
+        for (auto& t : s.tasklets) t = read_tasklet(r);
         r.expect_end();
     }
     {
@@ -166,25 +227,14 @@ saved_world decode(const registry& entries, std::span<const std::byte> image) {
         if (t.id == 0 || t.id >= s.next_id || !by_id.emplace(t.id, &t).second)
             refuse("tasklet id " + std::to_string(t.id) + " is 0, repeated, or not below the next id " +
                    std::to_string(s.next_id));
-        if (!entries.find(t.entry))
-            refuse("tasklet " + std::to_string(t.id) + " runs entry point '" + t.entry +
-                   "', which this program's registry does not define; define it before restoring");
-        auto w = t.wait;
-        if ((w.kind == wait::receive || w.kind == wait::send) && (w.channel == 0 || w.channel > s.channels.size()))
-            refuse("tasklet " + std::to_string(t.id) + " waits on channel " + std::to_string(w.channel) +
-                   ", which the image does not have");
-        if (w.kind == wait::sleep && (w.timer_seq == 0 || w.timer_seq >= s.next_timer_seq || !timer_seqs.insert(w.timer_seq).second))
+        check_tasklet(entries, t, s.channels.size(), "durable world image");
+        const auto& w = t.wait;
+        if (w.kind == wait::sleep && !t.arrived && (w.timer_seq == 0 || w.timer_seq >= s.next_timer_seq || !timer_seqs.insert(w.timer_seq).second))
             refuse("tasklet " + std::to_string(t.id) + " has timer number " + std::to_string(w.timer_seq) +
                    ", which is 0, repeated, or not below the next " + std::to_string(s.next_timer_seq));
-        if (w.kind == wait::sleep && w.deadline <= s.now)
+        if (w.kind == wait::sleep && !t.arrived && w.deadline <= s.now)
             refuse("tasklet " + std::to_string(t.id) + " sleeps until t=" + std::to_string(w.deadline) +
                    " ns, which is not after the world's time " + std::to_string(s.now));
-        if (w.kind == wait::start && !t.journal.empty())
-            refuse("tasklet " + std::to_string(t.id) + " has not started but has a journal");
-        for (const auto& e : t.journal)
-            if ((e.kind == op::receive || e.kind == op::send) && (e.a == 0 || e.a > s.channels.size()))
-                refuse("tasklet " + std::to_string(t.id) + "'s journal names channel " + std::to_string(e.a) +
-                       ", which the image does not have");
     }
     // Every waiter listed once, on the channel it waits on; every channel waiter listed.
     std::set<std::uint64_t> listed;
@@ -192,7 +242,7 @@ saved_world decode(const registry& entries, std::span<const std::byte> image) {
         const auto& waiters = s.channels[c].second;
         for (std::uint64_t id : waiters) {
             auto it = by_id.find(id);
-            bool fits = it != by_id.end() && listed.insert(id).second &&
+            bool fits = it != by_id.end() && !it->second->arrived && listed.insert(id).second &&
                         (it->second->wait.kind == wait::receive || it->second->wait.kind == wait::send) &&
                         it->second->wait.channel == c + 1 &&
                         it->second->wait.kind == by_id.at(waiters.front())->wait.kind;
@@ -203,17 +253,33 @@ saved_world decode(const registry& entries, std::span<const std::byte> image) {
     }
     std::size_t channel_waiters = 0, unstarted = 0;
     for (const auto& t : s.tasklets) {
-        channel_waiters += t.wait.kind == wait::receive || t.wait.kind == wait::send;
-        unstarted += t.wait.kind == wait::start;
+        channel_waiters += !t.arrived && (t.wait.kind == wait::receive || t.wait.kind == wait::send);
+        unstarted += t.wait.kind == wait::start || t.arrived;
     }
     if (channel_waiters != listed.size())
         refuse("a tasklet waits on a channel whose queue does not list it");
     std::set<std::uint64_t> ready_ids(s.ready.begin(), s.ready.end());
     if (ready_ids.size() != s.ready.size() || s.ready.size() != unstarted ||
         !std::all_of(s.ready.begin(), s.ready.end(),
-                     [&](std::uint64_t id) { return by_id.count(id) && by_id.at(id)->wait.kind == wait::start; }))
-        refuse("the ready queue does not list exactly the tasklets that have not started");
+                     [&](std::uint64_t id) {
+                         return by_id.count(id) && (by_id.at(id)->wait.kind == wait::start || by_id.at(id)->arrived);
+                     }))
+        refuse("the ready queue does not list exactly the tasklets that have not started or have arrived");
     return s;
+}
+
+
+// A saved tasklet created again, under `id`, to be replayed to its saved wait (unless it had
+// not started). An arrived one then waits in the ready queue to redo that wait.
+durable_tasklet& rebuild(world_state& w, std::uint64_t id, saved_tasklet st, const registry& entries) {
+    durable_tasklet& t = w.create(id, *entries.find(st.entry), std::move(st.base_state), st.base_random);
+    t.base_step = st.base_step;
+    t.base_time = st.base_time;
+    t.journal = std::move(st.journal);
+    t.expect = st.wait;
+    t.restoring = st.wait.kind != wait::start;
+    t.redo = st.arrived;
+    return t;
 }
 
 }  // namespace
@@ -244,26 +310,7 @@ std::vector<std::byte> world::save() const {
     img.add(tag_channels, out);
 
     out.unsigned_varint(w.tasklets.size());
-    for (const auto& [id, t] : w.tasklets) {
-        out(t->id, t->entry->name, t->base_step, t->base_time);
-        write_bytes(out, t->base_state);
-        out(t->base_random);
-        out.unsigned_varint(t->journal.size());
-        for (const auto& e : t->journal) write_entry(out, e);
-        out.byte(static_cast<std::uint8_t>(t->waiting));
-        switch (t->waiting) {
-        case wait::receive: out(t->channel); break;
-        case wait::send: out(t->channel); out.fixed32(crc32c(*t->offered)); break;
-        case wait::sleep: out(t->deadline, t->timer_seq); break;
-        case wait::start: break;
-        case wait::none:
-            // run_until() leaves every started tasklet waiting; one that an exception stopped
-            // leaves woken tasklets ready, which a replay cannot put back where they were.
-            throw std::logic_error("tasklets: world::save: durable tasklet " + std::to_string(id) +
-                                   " is ready to run (run_until stopped by an exception); run the world "
-                                   "again before saving");
-        }
-    }
+    for (const auto& [id, t] : w.tasklets) write_tasklet(out, *t);
     img.add(tag_tasklets, out);
 
     std::vector<std::uint64_t> ready;
@@ -284,22 +331,16 @@ std::unique_ptr<world> world::restore(const registry& entries, std::span<const s
     w.next_timer_seq = s.next_timer_seq;
     w.rng = s.rng;
     for (auto& [name, waiters] : s.channels) w.channels.push_back(channel_state{name, {}});
-    for (auto& st : s.tasklets) {
-        durable_tasklet& t = w.create(st.id, *entries.find(st.entry), std::move(st.base_state), st.base_random);
-        t.base_step = st.base_step;
-        t.base_time = st.base_time;
-        t.journal = std::move(st.journal);
-        t.expect = st.wait;
-    }
+    for (auto& st : s.tasklets) rebuild(w, st.id, std::move(st), entries);
 
     // Replay each started tasklet to the wait the image saved (context_ops.cpp, "restoring").
     // A divergence ends here: `result` is destroyed, killing every rebuilt tasklet.
-    w.restoring = true;
     w.running = true;
     for (auto& [id, t] : w.tasklets)
-        if (t->expect.kind != wait::start) w.run_one(*t);
-    w.restoring = false;
+        if (t->restoring) w.run_one(*t);
     w.running = false;
+    for (auto& [id, t] : w.tasklets)
+        if (t->redo) t->waiting = wait::none;  // ready, not in a queue
 
     for (std::size_t c = 0; c < s.channels.size(); ++c)
         for (std::uint64_t id : s.channels[c].second) w.channels[c].waiters.push_back(w.tasklets.at(id).get());
@@ -307,6 +348,85 @@ std::unique_ptr<world> world::restore(const registry& entries, std::span<const s
         if (t->waiting == wait::sleep) w.timers.insert({t->deadline, t->timer_seq, t.get()});
     for (std::uint64_t id : s.ready) w.ready.push_back(w.tasklets.at(id).get());
     return result;
+}
+
+// ---- moving one tasklet ------------------------------------------------------------------
+
+std::vector<std::byte> world::take(std::uint64_t id) {
+    world_state& w = *s_;
+    w.check_thread("take");
+    if (w.running) throw std::logic_error("tasklets: world::take while the world runs; take between run_until() calls");
+    auto it = w.tasklets.find(id);
+    if (it == w.tasklets.end())
+        throw std::invalid_argument("tasklets: world::take: this world has no durable tasklet " + std::to_string(id) +
+                                    " (ended, taken, or never spawned)");
+    durable_tasklet& t = *it->second;
+    image_writer img;
+    serial_writer out;
+    out.unsigned_varint(world_format);
+    write_tasklet(out, t);  // refuses a tasklet that is ready to run, before anything changes
+    img.add(tag_move, out);
+    out.unsigned_varint(w.channels.size());
+    for (const auto& c : w.channels) out(c.name);
+    img.add(tag_channels, out);
+    std::vector<std::byte> bytes = img.finish();
+
+    // Gone from here: out of the ready queue, and killed (its destructors run; the kill
+    // takes it out of its channel queue or the timers).
+    std::erase(w.ready, &t);
+    if (t.handle.alive()) t.handle.kill();
+    w.tasklets.erase(it);
+    return bytes;
+}
+
+std::uint64_t world::put(std::span<const std::byte> bytes) {
+    world_state& w = *s_;
+    w.check_thread("put");
+    if (w.running) throw std::logic_error("tasklets: world::put while the world runs; put between run_until() calls");
+    constexpr const char* what = "moved durable tasklet";
+    image_reader img(bytes);
+    for (std::uint32_t tag : {tag_move, tag_channels})
+        if (!img.contains(tag)) refuse("it has no section " + section_name(tag) + "; it is not a moved tasklet", what);
+    saved_tasklet st;
+    {
+        serial_reader r = img.open(tag_move);
+        std::uint64_t format = r.unsigned_varint("the world format");
+        if (format != world_format)
+            refuse("world format " + std::to_string(format) + ", this build reads format " + std::to_string(world_format), what);
+        st = read_tasklet(r);
+        r.expect_end();
+    }
+    std::vector<std::string> names;
+    {
+        serial_reader r = img.open(tag_channels);
+        r(names);
+        r.expect_end();
+    }
+    check_tasklet(*w.entries, st, names.size(), what);
+    // Channels are known by number (a state holds them as numbers): the worlds must agree.
+    for (std::size_t n = 0; n < names.size(); ++n) {
+        const std::string here = n < w.channels.size() ? "'" + w.channels[n].name + "'" : "missing";
+        if (n >= w.channels.size() || w.channels[n].name != names[n])
+            throw std::invalid_argument("tasklets: world::put: channel " + std::to_string(n + 1) + " is '" + names[n] +
+                                        "' in the tasklet's world and " + here +
+                                        " here; worlds that exchange tasklets make the same channels in the same order");
+    }
+    // Replayed at once, so that a divergence is refused here, with nothing changed but
+    // the id it would have had; then it waits in the ready queue to redo its wait.
+    st.arrived = st.wait.kind != wait::start;
+    st.wait.timer_seq = 0;  // its world's numbering; a redone sleep takes one of this world's
+    durable_tasklet& t = rebuild(w, w.next_id++, std::move(st), *w.entries);
+    if (t.restoring) {
+        w.running = true;
+        struct stop {
+            world_state& w;
+            ~stop() { w.running = false; }
+        } guard{w};
+        w.run_one(t);
+        t.waiting = wait::none;
+    }
+    w.ready.push_back(&t);
+    return t.id;
 }
 
 replay_report world::check(const registry& entries, std::span<const std::byte> image) {

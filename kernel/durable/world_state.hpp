@@ -85,6 +85,11 @@ struct durable_tasklet {
     // this is the time of its next call too, live or in replay.
     std::int64_t clock = 0;
     bool fresh = false;  // (re)started from its starting point, no operation since
+    // Being rebuilt by restore() or put(): at its journal's end it must reach the saved
+    // wait (`expect`), where it parks. `redo`: it arrived by put() and, when it next runs,
+    // does that wait again live in this world rather than waiting to be completed.
+    bool restoring = false;
+    bool redo = false;
     tasklets::tasklet handle;
     context cx{*this};
     bool finished = false;
@@ -132,7 +137,6 @@ struct world_state {
 
     std::function<void(const event&)> sink;
     bool running = false;
-    bool restoring = false;  // restore(): live operations must be the saved waits
     bool dying = false;      // ~world(): tasklets are being killed
     std::exception_ptr failure;
 
