@@ -89,6 +89,7 @@ std::uint64_t spawn_bytes(durable_tasklet& t, std::string_view entry, std::vecto
                           const void* key);
 std::uint64_t spawn_from_outside(world_state& w, std::string_view entry, std::vector<std::byte> state,
                                  const void* key);
+void post_bytes(world_state& w, std::uint32_t channel, std::vector<std::byte> value);
 std::uint32_t make_channel(world_state& w, std::string name);
 std::uint32_t find_channel(const world_state& w, std::string_view name);
 }  // namespace detail
@@ -261,6 +262,16 @@ public:
     template <class State>
     std::uint64_t spawn(std::string_view entry, const State& state) {
         return detail::spawn_from_outside(*s_, entry, to_bytes(state), &detail::type_key<State>);
+    }
+
+    /// Delivers `value` on `ch` from outside the world — a player's input, a network message,
+    /// the result of I/O a plain tasklet did — between run_until() calls. The first waiting
+    /// receiver gets it and becomes ready; if none waits, the value waits in the channel,
+    /// after the senders already there, for the next receiver. Never blocks. Posted values
+    /// are saved with the world, and the receiver journals them as any value.
+    template <class T>
+    void post(channel<T> ch, const T& value) {
+        detail::post_bytes(*s_, ch.number_, to_bytes(value));
     }
 
     /// Runs the world: every ready tasklet until it waits, then the next timer due at or

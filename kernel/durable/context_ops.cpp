@@ -104,7 +104,7 @@ void wait_as_saved(durable_tasklet& t, const durable_tasklet::expected_wait& act
 std::span<const std::byte> receive_bytes(durable_tasklet& t, std::uint32_t channel) {
     check_current(t, "receive");
     world_state& w = *t.w;
-    channel_state& c = w.channel_at(channel, "receive");
+    channel_state& c = w.channel_at(channel, "context::receive");
     journal_entry actual = entry_of(op::receive, channel);
     if (t.replaying) return replay_next(t, actual).bytes;
 
@@ -113,17 +113,23 @@ std::span<const std::byte> receive_bytes(durable_tasklet& t, std::uint32_t chann
         wait_as_saved(t, {.kind = wait::receive, .channel = channel});
         done = !std::exchange(t.redo, false);
     }
-    if (!done && !c.waiters.empty() && c.waiters.front()->waiting == wait::send) {
-        durable_tasklet& sender = *c.waiters.front();
+    if (!done && c.has_senders()) {
+        durable_tasklet* sender = c.waiters.front();
         c.waiters.pop_front();
-        t.received = std::move(*sender.offered);
-        w.make_ready(sender);
+        if (sender) {
+            t.received = std::move(*sender->offered);
+            w.make_ready(*sender);
+        } else {
+            t.received = std::move(c.posted.front());  // posted from outside (world::post)
+            c.posted.pop_front();
+        }
     } else if (!done) {
         t.waiting = wait::receive;
         t.channel = channel;
         c.waiters.push_back(&t);
         park(t);
     }
+    t.handed = false;
     actual.bytes = std::move(t.received);
     return append(t, std::move(actual)).bytes;
 }
@@ -131,7 +137,7 @@ std::span<const std::byte> receive_bytes(durable_tasklet& t, std::uint32_t chann
 void send_bytes(durable_tasklet& t, std::uint32_t channel, std::vector<std::byte> value) {
     check_current(t, "send");
     world_state& w = *t.w;
-    channel_state& c = w.channel_at(channel, "send");
+    channel_state& c = w.channel_at(channel, "context::send");
     std::uint32_t crc = crc_of(value);
     journal_entry actual = entry_of(op::send, channel, crc);
     if (t.replaying) {
@@ -144,7 +150,7 @@ void send_bytes(durable_tasklet& t, std::uint32_t channel, std::vector<std::byte
         wait_as_saved(t, {.kind = wait::send, .channel = channel, .value_crc = crc});
         done = !std::exchange(t.redo, false);
     }
-    if (!done && !c.waiters.empty() && c.waiters.front()->waiting == wait::receive) {
+    if (!done && c.has_receivers()) {
         durable_tasklet& receiver = *c.waiters.front();
         c.waiters.pop_front();
         receiver.received = std::move(value);

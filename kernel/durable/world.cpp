@@ -105,7 +105,7 @@ const registry::entry& world_state::entry_for(std::string_view name, const void*
 
 channel_state& world_state::channel_at(std::uint32_t n, const char* what) {
     if (n == 0 || n > channels.size())
-        throw std::invalid_argument(std::string("tasklets: context::") + what + " on " +
+        throw std::invalid_argument(std::string("tasklets: ") + what + " on " +
                                     (n == 0 ? std::string("an empty channel handle") : channel_name(n) + ", which this world does not have") +
                                     "; channels come from world::make_channel or find_channel");
     return channels[n - 1];
@@ -194,7 +194,7 @@ world_state::~world_state() {
     dying = true;
     ready.clear();
     timers.clear();
-    for (auto& c : channels) c.waiters.clear();
+    for (auto& c : channels) c.waiters.clear(), c.posted.clear();
     // Each kill unwinds the tasklet's stack, so its destructors run.
     for (auto& [id, t] : tasklets)
         if (!t->finished && t->handle.alive()) t->handle.kill();
@@ -203,12 +203,15 @@ world_state::~world_state() {
 
 std::uint32_t make_channel(world_state& w, std::string name) {
     w.check_thread("make_channel");
+    if (w.running)
+        throw std::logic_error("tasklets: world::make_channel while the world runs: a tasklet's replay would not "
+                               "make it again; make channels between run_until() calls");
     if (name.empty()) throw std::invalid_argument("tasklets: world::make_channel: a channel needs a name");
     for (const auto& c : w.channels)
         if (c.name == name)
             throw std::invalid_argument("tasklets: world::make_channel: the world already has a channel named '" +
                                         name + "'; use find_channel for it");
-    w.channels.push_back(channel_state{std::move(name), {}});
+    w.channels.push_back(channel_state{std::move(name), {}, {}});
     return static_cast<std::uint32_t>(w.channels.size());
 }
 
@@ -220,9 +223,28 @@ std::uint32_t find_channel(const world_state& w, std::string_view name) {
                                 std::string(name) + "'");
 }
 
+void post_bytes(world_state& w, std::uint32_t channel, std::vector<std::byte> value) {
+    w.check_thread("post");
+    if (w.running) throw std::logic_error("tasklets: world::post while the world runs; durable tasklets send with cx.send");
+    channel_state& c = w.channel_at(channel, "world::post");
+    if (c.has_receivers()) {
+        durable_tasklet& receiver = *c.waiters.front();
+        c.waiters.pop_front();
+        receiver.received = std::move(value);
+        receiver.handed = true;
+        w.make_ready(receiver);
+    } else {
+        c.waiters.push_back(nullptr);
+        c.posted.push_back(std::move(value));
+    }
+}
+
 std::uint64_t spawn_from_outside(world_state& w, std::string_view entry, std::vector<std::byte> state,
                                  const void* key) {
     w.check_thread("spawn");
+    if (w.running)
+        throw std::logic_error("tasklets: world::spawn while the world runs; a durable tasklet spawns with cx.spawn, "
+                               "which its journal records");
     const registry::entry& e = w.entry_for(entry, key);
     durable_tasklet& t = w.create(w.next_id++, e, std::move(state), w.rng.split());
     w.make_ready(t);

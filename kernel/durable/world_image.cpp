@@ -3,12 +3,14 @@
 //
 // Sections, each a sequence of serial.hpp values:
 //   WRLD  world format (1), now, next tasklet id, next timer number, the world's generator
-//   CHAN  count; per channel: name, waiting tasklet ids first to last
+//   CHAN  count; per channel: name, waiting tasklet ids first to last (0: a posted value),
+//         the posted values' bytes in order
 //   TASK  count; per tasklet, by id: id, entry name, steps before its starting point, time
 //         of its starting point, starting state (bytes), starting generator, journal, wait,
-//         and whether it arrived by put() and has not run since (it will redo its wait)
+//         and whether it is ready instead: arrived by put() (it will redo its wait), or handed
+//         a value by world::post while it waited in receive (the value follows)
 //   REDY  ids of the tasklets in the ready queue, in order: spawned ones not yet started,
-//         and arrived ones
+//         arrivals, and receivers handed a posted value
 //
 // take() writes one tasklet the same way, in a MOVE section, with CHAN holding only the
 // names of the world's channels, by number: put() checks that its world has the same.
@@ -105,6 +107,9 @@ struct saved_tasklet {
     std::vector<journal_entry> journal;
     durable_tasklet::expected_wait wait;
     bool arrived = false;
+    bool handed = false;
+    std::vector<std::byte> handed_value;
+    bool in_ready() const noexcept { return arrived || handed; }
 };
 
 void write_tasklet(serial_writer& out, const durable_tasklet& t) {
@@ -113,9 +118,13 @@ void write_tasklet(serial_writer& out, const durable_tasklet& t) {
     out(t.base_random);
     out.unsigned_varint(t.journal.size());
     for (const auto& e : t.journal) write_entry(out, e);
-    // An arrived tasklet is ready, parked at the wait it brought: that wait is `expect`.
+    // An arrived tasklet is ready, parked at the wait it brought: that wait is `expect`. One
+    // handed a posted value is ready, parked in its receive with the value.
     durable_tasklet::expected_wait wait = t.expect;
-    if (!t.redo) {
+    std::uint8_t ready = t.redo ? 1 : t.handed ? 2 : 0;
+    if (t.handed) {
+        wait = {.kind = wait::receive, .channel = t.channel};
+    } else if (!t.redo) {
         wait.kind = t.waiting;
         wait.channel = t.channel;
         wait.value_crc = t.waiting == wait::send ? crc32c(*t.offered) : 0;
@@ -135,7 +144,8 @@ void write_tasklet(serial_writer& out, const durable_tasklet& t) {
                                " is ready to run (run_until stopped by an exception); run the world "
                                "again before saving");
     }
-    out(t.redo);
+    out.byte(ready);
+    if (t.handed) write_bytes(out, t.received);
 }
 
 saved_tasklet read_tasklet(serial_reader& r) {
@@ -152,8 +162,13 @@ saved_tasklet read_tasklet(serial_reader& r) {
     if (t.wait.kind == wait::receive || t.wait.kind == wait::send) t.wait.channel = r.read<std::uint32_t>();
     if (t.wait.kind == wait::send) t.wait.value_crc = r.fixed32("a waiting send's CRC");
     if (t.wait.kind == wait::sleep) r(t.wait.deadline, t.wait.timer_seq);
-    r(t.arrived);
+    std::uint8_t ready = r.byte("whether a tasklet is ready");
+    if (ready > 2) r.fail("a tasklet's ready state of unknown kind " + std::to_string(ready));
+    t.arrived = ready == 1;
+    t.handed = ready == 2;
+    if (t.handed) t.handed_value = read_bytes(r, "a posted value handed to a receiver");
     if (t.arrived && t.wait.kind == wait::start) r.fail("an arrived tasklet that has not started");
+    if (t.handed && t.wait.kind != wait::receive) r.fail("a posted value handed to a tasklet that is not receiving");
     return t;
 }
 
@@ -178,7 +193,12 @@ struct saved_world {
     std::int64_t now = 0;
     std::uint64_t next_id = 0, next_timer_seq = 0;
     random_generator rng;
-    std::vector<std::pair<std::string, std::vector<std::uint64_t>>> channels;
+    struct channel {
+        std::string name;
+        std::vector<std::uint64_t> waiters;  // 0: a posted value
+        std::vector<std::vector<std::byte>> posted;
+    };
+    std::vector<channel> channels;
     std::vector<saved_tasklet> tasklets;
     std::vector<std::uint64_t> ready;
 };
@@ -200,8 +220,12 @@ saved_world decode(const registry& entries, std::span<const std::byte> image) {
     }
     {
         serial_reader r = img.open(tag_channels);
-        s.channels.resize(r.count("the channel count", 2));
-        for (auto& [name, waiters] : s.channels) r(name, waiters);
+        s.channels.resize(r.count("the channel count", 3));
+        for (auto& c : s.channels) {
+            r(c.name, c.waiters);
+            c.posted.resize(r.count("a channel's posted values"));
+            for (auto& v : c.posted) v = read_bytes(r, "a posted value");
+        }
         r.expect_end();
     }
     {
@@ -220,41 +244,50 @@ saved_world decode(const registry& entries, std::span<const std::byte> image) {
     std::map<std::uint64_t, const saved_tasklet*> by_id;
     std::set<std::uint64_t> timer_seqs;
     std::set<std::string_view> channel_names;
-    for (const auto& [name, waiters] : s.channels)
-        if (name.empty() || !channel_names.insert(name).second)
-            refuse("channel name '" + name + "' is empty or appears twice");
+    for (const auto& c : s.channels)
+        if (c.name.empty() || !channel_names.insert(c.name).second)
+            refuse("channel name '" + c.name + "' is empty or appears twice");
     for (const auto& t : s.tasklets) {
         if (t.id == 0 || t.id >= s.next_id || !by_id.emplace(t.id, &t).second)
             refuse("tasklet id " + std::to_string(t.id) + " is 0, repeated, or not below the next id " +
                    std::to_string(s.next_id));
         check_tasklet(entries, t, s.channels.size(), "durable world image");
         const auto& w = t.wait;
-        if (w.kind == wait::sleep && !t.arrived && (w.timer_seq == 0 || w.timer_seq >= s.next_timer_seq || !timer_seqs.insert(w.timer_seq).second))
+        if (w.kind == wait::sleep && !t.in_ready() && (w.timer_seq == 0 || w.timer_seq >= s.next_timer_seq || !timer_seqs.insert(w.timer_seq).second))
             refuse("tasklet " + std::to_string(t.id) + " has timer number " + std::to_string(w.timer_seq) +
                    ", which is 0, repeated, or not below the next " + std::to_string(s.next_timer_seq));
-        if (w.kind == wait::sleep && !t.arrived && w.deadline <= s.now)
+        if (w.kind == wait::sleep && !t.in_ready() && w.deadline <= s.now)
             refuse("tasklet " + std::to_string(t.id) + " sleeps until t=" + std::to_string(w.deadline) +
                    " ns, which is not after the world's time " + std::to_string(s.now));
     }
     // Every waiter listed once, on the channel it waits on; every channel waiter listed.
     std::set<std::uint64_t> listed;
     for (std::size_t c = 0; c < s.channels.size(); ++c) {
-        const auto& waiters = s.channels[c].second;
-        for (std::uint64_t id : waiters) {
+        const auto& ch = s.channels[c];
+        // All receivers, or senders and posted values: never both sides.
+        std::size_t posted = 0, receivers = 0;
+        for (std::uint64_t id : ch.waiters) {
+            if (id == 0) {
+                ++posted;
+                continue;
+            }
             auto it = by_id.find(id);
-            bool fits = it != by_id.end() && !it->second->arrived && listed.insert(id).second &&
+            bool fits = it != by_id.end() && !it->second->in_ready() && listed.insert(id).second &&
                         (it->second->wait.kind == wait::receive || it->second->wait.kind == wait::send) &&
-                        it->second->wait.channel == c + 1 &&
-                        it->second->wait.kind == by_id.at(waiters.front())->wait.kind;
+                        it->second->wait.channel == c + 1;
             if (!fits)
-                refuse("channel '" + s.channels[c].first + "' lists waiting tasklet " + std::to_string(id) +
-                       ", which is not a tasklet waiting there, or is listed twice, or waits the other way");
+                refuse("channel '" + ch.name + "' lists waiting tasklet " + std::to_string(id) +
+                       ", which is not a tasklet waiting there, or is listed twice");
+            receivers += it->second->wait.kind == wait::receive;
         }
+        if (posted != ch.posted.size() || (receivers != 0 && receivers != ch.waiters.size()))
+            refuse("channel '" + ch.name + "' holds receivers with senders or posted values, or " +
+                   std::to_string(ch.posted.size()) + " posted values for " + std::to_string(posted) + " places");
     }
     std::size_t channel_waiters = 0, unstarted = 0;
     for (const auto& t : s.tasklets) {
-        channel_waiters += !t.arrived && (t.wait.kind == wait::receive || t.wait.kind == wait::send);
-        unstarted += t.wait.kind == wait::start || t.arrived;
+        channel_waiters += !t.in_ready() && (t.wait.kind == wait::receive || t.wait.kind == wait::send);
+        unstarted += t.wait.kind == wait::start || t.in_ready();
     }
     if (channel_waiters != listed.size())
         refuse("a tasklet waits on a channel whose queue does not list it");
@@ -262,9 +295,9 @@ saved_world decode(const registry& entries, std::span<const std::byte> image) {
     if (ready_ids.size() != s.ready.size() || s.ready.size() != unstarted ||
         !std::all_of(s.ready.begin(), s.ready.end(),
                      [&](std::uint64_t id) {
-                         return by_id.count(id) && (by_id.at(id)->wait.kind == wait::start || by_id.at(id)->arrived);
+                         return by_id.count(id) && (by_id.at(id)->wait.kind == wait::start || by_id.at(id)->in_ready());
                      }))
-        refuse("the ready queue does not list exactly the tasklets that have not started or have arrived");
+        refuse("the ready queue does not list exactly the tasklets that have not started or are ready");
     return s;
 }
 
@@ -279,6 +312,8 @@ durable_tasklet& rebuild(world_state& w, std::uint64_t id, saved_tasklet st, con
     t.expect = st.wait;
     t.restoring = st.wait.kind != wait::start;
     t.redo = st.arrived;
+    t.handed = st.handed;
+    t.received = std::move(st.handed_value);
     return t;
 }
 
@@ -305,7 +340,9 @@ std::vector<std::byte> world::save() const {
     for (const auto& c : w.channels) {
         out(c.name);
         out.unsigned_varint(c.waiters.size());
-        for (const durable_tasklet* t : c.waiters) out(t->id);
+        for (const durable_tasklet* t : c.waiters) out(t ? t->id : std::uint64_t{0});
+        out.unsigned_varint(c.posted.size());
+        for (const auto& v : c.posted) write_bytes(out, v);
     }
     img.add(tag_channels, out);
 
@@ -330,7 +367,7 @@ std::unique_ptr<world> world::restore(const registry& entries, std::span<const s
     w.next_id = s.next_id;
     w.next_timer_seq = s.next_timer_seq;
     w.rng = s.rng;
-    for (auto& [name, waiters] : s.channels) w.channels.push_back(channel_state{name, {}});
+    for (auto& c : s.channels) w.channels.push_back(channel_state{c.name, {}, {c.posted.begin(), c.posted.end()}});
     for (auto& st : s.tasklets) rebuild(w, st.id, std::move(st), entries);
 
     // Replay each started tasklet to the wait the image saved (context_ops.cpp, "restoring").
@@ -340,10 +377,11 @@ std::unique_ptr<world> world::restore(const registry& entries, std::span<const s
         if (t->restoring) w.run_one(*t);
     w.running = false;
     for (auto& [id, t] : w.tasklets)
-        if (t->redo) t->waiting = wait::none;  // ready, not in a queue
+        if (t->redo || t->handed) t->waiting = wait::none;  // ready, not in a queue
 
     for (std::size_t c = 0; c < s.channels.size(); ++c)
-        for (std::uint64_t id : s.channels[c].second) w.channels[c].waiters.push_back(w.tasklets.at(id).get());
+        for (std::uint64_t id : s.channels[c].waiters)
+            w.channels[c].waiters.push_back(id ? w.tasklets.at(id).get() : nullptr);
     for (auto& [id, t] : w.tasklets)
         if (t->waiting == wait::sleep) w.timers.insert({t->deadline, t->timer_seq, t.get()});
     for (std::uint64_t id : s.ready) w.ready.push_back(w.tasklets.at(id).get());

@@ -90,6 +90,7 @@ struct durable_tasklet {
     // does that wait again live in this world rather than waiting to be completed.
     bool restoring = false;
     bool redo = false;
+    bool handed = false;  // world::post completed its receive; it is ready (save keeps the value)
     tasklets::tasklet handle;
     context cx{*this};
     bool finished = false;
@@ -118,8 +119,14 @@ struct durable_tasklet {
 struct channel_state {
     std::string name;
     // The waiting tasklets, first to last; all receivers or all senders (a channel never
-    // holds both: a partner arriving is matched at once).
+    // holds both: a partner arriving is matched at once). nullptr stands for a value posted
+    // from outside the world (world::post), on the senders' side: the values themselves
+    // are in `posted`, in the same order.
     std::deque<durable_tasklet*> waiters;
+    std::deque<std::vector<std::byte>> posted;
+
+    bool has_receivers() const noexcept { return !waiters.empty() && waiters.front() && waiters.front()->waiting == wait::receive; }
+    bool has_senders() const noexcept { return !waiters.empty() && !has_receivers(); }
 };
 
 struct world_state {
