@@ -33,6 +33,8 @@
 //
 // Time in a world is virtual: `now()` starts at 0 and moves only when run_until() fires
 // the next timer, so a world runs as fast as it computes and the same way every time.
+// Input from outside (a player, the network) enters with world::post; output leaves through
+// cx.emit and world::on_emit. One tasklet moves to another world with take() and put().
 //
 // The rules a durable tasklet follows (docs/durable.md, "What cannot be durable"):
 //  - it blocks only through its context: a plain channel, tasklets::sleep_for or I/O would
