@@ -341,7 +341,7 @@ TEST_CASE("durable: every truncation and every flipped bit of a world image is a
         std::vector<std::byte> cut(image.begin(), image.begin() + static_cast<std::ptrdiff_t>(n));
         CHECK_THROWS_AS(durable::world::restore(r, cut), tasklets::image_error);
     }
-    for (std::size_t bit = 0; bit < image.size() * 8; bit += 7) {
+    for (std::size_t bit = 0; bit < image.size() * 8; ++bit) {
         auto damaged = image;
         damaged[bit / 8] ^= static_cast<std::byte>(1u << (bit % 8));
         CHECK_THROWS_AS(durable::world::restore(r, damaged), tasklets::image_error);
@@ -717,4 +717,105 @@ TEST_CASE("durable: values posted from outside reach receivers in order, wait in
     CHECK_THROWS_WITH(w.post(durable::channel<std::string>{}, std::string("x")),
                       "tasklets: world::post on an empty channel handle; channels come from world::make_channel or "
                       "find_channel");
+}
+
+namespace {
+
+// A watchman selects over two channels with a time limit; two messengers send on them.
+durable::registry select_entries(bool changed = false) {
+    durable::registry r;
+    r.define<std::pair<durable::channel<int>, durable::channel<std::string>>>(
+        "watchman", [changed](durable::context& cx, std::pair<durable::channel<int>, durable::channel<std::string>> s) {
+            for (;;) {
+                cx.checkpoint(s);
+                auto got = cx.select_for(changed ? 25ms : 20ms, s.first, s.second);
+                std::string what = !got                ? std::string("nothing")
+                                   : got->index() == 0 ? "case 0"
+                                                       : "case 1";
+                if (got && std::holds_alternative<int>(*got)) what += " number " + std::to_string(std::get<int>(*got));
+                if (got && std::holds_alternative<std::string>(*got)) what += " word " + std::get<std::string>(*got);
+                cx.emit("t=" + ms(cx.now()) + " watchman: " + what);
+            }
+        });
+    r.define<std::pair<durable::channel<int>, int>>("counter", [](durable::context& cx, std::pair<durable::channel<int>, int> s) {
+        for (int i = 0; i < 3; ++i) {
+            cx.sleep_for(std::chrono::milliseconds(s.second));
+            cx.send(s.first, i);
+        }
+    });
+    r.define<durable::channel<std::string>>("talker", [](durable::context& cx, durable::channel<std::string> ch) {
+        cx.sleep_for(15ms);
+        cx.send(ch, std::string("hello"));
+        auto answer = cx.receive_for(ch, 5ms);  // nobody answers
+        cx.emit("t=" + ms(cx.now()) + " talker: " + (answer ? *answer : std::string("no answer")));
+    });
+    return r;
+}
+
+std::unique_ptr<durable::world> select_world(const durable::registry& r, std::string& log) {
+    auto w = std::make_unique<durable::world>(r, 9);
+    auto numbers = w->make_channel<int>("numbers");
+    auto words = w->make_channel<std::string>("words");
+    w->spawn("watchman", std::pair{numbers, words});
+    w->spawn("counter", std::pair{numbers, 15});
+    w->spawn("talker", words);
+    w->on_emit([&log](const durable::event& e) { log += std::string(e.text) + "\n"; });
+    return w;
+}
+
+}  // namespace
+
+TEST_CASE("durable: select fires the first ready case or its time limit, and replays the case it fired",
+          "[durable]") {
+    auto r = select_entries();
+    std::string whole;
+    select_world(r, whole)->run_until(100ms);
+    // At 15 ms both messengers send: the counter first (spawned first), then the talker
+    // waits until the watchman comes back. At 20 ms the talker's receive_for times out.
+    CHECK(whole ==
+          "t=15 watchman: case 0 number 0\n"
+          "t=15 watchman: case 1 word hello\n"
+          "t=20 talker: no answer\n"
+          "t=30 watchman: case 0 number 1\n"
+          "t=45 watchman: case 0 number 2\n"
+          "t=65 watchman: nothing\n"
+          "t=85 watchman: nothing\n");
+
+    // Saved at every millisecond, waits in select (timed or not) and in receive_for come back.
+    std::string pieces;
+    auto w = select_world(r, pieces);
+    for (int t = 1; t <= 100; ++t) {
+        w->run_until(std::chrono::milliseconds(t));
+        w = durable::world::restore(r, w->save());
+        w->on_emit([&pieces](const durable::event& e) { pieces += std::string(e.text) + "\n"; });
+    }
+    CHECK(pieces == whole);
+
+    // A longer time limit: the divergence is at the select.
+    std::string log;
+    auto saved = select_world(r, log);
+    saved->run_until(17ms);
+    CHECK_THROWS_WITH(durable::world::restore(select_entries(true), saved->save()),
+                      "tasklets: durable tasklet 1 ('watchman') diverged from its journal at step 7: expected to wait "
+                      "in select on channel 'numbers', channel 'words' until t=35000000 ns (where the image saved it), "
+                      "the code did to wait in select on channel 'numbers', channel 'words' until t=40000000 ns (where "
+                      "the image saved it)");
+}
+
+TEST_CASE("durable: a value posted to a tasklet waiting in select is saved with the case it fired", "[durable]") {
+    auto r = select_entries();
+    auto run = [&](bool save_between) {
+        std::string log;
+        auto w = select_world(r, log);
+        w->run_until(50ms);
+        w->post(w->find_channel<std::string>("words"), std::string("posted"));
+        if (save_between) {
+            w = durable::world::restore(r, w->save());
+            w->on_emit([&log](const durable::event& e) { log += std::string(e.text) + "\n"; });
+        }
+        w->run_until(60ms);
+        return log;
+    };
+    CHECK(run(false).find("t=50 watchman: case 1 word posted\n") != std::string::npos);
+    CHECK(run(true) == run(false));
 }

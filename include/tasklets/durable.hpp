@@ -61,10 +61,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace tasklets::durable {
@@ -93,6 +95,23 @@ std::uint64_t spawn_from_outside(world_state& w, std::string_view entry, std::ve
                                  const void* key);
 void post_bytes(world_state& w, std::uint32_t channel, std::vector<std::byte> value);
 std::uint32_t make_channel(world_state& w, std::string name);
+/// What a select received: the case that fired (the case count: the time limit) and its bytes.
+struct selected_bytes {
+    std::size_t index;
+    std::span<const std::byte> bytes;
+};
+selected_bytes select_bytes(durable_tasklet& t, std::span<const std::uint32_t> cases, bool timed,
+                            std::chrono::nanoseconds limit);
+
+/// The variant holding case `index` of a select, decoded from `bytes`.
+template <class V, std::size_t... I>
+V decode_case(std::size_t index, std::span<const std::byte> bytes, std::index_sequence<I...>) {
+    using decoder = V (*)(std::span<const std::byte>);
+    static constexpr decoder table[] = {+[](std::span<const std::byte> b) {
+        return V(std::in_place_index<I>, from_bytes<std::variant_alternative_t<I, V>>(b));
+    }...};
+    return table[index](bytes);
+}
 std::uint32_t find_channel(const world_state& w, std::string_view name);
 }  // namespace detail
 
@@ -169,6 +188,34 @@ public:
     template <class T>
     void send(channel<T> ch, const T& value) {
         detail::send_bytes(*t_, ch.number_, to_bytes(value));
+    }
+
+    /// Waits until one of `chs` has a sender (or a posted value) and receives from it. The
+    /// result's index() is the case that fired; when several have senders, the first listed
+    /// wins. Journaled with the case, so replay fires the same one.
+    template <class... T>
+        requires(sizeof...(T) > 0)
+    std::variant<T...> select(channel<T>... chs) {
+        const std::uint32_t cases[] = {chs.number_...};
+        auto r = detail::select_bytes(*t_, cases, false, duration::zero());
+        return detail::decode_case<std::variant<T...>>(r.index, r.bytes, std::index_sequence_for<T...>{});
+    }
+    /// select() with a time limit: std::nullopt if `d` of virtual time passes first (at
+    /// once for d <= 0 when no case is ready).
+    template <class... T>
+        requires(sizeof...(T) > 0)
+    std::optional<std::variant<T...>> select_for(duration d, channel<T>... chs) {
+        const std::uint32_t cases[] = {chs.number_...};
+        auto r = detail::select_bytes(*t_, cases, true, d);
+        if (r.index == sizeof...(T)) return std::nullopt;
+        return detail::decode_case<std::variant<T...>>(r.index, r.bytes, std::index_sequence_for<T...>{});
+    }
+    /// receive() with a time limit: std::nullopt if `d` passes first.
+    template <class T>
+    std::optional<T> receive_for(channel<T> ch, duration d) {
+        auto r = select_for(d, ch);
+        if (!r) return std::nullopt;
+        return std::get<0>(std::move(*r));
     }
 
     /// Sleeps `d` of virtual time (at least 0). Timers that fall due at the same time

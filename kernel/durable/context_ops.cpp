@@ -16,6 +16,7 @@
 
 #include <tasklets/image.hpp>
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace tasklets::durable::detail {
@@ -39,7 +40,8 @@ const journal_entry& replay_next(durable_tasklet& t, const journal_entry& actual
     const journal_entry& e = t.journal[t.cursor];
     bool same = e.kind == actual.kind;
     if (same && (e.kind == op::receive || e.kind == op::send || e.kind == op::sleep)) same = e.a == actual.a;
-    if (same && (e.kind == op::send || e.kind == op::emit || e.kind == op::spawn)) same = e.b == actual.b;
+    if (same && (e.kind == op::send || e.kind == op::emit || e.kind == op::spawn || e.kind == op::select))
+        same = e.b == actual.b;
     if (!same) diverge(t, describe(*t.w, e), describe(*t.w, actual));
     t.clock = e.time;
     t.fresh = false;
@@ -69,17 +71,33 @@ void park(durable_tasklet& t) {
         durable_tasklet& t;
         ~leave_on_unwind() {
             if (t.waiting == wait::none || t.w->dying) return;
-            world_state& w = *t.w;
-            if (t.waiting == wait::sleep) {
-                w.timers.erase({t.deadline, t.timer_seq, &t});
-            } else if (t.channel != 0) {
-                auto& q = w.channels[t.channel - 1].waiters;
-                std::erase(q, &t);
-            }
+            t.w->unlink(t);
             t.waiting = wait::none;
         }
     } guard{t};
     tasklets::schedule_remove();
+}
+
+durable_tasklet::expected_wait wait_on(wait kind, std::uint32_t channel, std::uint32_t crc = 0,
+                                       std::int64_t deadline = 0) {
+    durable_tasklet::expected_wait e;
+    e.kind = kind;
+    e.channel = channel;
+    e.value_crc = crc;
+    e.deadline = deadline;
+    return e;
+}
+
+// The value of the first sender (popped from `c`), which becomes ready, or of a posted value.
+std::vector<std::byte> take_from_sender(world_state& w, channel_state& c, durable_tasklet* sender) {
+    if (!sender) {
+        std::vector<std::byte> v = std::move(c.posted.front());  // posted from outside (world::post)
+        c.posted.pop_front();
+        return v;
+    }
+    std::vector<std::byte> v = std::move(*sender->offered);
+    w.make_ready(*sender);
+    return v;
 }
 
 // Restoring: the tasklet reached its journal's end and now does `actual`; it must be the
@@ -90,11 +108,15 @@ void wait_as_saved(durable_tasklet& t, const durable_tasklet::expected_wait& act
     if (same && (e.kind == wait::receive || e.kind == wait::send)) same = e.channel == actual.channel;
     if (same && e.kind == wait::send) same = e.value_crc == actual.value_crc;
     if (same && e.kind == wait::sleep) same = e.deadline == actual.deadline;
+    if (same && e.kind == wait::select)
+        same = e.cases == actual.cases && e.timed == actual.timed && (!e.timed || e.deadline == actual.deadline);
     if (!same) diverge(t, describe_wait(*t.w, e), describe_wait(*t.w, actual));
     t.waiting = e.kind;
     t.channel = e.channel;
     t.deadline = e.deadline;
     t.timer_seq = e.timer_seq;
+    t.cases = e.cases;
+    t.timed = e.timed;
     t.restoring = false;
     park(t);
 }
@@ -110,19 +132,13 @@ std::span<const std::byte> receive_bytes(durable_tasklet& t, std::uint32_t chann
 
     bool done = false;  // a sender completed it while the tasklet waited where it was saved
     if (t.restoring) {
-        wait_as_saved(t, {.kind = wait::receive, .channel = channel});
+        wait_as_saved(t, wait_on(wait::receive, channel));
         done = !std::exchange(t.redo, false);
     }
     if (!done && c.has_senders()) {
         durable_tasklet* sender = c.waiters.front();
         c.waiters.pop_front();
-        if (sender) {
-            t.received = std::move(*sender->offered);
-            w.make_ready(*sender);
-        } else {
-            t.received = std::move(c.posted.front());  // posted from outside (world::post)
-            c.posted.pop_front();
-        }
+        t.received = take_from_sender(w, c, sender);
     } else if (!done) {
         t.waiting = wait::receive;
         t.channel = channel;
@@ -147,14 +163,13 @@ void send_bytes(durable_tasklet& t, std::uint32_t channel, std::vector<std::byte
     t.offered = &value;
     bool done = false;  // a receiver took the value while the tasklet waited where it was saved
     if (t.restoring) {
-        wait_as_saved(t, {.kind = wait::send, .channel = channel, .value_crc = crc});
+        wait_as_saved(t, wait_on(wait::send, channel, crc));
         done = !std::exchange(t.redo, false);
     }
     if (!done && c.has_receivers()) {
         durable_tasklet& receiver = *c.waiters.front();
         c.waiters.pop_front();
-        receiver.received = std::move(value);
-        w.make_ready(receiver);
+        w.deliver(receiver, channel, std::move(value));
     } else if (!done) {
         t.waiting = wait::send;
         t.channel = channel;
@@ -163,6 +178,64 @@ void send_bytes(durable_tasklet& t, std::uint32_t channel, std::vector<std::byte
     }
     t.offered = nullptr;
     append(t, std::move(actual));
+}
+
+selected_bytes select_bytes(durable_tasklet& t, std::span<const std::uint32_t> cases, bool timed,
+                            std::chrono::nanoseconds limit) {
+    check_current(t, "select");
+    world_state& w = *t.w;
+    for (std::uint32_t c : cases) w.channel_at(c, "context::select");
+    const std::int64_t deadline = timed ? t.clock + std::max<std::int64_t>(limit.count(), 0) : 0;
+    // Replay compares the cases and the limit, by CRC.
+    serial_writer key;
+    key(std::vector<std::uint32_t>(cases.begin(), cases.end()), timed, deadline);
+    journal_entry actual = entry_of(op::select, 0, crc32c(key.bytes()));
+    if (t.replaying) {
+        const journal_entry& e = replay_next(t, actual);
+        return {static_cast<std::size_t>(e.a), e.bytes};
+    }
+    durable_tasklet::expected_wait wait = wait_on(wait::select, 0, 0, deadline);
+    wait.cases.assign(cases.begin(), cases.end());
+    wait.timed = timed;
+    bool done = false;  // a sender or the limit ended it while it waited where it was saved
+    if (t.restoring) {
+        wait_as_saved(t, wait);
+        done = !std::exchange(t.redo, false);
+    }
+    if (!done) {
+        // The first case with a sender fires; else the limit, if it has passed; else wait.
+        std::size_t fired = cases.size();
+        for (std::size_t i = 0; i < cases.size() && fired == cases.size(); ++i) {
+            channel_state& c = w.channels[cases[i] - 1];
+            if (!c.has_senders()) continue;
+            durable_tasklet* sender = c.waiters.front();
+            c.waiters.pop_front();
+            t.received = take_from_sender(w, c, sender);
+            fired = i;
+        }
+        t.selected = fired;
+        if (fired == cases.size() && !(timed && deadline <= w.now)) {
+            t.waiting = wait::select;
+            t.cases = std::move(wait.cases);
+            t.timed = timed;
+            t.deadline = deadline;
+            for (std::size_t i = 0; i < t.cases.size(); ++i)
+                if (std::find(t.cases.begin(), t.cases.begin() + static_cast<std::ptrdiff_t>(i), t.cases[i]) ==
+                    t.cases.begin() + static_cast<std::ptrdiff_t>(i))
+                    w.channels[t.cases[i] - 1].waiters.push_back(&t);
+            if (timed) {
+                t.timer_seq = w.next_timer_seq++;
+                w.timers.insert({deadline, t.timer_seq, &t});
+            }
+            park(t);  // deliver() or the timer sets `selected`
+        }
+    }
+    t.handed = false;
+    actual.a = t.selected;
+    if (t.selected < cases.size()) actual.bytes = std::move(t.received);
+    t.received.clear();
+    const journal_entry& e = append(t, std::move(actual));
+    return {static_cast<std::size_t>(e.a), e.bytes};
 }
 
 std::uint64_t spawn_bytes(durable_tasklet& t, std::string_view entry, std::vector<std::byte> state,
@@ -236,7 +309,7 @@ void context::sleep_until(duration until) {
     }
     bool done = false;  // its timer fired while it waited where it was saved
     if (t.restoring) {
-        detail::wait_as_saved(t, {.kind = detail::wait::sleep, .deadline = deadline});
+        detail::wait_as_saved(t, detail::wait_on(detail::wait::sleep, 0, 0, deadline));
         done = !std::exchange(t.redo, false);
     }
     if (!done && deadline > w.now) {

@@ -66,6 +66,7 @@ std::string describe(const world_state& w, const journal_entry& e) {
     case op::emit: return "emit of a line with CRC-32C " + crc_text(e.b);
     case op::spawn: return "spawn of a child whose entry point and state have CRC-32C " + crc_text(e.b);
     case op::checkpoint: return "checkpoint";
+    case op::select: return "select whose cases and time limit have CRC-32C " + crc_text(e.b);
     }
     return "an unknown operation";
 }
@@ -78,6 +79,12 @@ std::string describe_wait(const world_state& w, const durable_tasklet::expected_
                crc_text(e.value_crc) + " (where the image saved it)";
     case wait::sleep:
         return "to wait in sleep until t=" + std::to_string(e.deadline) + " ns (where the image saved it)";
+    case wait::select: {
+        std::string cases;
+        for (std::uint32_t c : e.cases) cases += (cases.empty() ? "" : ", ") + w.channel_name(c);
+        return "to wait in select on " + cases +
+               (e.timed ? " until t=" + std::to_string(e.deadline) + " ns" : std::string()) + " (where the image saved it)";
+    }
     case wait::start: return "not to start";
     case wait::none: break;
     }
@@ -134,6 +141,37 @@ durable_tasklet& world_state::create(std::uint64_t id, const registry::entry& e,
 void world_state::make_ready(durable_tasklet& t) {
     if (t.waiting != wait::start) t.waiting = wait::none;
     ready.push_back(&t);
+}
+
+durable_tasklet::expected_wait current_wait(const durable_tasklet& t) {
+    durable_tasklet::expected_wait e;
+    e.kind = t.waiting;
+    e.channel = t.channel;
+    e.value_crc = t.waiting == wait::send ? crc32c(*t.offered) : 0;
+    e.deadline = t.deadline;
+    e.timer_seq = t.timer_seq;
+    e.cases = t.cases;
+    e.timed = t.timed;
+    return e;
+}
+
+void world_state::deliver(durable_tasklet& r, std::uint32_t channel, std::vector<std::byte> value) {
+    r.received = std::move(value);
+    r.channel = channel;
+    if (r.waiting == wait::select) {
+        r.selected = static_cast<std::size_t>(std::find(r.cases.begin(), r.cases.end(), channel) - r.cases.begin());
+        unlink(r);
+    }
+    make_ready(r);
+}
+
+void world_state::unlink(durable_tasklet& t) {
+    if (t.waiting == wait::sleep || (t.waiting == wait::select && t.timed)) timers.erase({t.deadline, t.timer_seq, &t});
+    if (t.waiting == wait::select) {
+        for (std::uint32_t c : t.cases) std::erase(channels[c - 1].waiters, &t);
+    } else if ((t.waiting == wait::receive || t.waiting == wait::send) && t.channel != 0) {
+        std::erase(channels[t.channel - 1].waiters, &t);
+    }
 }
 
 void durable_tasklet::run_body() {
@@ -230,9 +268,9 @@ void post_bytes(world_state& w, std::uint32_t channel, std::vector<std::byte> va
     if (c.has_receivers()) {
         durable_tasklet& receiver = *c.waiters.front();
         c.waiters.pop_front();
-        receiver.received = std::move(value);
+        receiver.expect = current_wait(receiver);  // saved as it was, with the value handed
         receiver.handed = true;
-        w.make_ready(receiver);
+        w.deliver(receiver, channel, std::move(value));
     } else {
         c.waiters.push_back(nullptr);
         c.posted.push_back(std::move(value));
@@ -281,7 +319,8 @@ void world::run_until(duration until) {
         w.now = std::get<0>(*w.timers.begin());
         while (!w.timers.empty() && std::get<0>(*w.timers.begin()) == w.now) {
             detail::durable_tasklet* t = std::get<2>(*w.timers.begin());
-            w.timers.erase(w.timers.begin());
+            if (t->waiting == detail::wait::select) t->selected = t->cases.size();  // its time limit
+            w.unlink(*t);
             w.make_ready(*t);
         }
     }

@@ -61,6 +61,11 @@ void write_entry(serial_writer& w, const journal_entry& e) {
     case op::now: break;
     case op::emit: w.fixed32(static_cast<std::uint32_t>(e.b)); break;
     case op::spawn: w.unsigned_varint(e.a); w.fixed32(static_cast<std::uint32_t>(e.b)); break;
+    case op::select:
+        w.unsigned_varint(e.a);
+        w.fixed32(static_cast<std::uint32_t>(e.b));
+        write_bytes(w, e.bytes);
+        break;
     case op::checkpoint: break;
     }
 }
@@ -87,6 +92,11 @@ journal_entry read_entry(serial_reader& r) {
         e.a = r.unsigned_varint("a spawned child's id");
         e.b = r.fixed32("a spawn's CRC");
         break;
+    case op::select:
+        e.a = r.unsigned_varint("the case a select took");
+        e.b = r.fixed32("a select's CRC");
+        e.bytes = read_bytes(r, "a selected value");
+        break;
     case op::checkpoint: break;
     }
     return e;
@@ -109,6 +119,7 @@ struct saved_tasklet {
     bool arrived = false;
     bool handed = false;
     std::vector<std::byte> handed_value;
+    std::size_t handed_case = 0;
     bool in_ready() const noexcept { return arrived || handed; }
 };
 
@@ -118,24 +129,20 @@ void write_tasklet(serial_writer& out, const durable_tasklet& t) {
     out(t.base_random);
     out.unsigned_varint(t.journal.size());
     for (const auto& e : t.journal) write_entry(out, e);
-    // An arrived tasklet is ready, parked at the wait it brought: that wait is `expect`. One
-    // handed a posted value is ready, parked in its receive with the value.
-    durable_tasklet::expected_wait wait = t.expect;
-    std::uint8_t ready = t.redo ? 1 : t.handed ? 2 : 0;
-    if (t.handed) {
-        wait = {.kind = wait::receive, .channel = t.channel};
-    } else if (!t.redo) {
-        wait.kind = t.waiting;
-        wait.channel = t.channel;
-        wait.value_crc = t.waiting == wait::send ? crc32c(*t.offered) : 0;
-        wait.deadline = t.deadline;
-        wait.timer_seq = t.timer_seq;
-    }
+    // An arrived tasklet is ready, parked at the wait it brought; one handed a posted value
+    // is ready, parked in its receive or select with the value. Both keep that wait in
+    // `expect`.
+    const durable_tasklet::expected_wait wait = t.redo || t.handed ? t.expect : current_wait(t);
+    const std::uint8_t ready = t.redo ? 1 : t.handed ? 2 : 0;
     out.byte(static_cast<std::uint8_t>(wait.kind));
     switch (wait.kind) {
     case wait::receive: out(wait.channel); break;
     case wait::send: out(wait.channel); out.fixed32(wait.value_crc); break;
     case wait::sleep: out(wait.deadline, wait.timer_seq); break;
+    case wait::select:
+        out(wait.cases, wait.timed);
+        if (wait.timed) out(wait.deadline, wait.timer_seq);
+        break;
     case wait::start: break;
     case wait::none:
         // run_until() leaves every started tasklet waiting; one that an exception stopped
@@ -146,6 +153,7 @@ void write_tasklet(serial_writer& out, const durable_tasklet& t) {
     }
     out.byte(ready);
     if (t.handed) write_bytes(out, t.received);
+    if (t.handed && wait.kind == wait::select) out(t.selected);
 }
 
 saved_tasklet read_tasklet(serial_reader& r) {
@@ -156,19 +164,29 @@ saved_tasklet read_tasklet(serial_reader& r) {
     t.journal.resize(r.count("a journal's length", 2));
     for (auto& e : t.journal) e = read_entry(r);
     std::uint8_t kind = r.byte("a tasklet's wait");
-    if (kind == 0 || kind > static_cast<std::uint8_t>(wait::start))
+    if (kind == 0 || kind > static_cast<std::uint8_t>(wait::select))
         r.fail("a tasklet's wait of unknown kind " + std::to_string(kind));
     t.wait.kind = static_cast<wait>(kind);
     if (t.wait.kind == wait::receive || t.wait.kind == wait::send) t.wait.channel = r.read<std::uint32_t>();
     if (t.wait.kind == wait::send) t.wait.value_crc = r.fixed32("a waiting send's CRC");
     if (t.wait.kind == wait::sleep) r(t.wait.deadline, t.wait.timer_seq);
+    if (t.wait.kind == wait::select) {
+        r(t.wait.cases, t.wait.timed);
+        if (t.wait.cases.empty()) r.fail("a select with no cases");
+        if (t.wait.timed) r(t.wait.deadline, t.wait.timer_seq);
+    }
     std::uint8_t ready = r.byte("whether a tasklet is ready");
     if (ready > 2) r.fail("a tasklet's ready state of unknown kind " + std::to_string(ready));
     t.arrived = ready == 1;
     t.handed = ready == 2;
     if (t.handed) t.handed_value = read_bytes(r, "a posted value handed to a receiver");
+    if (t.handed && t.wait.kind == wait::select) {
+        r(t.handed_case);
+        if (t.handed_case >= t.wait.cases.size()) r.fail("a posted value handed to a select case it does not have");
+    }
     if (t.arrived && t.wait.kind == wait::start) r.fail("an arrived tasklet that has not started");
-    if (t.handed && t.wait.kind != wait::receive) r.fail("a posted value handed to a tasklet that is not receiving");
+    if (t.handed && t.wait.kind != wait::receive && t.wait.kind != wait::select)
+        r.fail("a posted value handed to a tasklet that is not receiving");
     return t;
 }
 
@@ -181,6 +199,10 @@ void check_tasklet(const registry& entries, const saved_tasklet& t, std::size_t 
     if ((w.kind == wait::receive || w.kind == wait::send) && (w.channel == 0 || w.channel > channels))
         refuse("tasklet " + std::to_string(t.id) + " waits on channel " + std::to_string(w.channel) +
                ", which the image does not have", what);
+    for (std::uint32_t c : w.cases)
+        if (c == 0 || c > channels)
+            refuse("tasklet " + std::to_string(t.id) + " selects on channel " + std::to_string(c) +
+                   ", which the image does not have", what);
     if (w.kind == wait::start && !t.journal.empty())
         refuse("tasklet " + std::to_string(t.id) + " has not started but has a journal", what);
     for (const auto& e : t.journal)
@@ -253,44 +275,46 @@ saved_world decode(const registry& entries, std::span<const std::byte> image) {
                    std::to_string(s.next_id));
         check_tasklet(entries, t, s.channels.size(), "durable world image");
         const auto& w = t.wait;
-        if (w.kind == wait::sleep && !t.in_ready() && (w.timer_seq == 0 || w.timer_seq >= s.next_timer_seq || !timer_seqs.insert(w.timer_seq).second))
+        const bool timer = w.kind == wait::sleep || (w.kind == wait::select && w.timed);
+        if (timer && !t.in_ready() && (w.timer_seq == 0 || w.timer_seq >= s.next_timer_seq || !timer_seqs.insert(w.timer_seq).second))
             refuse("tasklet " + std::to_string(t.id) + " has timer number " + std::to_string(w.timer_seq) +
                    ", which is 0, repeated, or not below the next " + std::to_string(s.next_timer_seq));
-        if (w.kind == wait::sleep && !t.in_ready() && w.deadline <= s.now)
+        if (timer && !t.in_ready() && w.deadline <= s.now)
             refuse("tasklet " + std::to_string(t.id) + " sleeps until t=" + std::to_string(w.deadline) +
                    " ns, which is not after the world's time " + std::to_string(s.now));
     }
-    // Every waiter listed once, on the channel it waits on; every channel waiter listed.
-    std::set<std::uint64_t> listed;
-    for (std::size_t c = 0; c < s.channels.size(); ++c) {
-        const auto& ch = s.channels[c];
-        // All receivers, or senders and posted values: never both sides.
+    // Every waiting tasklet listed, once, in the queue of each channel it waits on (a select:
+    // each of its cases' channels); nothing else listed; never receivers beside senders.
+    std::map<std::pair<std::uint32_t, std::uint64_t>, bool> expected;  // (channel, id) -> listed yet
+    std::size_t unstarted = 0;
+    for (const auto& t : s.tasklets) {
+        unstarted += t.wait.kind == wait::start || t.in_ready();
+        if (t.in_ready()) continue;
+        if (t.wait.kind == wait::receive || t.wait.kind == wait::send) expected[{t.wait.channel, t.id}] = false;
+        for (std::uint32_t c : t.wait.cases) expected[{c, t.id}] = false;
+    }
+    std::size_t listed = 0;
+    for (std::uint32_t c = 1; c <= s.channels.size(); ++c) {
+        const auto& ch = s.channels[c - 1];
         std::size_t posted = 0, receivers = 0;
         for (std::uint64_t id : ch.waiters) {
             if (id == 0) {
                 ++posted;
                 continue;
             }
-            auto it = by_id.find(id);
-            bool fits = it != by_id.end() && !it->second->in_ready() && listed.insert(id).second &&
-                        (it->second->wait.kind == wait::receive || it->second->wait.kind == wait::send) &&
-                        it->second->wait.channel == c + 1;
-            if (!fits)
+            auto it = expected.find({c, id});
+            if (it == expected.end() || it->second)
                 refuse("channel '" + ch.name + "' lists waiting tasklet " + std::to_string(id) +
                        ", which is not a tasklet waiting there, or is listed twice");
-            receivers += it->second->wait.kind == wait::receive;
+            it->second = true;
+            ++listed;
+            receivers += by_id.at(id)->wait.kind != wait::send;
         }
         if (posted != ch.posted.size() || (receivers != 0 && receivers != ch.waiters.size()))
             refuse("channel '" + ch.name + "' holds receivers with senders or posted values, or " +
                    std::to_string(ch.posted.size()) + " posted values for " + std::to_string(posted) + " places");
     }
-    std::size_t channel_waiters = 0, unstarted = 0;
-    for (const auto& t : s.tasklets) {
-        channel_waiters += !t.in_ready() && (t.wait.kind == wait::receive || t.wait.kind == wait::send);
-        unstarted += t.wait.kind == wait::start || t.in_ready();
-    }
-    if (channel_waiters != listed.size())
-        refuse("a tasklet waits on a channel whose queue does not list it");
+    if (listed != expected.size()) refuse("a tasklet waits on a channel whose queue does not list it");
     std::set<std::uint64_t> ready_ids(s.ready.begin(), s.ready.end());
     if (ready_ids.size() != s.ready.size() || s.ready.size() != unstarted ||
         !std::all_of(s.ready.begin(), s.ready.end(),
@@ -314,6 +338,7 @@ durable_tasklet& rebuild(world_state& w, std::uint64_t id, saved_tasklet st, con
     t.redo = st.arrived;
     t.handed = st.handed;
     t.received = std::move(st.handed_value);
+    t.selected = st.handed_case;
     return t;
 }
 
@@ -383,7 +408,8 @@ std::unique_ptr<world> world::restore(const registry& entries, std::span<const s
         for (std::uint64_t id : s.channels[c].waiters)
             w.channels[c].waiters.push_back(id ? w.tasklets.at(id).get() : nullptr);
     for (auto& [id, t] : w.tasklets)
-        if (t->waiting == wait::sleep) w.timers.insert({t->deadline, t->timer_seq, t.get()});
+        if (t->waiting == wait::sleep || (t->waiting == wait::select && t->timed))
+            w.timers.insert({t->deadline, t->timer_seq, t.get()});
     for (std::uint64_t id : s.ready) w.ready.push_back(w.tasklets.at(id).get());
     return result;
 }

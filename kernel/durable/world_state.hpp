@@ -33,8 +33,10 @@ enum class op : std::uint8_t {
     emit = 5,     // b = CRC-32C of the line
     spawn = 6,    // a = the child's id, b = CRC-32C of entry name and state bytes
     checkpoint = 7,  // never journaled (it empties the journal); named in divergences
+    select = 8,      // a = the case that fired (the case count: the time limit), b = CRC-32C of
+                     // the cases and the limit, bytes = the value received
 };
-inline constexpr std::uint8_t last_op = 6;
+inline constexpr std::uint8_t last_op = 8;
 
 struct journal_entry {
     op kind{};
@@ -60,6 +62,7 @@ enum class wait : std::uint8_t {
     send = 2,     // in a channel's queue, with `offered`, for a receiver
     sleep = 3,    // in the timer set
     start = 4,    // spawned, not started: in the ready queue
+    select = 5,   // in the queue of each of its cases' channels, and in the timers if timed
 };
 
 struct world_state;
@@ -103,13 +106,21 @@ struct durable_tasklet {
     std::int64_t deadline = 0;
     std::uint64_t timer_seq = 0;
 
+    // A select's cases (channel numbers, in order) and whether it has a time limit
+    // (`deadline`); `selected` is the case that fired, cases.size() for the limit.
+    std::vector<std::uint32_t> cases;
+    bool timed = false;
+    std::size_t selected = 0;
+
     // What a restore expects this tasklet to wait for at its journal's end.
     struct expected_wait {
         wait kind = wait::none;
         std::uint32_t channel = 0;
         std::uint32_t value_crc = 0;  // send
-        std::int64_t deadline = 0;    // sleep
+        std::int64_t deadline = 0;    // sleep, timed select
         std::uint64_t timer_seq = 0;
+        std::vector<std::uint32_t> cases;  // select
+        bool timed = false;
     } expect;
 
     std::uint64_t step() const noexcept { return base_step + journal.size(); }
@@ -125,7 +136,10 @@ struct channel_state {
     std::deque<durable_tasklet*> waiters;
     std::deque<std::vector<std::byte>> posted;
 
-    bool has_receivers() const noexcept { return !waiters.empty() && waiters.front() && waiters.front()->waiting == wait::receive; }
+    bool has_receivers() const noexcept {
+        return !waiters.empty() && waiters.front() &&
+               (waiters.front()->waiting == wait::receive || waiters.front()->waiting == wait::select);
+    }
     bool has_senders() const noexcept { return !waiters.empty() && !has_receivers(); }
 };
 
@@ -154,12 +168,20 @@ struct world_state {
     /// The entry point `name`, defined with state type `key` (else std::invalid_argument).
     const registry::entry& entry_for(std::string_view name, const void* key) const;
     void make_ready(durable_tasklet& t);
+    /// Hands `value` to receiver `r` (popped from channel `channel`'s queue): a select
+    /// learns its case and leaves its other queues and its timer.
+    void deliver(durable_tasklet& r, std::uint32_t channel, std::vector<std::byte> value);
+    /// A waiting tasklet leaves every queue and timer it is in.
+    void unlink(durable_tasklet& t);
     /// Runs ready tasklets until none is left or one fails (then rethrows its exception).
     void drain();
     void run_one(durable_tasklet& t);
     channel_state& channel_at(std::uint32_t n, const char* what);
     std::string channel_name(std::uint64_t n) const;
 };
+
+/// The wait `t` is in, as save() writes it.
+durable_tasklet::expected_wait current_wait(const durable_tasklet& t);
 
 /// "receive on channel 'market'" and the like, for divergence messages.
 std::string describe(const world_state& w, const journal_entry& e);
