@@ -819,3 +819,18 @@ TEST_CASE("durable: a value posted to a tasklet waiting in select is saved with 
     CHECK(run(false).find("t=50 watchman: case 1 word posted\n") != std::string::npos);
     CHECK(run(true) == run(false));
 }
+
+TEST_CASE("durable: a receiver handed a posted value and then moved receives that value in its new world",
+          "[durable]") {
+    auto r = moving_entries();
+    std::string log;
+    auto a = moving_world(r, 100, log, "A");
+    std::uint64_t id = a->spawn("counter", counter_state{a->find_channel<int>("in"), 0, 0});
+    a->run_until(1ms);  // the counter waits in receive; A's feeder sleeps
+    a->post(a->find_channel<int>("in"), 7);
+    auto bytes = a->take(id);
+    auto b = moving_world(r, 200, log, "B");
+    b->put(bytes);
+    b->run_until(3ms);
+    CHECK(log == "B t=0 counter got 7: 1 values, sum 7\nB t=2 counter got 200: 2 values, sum 207\n");
+}

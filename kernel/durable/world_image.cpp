@@ -477,7 +477,9 @@ std::uint64_t world::put(std::span<const std::byte> bytes) {
     }
     // Replayed at once, so that a divergence is refused here, with nothing changed but
     // the id it would have had; then it waits in the ready queue to redo its wait.
-    st.arrived = st.wait.kind != wait::start;
+    // A tasklet handed a posted value there completes its receive here, with that value;
+    // any other that was waiting redoes its wait here.
+    st.arrived = st.wait.kind != wait::start && !st.handed;
     st.wait.timer_seq = 0;  // its world's numbering; a redone sleep takes one of this world's
     durable_tasklet& t = rebuild(w, w.next_id++, std::move(st), *w.entries);
     if (t.restoring) {
