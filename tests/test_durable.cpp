@@ -392,7 +392,8 @@ TEST_CASE("durable: spawned children, unstarted tasklets and senders waiting in 
 
 TEST_CASE("durable: misuse is refused with a message that says what to do", "[durable]") {
     durable::registry r;
-    r.define<int>("plain sleeper", [](durable::context&, int) { tasklets::sleep_for(1ms); });
+    r.define<int>("plain sleeper", [](durable::context&, int) { tasklets::sleep_for(1h); });
+    r.define<int>("yielder", [](durable::context&, int) { tasklets::schedule(); });
     r.define<int>("thrower", [](durable::context& cx, int) {
         cx.emit("before");
         throw std::runtime_error("agent failed");
@@ -415,6 +416,12 @@ TEST_CASE("durable: misuse is refused with a message that says what to do", "[du
     // Waiting outside the world is refused inside the tasklet, and reaches run_until.
     w.spawn("plain sleeper", 0);
     CHECK_THROWS_WITH(w.run_until(1ms), "this tasklet does not like to be blocked.");
+    // Yielding to the ring leaves the world's order of events: the world ends the tasklet.
+    w.spawn("yielder", 0);
+    CHECK_THROWS_WITH(w.run_until(1ms), "tasklets: durable tasklet 2 ('yielder') switched outside its world (schedule() "
+                                        "or a wait not made through its context); it was killed. A durable tasklet "
+                                        "waits only through its context");
+    CHECK(w.size() == 0);
     // An exception from a tasklet ends it and is rethrown; the rest of the world runs on.
     w.spawn("idle", 0);
     w.spawn("thrower", 0);
@@ -612,6 +619,8 @@ TEST_CASE("durable: a world saved with an arrived tasklet in it restores, and pu
 }
 
 #if defined(__linux__)
+#include "support/valgrind_stack.hpp"
+
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -670,7 +679,9 @@ TEST_CASE("durable: a tasklet moves to another process over a socket and goes on
     ::close(from_child[0]);
     std::string there(reinterpret_cast<const char*>(answer.data()), answer.size());
     CHECK(WIFEXITED(status));
-    CHECK(WEXITSTATUS(status) == 0);
+    // Under Valgrind the child's exit status is Valgrind's: it counts the parent's memory,
+    // which the child inherits and never frees, as leaked. The events it sent are the check.
+    if (!tasklets_test::running_on_valgrind()) CHECK(WEXITSTATUS(status) == 0);
     // The same events as the move within one process (the test above).
     CHECK(there == "B put as 2\n"
                    "B t=11 counter got 200: 4 values, sum 503\n"
