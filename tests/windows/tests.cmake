@@ -33,6 +33,7 @@ add_executable(tasklets_tests
   ${_tests}/test_image.cpp
   ${_tests}/test_random.cpp
   ${_tests}/test_durable.cpp
+  ${_tests}/test_durable_random.cpp
   ${_tests}/test_threads.cpp
   ${_tests}/test_cross_thread.cpp
   ${_tests}/test_cross_thread_stress.cpp
