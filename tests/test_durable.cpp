@@ -845,3 +845,66 @@ TEST_CASE("durable: a receiver handed a posted value and then moved receives tha
     b->run_until(3ms);
     CHECK(log == "B t=0 counter got 7: 1 values, sum 7\nB t=2 counter got 200: 2 values, sum 207\n");
 }
+
+namespace {
+struct v1 {
+    std::int32_t hp = 10;
+    template <class F>
+    void fields(F& f) { f(hp); }
+};
+struct v2 {
+    std::int32_t hp = 10;
+    std::string name;  // added in a later version
+    template <class F>
+    void fields(F& f) { f(hp, name); }
+};
+}  // namespace
+
+TEST_CASE("durable: a state or message type that changed since the save is an image_error naming the tasklet",
+          "[durable]") {
+    durable::registry old_code;
+    old_code.define<v1>("hero", [](durable::context& cx, v1 s) {
+        cx.checkpoint(s);
+        cx.sleep_for(1s);
+    });
+    old_code.define<durable::channel<std::int32_t>>("listener", [](durable::context& cx, durable::channel<std::int32_t> ch) {
+        cx.emit("got " + std::to_string(cx.receive(ch)));
+        cx.sleep_for(1s);
+    });
+    durable::world w(old_code, 1);
+    w.spawn("hero", v1{});
+    auto ch = w.make_channel<std::int32_t>("numbers");
+    w.spawn("listener", ch);
+    w.post(ch, -5);
+    w.run_until(1ms);
+    auto image = w.save();
+
+    durable::registry new_state;
+    new_state.define<v2>("hero", [](durable::context& cx, v2 s) {
+        cx.checkpoint(s);
+        cx.sleep_for(1s);
+    });
+    new_state.define<durable::channel<std::int32_t>>("listener", [](durable::context& cx, durable::channel<std::int32_t> ch) {
+        cx.emit("got " + std::to_string(cx.receive(ch)));
+        cx.sleep_for(1s);
+    });
+    CHECK_THROWS_WITH(durable::world::restore(new_state, image),
+                      "tasklets: durable tasklet 1 ('hero'): its starting state does not decode as the type the code "
+                      "now takes (did the type change since the image was saved?): tasklets: serialised data, byte 1 "
+                      "of 1: truncated: a string's count ends before its last byte");
+
+    durable::registry new_message;
+    new_message.define<v1>("hero", [](durable::context& cx, v1 s) {
+        cx.checkpoint(s);
+        cx.sleep_for(1s);
+    });
+    // The listener's channel now carries strings: the journaled int does not read as one.
+    new_message.define<durable::channel<std::string>>("listener", [](durable::context& cx, durable::channel<std::string> ch) {
+        cx.emit("got " + cx.receive(ch));
+        cx.sleep_for(1s);
+    });
+    CHECK_THROWS_WITH(durable::world::restore(new_message, image),
+                      "tasklets: durable tasklet 2 ('listener') at step 1: a received value does not decode as the "
+                      "type the code now takes (did the type change since the image was saved?): tasklets: serialised "
+                      "data, byte 0 of 1: truncated or corrupted: a string of 9 elements cannot fit in the 0 bytes left");
+}

@@ -75,6 +75,7 @@ namespace tasklets::durable {
 using duration = std::chrono::nanoseconds;
 
 class context;
+class registry;
 class world;
 
 namespace detail {
@@ -102,6 +103,18 @@ struct selected_bytes {
 };
 selected_bytes select_bytes(durable_tasklet& t, std::span<const std::uint32_t> cases, bool timed,
                             std::chrono::nanoseconds limit);
+
+/// Throws image_error: bytes this tasklet journaled or started from do not decode as the
+/// type the code now wants (a state or message type changed since the image was saved).
+[[noreturn]] void undecodable(const durable_tasklet& t, std::string_view what, const image_error& e);
+template <class T>
+T decode(const durable_tasklet& t, std::string_view what, std::span<const std::byte> bytes) {
+    try {
+        return from_bytes<T>(bytes);
+    } catch (const image_error& e) {
+        undecodable(t, what, e);
+    }
+}
 
 /// The variant holding case `index` of a select, decoded from `bytes`.
 template <class V, std::size_t... I>
@@ -136,37 +149,6 @@ private:
     friend class context;
 };
 
-/// The entry points durable tasklets may run, by name. A restoring process must define
-/// the same names (with the same state types) as the saving one; an image naming an entry
-/// point this registry lacks is refused before anything is created.
-class registry {
-public:
-    /// Defines entry point `name`: `f(context&, State)`, State serialisable and default-
-    /// constructible. Throws std::invalid_argument if the name is empty or already defined.
-    template <class State, class F>
-        requires std::invocable<F&, context&, State>
-    void define(std::string name, F f) {
-        add(std::move(name), &detail::type_key<State>,
-            [f = std::move(f)](context& cx, std::span<const std::byte> bytes) mutable {
-                State s = from_bytes<State>(bytes);
-                f(cx, std::move(s));
-            });
-    }
-    bool defines(std::string_view name) const noexcept;
-
-    /// For the library: the entry point `name`, or nullptr.
-    struct entry {
-        std::string name;
-        const void* key;
-        std::function<void(context&, std::span<const std::byte>)> start;
-    };
-    const entry* find(std::string_view name) const noexcept;
-
-private:
-    void add(std::string name, const void* key, std::function<void(context&, std::span<const std::byte>)> start);
-    std::vector<std::unique_ptr<entry>> entries_;
-};
-
 /// What a durable tasklet sees of its world. Every operation may be called only by the
 /// tasklet the context belongs to (std::logic_error otherwise).
 class context {
@@ -181,7 +163,7 @@ public:
     /// lossy serial<T> loses the same thing in the first run as in a replay.
     template <class T>
     T receive(channel<T> ch) {
-        return from_bytes<T>(detail::receive_bytes(*t_, ch.number_));
+        return detail::decode<T>(*t_, "a received value", detail::receive_bytes(*t_, ch.number_));
     }
     /// Waits for a receiver on `ch` and hands it `value`. An effect: suppressed in replay,
     /// where its bytes are compared with the journal.
@@ -198,7 +180,7 @@ public:
     std::variant<T...> select(channel<T>... chs) {
         const std::uint32_t cases[] = {chs.number_...};
         auto r = detail::select_bytes(*t_, cases, false, duration::zero());
-        return detail::decode_case<std::variant<T...>>(r.index, r.bytes, std::index_sequence_for<T...>{});
+        return decode_selected<T...>(r);
     }
     /// select() with a time limit: std::nullopt if `d` of virtual time passes first (at
     /// once for d <= 0 when no case is ready).
@@ -208,7 +190,7 @@ public:
         const std::uint32_t cases[] = {chs.number_...};
         auto r = detail::select_bytes(*t_, cases, true, d);
         if (r.index == sizeof...(T)) return std::nullopt;
-        return detail::decode_case<std::variant<T...>>(r.index, r.bytes, std::index_sequence_for<T...>{});
+        return decode_selected<T...>(r);
     }
     /// receive() with a time limit: std::nullopt if `d` passes first.
     template <class T>
@@ -263,8 +245,48 @@ public:
 
 private:
     explicit context(detail::durable_tasklet& t) : t_(&t) {}
+    template <class... T>
+    std::variant<T...> decode_selected(const detail::selected_bytes& r) {
+        try {
+            return detail::decode_case<std::variant<T...>>(r.index, r.bytes, std::index_sequence_for<T...>{});
+        } catch (const image_error& e) {
+            detail::undecodable(*t_, "a selected value", e);
+        }
+    }
     detail::durable_tasklet* t_;
     friend struct detail::durable_tasklet;
+    friend class registry;
+};
+
+/// The entry points durable tasklets may run, by name. A restoring process must define
+/// the same names (with the same state types) as the saving one; an image naming an entry
+/// point this registry lacks is refused before anything is created.
+class registry {
+public:
+    /// Defines entry point `name`: `f(context&, State)`, State serialisable and default-
+    /// constructible. Throws std::invalid_argument if the name is empty or already defined.
+    template <class State, class F>
+        requires std::invocable<F&, context&, State>
+    void define(std::string name, F f) {
+        add(std::move(name), &detail::type_key<State>,
+            [f = std::move(f)](context& cx, std::span<const std::byte> bytes) mutable {
+                State s = detail::decode<State>(*cx.t_, "its starting state", bytes);
+                f(cx, std::move(s));
+            });
+    }
+    bool defines(std::string_view name) const noexcept;
+
+    /// For the library: the entry point `name`, or nullptr.
+    struct entry {
+        std::string name;
+        const void* key;
+        std::function<void(context&, std::span<const std::byte>)> start;
+    };
+    const entry* find(std::string_view name) const noexcept;
+
+private:
+    void add(std::string name, const void* key, std::function<void(context&, std::span<const std::byte>)> start);
+    std::vector<std::unique_ptr<entry>> entries_;
 };
 
 /// A line written by context::emit.

@@ -93,6 +93,14 @@ std::string describe_wait(const world_state& w, const durable_tasklet::expected_
 
 // ---- the world's state --------------------------------------------------------------------
 
+[[noreturn]] void undecodable(const durable_tasklet& t, std::string_view what, const image_error& e) {
+    const std::string step = t.cursor == 0 ? std::string() : " at step " + std::to_string(t.base_step + t.cursor);
+    throw image_error("tasklets: durable tasklet " + std::to_string(t.id) + " ('" + t.entry->name + "')" + step + ": " +
+                      std::string(what) +
+                      " does not decode as the type the code now takes (did the type change since the image "
+                      "was saved?): " + e.what());
+}
+
 void world_state::check_thread(const char* what) const {
     if (std::this_thread::get_id() != owner)
         throw thread_error(std::string("tasklets: world::") + what +
