@@ -48,12 +48,12 @@ set(TASKLETS_KERNEL_SOURCES
   kernel/debug/gdb_table.cpp
   kernel/debug/stack_usage.cpp
   kernel/debug/trace_export.cpp
-  kernel/durable/serial.cpp
-  kernel/durable/crc32c.cpp
-  kernel/durable/image.cpp
-  kernel/durable/image_file.cpp
-  kernel/durable/random.cpp
-  kernel/durable/world.cpp
-  kernel/durable/context_ops.cpp
-  kernel/durable/world_image.cpp
+  kernel/durable/encoding/serial.cpp
+  kernel/durable/encoding/crc32c.cpp
+  kernel/durable/encoding/image.cpp
+  kernel/durable/encoding/image_file.cpp
+  kernel/durable/encoding/random.cpp
+  kernel/durable/world/world.cpp
+  kernel/durable/world/context_ops.cpp
+  kernel/durable/world/world_image.cpp
 )

@@ -86,7 +86,7 @@ struct world_state;
 template <class T>
 inline constexpr char type_key = 0;
 
-/// The type-erased core of the context operations (kernel/durable/context_ops.cpp).
+/// The type-erased core of the context operations (kernel/durable/world/context_ops.cpp).
 std::span<const std::byte> receive_bytes(durable_tasklet& t, std::uint32_t channel);
 void send_bytes(durable_tasklet& t, std::uint32_t channel, std::vector<std::byte> value);
 void checkpoint_bytes(durable_tasklet& t, std::vector<std::byte> state, const void* key);

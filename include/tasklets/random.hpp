@@ -6,7 +6,7 @@
 // std's engines are specified exactly, but its distributions are not:
 // std::uniform_int_distribution gives other numbers under libstdc++, libc++ and MSVC's
 // library, and std::shuffle may too. Here the generator and each way of drawing from it
-// are fixed algorithms, written out in kernel/durable/random.cpp:
+// are fixed algorithms, written out in kernel/durable/encoding/random.cpp:
 //
 //   the generator   xoshiro256** 1.0 (Blackman and Vigna), its 256-bit state filled from
 //                   the seed by SplitMix64

@@ -1,4 +1,4 @@
-// kernel/durable/world.cpp — a durable world in memory: its entry points, its tasklets, and
+// kernel/durable/world/world.cpp — a durable world in memory: its entry points, its tasklets, and
 // the driver that runs them (world_state.hpp says why the world drives them itself).
 #include "world_state.hpp"
 

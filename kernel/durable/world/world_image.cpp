@@ -1,4 +1,4 @@
-// kernel/durable/world_image.cpp — a world to an image and back (docs/durable.md, "The
+// kernel/durable/world/world_image.cpp — a world to an image and back (docs/durable.md, "The
 // world image").
 //
 // Sections, each a sequence of serial.hpp values:

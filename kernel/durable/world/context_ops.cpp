@@ -1,4 +1,4 @@
-// kernel/durable/context_ops.cpp — each operation of a durable tasklet, in its three modes.
+// kernel/durable/world/context_ops.cpp — each operation of a durable tasklet, in its three modes.
 //
 //   replaying   the journal has entries left: the operation must be the next entry (else
 //               replay_divergence); inputs return the journaled value, effects do nothing.

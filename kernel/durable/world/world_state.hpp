@@ -1,4 +1,4 @@
-// kernel/durable/world_state.hpp — what a durable world is made of, in memory.
+// kernel/durable/world/world_state.hpp — what a durable world is made of, in memory.
 //
 // A world drives its own tasklets: they never sit in the thread's ring. The world keeps a
 // FIFO of ready tasklets and runs the front one with tasklet::run(), which puts the driver
