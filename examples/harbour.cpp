@@ -7,7 +7,8 @@
 //     harbour run T2                    the events from 0 to T2 (virtual seconds)
 //     harbour save T FILE               the events from 0 to T, then the world saved to FILE
 //     harbour restore FILE T2           the world from FILE, and its events up to T2
-//     harbour check FILE                replay FILE against this build without going on
+//     harbour check FILE                replay FILE against this build without going on, and
+//                                       say what each tasklet in it waits for
 //
 // `harbour save 300 w.img; harbour restore w.img 900` prints what `harbour run 900` prints.
 #include "cli.hpp"
@@ -144,7 +145,8 @@ constexpr const char* help =
     "  run T2             print the events from 0 to T2\n"
     "  save T FILE        print the events from 0 to T, then save the world to FILE\n"
     "  restore FILE T2    restore the world saved in FILE and print its events up to T2\n"
-    "  check FILE         replay FILE against this build's code without going on, and report\n"
+    "  check FILE         replay FILE against this build's code without going on, and say what\n"
+    "                     each tasklet in it waits for\n"
     "  -h, --help         show this help\n";
 
 }  // namespace
@@ -192,9 +194,11 @@ int main(int argc, char** argv) {
             w->on_emit(print);
             w->run_until(until);
         } else {
-            const auto report = durable::world::check(r, tasklets::read_image_file(std::string(args.values[1])));
+            const std::vector<std::byte> image = tasklets::read_image_file(std::string(args.values[1]));
+            const auto report = durable::world::check(r, image);
             std::printf("harbour: the image replays: %zu tasklets, %zu channels, %zu steps replayed, saved at %s\n",
                         report.tasklets, report.channels, report.steps_replayed, stamp(report.time).c_str());
+            std::printf("%s", durable::world::restore(r, image)->describe().c_str());  // what each one waits for
         }
     } catch (const std::exception& e) {
         std::fprintf(stderr, "harbour: %s\n", e.what());

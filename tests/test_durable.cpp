@@ -908,3 +908,28 @@ TEST_CASE("durable: a state or message type that changed since the save is an im
                       "type the code now takes (did the type change since the image was saved?): tasklets: serialised "
                       "data, byte 0 of 1: truncated or corrupted: a string of 9 elements cannot fit in the 0 bytes left");
 }
+
+TEST_CASE("durable: describe() says what each tasklet waits for, and which channels hold waiters", "[durable]") {
+    auto r = select_entries();
+    std::string log;
+    auto w = select_world(r, log);
+    w->spawn("talker", w->find_channel<std::string>("words"));  // not started yet
+    w->post(w->find_channel<int>("numbers"), 42);                 // no receiver yet: it waits
+    CHECK(w->describe() ==
+          "durable world at t=0 ns: 4 tasklets, 2 channels, 0 timers\n"
+          "  tasklet 1 ('watchman'): ready, not started; step 0, 0 since its checkpoint\n"
+          "  tasklet 2 ('counter'): ready, not started; step 0, 0 since its checkpoint\n"
+          "  tasklet 3 ('talker'): ready, not started; step 0, 0 since its checkpoint\n"
+          "  tasklet 4 ('talker'): ready, not started; step 0, 0 since its checkpoint\n"
+          "  channel 'numbers': 0 waiting to send, 1 posted values\n");
+    w->run_until(16ms);
+    CHECK(w->describe() ==
+          "durable world at t=16000000 ns: 4 tasklets, 2 channels, 4 timers\n"
+          "  tasklet 1 ('watchman'): waits in select on channel 'numbers', channel 'words' until t=35000000 ns; "
+          "step 12, 0 since its checkpoint\n"
+          "  tasklet 2 ('counter'): waits in sleep until t=30000000 ns; step 2, 2 since its checkpoint\n"
+          "  tasklet 3 ('talker'): waits in select on channel 'words' until t=20000000 ns; step 2, 2 since its checkpoint\n"
+          "  tasklet 4 ('talker'): waits in select on channel 'words' until t=20000000 ns; step 2, 2 since its checkpoint\n"
+          "  channel 'numbers': 1 waiting to receive\n"
+          "  channel 'words': 3 waiting to receive\n");
+}

@@ -71,24 +71,25 @@ std::string describe(const world_state& w, const journal_entry& e) {
     return "an unknown operation";
 }
 
-std::string describe_wait(const world_state& w, const durable_tasklet::expected_wait& e) {
+std::string wait_text(const world_state& w, const durable_tasklet::expected_wait& e) {
     switch (e.kind) {
-    case wait::receive: return "to wait in receive on " + w.channel_name(e.channel) + " (where the image saved it)";
-    case wait::send:
-        return "to wait in send on " + w.channel_name(e.channel) + " of a value with CRC-32C " +
-               crc_text(e.value_crc) + " (where the image saved it)";
-    case wait::sleep:
-        return "to wait in sleep until t=" + std::to_string(e.deadline) + " ns (where the image saved it)";
+    case wait::receive: return "receive on " + w.channel_name(e.channel);
+    case wait::send: return "send on " + w.channel_name(e.channel) + " of a value with CRC-32C " + crc_text(e.value_crc);
+    case wait::sleep: return "sleep until t=" + std::to_string(e.deadline) + " ns";
     case wait::select: {
         std::string cases;
         for (std::uint32_t c : e.cases) cases += (cases.empty() ? "" : ", ") + w.channel_name(c);
-        return "to wait in select on " + cases +
-               (e.timed ? " until t=" + std::to_string(e.deadline) + " ns" : std::string()) + " (where the image saved it)";
+        return "select on " + cases + (e.timed ? " until t=" + std::to_string(e.deadline) + " ns" : std::string());
     }
-    case wait::start: return "not to start";
+    case wait::start:
     case wait::none: break;
     }
-    return "to wait (the image saved it waiting)";
+    return "nothing";
+}
+
+std::string describe_wait(const world_state& w, const durable_tasklet::expected_wait& e) {
+    if (e.kind == wait::start) return "not to start";
+    return "to wait in " + wait_text(w, e) + " (where the image saved it)";
 }
 
 // ---- the world's state --------------------------------------------------------------------
@@ -333,6 +334,34 @@ void world::run_until(duration until) {
         }
     }
     if (w.now < until.count()) w.now = until.count();
+}
+
+std::string world::describe() const {
+    const detail::world_state& w = *s_;
+    w.check_thread("describe");
+    std::string out = "durable world at t=" + std::to_string(w.now) + " ns: " + std::to_string(w.tasklets.size()) +
+                      " tasklets, " + std::to_string(w.channels.size()) + " channels, " + std::to_string(w.timers.size()) +
+                      " timers\n";
+    for (const auto& [id, t] : w.tasklets) {
+        out += "  tasklet " + std::to_string(id) + " ('" + t->entry->name + "'): ";
+        if (t->waiting == detail::wait::start) out += "ready, not started";
+        else if (t->redo) out += "ready, arrived by put: will redo " + detail::wait_text(w, t->expect);
+        else if (t->handed) out += "ready, handed a posted value in " + detail::wait_text(w, t->expect);
+        else if (t->waiting == detail::wait::none) out += "ready";
+        else out += "waits in " + detail::wait_text(w, detail::current_wait(*t));
+        out += "; step " + std::to_string(t->step()) + ", " + std::to_string(t->journal.size()) +
+               " since its checkpoint\n";
+    }
+    for (const auto& c : w.channels) {
+        if (c.waiters.empty()) continue;
+        std::size_t tasklets = c.waiters.size() - c.posted.size();
+        out += "  channel '" + c.name + "': " +
+               (c.has_receivers() ? std::to_string(tasklets) + " waiting to receive"
+                                  : std::to_string(tasklets) + " waiting to send, " + std::to_string(c.posted.size()) +
+                                        " posted values") +
+               "\n";
+    }
+    return out;
 }
 
 duration world::now() const noexcept { return duration(s_->now); }

@@ -186,5 +186,7 @@ durable_tasklet::expected_wait current_wait(const durable_tasklet& t);
 /// "receive on channel 'market'" and the like, for divergence messages.
 std::string describe(const world_state& w, const journal_entry& e);
 std::string describe_wait(const world_state& w, const durable_tasklet::expected_wait& e);
+/// "receive on channel 'market'", "sleep until t=5000000 ns", ...: the wait itself.
+std::string wait_text(const world_state& w, const durable_tasklet::expected_wait& e);
 
 }  // namespace tasklets::durable::detail
