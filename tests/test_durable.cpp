@@ -614,8 +614,8 @@ TEST_CASE("durable: a world saved with an arrived tasklet in it restores, and pu
     CHECK_THROWS_AS(c->put(damaged), tasklets::image_error);
     CHECK_THROWS_AS(c->put(std::span(bytes).first(bytes.size() - 1)), tasklets::image_error);
     CHECK(c->size() == 1);
-    CHECK_THROWS_WITH(c->take(9), "tasklets: world::take: this world has no durable tasklet 9 (ended, taken, or never "
-                                  "spawned)");
+    CHECK_THROWS_WITH(c->take(9), "tasklets: world::take: this world has no durable tasklet 9 (ended, taken, killed, "
+                                  "or never spawned)");
 }
 
 #if defined(__linux__)
@@ -932,4 +932,35 @@ TEST_CASE("durable: describe() says what each tasklet waits for, and which chann
           "  tasklet 4 ('talker'): waits in select on channel 'words' until t=20000000 ns; step 2, 2 since its checkpoint\n"
           "  channel 'numbers': 1 waiting to receive\n"
           "  channel 'words': 3 waiting to receive\n");
+}
+
+TEST_CASE("durable: a tasklet killed from outside leaves its queue and later saves, and its destructors run",
+          "[durable]") {
+    static int alive = 0;
+    struct counted {
+        counted() { ++alive; }
+        ~counted() { --alive; }
+    };
+    durable::registry r;
+    r.define<durable::channel<int>>("waiter", [](durable::context& cx, durable::channel<int> ch) {
+        counted c;
+        cx.emit("waiter " + std::to_string(cx.id()) + " got " + std::to_string(cx.receive(ch)));
+    });
+    std::string log;
+    durable::world w(r, 1);
+    auto ch = w.make_channel<int>("c");
+    w.on_emit([&log](const durable::event& e) { log += std::string(e.text) + "\n"; });
+    for (int i = 0; i < 3; ++i) w.spawn("waiter", ch);
+    w.run_until(1ms);
+    CHECK(alive == 3);
+    w.kill(1);  // the first in the channel's queue
+    CHECK(alive == 2);
+    CHECK_THROWS_WITH(w.kill(1), "tasklets: world::kill: this world has no durable tasklet 1 (ended, taken, killed, or "
+                                 "never spawned)");
+    auto back = durable::world::restore(r, w.save());
+    back->on_emit([&log](const durable::event& e) { log += std::string(e.text) + "\n"; });
+    CHECK(back->size() == 2);
+    back->post(back->find_channel<int>("c"), 7);
+    back->run_until(2ms);
+    CHECK(log == "waiter 2 got 7\n");
 }

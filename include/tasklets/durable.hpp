@@ -381,6 +381,11 @@ public:
     /// already rebuilt is killed and the caller's process is as before.
     static std::unique_ptr<world> restore(const registry& entries, std::span<const std::byte> image);
 
+    /// Ends durable tasklet `id` from outside (an agent the game removes), between
+    /// run_until() calls: it is killed (its destructors run), leaves its channel queue or
+    /// timer, and is not in later saves. std::invalid_argument if the world has no such
+    /// tasklet.
+    void kill(std::uint64_t id);
     /// Takes durable tasklet `id` out of this world, as bytes for put() in another world —
     /// in another process or on another machine; the transport is yours. The tasklet must be
     /// waiting or not yet started (between run_until() calls). Here it is killed (its

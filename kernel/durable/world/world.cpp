@@ -248,6 +248,22 @@ world_state::~world_state() {
     tasklets.clear();
 }
 
+durable_tasklet& world_state::tasklet_at(std::uint64_t id, const char* what) {
+    auto it = tasklets.find(id);
+    if (it == tasklets.end())
+        throw std::invalid_argument(std::string("tasklets: world::") + what + ": this world has no durable tasklet " +
+                                    std::to_string(id) + " (ended, taken, killed, or never spawned)");
+    return *it->second;
+}
+
+void world_state::remove(durable_tasklet& t) {
+    // Out of the ready queue, and killed: its destructors run, and the kill takes it out of
+    // its channel queues and timer (context_ops.cpp, park).
+    std::erase(ready, &t);
+    if (t.handle.alive()) t.handle.kill();
+    tasklets.erase(t.id);
+}
+
 std::uint32_t make_channel(world_state& w, std::string name) {
     w.check_thread("make_channel");
     if (w.running)
@@ -362,6 +378,13 @@ std::string world::describe() const {
                "\n";
     }
     return out;
+}
+
+void world::kill(std::uint64_t id) {
+    detail::world_state& w = *s_;
+    w.check_thread("kill");
+    if (w.running) throw std::logic_error("tasklets: world::kill while the world runs; kill between run_until() calls");
+    w.remove(w.tasklet_at(id, "kill"));
 }
 
 duration world::now() const noexcept { return duration(s_->now); }

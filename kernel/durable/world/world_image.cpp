@@ -420,11 +420,7 @@ std::vector<std::byte> world::take(std::uint64_t id) {
     world_state& w = *s_;
     w.check_thread("take");
     if (w.running) throw std::logic_error("tasklets: world::take while the world runs; take between run_until() calls");
-    auto it = w.tasklets.find(id);
-    if (it == w.tasklets.end())
-        throw std::invalid_argument("tasklets: world::take: this world has no durable tasklet " + std::to_string(id) +
-                                    " (ended, taken, or never spawned)");
-    durable_tasklet& t = *it->second;
+    durable_tasklet& t = w.tasklet_at(id, "take");
     image_writer img;
     serial_writer out;
     out.unsigned_varint(world_format);
@@ -434,12 +430,7 @@ std::vector<std::byte> world::take(std::uint64_t id) {
     for (const auto& c : w.channels) out(c.name);
     img.add(tag_channels, out);
     std::vector<std::byte> bytes = img.finish();
-
-    // Gone from here: out of the ready queue, and killed (its destructors run; the kill
-    // takes it out of its channel queue or the timers).
-    std::erase(w.ready, &t);
-    if (t.handle.alive()) t.handle.kill();
-    w.tasklets.erase(it);
+    w.remove(t);
     return bytes;
 }
 

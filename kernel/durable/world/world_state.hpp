@@ -173,6 +173,10 @@ struct world_state {
     void deliver(durable_tasklet& r, std::uint32_t channel, std::vector<std::byte> value);
     /// A waiting tasklet leaves every queue and timer it is in.
     void unlink(durable_tasklet& t);
+    /// Tasklet `id`, or std::invalid_argument naming world::`what`.
+    durable_tasklet& tasklet_at(std::uint64_t id, const char* what);
+    /// Kills `t` and takes it out of the world (take, kill).
+    void remove(durable_tasklet& t);
     /// Runs ready tasklets until none is left or one fails (then rethrows its exception).
     void drain();
     void run_one(durable_tasklet& t);
