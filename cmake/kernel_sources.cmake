@@ -11,6 +11,7 @@
 set(TASKLETS_KERNEL_SOURCES
   kernel/os/faults.cpp
   kernel/context/make_context.cpp
+  kernel/stacks/shared_stacks.cpp
   kernel/stacks/stack_pool.cpp
   kernel/stacks/stack_settings.cpp
   kernel/trace/trace_buffer.cpp
@@ -32,6 +33,7 @@ set(TASKLETS_KERNEL_SOURCES
   kernel/core/observe.cpp
   kernel/channels/channel.cpp
   kernel/channels/handoff.cpp
+  kernel/channels/off_stack_wait.cpp
   kernel/channels/select.cpp
   kernel/threads/inbox.cpp
   kernel/io/reactor.cpp

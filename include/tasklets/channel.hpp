@@ -45,6 +45,17 @@ struct channel_core;
 /// Move-constructs the payload at `src` into uninitialised storage at `dst`.
 using relocate_fn = void (*)(void* dst, void* src);
 
+/// What the kernel knows about a channel's value type. `relocate` comes first: the hot
+/// paths call through this pointer as they would call the bare function (one indirect
+/// call through memory on x86-64). The rest serves waits that keep the value off the
+/// waiting tasklet's stack (a shared-stack tasklet: kernel/channels/off_stack_wait.cpp).
+struct transfer_ops {
+    relocate_fn relocate;
+    void (*destroy)(void* value) noexcept;
+    std::size_t size;
+    std::size_t align;
+};
+
 channel_core* new_channel();
 void retain(channel_core* c) noexcept;
 void release(channel_core* c) noexcept;
@@ -57,19 +68,19 @@ struct alignas(alignof(void*)) waiter_slot {
     unsigned char bytes[64];
 };
 
-void channel_send(channel_core* c, void* payload, relocate_fn relocate, waiter_slot* slot);
+void channel_send(channel_core* c, void* payload, const transfer_ops* ops, waiter_slot* slot);
 /// On return, `storage` holds a value constructed by relocate (or the call threw).
-void channel_receive(channel_core* c, void* storage, relocate_fn relocate, waiter_slot* slot);
+void channel_receive(channel_core* c, void* storage, const transfer_ops* ops, waiter_slot* slot);
 /// The same for payloads whose relocate cannot throw: a hand-off may then move the value
 /// after placing the partner (it cannot fail half-way), which saves the kernel a frame.
-void channel_send_nothrow_move(channel_core* c, void* payload, relocate_fn relocate, waiter_slot* slot);
-void channel_receive_nothrow_move(channel_core* c, void* storage, relocate_fn relocate, waiter_slot* slot);
+void channel_send_nothrow_move(channel_core* c, void* payload, const transfer_ops* ops, waiter_slot* slot);
+void channel_receive_nothrow_move(channel_core* c, void* storage, const transfer_ops* ops, waiter_slot* slot);
 void channel_send_exception(channel_core* c, std::exception_ptr e);
 /// send/receive that throw timeout_error once `deadline` (clock nanoseconds) passes; `span`
 /// is the timeout the caller asked for, for the message (-1: an absolute deadline).
 /// In kernel/io/channel_timeouts.cpp.
-void channel_send_until(channel_core* c, void* payload, relocate_fn relocate, std::int64_t deadline, std::int64_t span);
-void channel_receive_until(channel_core* c, void* storage, relocate_fn relocate, std::int64_t deadline, std::int64_t span);
+void channel_send_until(channel_core* c, void* payload, const transfer_ops* ops, std::int64_t deadline, std::int64_t span);
+void channel_receive_until(channel_core* c, void* storage, const transfer_ops* ops, std::int64_t deadline, std::int64_t span);
 
 int channel_balance(const channel_core* c);
 int channel_preference(const channel_core* c);
@@ -85,6 +96,14 @@ template <class T>
 void relocate(void* dst, void* src) {
     ::new (dst) T(std::move(*static_cast<T*>(src)));
 }
+
+template <class T>
+void destroy_value(void* value) noexcept {
+    static_cast<T*>(value)->~T();
+}
+
+template <class T>
+inline constexpr transfer_ops transfer_ops_of{&relocate<T>, &destroy_value<T>, sizeof(T), alignof(T)};
 
 /// Room for a received value: the kernel constructs it there, take() moves it out.
 template <class T>
@@ -124,9 +143,9 @@ public:
     void send(T value) {
         detail::waiter_slot waiting;
         if constexpr (std::is_nothrow_move_constructible_v<T>)
-            detail::channel_send_nothrow_move(core_, std::addressof(value), &detail::relocate<T>, &waiting);
+            detail::channel_send_nothrow_move(core_, std::addressof(value), &detail::transfer_ops_of<T>, &waiting);
         else
-            detail::channel_send(core_, std::addressof(value), &detail::relocate<T>, &waiting);
+            detail::channel_send(core_, std::addressof(value), &detail::transfer_ops_of<T>, &waiting);
     }
 
     /// Takes a value from a waiting sender, or blocks until one arrives. Throws what the
@@ -135,9 +154,9 @@ public:
         slot s;
         detail::waiter_slot waiting;
         if constexpr (std::is_nothrow_move_constructible_v<T>)
-            detail::channel_receive_nothrow_move(core_, s.bytes, &detail::relocate<T>, &waiting);
+            detail::channel_receive_nothrow_move(core_, s.bytes, &detail::transfer_ops_of<T>, &waiting);
         else
-            detail::channel_receive(core_, s.bytes, &detail::relocate<T>, &waiting);
+            detail::channel_receive(core_, s.bytes, &detail::transfer_ops_of<T>, &waiting);
         return s.take();
     }
 
@@ -154,11 +173,11 @@ public:
     T receive_until(clock::time_point when) { return receive_before(deadline(when)); }
     /// The same with a tasklets::deadline (a duration from now, a time point, or never).
     void send_before(T value, deadline d) {
-        detail::channel_send_until(core_, std::addressof(value), &detail::relocate<T>, d.raw(), d.span());
+        detail::channel_send_until(core_, std::addressof(value), &detail::transfer_ops_of<T>, d.raw(), d.span());
     }
     T receive_before(deadline d) {
         slot s;
-        detail::channel_receive_until(core_, s.bytes, &detail::relocate<T>, d.raw(), d.span());
+        detail::channel_receive_until(core_, s.bytes, &detail::transfer_ops_of<T>, d.raw(), d.span());
         return s.take();
     }
 

@@ -93,7 +93,7 @@ struct shared_core;
 struct select_case {
     channel_core* channel;  // a channel<T> case (null for a shared_channel<T> case)
     void* transfer;         // sending: the payload; receiving: uninitialised storage
-    relocate_fn relocate;
+    const transfer_ops* ops;
     std::int8_t direction;  // +1 sending, -1 receiving
     shared_core* shared;    // a shared_channel<T> case (null for a channel<T> case)
 };
@@ -120,11 +120,11 @@ void select_seed(std::uint64_t seed) noexcept;
 
 template <class T>
 select_case arm_case(const channel<T>& ch, void* transfer, std::int8_t direction) {
-    return {ch.core(), transfer, &relocate<T>, direction, nullptr};
+    return {ch.core(), transfer, &transfer_ops_of<T>, direction, nullptr};
 }
 template <class T>
 select_case arm_case(const shared_channel<T>& ch, void* transfer, std::int8_t direction) {
-    return {nullptr, transfer, &relocate<T>, direction, ch.core()};
+    return {nullptr, transfer, &transfer_ops_of<T>, direction, ch.core()};
 }
 
 }  // namespace detail

@@ -37,6 +37,33 @@ std::size_t default_stack_size() noexcept;
 /// minimum if `bytes` < min_stack_size (zero included).
 void set_default_stack_size(std::size_t bytes);
 
+/// Where a tasklet's frames live (tasklet_options::stack; docs/shared-stacks.md).
+enum class stack_mode : unsigned char {
+    /// The spawning thread's default_stack_mode().
+    thread_default,
+    /// A stack of its own, guard-paged, stack_size bytes: a parked tasklet costs the
+    /// pages it touched (one 4 KiB page for most), and a switch copies nothing.
+    dedicated,
+    /// One of its thread's few execution stacks (default_stack_size() bytes each, made
+    /// when the thread's first shared-stack tasklet is spawned). While it is parked and
+    /// another tasklet needs that stack, its live frames — from its stack pointer to the
+    /// top, a few hundred bytes for most — are copied into a heap buffer of exactly that
+    /// size, and copied back before it runs again. Costs a copy each way when tasklets
+    /// that share an execution stack take turns; saves memory when most are parked.
+    /// The rule for user code: never let another tasklet use a pointer to a local
+    /// variable of a parked shared-stack tasklet (the bytes may be in its buffer, and
+    /// another tasklet's frames at that address). ASan builds report such a use.
+    /// Not yet available to shared-stack tasklets (state_error names the operation):
+    /// select, send/receive with a timeout, shared_channel, waiting for a thread's mail,
+    /// and migration (tasklet_options::migratable; std::invalid_argument at spawn).
+    shared,
+};
+
+/// The calling thread's default stack mode for new tasklets: dedicated unless set.
+stack_mode default_stack_mode();
+/// Sets the calling thread's default stack mode. std::invalid_argument for thread_default.
+void set_default_stack_mode(stack_mode mode);
+
 /// How guard regions are made in this process: "madvise(MADV_GUARD_INSTALL)" (Linux
 /// >= 6.13; no extra memory mappings, so a million stacks fit under the default
 /// vm.max_map_count) or "mprotect(PROT_NONE)" (two mappings per stack). Decided once,

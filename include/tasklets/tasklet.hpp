@@ -64,6 +64,11 @@ struct tasklet_options {
     /// only beyond those: about 70 ns against 50 for a tasklet that stays
     /// (bench/multicore/migration.cpp, spawn_migratable).
     bool migratable = false;
+    /// Where its frames live: a dedicated stack or a shared one (tasklets/stack.hpp,
+    /// stack_mode). thread_default: the spawning thread's default_stack_mode(). A
+    /// shared-stack tasklet may not ask for a stack_size above its thread's execution
+    /// stacks (default_stack_size() when the thread made them), nor be migratable.
+    stack_mode stack = stack_mode::thread_default;
 };
 
 class tasklet;

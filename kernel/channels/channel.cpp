@@ -1,6 +1,7 @@
 // Channels: send, receive and send_exception (docs/semantics.md §3), the channel's life
 // cycle, and its properties. The hand-off itself is channels/handoff.hpp.
 #include "channels/handoff.hpp"
+#include "channels/off_stack_wait.hpp"
 
 #include "core/callbacks.hpp"
 #include "core/observe.hpp"
@@ -106,12 +107,15 @@ inline channel_waiter* record_in(waiter_slot* slot, tasklet_impl* self, channel_
     return w;
 }
 
-// No partner is waiting and something is unusual: the whole blocking path.
-[[gnu::noinline]] void block_with_care(scheduler& s, channel_core* c, std::int8_t direction, void* transfer,
-                                       bool is_exception, waiter_slot* slot) {
+// No partner is waiting and something is unusual: the whole blocking path. A shared-stack
+// tasklet waits with its record and value off its stack (channels/off_stack_wait.cpp).
+[[gnu::noinline]] void block_with_care(channel_core* c, std::int8_t direction, void* transfer, bool is_exception,
+                                       waiter_slot* slot, const transfer_ops* ops) {
+    scheduler& s = *tls_scheduler;
     tasklet_impl* self = s.current;
-    if (self->block_trap) throw_state_error("this tasklet does not like to be blocked.");
+    if (self->block_trap & trap_user) throw_state_error("this tasklet does not like to be blocked.");
     if (c->closing) throw channel_closed_error("Send/receive operation on a closed channel");
+    if (self->block_trap & trap_frames) return wait_off_stack(s, c, direction, transfer, is_exception, ops);
     block_on_records(s, record_in(slot, self, c, direction, transfer, is_exception), 1);
 }
 
@@ -119,11 +123,12 @@ inline channel_waiter* record_in(waiter_slot* slot, tasklet_impl* self, channel_
 // calls nothing but the switch, so it needs no stack frame. Inlined into the entry, which
 // has loaded the scheduler pointer and ruled out every switch_needs_care condition.
 template <std::int8_t direction>
-[[gnu::always_inline]] inline void block(scheduler& s, channel_core* c, void* transfer, waiter_slot* slot) {
+[[gnu::always_inline]] inline void block(scheduler& s, channel_core* c, void* transfer, waiter_slot* slot,
+                                         const transfer_ops* ops) {
     tasklet_impl* self = s.current;
     tasklet_impl* target = self->next;
     if (self->block_trap || c->closing || target == self || !target->started) [[unlikely]]
-        return block_with_care(s, c, direction, transfer, false, slot);
+        return block_with_care(c, direction, transfer, false, slot, ops);
     ring_unlink(s, self);
     channel_waiter* w = record_in(slot, self, c, direction, transfer, false);
     enqueue_waiter(w);
@@ -134,40 +139,40 @@ template <std::int8_t direction>
 // The careful entry: the periodic work of the safe point, the callback, the guard, then
 // the operation, by the fast block when nothing unusual is left.
 template <std::int8_t direction>
-[[gnu::noinline]] void operate_with_care(channel_core* c, void* transfer, relocate_fn relocate, waiter_slot* slot) {
+[[gnu::noinline]] void operate_with_care(channel_core* c, void* transfer, const transfer_ops* ops, waiter_slot* slot) {
     scheduler& s = enter_with_care(c, direction);
-    if (direction == sending ? c->balance < 0 : c->balance > 0) return hand_off_to_waiting<direction>(c, transfer, relocate);
-    if (!(s.switch_flags & switch_needs_care)) return block<direction>(s, c, transfer, slot);
-    block_with_care(s, c, direction, transfer, false, slot);
+    if (direction == sending ? c->balance < 0 : c->balance > 0) return hand_off_to_waiting<direction>(c, transfer, ops);
+    if (!(s.switch_flags & switch_needs_care)) return block<direction>(s, c, transfer, slot, ops);
+    block_with_care(c, direction, transfer, false, slot, ops);
 }
 
 // A whole send or receive. `nothrow_move`: the payload's move constructor cannot throw,
 // so a hand-off where the caller goes on may move the value last (hand_off_nothrow_move).
 template <std::int8_t direction, bool nothrow_move>
-[[gnu::always_inline]] inline void operate(channel_core* c, void* transfer, relocate_fn relocate, waiter_slot* slot) {
+[[gnu::always_inline]] inline void operate(channel_core* c, void* transfer, const transfer_ops* ops, waiter_slot* slot) {
     scheduler* s = tls_scheduler;
-    if (enter_needs_care(s, c)) [[unlikely]] return operate_with_care<direction>(c, transfer, relocate, slot);
+    if (enter_needs_care(s, c)) [[unlikely]] return operate_with_care<direction>(c, transfer, ops, slot);
     if (direction == sending ? c->balance < 0 : c->balance > 0) {
-        if constexpr (nothrow_move) return hand_off_nothrow_move<direction>(c, transfer, relocate);
-        else return hand_off_to_waiting<direction>(c, transfer, relocate);
+        if constexpr (nothrow_move) return hand_off_nothrow_move<direction>(c, transfer, ops);
+        else return hand_off_to_waiting<direction>(c, transfer, ops);
     }
-    block<direction>(*s, c, transfer, slot);
+    block<direction>(*s, c, transfer, slot, ops);
 }
 
 }  // namespace
 
 // The entries: every tail call passes the entry's own arguments in place.
-void channel_send(channel_core* c, void* payload, relocate_fn relocate, waiter_slot* slot) {
-    operate<sending, false>(c, payload, relocate, slot);
+void channel_send(channel_core* c, void* payload, const transfer_ops* ops, waiter_slot* slot) {
+    operate<sending, false>(c, payload, ops, slot);
 }
-void channel_receive(channel_core* c, void* storage, relocate_fn relocate, waiter_slot* slot) {
-    operate<receiving, false>(c, storage, relocate, slot);
+void channel_receive(channel_core* c, void* storage, const transfer_ops* ops, waiter_slot* slot) {
+    operate<receiving, false>(c, storage, ops, slot);
 }
-void channel_send_nothrow_move(channel_core* c, void* payload, relocate_fn relocate, waiter_slot* slot) {
-    operate<sending, true>(c, payload, relocate, slot);
+void channel_send_nothrow_move(channel_core* c, void* payload, const transfer_ops* ops, waiter_slot* slot) {
+    operate<sending, true>(c, payload, ops, slot);
 }
-void channel_receive_nothrow_move(channel_core* c, void* storage, relocate_fn relocate, waiter_slot* slot) {
-    operate<receiving, true>(c, storage, relocate, slot);
+void channel_receive_nothrow_move(channel_core* c, void* storage, const transfer_ops* ops, waiter_slot* slot) {
+    operate<receiving, true>(c, storage, ops, slot);
 }
 
 void channel_send_exception(channel_core* c, std::exception_ptr e) {
@@ -176,7 +181,7 @@ void channel_send_exception(channel_core* c, std::exception_ptr e) {
     scheduler& s = enter_with_care(c, sending);
     if (c->balance < 0) return hand_off_exception(s, c, std::move(e));
     waiter_slot slot;  // this frame holds `e` during the wait anyway
-    block_with_care(s, c, sending, &e, true, &slot);
+    block_with_care(c, sending, &e, true, &slot, &transfer_ops_of<std::exception_ptr>);
 }
 
 // The properties: usable on an unbound channel from any thread (setting it up), on a

@@ -21,6 +21,9 @@ void unblock_from_channel(tasklet_impl* t) noexcept {
     channel_waiter* first = t->waiters;
     const std::uint32_t count = first->select ? first->select->count : 1;
     for (std::uint32_t i = 0; i < count; ++i) dequeue_waiter(&first[i]);
+    // A plain operation taken off without its value (a kill, a throw, a thread's end):
+    // an off-stack receive must not look for one (channels/off_stack_wait.cpp).
+    if (!first->select) first->transfer = nullptr;
     clear_blocked(t);
 }
 
@@ -33,6 +36,7 @@ void receive_exception(scheduler& s, channel_core* c, channel_waiter* sender) {
 void hand_off_exception(scheduler& s, channel_core* c, std::exception_ptr e) {
     channel_waiter* w = c->head;
     select_wait* selecting = w->select;
+    if (!selecting) w->transfer = nullptr;  // no value comes (as in unblock_from_channel)
     tasklet_impl* partner = take_partner(c, w);
     if (selecting) *selecting->chosen = select_none;  // its case took no value
     set_pending(partner, std::move(e));

@@ -81,16 +81,16 @@ inline void place_partner(scheduler& s, channel_core* c, tasklet_impl* partner, 
 /// `direction` with its payload (sending) or storage (receiving) at `transfer`. If
 /// `completed` is given (a select), `index` is written there once the value has moved,
 /// before the partner is placed (placing may switch). Throws, with nothing changed, what
-/// relocate throws; raises a sender's exception in a receiver.
+/// ops->relocate throws; raises a sender's exception in a receiver.
 template <std::int8_t direction>
-[[gnu::always_inline]] inline void hand_off(channel_core* c, void* transfer, relocate_fn relocate,
+[[gnu::always_inline]] inline void hand_off(channel_core* c, void* transfer, const transfer_ops* ops,
                                             std::uint32_t* completed = nullptr, std::uint32_t index = 0) {
     if constexpr (direction == sending) {
-        relocate(c->head->transfer, transfer);
+        ops->relocate(c->head->transfer, transfer);
     } else {
         channel_waiter* sender = c->head;
         if (sender->transfer_is_exception) [[unlikely]] receive_exception(*tls_scheduler, c, sender);
-        relocate(transfer, sender->transfer);
+        ops->relocate(transfer, sender->transfer);
     }
     if (completed) *completed = index;
     // The head is read again after relocate (a call) rather than kept in a callee-saved
@@ -100,8 +100,8 @@ template <std::int8_t direction>
 
 /// hand_off() as its own function, for callers that must not grow a frame around it.
 template <std::int8_t direction>
-[[gnu::noinline]] void hand_off_to_waiting(channel_core* c, void* transfer, relocate_fn relocate) {
-    hand_off<direction>(c, transfer, relocate);
+[[gnu::noinline]] void hand_off_to_waiting(channel_core* c, void* transfer, const transfer_ops* ops) {
+    hand_off<direction>(c, transfer, ops);
 }
 
 /// hand_off() for a plain operation whose payload moves without throwing (the payload
@@ -111,14 +111,14 @@ template <std::int8_t direction>
 /// that cannot throw leaves nothing to undo. This path then needs no stack frame.
 /// Everything else takes the general hand-off.
 template <std::int8_t direction>
-[[gnu::always_inline]] inline void hand_off_nothrow_move(channel_core* c, void* transfer, relocate_fn relocate) {
+[[gnu::always_inline]] inline void hand_off_nothrow_move(channel_core* c, void* transfer, const transfer_ops* ops) {
     channel_waiter* w = c->head;
     if (w->unusual || hand_off_switches(c, direction)) [[unlikely]]
-        return hand_off_to_waiting<direction>(c, transfer, relocate);
+        return hand_off_to_waiting<direction>(c, transfer, ops);
     void* const theirs = w->transfer;
     ring_append(*tls_scheduler, take_plain_partner(c, w));
-    if constexpr (direction == sending) relocate(theirs, transfer);
-    else relocate(transfer, theirs);
+    if constexpr (direction == sending) ops->relocate(theirs, transfer);
+    else ops->relocate(transfer, theirs);
 }
 
 /// Delivers `e` to the receiver waiting at the head of c (send_exception): a select

@@ -7,6 +7,7 @@
 // its own channel's preference: to the partner it is a plain waiting partner, and both
 // directions go through the one hand-off of channels/handoff.hpp (docs/semantics.md §7).
 #include "channels/select_steps.hpp"
+#include "stacks/shared_stacks.hpp"
 
 #include "channels/handoff.hpp"
 
@@ -79,8 +80,8 @@ void perform(scheduler& s, const select_case& k, std::uint32_t index, select_out
     }
     if (hand_off_switches(c, k.direction)) guard_switch(s);
     if (observing(s)) [[unlikely]] observe_channel_operation(s, c, k.direction);
-    if (k.direction == sending) hand_off<sending>(c, k.transfer, k.relocate, &out.index, index);
-    else hand_off<receiving>(c, k.transfer, k.relocate, &out.index, index);  // a sender's exception: no index
+    if (k.direction == sending) hand_off<sending>(c, k.transfer, k.ops, &out.index, index);
+    else hand_off<receiving>(c, k.transfer, k.ops, &out.index, index);  // a sender's exception: no index
 }
 
 }  // namespace
@@ -110,7 +111,7 @@ bool select_now(scheduler& s, const select_case* cases, std::uint32_t count, sel
 // Nothing is ready: wait on every case's channel at once, one record per case.
 void select_block(scheduler& s, const select_case* cases, std::uint32_t count, select_outcome& out) {
     tasklet_impl* self = s.current;
-    if (self->block_trap) throw_state_error("this tasklet does not like to be blocked.");
+    if (self->block_trap) check_wait(self, &out, "select");
     if (s.switch_flags & channel_watched) [[unlikely]] {
         for (std::uint32_t i = 0; i < count; ++i)
             notify_channel(s, cases[i].channel, cases[i].channel->balance, cases[i].direction, true);

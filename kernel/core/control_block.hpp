@@ -24,8 +24,17 @@ namespace tasklets::detail {
 
 struct channel_core;
 struct channel_waiter;
+struct shared_stack_state;
 struct event_wait;
 struct scheduler;
+
+/// Bits of tasklet_impl::block_trap. Every wait tests the byte once; a set byte sends it
+/// the careful way, where the bits say why (stacks/shared_stacks.cpp, check_wait).
+enum : std::uint8_t {
+    trap_user = 1,    // set_block_trap(true): waiting throws state_error
+    trap_frames = 2,  // a shared-stack tasklet: its frames are copied out while it is parked,
+                      // so its wait records must not live in them
+};
 
 /// A direction of a channel operation; also the sign of its contribution to the balance.
 enum : std::int8_t { receiving = -1, not_blocked = 0, sending = 1 };
@@ -48,7 +57,7 @@ struct tasklet_impl {
     bool waiting_in_run = false;      // inside run() as a watchdog
     bool is_main = false;
     bool atomic = false;
-    bool block_trap = false;
+    std::uint8_t block_trap = 0;      // trap_user | trap_frames
     bool migratable = false;          // tasklet_options::migratable: block and stack allocated alone, may change `home` (threads/migration.cpp)
     stack_region stack;               // once started; before and after, base is null and size the requested usable size (bytes, page multiple)
     std::uint64_t fp_control = 0;     // the creator's FP control, for the first frame
@@ -61,6 +70,7 @@ struct tasklet_impl {
     char* name = nullptr;             // owned, NUL-terminated; most tasklets have none
     void* cell_slab = nullptr;        // the slab of the cell this block lives in (null: allocated alone; core/cell_pool.hpp)
     scheduler* home = nullptr;        // its thread's scheduler; set before any other thread can see the block (core/thread_check.hpp), changed only by a migration, on the new thread, while no handle refers to it
+    shared_stack_state* shared = nullptr;  // stack_mode::shared: where its frames are kept (stacks/shared_stacks.hpp); null: a dedicated stack
 
     tasklet_impl() = default;
     tasklet_impl(const tasklet_impl&) = delete;

@@ -5,6 +5,7 @@
 #include "core/ring.hpp"
 #include "core/scheduler.hpp"
 #include "core/tasklet_life.hpp"
+#include "stacks/shared_stacks.hpp"
 #include "threads/migration.hpp"
 
 #include <tasklets/stack.hpp>
@@ -87,10 +88,20 @@ tasklet_impl* allocate_tasklet(std::size_t body_size, const tasklet_options& opt
     t->id = id;
     t->migratable = options.migratable;
     t->next = t->prev = t;
-    if (!options.name.empty()) {
+    const bool shared = options.stack == stack_mode::shared ||
+                        (options.stack == stack_mode::thread_default && s.shared_by_default);
+    if (!options.name.empty() || shared) [[unlikely]] {
         try {
+            if (shared) {
+                if (options.migratable)
+                    throw std::invalid_argument(
+                        "tasklets: a shared-stack tasklet cannot be migratable: its frames belong to its "
+                        "thread's execution stack; give it stack_mode::dedicated to let it move");
+                make_shared_mode(s, t);
+            }
             t->set_name(options.name);
         } catch (...) {
+            free_shared_state(t);
             t->~tasklet_impl();
             s.cells.release(memory, slab);
             throw;
@@ -125,6 +136,7 @@ void bind_and_schedule(tasklet_impl* t, tasklet_body* body) noexcept {
 void free_tasklet(scheduler& s, tasklet_impl* t) noexcept {
     unlink_all(s, t);
     if (t->body) t->body->~tasklet_body();
+    if (t->shared) [[unlikely]] free_shared_state(t);
     void* const slab = t->cell_slab;
     if (slab == nullptr) [[unlikely]] {  // allocated alone: a large body, or migratable
         if (t->migratable) forget_migrant(t->id);

@@ -105,10 +105,12 @@ bool tasklet::set_atomic(bool on) {
     if (!own(impl_, "set_atomic()")) throw_state_error("tasklets: set_atomic on an empty tasklet handle");
     return std::exchange(impl_->atomic, on);
 }
-bool tasklet::block_trap() const { return own(impl_, "block_trap()") && impl_->block_trap; }
+bool tasklet::block_trap() const { return own(impl_, "block_trap()") && (impl_->block_trap & trap_user); }
 bool tasklet::set_block_trap(bool on) {
     if (!own(impl_, "set_block_trap()")) throw_state_error("tasklets: set_block_trap on an empty tasklet handle");
-    return std::exchange(impl_->block_trap, on);
+    const bool was = impl_->block_trap & trap_user;
+    impl_->block_trap = static_cast<std::uint8_t>((impl_->block_trap & ~trap_user) | (on ? trap_user : 0));
+    return was;
 }
 
 // In the ring: ring neighbours. Blocked on a channel: neighbours in its queue of waiters

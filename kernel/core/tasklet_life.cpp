@@ -9,6 +9,7 @@
 #include "core/ring.hpp"
 #include "core/switch.hpp"
 #include "core/waits.hpp"
+#include "stacks/shared_stacks.hpp"
 #include "threads/migration.hpp"
 
 namespace tasklets::detail {
@@ -17,18 +18,26 @@ namespace {
 void tasklet_entry(void*) noexcept;
 }  // namespace
 
-void start_tasklet(scheduler& s, tasklet_impl* t) {
-    t->stack = t->migratable ? stack_pool::allocate_alone(t->stack.size) : s.stacks.allocate(t->stack.size);
-    instrument::stack_assigned(t->tools, t->stack.base, t->stack.size);
+void* first_frame(const tasklet_impl* t, const stack_region& stack) noexcept {
 #if defined(_WIN32)
     // Windows: the stack's TEB extent starts at its guard region, as a thread stack's
     // starts at its guard pages, so that an overflow is raised as STATUS_STACK_OVERFLOW
     // with the region's reserve left to report it (os/system_windows.cpp).
-    std::byte* const bottom = t->stack.base - stack_pool::guard_bytes();
+    std::byte* const bottom = stack.base - stack_pool::guard_bytes();
 #else
-    std::byte* const bottom = t->stack.base;
+    std::byte* const bottom = stack.base;
 #endif
-    t->sp = arch::prepare_stack(bottom, t->stack.start(), &tasklet_entry, t->fp_control);
+    return arch::prepare_stack(bottom, stack.start(), &tasklet_entry, t->fp_control);
+}
+
+void start_tasklet(scheduler& s, tasklet_impl* t) {
+    if (t->shared) [[unlikely]] {
+        bind_to_shared_stack(s, t);
+    } else {
+        t->stack = t->migratable ? stack_pool::allocate_alone(t->stack.size) : s.stacks.allocate(t->stack.size);
+        instrument::stack_assigned(t->tools, t->stack.base, t->stack.size);
+        t->sp = first_frame(t, t->stack);
+    }
     t->started = true;
     t->awaiting_entry = true;
     t->resume_hook = false;  // a pending exception is raised by tasklet_entry
@@ -41,6 +50,9 @@ void release_dead(scheduler& s) noexcept {
         if (s.departing) return send_migrant(s, t);  // alive, and moving away
         instrument::tasklet_buried(t->tools);
         stack_pool::release_alone(t->stack);
+    } else if (t->shared) [[unlikely]] {
+        instrument::tasklet_buried(t->tools);
+        leave_shared_stack(s, t);
     } else {
         instrument::tasklet_buried(t->tools);
         s.stacks.release(t->stack);
@@ -140,6 +152,8 @@ void tasklet_entry(void*) noexcept {
 extern "C" void tasklets_resume_hook() {
     using namespace tasklets::detail;
     scheduler& s = *tls_scheduler;
+    // An out shared-stack tasklet's switch lands in the restorer, which brings it in.
+    if (s.current->shared && s.current->shared->out) [[unlikely]] return restorer_arrived(s);
     if constexpr (instrument::needs_resume_hook) instrument::after_switch(s.current->tools, s.previous->tools);
     after_resume(s, s.current);
 }

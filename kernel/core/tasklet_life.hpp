@@ -13,6 +13,10 @@ inline void prepare(scheduler& s, tasklet_impl* t) {
     if (!t->started) [[unlikely]] start_tasklet(s, t);
 }
 
+/// Writes t's first frame at the top of `stack`: resuming the returned stack pointer
+/// enters t's function. (Shared-stack tasklets get theirs from stacks/shared_stacks.cpp.)
+void* first_frame(const tasklet_impl* t, const stack_region& stack) noexcept;
+
 /// Work every resumed tasklet does first: free the stack of a tasklet that just died,
 /// and raise an exception thrown into this one (kill, throw_exception, send_exception,
 /// a deadlock report, an exception escaping a tasklet for the watchdog).

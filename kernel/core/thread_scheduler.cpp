@@ -2,6 +2,7 @@
 // operation, torn down at thread exit with its remaining tasklets killed so that their
 // destructors run (docs/semantics.md §9).
 #include "core/handles.hpp"
+#include "stacks/shared_stacks.hpp"
 #include "core/observe.hpp"
 #include "core/ring.hpp"
 #include "core/scheduler.hpp"
@@ -98,6 +99,7 @@ void destroy_scheduler(scheduler& s) noexcept {
         if (t != &s.main && t->handles == 0 && !t->alive && t->stack.base == nullptr) free_tasklet(s, t);
         t = next;
     }
+    end_shared_stacks(s);  // every shared-stack tasklet has ended or never ran
     stop_observing(s);  // the trace is kept for writing
     remove_overflow_reporting(s);
     bool survivors = s.main.handles > 1;  // the scheduler's own count, and handles held elsewhere

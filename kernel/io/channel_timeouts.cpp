@@ -4,6 +4,7 @@
 // select with a deadline works the same way, except that its timer completes the select
 // with the deadline's index instead of raising anything.
 #include "io/reactor.hpp"
+#include "stacks/shared_stacks.hpp"
 #include "channels/channel_core.hpp"
 #include "channels/select_steps.hpp"
 
@@ -92,6 +93,7 @@ void with_timeout(channel_core* c, bool partner_waiting, std::int64_t deadline, 
     reactor_hold hold(r);
     if (deadline <= r.now()) throw_timeout(what, span);
     channel_timer ct;
+    if (s.current->block_trap & trap_frames) check_wait(s.current, &ct, "a send or receive with a timeout");
     ct.channel = c;
     ct.what = what;
     ct.span = span;
@@ -101,19 +103,19 @@ void with_timeout(channel_core* c, bool partner_waiting, std::int64_t deadline, 
 
 }  // namespace
 
-void channel_send_until(channel_core* c, void* payload, relocate_fn relocate, std::int64_t deadline, std::int64_t span) {
+void channel_send_until(channel_core* c, void* payload, const transfer_ops* ops, std::int64_t deadline, std::int64_t span) {
     own_channel(c, &sched(), "send");  // before the timer: a channel of another thread throws here
     waiter_slot slot;  // this frame lives through the wait
     with_timeout(c, channel_balance(c) < 0, deadline, span, "channel send",
-                 [&] { channel_send(c, payload, relocate, &slot); });
+                 [&] { channel_send(c, payload, ops, &slot); });
 }
 
-void channel_receive_until(channel_core* c, void* storage, relocate_fn relocate, std::int64_t deadline,
+void channel_receive_until(channel_core* c, void* storage, const transfer_ops* ops, std::int64_t deadline,
                            std::int64_t span) {
     own_channel(c, &sched(), "receive");
     waiter_slot slot;
     with_timeout(c, channel_balance(c) > 0, deadline, span, "channel receive",
-                 [&] { channel_receive(c, storage, relocate, &slot); });
+                 [&] { channel_receive(c, storage, ops, &slot); });
 }
 
 void channel_select_until(const select_case* cases, std::uint32_t count, std::int64_t deadline, select_outcome& out) {
@@ -133,8 +135,8 @@ void channel_select_until(const select_case* cases, std::uint32_t count, std::in
         out.index = count;
         return;
     }
-    if (s.current->block_trap) throw_state_error("this tasklet does not like to be blocked.");
     channel_timer ct;
+    if (s.current->block_trap) check_wait(s.current, &ct, "a select with a timeout");
     ct.channel = cases[0].channel;  // what blocked_channel() names while the select waits
     ct.select = &out;
     ct.deadline_index = count;

@@ -7,6 +7,7 @@
 #include "core/waits.hpp"
 
 #include <algorithm>
+#include <memory>
 #include <atomic>
 #include <cerrno>
 #include <climits>
@@ -216,7 +217,12 @@ void reactor::forget(int fd) noexcept {
 
 int reactor::wait(int fd, std::uint8_t dir, std::int64_t deadline, bool watch) {
     scheduler& s = *s_;
-    io_wait w;
+    // A shared-stack tasklet's frame is copied out while it waits, and the timer heap and
+    // the descriptor's list point at the record: it lives on the heap then.
+    io_wait in_frame;
+    std::unique_ptr<io_wait> on_heap;
+    if (s.current->shared) [[unlikely]] on_heap = std::make_unique<io_wait>();
+    io_wait& w = on_heap ? *on_heap : in_frame;
     w.cancel = &cancel_wait;
     w.owner = this;
     w.waiter = s.current;
@@ -250,7 +256,7 @@ int reactor::wait(int fd, std::uint8_t dir, std::int64_t deadline, bool watch) {
         // The last runnable tasklet, and only the host can end its wait (a manual virtual
         // clock): hand over to the watchdog, as a channel does, so that run() returns. A
         // watchdog blocked on a channel can advance no clock: the deadlock is ours (§5).
-        if (w.waiter->next == w.waiter && !w.waiter->block_trap && !has_waiters()) {
+        if (w.waiter->next == w.waiter && !(w.waiter->block_trap & trap_user) && !has_waiters()) {
             tasklet_impl* target = watchdog(s);
             if (target != w.waiter && on_channel(target)) throw_deadlock(s, last_runnable_message);
             if (target != w.waiter) revive(s, target, false);

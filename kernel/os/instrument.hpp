@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 #if defined(__SANITIZE_ADDRESS__)
 #define TASKLETS_ASAN 1
@@ -112,6 +113,92 @@ inline void after_switch(tasklet_state& self, tasklet_state& previous) noexcept 
     }
 #endif
     (void)self, (void)previous;
+}
+
+// ---- shared stacks (stacks/shared_stacks.cpp) ------------------------------------------
+// A shared-stack tasklet's frames are copied between its thread's execution stack and a
+// heap buffer by the restorer, a context with its own stack. ASan must know, for every
+// switch, the bounds of the stack really resumed: the restorer's while the tasklet is
+// out, the execution stack's once it is in. The poison of its frames (their redzones)
+// travels with the bytes; the part of the execution stack no tasklet's frames occupy is
+// poisoned, so a pointer kept into a parked tasklet's frame is reported when used.
+
+/// A shared-stack tasklet's first run: a TSan fiber (ASan bounds come with stack_bounds).
+inline void fiber_created(tasklet_state& t) noexcept {
+#if TASKLETS_TSAN
+    t.fiber = __tsan_create_fiber(0);
+#endif
+    (void)t;
+}
+
+/// Where a switch to t lands from now on.
+inline void stack_bounds(tasklet_state& t, const void* bottom, std::size_t size) noexcept {
+#if TASKLETS_ASAN
+    t.bottom = bottom;
+    t.size = size;
+#endif
+    (void)t, (void)bottom, (void)size;
+}
+
+/// The restorer resumes `to` (ASan only: TSan already switched to to's fiber).
+inline void restorer_leaves(tasklet_state& restorer, tasklet_state& to) noexcept {
+#if TASKLETS_ASAN
+    __sanitizer_start_switch_fiber(&restorer.fake_stack, to.bottom, to.size);
+#endif
+    (void)restorer, (void)to;
+}
+
+/// Extra bytes a copied-out stack part of n bytes needs for its ASan shadow.
+inline std::size_t shadow_bytes(std::size_t n) noexcept {
+#if TASKLETS_ASAN
+    std::size_t scale = 0, offset = 0;
+    __asan_get_shadow_mapping(&scale, &offset);
+    return (n >> scale) + 1;
+#else
+    (void)n;
+    return 0;
+#endif
+}
+
+#if TASKLETS_ASAN
+inline unsigned char* shadow_of(const void* p) noexcept {
+    std::size_t scale = 0, offset = 0;
+    __asan_get_shadow_mapping(&scale, &offset);
+    return reinterpret_cast<unsigned char*>((reinterpret_cast<std::uintptr_t>(p) >> scale) + offset);
+}
+#endif
+
+/// Before [p, p + n) is copied out: keeps its shadow in `out` (shadow_bytes(n) bytes) and
+/// unpoisons it so the copy may read it. p is 16-byte aligned.
+inline void take_shadow(void* p, std::size_t n, unsigned char* out) noexcept {
+#if TASKLETS_ASAN
+    const std::size_t k = shadow_bytes(n);
+    const unsigned char* sh = shadow_of(p);
+    for (std::size_t i = 0; i < k; ++i) out[i] = sh[i];
+    __asan_unpoison_memory_region(p, n);
+#endif
+    (void)p, (void)n, (void)out;
+}
+
+/// Before [p, p + n) is copied back: unpoisons it for the copy. Then give_shadow.
+inline void open_for_copy(void* p, std::size_t n) noexcept {
+#if TASKLETS_ASAN
+    __asan_unpoison_memory_region(p, n);
+#endif
+    (void)p, (void)n;
+}
+
+/// After the copy back: its shadow as take_shadow kept it, and [bottom, p) poisoned:
+/// no tasklet's frames are there.
+inline void give_shadow(void* bottom, void* p, std::size_t n, const unsigned char* in) noexcept {
+#if TASKLETS_ASAN
+    const std::size_t k = shadow_bytes(n);
+    unsigned char* sh = shadow_of(p);
+    // The last shadow byte also covers bytes above the region (the guard): keep it whole.
+    for (std::size_t i = 0; i + 1 < k; ++i) sh[i] = in[i];
+    __asan_poison_memory_region(bottom, static_cast<std::size_t>(static_cast<char*>(p) - static_cast<char*>(bottom)));
+#endif
+    (void)bottom, (void)p, (void)n, (void)in;
 }
 
 /// A dead tasklet's stack goes back to the pool (we are on another stack now).

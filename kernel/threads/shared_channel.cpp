@@ -6,6 +6,7 @@
 // receive one more (dropped when it returns or unwinds), so a core outlives the frames that
 // point at it even if the tasklet's own handle goes while it waits.
 #include "threads/shared_core.hpp"
+#include "stacks/shared_stacks.hpp"
 
 #include "core/throw_into.hpp"
 
@@ -66,7 +67,7 @@ void shared_operation(shared_core* c, void* transfer, std::int64_t deadline, std
         return;
     }
     if (c->closing) throw channel_closed_error("Send/receive operation on a closed channel");
-    if (s.current->block_trap) throw_state_error("this tasklet does not like to be blocked.");
+    if (s.current->block_trap) check_wait(s.current, &lock, "a shared_channel send or receive");
     const char* what = direction == sending ? "shared channel send" : "shared channel receive";
     if (deadline != no_deadline && deadline <= r.now()) {
         lock.unlock();

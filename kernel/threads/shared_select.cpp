@@ -8,6 +8,7 @@
 //      per case, unlock, and park until a partner, the deadline or a kill claims the wait;
 //   4. after it, take the records that are still queued off their channels.
 #include "threads/shared_core.hpp"
+#include "stacks/shared_stacks.hpp"
 
 #include "channels/select_steps.hpp"
 #include "core/throw_into.hpp"
@@ -112,7 +113,7 @@ void shared_select(const select_case* cases, std::uint32_t count, bool has_defau
             out.index = count;
             return;
         }
-        if (s.current->block_trap) throw_state_error("this tasklet does not like to be blocked.");
+        if (s.current->block_trap) check_wait(s.current, &locks, "a select over shared channels");
         if (deadline != no_deadline && deadline <= r.now()) {
             out.index = count;
             return;

@@ -1,0 +1,206 @@
+// Shared-stack tasklets: binding, the restorer, copying out and in (stacks/shared_stacks.hpp).
+#include "stacks/shared_stacks.hpp"
+
+#include "arch_context.hpp"
+#include "core/tasklet_life.hpp"
+#include "core/thread_check.hpp"
+#include "core/throw_into.hpp"
+#include "kernel_switch.h"
+
+#include <tasklets/errors.hpp>
+#include <tasklets/stack.hpp>
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <stdexcept>
+#include <string>
+
+namespace tasklets::detail {
+
+namespace {
+
+std::byte* top_of(const exec_stack& e) noexcept { return e.region.start(); }
+
+// Copies the parked occupant o's live part into its buffer; o is out afterwards.
+void copy_out(shared_stacks& sh, exec_stack& e, tasklet_impl* o) noexcept {
+    shared_stack_state& st = *o->shared;
+    auto* sp = static_cast<std::byte*>(o->sp);
+    const std::size_t n = static_cast<std::size_t>(top_of(e) - sp);
+    const std::size_t need = n + instrument::shadow_bytes(n);
+    if (need > st.saved_capacity) {
+        std::free(st.saved);
+        st.saved = static_cast<std::byte*>(std::malloc(need));
+        if (st.saved == nullptr) fatal_misuse("out of memory copying a shared-stack tasklet's frames out");
+        st.saved_capacity = need;
+    }
+    instrument::take_shadow(sp, n, reinterpret_cast<unsigned char*>(st.saved + n));
+    std::memcpy(st.saved, sp, n);
+    st.saved_size = n;
+    st.resident_sp = sp;
+    st.out = true;
+    o->sp = sh.restorer_sp;
+    instrument::stack_bounds(o->tools, sh.restorer_region.base, sh.restorer_region.size);
+}
+
+// Puts t's frames on its execution stack: a first frame, or its buffer copied back.
+void copy_in(shared_stacks& sh, exec_stack& e, tasklet_impl* t) noexcept {
+    shared_stack_state& st = *t->shared;
+    if (t->awaiting_entry) {
+        instrument::open_for_copy(e.region.base, e.region.size);
+        t->sp = first_frame(t, e.region);
+    } else {
+        const std::size_t n = st.saved_size;
+        instrument::open_for_copy(st.resident_sp, n);
+        std::memcpy(st.resident_sp, st.saved, n);
+        instrument::give_shadow(e.region.base, st.resident_sp, n, reinterpret_cast<unsigned char*>(st.saved + n));
+        t->sp = st.resident_sp;
+        ++sh.copies_in;
+        sh.bytes_in += n;
+    }
+    st.out = false;
+    instrument::stack_bounds(t->tools, e.region.base, e.region.size);
+}
+
+// The restorer's whole life: suspended at its one switch until a switch to an out tasklet
+// resumes it; then it brings s.current in and resumes it. Its first run only returns to
+// its maker (make_restorer), which leaves it suspended at the switch: from then on its
+// stack pointer there is sh.restorer_sp, the same every time.
+[[noreturn]] void restorer_main(void*) noexcept {
+    scheduler& s = *tls_scheduler;
+    shared_stacks& sh = *s.shared;
+    instrument::after_switch(sh.restorer_tools, s.current->tools);
+    void* resume = sh.primer_sp;
+    std::uintptr_t hook = 0;
+    for (;;) {
+        instrument::restorer_leaves(sh.restorer_tools, s.current->tools);
+        tasklets_kernel_switch(&sh.restorer_sp, resume, hook);
+        tasklet_impl* t = s.current;
+        // A switch that ran the resume hook has finished the sanitizer's switch there
+        // (restorer_arrived); ASan builds run it for every tasklet but a new one.
+        if constexpr (instrument::needs_resume_hook)
+            if (t->awaiting_entry) instrument::after_switch(sh.restorer_tools, s.previous->tools);
+        exec_stack& e = *t->shared->stack;
+        tasklet_impl* o = e.occupant;
+        // A dead occupant's frames are abandoned: release_dead frees it afterwards.
+        if (o != nullptr && o != t && o->alive) copy_out(sh, e, o);
+        e.occupant = t;
+        copy_in(sh, e, t);
+        resume = t->sp;
+        hook = instrument::needs_resume_hook ? !t->awaiting_entry : t->resume_hook;
+    }
+}
+
+// The thread's shared stacks and restorer, made and started on first use.
+shared_stacks& shared_stacks_of(scheduler& s) {
+    if (s.shared) return *s.shared;
+    auto* sh = new shared_stacks;
+    try {
+        sh->stack_size = (default_stack_size() + s.page_size - 1) / s.page_size * s.page_size;
+        sh->restorer_region = s.stacks.allocate(sh->stack_size);
+    } catch (...) {
+        delete sh;
+        throw;
+    }
+    // The restorer runs as whichever tasklet it brings in (TSan: as that fiber), so it has
+    // ASan bounds of its own but no fiber.
+    instrument::open_for_copy(sh->restorer_region.base, sh->restorer_region.size);
+    instrument::stack_bounds(sh->restorer_tools, sh->restorer_region.base, sh->restorer_region.size);
+    s.shared = sh;
+    // Run it once: it suspends itself at its switch and comes straight back.
+#if defined(_WIN32)
+    std::byte* const bottom = sh->restorer_region.base - stack_pool::guard_bytes();
+#else
+    std::byte* const bottom = sh->restorer_region.base;
+#endif
+    void* fresh = arch::prepare_stack(bottom, sh->restorer_region.start(), &restorer_main, arch::current_fp_control());
+    tasklet_impl* self = s.current;
+    instrument::restorer_leaves(self->tools, sh->restorer_tools);  // ASan only, as in the loop
+    tasklets_kernel_switch(&sh->primer_sp, fresh, 0);
+    instrument::after_switch(self->tools, sh->restorer_tools);
+    return *sh;
+}
+
+}  // namespace
+
+void make_shared_mode(scheduler& s, tasklet_impl* t) {
+    shared_stacks& sh = shared_stacks_of(s);
+    if (t->stack.size > sh.stack_size)
+        throw std::invalid_argument("tasklets: a shared-stack tasklet runs on its thread's execution stacks of " +
+                                    std::to_string(sh.stack_size) + " bytes, and this one asks for " +
+                                    std::to_string(t->stack.size) +
+                                    "; give it stack_mode::dedicated, or raise default_stack_size() before the "
+                                    "thread's first shared-stack tasklet");
+    t->shared = new shared_stack_state;
+    t->block_trap = static_cast<std::uint8_t>(t->block_trap | trap_frames);
+}
+
+void free_shared_state(tasklet_impl* t) noexcept {
+    if (!t->shared) return;
+    std::free(t->shared->saved);
+    delete t->shared;
+    t->shared = nullptr;
+}
+
+void bind_to_shared_stack(scheduler& s, tasklet_impl* t) {
+    shared_stacks& sh = *s.shared;
+    exec_stack& e = sh.stacks[sh.next];
+    if (e.region.base == nullptr) {
+        e.region = s.stacks.allocate(sh.stack_size);
+        instrument::open_for_copy(e.region.base, e.region.size);  // a pooled stack keeps its last user's poison
+    }
+    sh.next = (sh.next + 1) % shared_stacks::count;
+    shared_stack_state& st = *t->shared;
+    st.stack = &e;
+    st.out = true;
+    t->stack = e.region;  // for overflow reports and stack_size()
+    t->sp = sh.restorer_sp;
+    instrument::fiber_created(t->tools);
+    instrument::stack_bounds(t->tools, sh.restorer_region.base, sh.restorer_region.size);
+}
+
+void leave_shared_stack(scheduler& s, tasklet_impl* t) noexcept {
+    (void)s;
+    shared_stack_state& st = *t->shared;
+    if (st.stack && st.stack->occupant == t) st.stack->occupant = nullptr;
+    std::free(st.saved);
+    st.saved = nullptr;
+    st.saved_size = st.saved_capacity = 0;
+    st.stack = nullptr;
+    st.out = true;
+}
+
+void restorer_arrived(scheduler& s) noexcept {
+    if constexpr (instrument::needs_resume_hook) instrument::after_switch(s.shared->restorer_tools, s.previous->tools);
+    if (s.dead) release_dead(s);
+}
+
+std::size_t shared_stack_depth(const tasklet_impl* t) noexcept {
+    const shared_stack_state& st = *t->shared;
+    if (st.stack == nullptr || t->awaiting_entry) return 0;
+    if (st.out) return st.saved_size;
+    return static_cast<std::size_t>(top_of(*st.stack) - static_cast<const std::byte*>(t->sp));
+}
+
+void check_wait(const tasklet_impl* t, const void* record, const char* operation) {
+    if (t->block_trap & trap_user) throw_state_error("this tasklet does not like to be blocked.");
+    if (!(t->block_trap & trap_frames)) return;
+    const auto* p = static_cast<const std::byte*>(record);
+    if (p < t->stack.base || p >= t->stack.top()) return;  // kept off the stack: fine
+    throw state_error(std::string("tasklets: ") + operation +
+                      " keeps its wait record in the waiting tasklet's frame, and a shared-stack tasklet's "
+                      "frames are copied out while it waits; it is not available to stack_mode::shared "
+                      "tasklets yet: give this tasklet stack_mode::dedicated (docs/shared-stacks.md)");
+}
+
+void end_shared_stacks(scheduler& s) noexcept {
+    shared_stacks* sh = s.shared;
+    if (!sh) return;
+    for (exec_stack& e : sh->stacks)
+        if (e.region.base) s.stacks.release(e.region);
+    s.stacks.release(sh->restorer_region);
+    delete sh;
+    s.shared = nullptr;
+}
+
+}  // namespace tasklets::detail

@@ -1,0 +1,105 @@
+// Shared-stack tasklets (stack_mode::shared; docs/shared-stacks.md).
+//
+// A shared-stack tasklet has no stack of its own. Its thread keeps a few execution
+// stacks, and the tasklet is bound to one of them when it first runs. Its frames always
+// live at the same addresses on that stack, because frames point into themselves (saved
+// frame pointers, addresses of locals). One tasklet at a time *occupies* an execution
+// stack: its frames are there. Every other tasklet bound to it is *out*: its live part,
+// from its saved stack pointer to the top, waits in a heap buffer of exactly that size.
+//
+// Copying is lazy. A tasklet that parks stays on its execution stack until another one
+// bound to the same stack must run; only then is it copied out, and the newcomer copied
+// in. The copying is done by the *restorer*, a small context with a stack of its own (one
+// per thread): the tasklet that switched away may be the occupant, and no code can
+// overwrite the stack it runs on.
+//
+// How switches reach the restorer without a test on any hot path: an out tasklet's saved
+// stack pointer (tasklet_impl::sp) is the restorer's. Every switch site sets s.current to
+// its target and resumes target->sp; for an out tasklet that resumes the restorer, which
+// brings s.current in and resumes its real stack pointer. The restorer always suspends
+// itself at the one switch in its loop, at the same depth, so its stack pointer is one
+// constant per thread (shared_stacks::restorer_sp):
+//
+//      restorer stack                      execution stack E
+//   +--------------------+  top         +------------------------+ start()
+//   | restorer_main      |              | occupant's frames      |  copied out to the
+//   |  loop: switch  ----+-- S          |  ...                   |  occupant's buffer
+//   +--------------------+              +------------------------+ occupant's sp
+//                                       | (no frames: poisoned   |  the newcomer's part
+//   every out tasklet: sp == S          |  under ASan)           |  is copied back to
+//                                       +------------------------+ its own saved sp
+//
+// What points into a parked tasklet's frames must not be used while it is out. The
+// kernel's own records are kept off the stack for these tasklets: channel waits use a
+// heap box (channels/off_stack_wait.cpp), timer and I/O waits a heap io_wait. The waits
+// that still keep records in the frame (select, timeouts, shared channels, the thread
+// inbox) refuse to run in a shared-stack tasklet (check_wait) rather than go wrong.
+#pragma once
+
+#include "core/scheduler.hpp"
+
+#include <cstddef>
+#include <cstdint>
+
+namespace tasklets::detail {
+
+/// One execution stack for shared-stack tasklets.
+struct exec_stack {
+    stack_region region;                // allocated when a tasklet is first bound to it
+    tasklet_impl* occupant = nullptr;   // whose frames are on it (running or parked), or null
+};
+
+/// A thread's execution stacks and its restorer (scheduler::shared, made on first use).
+struct shared_stacks {
+    /// Execution stacks per thread. Tasklets are bound to them in turn: tasklets that
+    /// talk to each other a lot seldom share one, and then switch without copying.
+    static constexpr std::size_t count = 4;
+    exec_stack stacks[count];
+    std::size_t next = 0;               // the stack the next tasklet is bound to
+    std::size_t stack_size = 0;         // of every execution stack: default_stack_size() when made
+    stack_region restorer_region;
+    void* restorer_sp = nullptr;        // S in the picture: where every out tasklet's sp points
+    void* primer_sp = nullptr;          // while the restorer is made: its maker's context
+    instrument::tasklet_state restorer_tools;
+    std::uint64_t copies_in = 0;        // statistics: tasklets brought in from a buffer...
+    std::uint64_t bytes_in = 0;         // ...and the bytes copied
+};
+
+/// Per shared-stack tasklet, from its spawn until its control block is freed.
+struct shared_stack_state {
+    exec_stack* stack = nullptr;        // bound when it first runs
+    void* resident_sp = nullptr;        // while out: its real stack pointer
+    std::byte* saved = nullptr;         // while out: [resident_sp, stack top) (+ ASan shadow)
+    std::size_t saved_size = 0;
+    std::size_t saved_capacity = 0;     // the buffer is kept while it runs, for its next park
+    bool out = true;                    // its frames are not on the execution stack
+};
+
+/// Makes t (not yet spawned) a shared-stack tasklet. Throws std::invalid_argument if it
+/// asks for a stack larger than the thread's execution stacks, or bad_alloc.
+void make_shared_mode(scheduler& s, tasklet_impl* t);
+/// Frees t's shared state (its control block is being freed).
+void free_shared_state(tasklet_impl* t) noexcept;
+
+/// start_tasklet() for a shared-stack tasklet: binds it to an execution stack; its first
+/// frame is made by the restorer when it first runs. Throws if no stack can be had.
+void bind_to_shared_stack(scheduler& s, tasklet_impl* t);
+/// release_dead() for a shared-stack tasklet: it leaves its execution stack.
+void leave_shared_stack(scheduler& s, tasklet_impl* t) noexcept;
+
+/// The resume hook found s.current out: the switch landed in the restorer, which is
+/// about to bring it in. Finishes the sanitizer's switch and frees a dead tasklet's stack.
+void restorer_arrived(scheduler& s) noexcept;
+
+/// Bytes of t's frames: its copied-out part while out, else top - sp. 0 if never run.
+std::size_t shared_stack_depth(const tasklet_impl* t) noexcept;
+
+/// Before a wait that queues `record` somewhere others reach it: if t->block_trap is set,
+/// throws state_error for a user's block trap, or for a shared-stack tasklet whose record
+/// lies in its own frame (`operation` names the wait in the message).
+void check_wait(const tasklet_impl* t, const void* record, const char* operation);
+
+/// Thread end: gives the execution stacks and the restorer's back to the pool.
+void end_shared_stacks(scheduler& s) noexcept;
+
+}  // namespace tasklets::detail
