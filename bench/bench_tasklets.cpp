@@ -137,13 +137,17 @@ void ring_ops(long hops) {
 BENCH_REGISTER(bench::add_op("ring/tasklets", &ring_ops));
 
 // ---- memory: tasklets each blocked on its own channel -------------------------------------
-bench::park_result park_tasklets(long count, void (*progress)(long), std::size_t stack_size) {
+bench::park_result park_tasklets(long count, void (*progress)(long), std::size_t stack_size,
+                                 tasklets::stack_mode mode = tasklets::stack_mode::dedicated) {
     bench::park_result r;
-    r.note = "stack " + std::to_string((stack_size ? stack_size : tasklets::default_stack_size()) / 1024) +
-             " KiB guard-paged, one channel<int> each";
+    r.note = mode == tasklets::stack_mode::shared
+                 ? "shared stack: live frames copied out, one channel<int> each"
+                 : "stack " + std::to_string((stack_size ? stack_size : tasklets::default_stack_size()) / 1024) +
+                       " KiB guard-paged, one channel<int> each";
     auto* chans = new tasklets::channel<int>[count];  // leaked on purpose: the process exits
     tasklets::tasklet_options options;
     options.stack_size = stack_size;
+    options.stack = mode;
     long parked = 0;
     const long chunk = 10000;
     const double t0 = bench::now_seconds();
@@ -172,5 +176,9 @@ bench::park_result park_min(long count, void (*progress)(long)) {
 }
 BENCH_REGISTER(bench::add_park("tasklets", &park_default));
 BENCH_REGISTER(bench::add_park("tasklets_min_stack", &park_min));
+bench::park_result park_shared(long count, void (*progress)(long)) {
+    return park_tasklets(count, progress, 0, tasklets::stack_mode::shared);
+}
+BENCH_REGISTER(bench::add_park("tasklets_shared", &park_shared));
 
 }  // namespace

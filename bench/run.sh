@@ -204,7 +204,7 @@ done
 : >"$results/million.jsonl"
 if ((MILLION)); then
   for ((r = 0; r < MILLION_ROUNDS; ++r)); do
-    for name in fresh_page tasklets boost_fiber go erlang; do
+    for name in fresh_page tasklets tasklets_shared boost_fiber go erlang; do
       grep -qx "$name" <<<"$available" || continue
       log "${pin[*]} $bin --park $name 1000000  (go, erlang: their programs, as above)"
       park "$name" 1000000 "$results/million.jsonl"

@@ -36,17 +36,19 @@ namespace tasklets {
 /// pages (see above for what pooling means for this figure). 0 for an empty handle, the
 /// main tasklet (the thread's own stack), a tasklet that has not started or has ended,
 /// and a tasklet of another thread. At most t.stack_size(). Works for the running tasklet too.
+/// 0 for a shared-stack tasklet: its execution stack's pages hold other tasklets' frames too.
 std::size_t stack_high_water(const tasklet& t) noexcept;
 
 /// How deep the tasklet's stack is right now, in bytes from its top: for a suspended
 /// tasklet, down to its saved context; for the running one, down to the caller's frame.
-/// 0 where stack_high_water() is 0.
+/// A shared-stack tasklet (stack_mode::shared) that is parked answers the bytes it keeps
+/// or would keep copied out. 0 for main, and for a tasklet not started or finished.
 std::size_t stack_depth(const tasklet& t) noexcept;
 
 /// Forgets what the tasklet's stack touched below its current depth (the pages are
 /// returned to the kernel; they hold no live data), so that stack_high_water() then
 /// measures from here on. Returns false, doing nothing, where stack_high_water() is 0
-/// or the kernel refused. Safe on the running tasklet (the page holding the caller's frame
+/// (a shared-stack tasklet included) or the kernel refused. Safe on the running tasklet (the page holding the caller's frame
 /// and the one below it are kept).
 bool reset_stack_high_water(const tasklet& t) noexcept;
 

@@ -52,7 +52,7 @@ enum class stack_mode : unsigned char {
     /// that share an execution stack take turns; saves memory when most are parked.
     /// The rule for user code: never let another tasklet use a pointer to a local
     /// variable of a parked shared-stack tasklet (the bytes may be in its buffer, and
-    /// another tasklet's frames at that address). ASan builds report such a use.
+    /// another tasklet's frames at that address).
     /// Not yet available to shared-stack tasklets (state_error names the operation):
     /// select, send/receive with a timeout, shared_channel, waiting for a thread's mail,
     /// and migration (tasklet_options::migratable; std::invalid_argument at spawn).

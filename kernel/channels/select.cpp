@@ -111,7 +111,7 @@ bool select_now(scheduler& s, const select_case* cases, std::uint32_t count, sel
 // Nothing is ready: wait on every case's channel at once, one record per case.
 void select_block(scheduler& s, const select_case* cases, std::uint32_t count, select_outcome& out) {
     tasklet_impl* self = s.current;
-    if (self->block_trap) check_wait(self, &out, "select");
+    if (self->block_trap) check_wait(self, true, "select");
     if (s.switch_flags & channel_watched) [[unlikely]] {
         for (std::uint32_t i = 0; i < count; ++i)
             notify_channel(s, cases[i].channel, cases[i].channel->balance, cases[i].direction, true);

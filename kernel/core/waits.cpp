@@ -61,7 +61,7 @@ void wake_from_event(scheduler& s, tasklet_impl* t) noexcept {
 
 void wait_for_event(scheduler& s, event_wait* w) {
     tasklet_impl* self = s.current;
-    if (self->block_trap) check_wait(self, w, "this wait for a timer or I/O");
+    if (self->block_trap) check_wait(self, !w->off_stack, "this wait for a timer or I/O");
     if (self->next == self && !s.watchdogs.empty() && s.watchdogs.back() != self) {
         // Nobody else to run, but a run() caller waits: it does the waiting (its loop
         // polls the event source within its budget, and returns when that is spent).

@@ -2,6 +2,7 @@
 // page it ever touched (from the kernel's record of resident pages, no canary scan).
 #include "core/scheduler.hpp"
 #include "os/system.hpp"
+#include "stacks/shared_stacks.hpp"
 
 #include <tasklets/debug.hpp>
 
@@ -25,8 +26,11 @@ using detail::tasklet_impl;
 const detail::stack_region* own_stack(const tasklet& t) noexcept {
     const tasklet_impl* impl = t.impl();
     // Another thread's tasklet: its stack changes under us (docs/semantics.md §9.1).
+    // A shared-stack tasklet's execution stack holds other tasklets' frames too: its pages
+    // say nothing about this one, and dropping them would lose the others' (stack_depth
+    // answers for it from stacks/shared_stacks.cpp).
     if (impl == nullptr || impl->home != detail::tls_scheduler || impl->is_main || !impl->started ||
-        impl->stack.base == nullptr)
+        impl->stack.base == nullptr || impl->shared)
         return nullptr;
     return &impl->stack;
 }
@@ -86,6 +90,11 @@ std::size_t stack_high_water(const tasklet& t) noexcept {
 }
 
 std::size_t stack_depth(const tasklet& t) noexcept {
+    const tasklet_impl* impl = t.impl();
+    if (impl && impl->shared && impl->home == detail::tls_scheduler && impl->started && impl->stack.base) {
+        if (detail::tls_scheduler->current != impl) return detail::shared_stack_depth(impl);
+        return static_cast<std::size_t>(impl->stack.start() - static_cast<const std::byte*>(__builtin_frame_address(0)));
+    }
     const detail::stack_region* stack = own_stack(t);
     if (stack == nullptr) return 0;
     return static_cast<std::size_t>(stack->top() - live_bottom(t, *stack));

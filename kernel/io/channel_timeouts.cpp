@@ -93,7 +93,7 @@ void with_timeout(channel_core* c, bool partner_waiting, std::int64_t deadline, 
     reactor_hold hold(r);
     if (deadline <= r.now()) throw_timeout(what, span);
     channel_timer ct;
-    if (s.current->block_trap & trap_frames) check_wait(s.current, &ct, "a send or receive with a timeout");
+    if (s.current->block_trap & trap_frames) check_wait(s.current, true, "a send or receive with a timeout");
     ct.channel = c;
     ct.what = what;
     ct.span = span;
@@ -136,7 +136,7 @@ void channel_select_until(const select_case* cases, std::uint32_t count, std::in
         return;
     }
     channel_timer ct;
-    if (s.current->block_trap) check_wait(s.current, &ct, "a select with a timeout");
+    if (s.current->block_trap) check_wait(s.current, true, "a select with a timeout");
     ct.channel = cases[0].channel;  // what blocked_channel() names while the select waits
     ct.select = &out;
     ct.deadline_index = count;

@@ -120,8 +120,7 @@ inline void after_switch(tasklet_state& self, tasklet_state& previous) noexcept 
 // heap buffer by the restorer, a context with its own stack. ASan must know, for every
 // switch, the bounds of the stack really resumed: the restorer's while the tasklet is
 // out, the execution stack's once it is in. The poison of its frames (their redzones)
-// travels with the bytes; the part of the execution stack no tasklet's frames occupy is
-// poisoned, so a pointer kept into a parked tasklet's frame is reported when used.
+// travels with the bytes.
 
 /// A shared-stack tasklet's first run: a TSan fiber (ASan bounds come with stack_bounds).
 inline void fiber_created(tasklet_state& t) noexcept {
@@ -161,16 +160,21 @@ inline std::size_t shadow_bytes(std::size_t n) noexcept {
 }
 
 #if TASKLETS_ASAN
+// Code that reads or writes shadow bytes itself must not be instrumented: its checks would
+// look up the shadow of the shadow, which ASan keeps unmapped.
+#define TASKLETS_SHADOW_ACCESS __attribute__((no_sanitize_address))
 inline unsigned char* shadow_of(const void* p) noexcept {
     std::size_t scale = 0, offset = 0;
     __asan_get_shadow_mapping(&scale, &offset);
     return reinterpret_cast<unsigned char*>((reinterpret_cast<std::uintptr_t>(p) >> scale) + offset);
 }
+#else
+#define TASKLETS_SHADOW_ACCESS
 #endif
 
 /// Before [p, p + n) is copied out: keeps its shadow in `out` (shadow_bytes(n) bytes) and
 /// unpoisons it so the copy may read it. p is 16-byte aligned.
-inline void take_shadow(void* p, std::size_t n, unsigned char* out) noexcept {
+TASKLETS_SHADOW_ACCESS inline void take_shadow(void* p, std::size_t n, unsigned char* out) noexcept {
 #if TASKLETS_ASAN
     const std::size_t k = shadow_bytes(n);
     const unsigned char* sh = shadow_of(p);
@@ -188,17 +192,18 @@ inline void open_for_copy(void* p, std::size_t n) noexcept {
     (void)p, (void)n;
 }
 
-/// After the copy back: its shadow as take_shadow kept it, and [bottom, p) poisoned:
-/// no tasklet's frames are there.
-inline void give_shadow(void* bottom, void* p, std::size_t n, const unsigned char* in) noexcept {
+/// After the copy back: its shadow as take_shadow kept it (its frames' redzones).
+/// What lies below p is not poisoned: the tasklet's deeper calls will use it, and frames
+/// without instrumented locals, or uninstrumented code, write there without unpoisoning
+/// first (tried: ASan then reports the tasklet's own calls).
+TASKLETS_SHADOW_ACCESS inline void give_shadow(void* p, std::size_t n, const unsigned char* in) noexcept {
 #if TASKLETS_ASAN
     const std::size_t k = shadow_bytes(n);
     unsigned char* sh = shadow_of(p);
-    // The last shadow byte also covers bytes above the region (the guard): keep it whole.
+    // The last shadow byte also covers bytes above the region: keep it whole.
     for (std::size_t i = 0; i + 1 < k; ++i) sh[i] = in[i];
-    __asan_poison_memory_region(bottom, static_cast<std::size_t>(static_cast<char*>(p) - static_cast<char*>(bottom)));
 #endif
-    (void)bottom, (void)p, (void)n, (void)in;
+    (void)p, (void)n, (void)in;
 }
 
 /// A dead tasklet's stack goes back to the pool (we are on another stack now).
@@ -208,6 +213,14 @@ inline void tasklet_buried(tasklet_state& t) noexcept {
     t.fiber = nullptr;
 #endif
     (void)t;
+}
+
+/// Memory of stacks is about to be unmapped: its ASan shadow is cleared.
+inline void memory_unmapped(void* p, std::size_t n) noexcept {
+#if TASKLETS_ASAN
+    __asan_unpoison_memory_region(p, n);
+#endif
+    (void)p, (void)n;
 }
 
 /// Is the process running under Valgrind? (Registration is needed only then.)

@@ -53,7 +53,7 @@ void copy_in(shared_stacks& sh, exec_stack& e, tasklet_impl* t) noexcept {
         const std::size_t n = st.saved_size;
         instrument::open_for_copy(st.resident_sp, n);
         std::memcpy(st.resident_sp, st.saved, n);
-        instrument::give_shadow(e.region.base, st.resident_sp, n, reinterpret_cast<unsigned char*>(st.saved + n));
+        instrument::give_shadow(st.resident_sp, n, reinterpret_cast<unsigned char*>(st.saved + n));
         t->sp = st.resident_sp;
         ++sh.copies_in;
         sh.bytes_in += n;
@@ -182,11 +182,9 @@ std::size_t shared_stack_depth(const tasklet_impl* t) noexcept {
     return static_cast<std::size_t>(top_of(*st.stack) - static_cast<const std::byte*>(t->sp));
 }
 
-void check_wait(const tasklet_impl* t, const void* record, const char* operation) {
+void check_wait(const tasklet_impl* t, bool record_in_frame, const char* operation) {
     if (t->block_trap & trap_user) throw_state_error("this tasklet does not like to be blocked.");
-    if (!(t->block_trap & trap_frames)) return;
-    const auto* p = static_cast<const std::byte*>(record);
-    if (p < t->stack.base || p >= t->stack.top()) return;  // kept off the stack: fine
+    if (!(t->block_trap & trap_frames) || !record_in_frame) return;
     throw state_error(std::string("tasklets: ") + operation +
                       " keeps its wait record in the waiting tasklet's frame, and a shared-stack tasklet's "
                       "frames are copied out while it waits; it is not available to stack_mode::shared "

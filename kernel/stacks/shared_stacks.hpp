@@ -25,8 +25,8 @@
 //   | restorer_main      |              | occupant's frames      |  copied out to the
 //   |  loop: switch  ----+-- S          |  ...                   |  occupant's buffer
 //   +--------------------+              +------------------------+ occupant's sp
-//                                       | (no frames: poisoned   |  the newcomer's part
-//   every out tasklet: sp == S          |  under ASan)           |  is copied back to
+//                                       | (no frames)            |  the newcomer's part
+//   every out tasklet: sp == S          |                        |  is copied back to
 //                                       +------------------------+ its own saved sp
 //
 // What points into a parked tasklet's frames must not be used while it is out. The
@@ -94,10 +94,11 @@ void restorer_arrived(scheduler& s) noexcept;
 /// Bytes of t's frames: its copied-out part while out, else top - sp. 0 if never run.
 std::size_t shared_stack_depth(const tasklet_impl* t) noexcept;
 
-/// Before a wait that queues `record` somewhere others reach it: if t->block_trap is set,
-/// throws state_error for a user's block trap, or for a shared-stack tasklet whose record
-/// lies in its own frame (`operation` names the wait in the message).
-void check_wait(const tasklet_impl* t, const void* record, const char* operation);
+/// Before a wait whose record others reach, when t->block_trap is set: throws state_error
+/// for a user's block trap, or for a shared-stack tasklet whose wait keeps its record in
+/// its frame (`operation` names the wait in the message). Told, not found from the
+/// address: under ASan's detect_stack_use_after_return, locals live off the stack.
+void check_wait(const tasklet_impl* t, bool record_in_frame, const char* operation);
 
 /// Thread end: gives the execution stacks and the restorer's back to the pool.
 void end_shared_stacks(scheduler& s) noexcept;

@@ -41,6 +41,10 @@ void release_failed_slab(stack_slab* slab, std::byte* mapping, std::size_t bytes
 
 void unmap_slab(stack_slab* slab) noexcept {
     for (unsigned id : slab->valgrind_ids) instrument::deregister_stack(id);
+    // Frames abandoned on its stacks (killed tasklets, a shared execution stack's last
+    // occupant) leave redzone poison; whatever is mapped here next must not inherit it
+    // (liburing maps its buffer rings with a raw system call, which ASan does not see).
+    instrument::memory_unmapped(slab->mapping, slab->mapping_bytes);
     sys::unmap(slab->mapping, slab->mapping_bytes);
     delete slab;
 }

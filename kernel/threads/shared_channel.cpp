@@ -67,7 +67,7 @@ void shared_operation(shared_core* c, void* transfer, std::int64_t deadline, std
         return;
     }
     if (c->closing) throw channel_closed_error("Send/receive operation on a closed channel");
-    if (s.current->block_trap) check_wait(s.current, &lock, "a shared_channel send or receive");
+    if (s.current->block_trap) check_wait(s.current, true, "a shared_channel send or receive");
     const char* what = direction == sending ? "shared channel send" : "shared channel receive";
     if (deadline != no_deadline && deadline <= r.now()) {
         lock.unlock();

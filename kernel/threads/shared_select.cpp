@@ -113,7 +113,7 @@ void shared_select(const select_case* cases, std::uint32_t count, bool has_defau
             out.index = count;
             return;
         }
-        if (s.current->block_trap) check_wait(s.current, &locks, "a select over shared channels");
+        if (s.current->block_trap) check_wait(s.current, true, "a select over shared channels");
         if (deadline != no_deadline && deadline <= r.now()) {
             out.index = count;
             return;

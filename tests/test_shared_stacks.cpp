@@ -1,0 +1,240 @@
+// Shared-stack tasklets (stack_mode::shared). Authority: include/tasklets/stack.hpp
+// (stack_mode), docs/shared-stacks.md, and docs/semantics.md for every ordering, which a
+// tasklet's stack mode does not change. A thread has four execution stacks and binds its
+// shared-stack tasklets to them in turn, so nine tasklets put at least two on each: every
+// test below copies frames out and back.
+#include <catch2/catch.hpp>
+
+#include <tasklets/debug.hpp>
+#include <tasklets/tasklets.hpp>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+using namespace tasklets;
+
+namespace {
+
+tasklet_options shared_options() {
+    tasklet_options o;
+    o.stack = stack_mode::shared;
+    return o;
+}
+
+// A value whose copies and moves are counted, to show that off-stack waits neither lose
+// nor duplicate one.
+struct counted {
+    static inline int alive = 0;
+    std::string text;
+    explicit counted(std::string t) : text(std::move(t)) { ++alive; }
+    counted(const counted& o) : text(o.text) { ++alive; }
+    counted(counted&& o) noexcept : text(std::move(o.text)) { ++alive; }
+    ~counted() { --alive; }
+};
+
+// Fills a frame-local array with a pattern of its own and checks it survives each park.
+bool pattern_survives(int who, int rounds, std::vector<int>& order) {
+    volatile std::uint32_t local[96];
+    for (std::uint32_t i = 0; i < 96; ++i) local[i] = static_cast<std::uint32_t>(who) * 1000u + i;
+    bool intact = true;
+    for (int r = 0; r < rounds; ++r) {
+        order.push_back(who);
+        schedule();
+        for (std::uint32_t i = 0; i < 96; ++i) intact &= local[i] == static_cast<std::uint32_t>(who) * 1000u + i;
+    }
+    return intact;
+}
+
+}  // namespace
+
+TEST_CASE("shared-stack tasklets that share execution stacks take turns with their frames intact", "[shared-stacks]") {
+    std::vector<int> order;
+    int intact = 0;
+    std::vector<tasklet> ts;
+    for (int who = 0; who < 9; ++who)
+        ts.push_back(spawn(shared_options(), [&, who] { intact += pattern_survives(who, 3, order) ? 1 : 0; }));
+    run();
+    CHECK(intact == 9);
+    // The ring's order, as for dedicated stacks (docs/semantics.md §2): 0..8, three times.
+    std::vector<int> expected;
+    for (int r = 0; r < 3; ++r)
+        for (int who = 0; who < 9; ++who) expected.push_back(who);
+    CHECK(order == expected);
+}
+
+TEST_CASE("a value that points into itself crosses an off-stack channel wait intact", "[shared-stacks]") {
+    // libstdc++'s std::string keeps a pointer to its own short buffer: a byte copy of it
+    // would be wrong. Both directions wait: the receivers first, then the senders.
+    channel<std::string> ch;
+    std::vector<std::string> got;
+    std::vector<tasklet> ts;
+    for (int i = 0; i < 5; ++i) ts.push_back(spawn(shared_options(), [&] { got.push_back(ch.receive()); }));
+    for (int i = 0; i < 5; ++i)
+        ts.push_back(spawn(shared_options(), [&, i] { ch.send(i % 2 ? "short " + std::to_string(i) : std::string(100, char('a' + i))); }));
+    run();
+    REQUIRE(got.size() == 5);
+    CHECK(got[0] == std::string(100, 'a'));
+    CHECK(got[1] == "short 1");
+    CHECK(got[2] == std::string(100, 'c'));
+    CHECK(got[3] == "short 3");
+    CHECK(got[4] == std::string(100, 'e'));
+
+    // Senders first: each blocks (preference -1 switches to the receiver at once).
+    got.clear();
+    for (int i = 0; i < 4; ++i) ts.push_back(spawn(shared_options(), [&, i] { ch.send("sent " + std::to_string(i)); }));
+    ts.push_back(spawn(shared_options(), [&] {
+        for (int i = 0; i < 4; ++i) got.push_back(ch.receive());
+    }));
+    run();
+    CHECK(got == std::vector<std::string>{"sent 0", "sent 1", "sent 2", "sent 3"});
+}
+
+TEST_CASE("off-stack waits neither lose nor duplicate a value when the waiter is killed", "[shared-stacks]") {
+    counted::alive = 0;
+    {
+        channel<counted> to_nobody, from_nobody;
+        tasklet sender = spawn(shared_options(), [&] { to_nobody.send(counted("kept")); });
+        tasklet receiver = spawn(shared_options(), [&] { (void)from_nobody.receive(); });
+        std::vector<tasklet> others;
+        for (int i = 0; i < 8; ++i) others.push_back(spawn(shared_options(), [] { schedule(); }));
+        run();  // both block, and the others copy them out
+        CHECK(to_nobody.balance() == 1);
+        CHECK(from_nobody.balance() == -1);
+        // The value waits in the sender's box; send()'s parameter, moved from, is the other.
+        CHECK(counted::alive == 2);
+        sender.kill();
+        CHECK(to_nobody.balance() == 0);
+        CHECK(counted::alive == 0);
+        receiver.kill();
+        CHECK(from_nobody.balance() == 0);
+        CHECK_FALSE(receiver.alive());
+    }
+    CHECK(counted::alive == 0);
+}
+
+TEST_CASE("an exception thrown into a parked shared-stack tasklet unwinds its own frames", "[shared-stacks]") {
+    channel<int> ch;
+    std::vector<std::string> log;
+    struct note {
+        std::vector<std::string>& log;
+        ~note() { log.push_back("destructor ran"); }
+    };
+    tasklet waiter = spawn(shared_options(), [&] {
+        note n{log};
+        try {
+            (void)ch.receive();
+        } catch (const std::runtime_error& e) {
+            log.push_back(std::string("caught: ") + e.what());
+        }
+    });
+    std::vector<tasklet> others;
+    for (int i = 0; i < 8; ++i) others.push_back(spawn(shared_options(), [] { schedule(); }));
+    run();  // the others run on the same stacks and copy the waiter out
+    REQUIRE(waiter.blocked());
+    waiter.throw_exception(std::make_exception_ptr(std::runtime_error("wake up")));
+    run();
+    CHECK(log == std::vector<std::string>{"caught: wake up", "destructor ran"});
+    CHECK_FALSE(waiter.alive());
+}
+
+TEST_CASE("a parked shared-stack tasklet keeps only its live frames", "[shared-stacks]") {
+    channel<int> ch;
+    std::vector<tasklet> ts;
+    for (int i = 0; i < 9; ++i) ts.push_back(spawn(shared_options(), [&] { (void)ch.receive(); }));
+    run();
+    for (const tasklet& t : ts) {
+        const std::size_t depth = stack_depth(t);
+        CHECK(depth > 0);
+        CHECK(depth < 2048);           // a receive parks a few hundred bytes deep
+        CHECK(stack_high_water(t) == 0);  // its execution stack is not its own
+    }
+    for (int i = 0; i < 9; ++i) ch.send(i);
+    run();
+}
+
+TEST_CASE("a shared-stack tasklet sleeps and wakes in deadline order", "[shared-stacks]") {
+    std::vector<int> order;
+    std::vector<tasklet> ts;
+    for (int i = 0; i < 6; ++i)
+        ts.push_back(spawn(shared_options(), [&, i] {
+            sleep_for(std::chrono::milliseconds(6 - i));
+            order.push_back(i);
+        }));
+    run();
+    CHECK(order == std::vector<int>{5, 4, 3, 2, 1, 0});
+}
+
+TEST_CASE("waits that keep records in the frame are refused in a shared-stack tasklet", "[shared-stacks]") {
+    channel<int> a, b;
+    std::string message;
+    tasklet t = spawn(shared_options(), [&] {
+        try {
+            auto ra = on_receive(a);
+            auto rb = on_receive(b);
+            (void)select(ra, rb);
+        } catch (const state_error& e) {
+            message = e.what();
+        }
+    });
+    run();
+    CHECK(message ==
+          "tasklets: select keeps its wait record in the waiting tasklet's frame, and a shared-stack tasklet's frames "
+          "are copied out while it waits; it is not available to stack_mode::shared tasklets yet: give this tasklet "
+          "stack_mode::dedicated (docs/shared-stacks.md)");
+    CHECK(a.balance() == 0);
+    CHECK(b.balance() == 0);
+}
+
+TEST_CASE("shared-stack options that cannot work are refused at spawn", "[shared-stacks]") {
+    tasklet_options o = shared_options();
+    o.migratable = true;
+    CHECK_THROWS_WITH(spawn(o, [] {}),
+                      "tasklets: a shared-stack tasklet cannot be migratable: its frames belong to its thread's "
+                      "execution stack; give it stack_mode::dedicated to let it move");
+    o.migratable = false;
+    o.stack_size = default_stack_size() * 2;
+    CHECK_THROWS_WITH(spawn(o, [] {}),
+                      "tasklets: a shared-stack tasklet runs on its thread's execution stacks of " +
+                          std::to_string(default_stack_size()) + " bytes, and this one asks for " +
+                          std::to_string(default_stack_size() * 2) +
+                          "; give it stack_mode::dedicated, or raise default_stack_size() before the thread's first "
+                          "shared-stack tasklet");
+    CHECK_THROWS_WITH(set_default_stack_mode(stack_mode::thread_default),
+                      "tasklets: set_default_stack_mode needs stack_mode::dedicated or stack_mode::shared; "
+                      "thread_default names the setting itself");
+}
+
+TEST_CASE("the thread's default stack mode applies to tasklets that do not choose", "[shared-stacks]") {
+    CHECK(default_stack_mode() == stack_mode::dedicated);
+    set_default_stack_mode(stack_mode::shared);
+    channel<int> ch;
+    tasklet by_default = spawn([&] { (void)ch.receive(); });
+    tasklet_options own;
+    own.stack = stack_mode::dedicated;
+    tasklet dedicated = spawn(own, [&] { (void)ch.receive(); });
+    set_default_stack_mode(stack_mode::dedicated);
+    run();
+    CHECK(stack_high_water(by_default) == 0);  // shared: its execution stack is not its own
+    CHECK(stack_high_water(dedicated) > 0);
+    ch.send(1);
+    ch.send(2);
+    run();
+}
+
+// Five thousand: ThreadSanitizer makes each started tasklet a fiber, counted against its
+// limit of 8,128 threads.
+TEST_CASE("five thousand shared-stack tasklets parked on their own channels are all served", "[shared-stacks]") {
+    constexpr int n = 5000;
+    std::vector<channel<int>> chans(n);
+    long long sum = 0;
+    std::vector<tasklet> ts;
+    ts.reserve(n);
+    for (int i = 0; i < n; ++i) ts.push_back(spawn(shared_options(), [&, i] { sum += chans[static_cast<std::size_t>(i)].receive() + i; }));
+    run();
+    for (const tasklet& t : ts) REQUIRE(t.blocked());
+    for (int i = n - 1; i >= 0; --i) chans[static_cast<std::size_t>(i)].send(1);
+    run();
+    CHECK(sum == n + static_cast<long long>(n) * (n - 1) / 2);
+}
