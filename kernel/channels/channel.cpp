@@ -109,8 +109,9 @@ inline channel_waiter* record_in(waiter_slot* slot, tasklet_impl* self, channel_
 
 // No partner is waiting and something is unusual: the whole blocking path. A shared-stack
 // tasklet waits with its record and value off its stack (channels/off_stack_wait.cpp).
-[[gnu::noinline]] void block_with_care(channel_core* c, std::int8_t direction, void* transfer, bool is_exception,
-                                       waiter_slot* slot, const transfer_ops* ops) {
+// The parameters come in the entries' order, so that reaching it moves no argument.
+[[gnu::noinline]] void block_with_care(channel_core* c, void* transfer, const transfer_ops* ops, waiter_slot* slot,
+                                       std::int8_t direction, bool is_exception) {
     scheduler& s = *tls_scheduler;
     tasklet_impl* self = s.current;
     if (self->block_trap & trap_user) throw_state_error("this tasklet does not like to be blocked.");
@@ -128,7 +129,7 @@ template <std::int8_t direction>
     tasklet_impl* self = s.current;
     tasklet_impl* target = self->next;
     if (self->block_trap || c->closing || target == self || !target->started) [[unlikely]]
-        return block_with_care(c, direction, transfer, false, slot, ops);
+        return block_with_care(c, transfer, ops, slot, direction, false);
     ring_unlink(s, self);
     channel_waiter* w = record_in(slot, self, c, direction, transfer, false);
     enqueue_waiter(w);
@@ -143,7 +144,7 @@ template <std::int8_t direction>
     scheduler& s = enter_with_care(c, direction);
     if (direction == sending ? c->balance < 0 : c->balance > 0) return hand_off_to_waiting<direction>(c, transfer, ops);
     if (!(s.switch_flags & switch_needs_care)) return block<direction>(s, c, transfer, slot, ops);
-    block_with_care(c, direction, transfer, false, slot, ops);
+    block_with_care(c, transfer, ops, slot, direction, false);
 }
 
 // A whole send or receive. `nothrow_move`: the payload's move constructor cannot throw,
@@ -181,7 +182,7 @@ void channel_send_exception(channel_core* c, std::exception_ptr e) {
     scheduler& s = enter_with_care(c, sending);
     if (c->balance < 0) return hand_off_exception(s, c, std::move(e));
     waiter_slot slot;  // this frame holds `e` during the wait anyway
-    block_with_care(c, sending, &e, true, &slot, &transfer_ops_of<std::exception_ptr>);
+    block_with_care(c, &e, &transfer_ops_of<std::exception_ptr>, &slot, sending, true);
 }
 
 // The properties: usable on an unbound channel from any thread (setting it up), on a

@@ -36,6 +36,13 @@ enum : std::uint8_t {
                       // so its wait records must not live in them
 };
 
+/// tasklet_impl::stack_kind.
+enum : std::uint8_t {
+    stack_pooled = 0,  // a dedicated stack from its thread's pool
+    stack_alone = 1,   // tasklet_options::migratable: block and stack allocated alone, may change `home` (threads/migration.cpp)
+    stack_shared = 2,  // stack_mode::shared: frames on an execution stack, copied out while parked (stacks/shared_stacks.hpp)
+};
+
 /// A direction of a channel operation; also the sign of its contribution to the balance.
 enum : std::int8_t { receiving = -1, not_blocked = 0, sending = 1 };
 
@@ -58,7 +65,7 @@ struct tasklet_impl {
     bool is_main = false;
     bool atomic = false;
     std::uint8_t block_trap = 0;      // trap_user | trap_frames
-    bool migratable = false;          // tasklet_options::migratable: block and stack allocated alone, may change `home` (threads/migration.cpp)
+    std::uint8_t stack_kind = stack_pooled;  // where its stack comes from: one byte, so that starting and ending test once
     stack_region stack;               // once started; before and after, base is null and size the requested usable size (bytes, page multiple)
     std::uint64_t fp_control = 0;     // the creator's FP control, for the first frame
     std::uint64_t id = 0;
@@ -70,7 +77,7 @@ struct tasklet_impl {
     char* name = nullptr;             // owned, NUL-terminated; most tasklets have none
     void* cell_slab = nullptr;        // the slab of the cell this block lives in (null: allocated alone; core/cell_pool.hpp)
     scheduler* home = nullptr;        // its thread's scheduler; set before any other thread can see the block (core/thread_check.hpp), changed only by a migration, on the new thread, while no handle refers to it
-    shared_stack_state* shared = nullptr;  // stack_mode::shared: where its frames are kept (stacks/shared_stacks.hpp); null: a dedicated stack
+    shared_stack_state* shared = nullptr;  // stack_shared, from its first run to its end: where its frames are kept
 
     tasklet_impl() = default;
     tasklet_impl(const tasklet_impl&) = delete;

@@ -86,13 +86,13 @@ tasklet_impl* allocate_tasklet(std::size_t body_size, const tasklet_options& opt
     t->stack.size = stack_bytes;
     t->fp_control = arch::current_fp_control();  // inherited, as by a new thread
     t->id = id;
-    t->migratable = options.migratable;
+    t->stack_kind = options.migratable ? stack_alone : stack_pooled;
     t->next = t->prev = t;
-    const bool shared = options.stack == stack_mode::shared ||
-                        (options.stack == stack_mode::thread_default && s.shared_by_default);
-    if (!options.name.empty() || shared) [[unlikely]] {
+    // One test for both rare cases: thread_default is 0, and a thread whose default is
+    // shared, or an explicit mode, takes the careful way.
+    if (!options.name.empty() || (static_cast<unsigned>(options.stack) | s.shared_by_default)) [[unlikely]] {
         try {
-            if (shared) {
+            if (options.stack == stack_mode::shared || (options.stack == stack_mode::thread_default && s.shared_by_default)) {
                 if (options.migratable)
                     throw std::invalid_argument(
                         "tasklets: a shared-stack tasklet cannot be migratable: its frames belong to its "
@@ -101,7 +101,6 @@ tasklet_impl* allocate_tasklet(std::size_t body_size, const tasklet_options& opt
             }
             t->set_name(options.name);
         } catch (...) {
-            free_shared_state(t);
             t->~tasklet_impl();
             s.cells.release(memory, slab);
             throw;
@@ -136,10 +135,9 @@ void bind_and_schedule(tasklet_impl* t, tasklet_body* body) noexcept {
 void free_tasklet(scheduler& s, tasklet_impl* t) noexcept {
     unlink_all(s, t);
     if (t->body) t->body->~tasklet_body();
-    if (t->shared) [[unlikely]] free_shared_state(t);
     void* const slab = t->cell_slab;
     if (slab == nullptr) [[unlikely]] {  // allocated alone: a large body, or migratable
-        if (t->migratable) forget_migrant(t->id);
+        if (t->stack_kind == stack_alone) forget_migrant(t->id);
         t->~tasklet_impl();
         ::operator delete(t);
         return;

@@ -23,7 +23,7 @@ namespace {
         slow_safe_point(s);
         // A pool's offer to move a migratable tasklet to a less busy worker: once it moved,
         // this yield is done (and `s` is another thread's scheduler).
-        if (s.rebalance && s.current->migratable && s.rebalance(s)) return;
+        if (s.rebalance && s.current->stack_kind == stack_alone && s.rebalance(s)) return;
     }
     tasklet_impl* next = s.current->next;
     if (next == s.current) {

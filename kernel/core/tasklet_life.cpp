@@ -31,10 +31,10 @@ void* first_frame(const tasklet_impl* t, const stack_region& stack) noexcept {
 }
 
 void start_tasklet(scheduler& s, tasklet_impl* t) {
-    if (t->shared) [[unlikely]] {
+    if (t->stack_kind == stack_shared) [[unlikely]] {
         bind_to_shared_stack(s, t);
     } else {
-        t->stack = t->migratable ? stack_pool::allocate_alone(t->stack.size) : s.stacks.allocate(t->stack.size);
+        t->stack = t->stack_kind == stack_alone ? stack_pool::allocate_alone(t->stack.size) : s.stacks.allocate(t->stack.size);
         instrument::stack_assigned(t->tools, t->stack.base, t->stack.size);
         t->sp = first_frame(t, t->stack);
     }
@@ -46,13 +46,15 @@ void start_tasklet(scheduler& s, tasklet_impl* t) {
 void release_dead(scheduler& s) noexcept {
     tasklet_impl* t = s.dead;
     s.dead = nullptr;
-    if (t->migratable) [[unlikely]] {
-        if (s.departing) return send_migrant(s, t);  // alive, and moving away
-        instrument::tasklet_buried(t->tools);
-        stack_pool::release_alone(t->stack);
-    } else if (t->shared) [[unlikely]] {
-        instrument::tasklet_buried(t->tools);
-        leave_shared_stack(s, t);
+    if (t->stack_kind != stack_pooled) [[unlikely]] {
+        if (t->stack_kind == stack_shared) {
+            instrument::tasklet_buried(t->tools);
+            leave_shared_stack(s, t);
+        } else {
+            if (s.departing) return send_migrant(s, t);  // alive, and moving away
+            instrument::tasklet_buried(t->tools);
+            stack_pool::release_alone(t->stack);
+        }
     } else {
         instrument::tasklet_buried(t->tools);
         s.stacks.release(t->stack);
@@ -153,7 +155,7 @@ extern "C" void tasklets_resume_hook() {
     using namespace tasklets::detail;
     scheduler& s = *tls_scheduler;
     // An out shared-stack tasklet's switch lands in the restorer, which brings it in.
-    if (s.current->shared && s.current->shared->out) [[unlikely]] return restorer_arrived(s);
+    if (s.current->stack_kind == stack_shared && s.current->shared->out) [[unlikely]] return restorer_arrived(s);
     if constexpr (instrument::needs_resume_hook) instrument::after_switch(s.current->tools, s.previous->tools);
     after_resume(s, s.current);
 }

@@ -30,7 +30,7 @@ const detail::stack_region* own_stack(const tasklet& t) noexcept {
     // say nothing about this one, and dropping them would lose the others' (stack_depth
     // answers for it from stacks/shared_stacks.cpp).
     if (impl == nullptr || impl->home != detail::tls_scheduler || impl->is_main || !impl->started ||
-        impl->stack.base == nullptr || impl->shared)
+        impl->stack.base == nullptr || impl->stack_kind == detail::stack_shared)
         return nullptr;
     return &impl->stack;
 }
@@ -91,7 +91,7 @@ std::size_t stack_high_water(const tasklet& t) noexcept {
 
 std::size_t stack_depth(const tasklet& t) noexcept {
     const tasklet_impl* impl = t.impl();
-    if (impl && impl->shared && impl->home == detail::tls_scheduler && impl->started && impl->stack.base) {
+    if (impl && impl->stack_kind == detail::stack_shared && impl->home == detail::tls_scheduler && impl->started && impl->stack.base) {
         if (detail::tls_scheduler->current != impl) return detail::shared_stack_depth(impl);
         return static_cast<std::size_t>(impl->stack.start() - static_cast<const std::byte*>(__builtin_frame_address(0)));
     }

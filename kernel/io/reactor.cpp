@@ -221,7 +221,7 @@ int reactor::wait(int fd, std::uint8_t dir, std::int64_t deadline, bool watch) {
     // the descriptor's list point at the record: it lives on the heap then.
     io_wait in_frame;
     std::unique_ptr<io_wait> on_heap;
-    if (s.current->shared) [[unlikely]] on_heap = std::make_unique<io_wait>();
+    if (s.current->stack_kind == stack_shared) [[unlikely]] on_heap = std::make_unique<io_wait>();
     io_wait& w = on_heap ? *on_heap : in_frame;
     w.off_stack = on_heap != nullptr;
     w.cancel = &cancel_wait;

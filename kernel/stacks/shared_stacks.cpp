@@ -131,15 +131,8 @@ void make_shared_mode(scheduler& s, tasklet_impl* t) {
                                     std::to_string(t->stack.size) +
                                     "; give it stack_mode::dedicated, or raise default_stack_size() before the "
                                     "thread's first shared-stack tasklet");
-    t->shared = new shared_stack_state;
+    t->stack_kind = stack_shared;
     t->block_trap = static_cast<std::uint8_t>(t->block_trap | trap_frames);
-}
-
-void free_shared_state(tasklet_impl* t) noexcept {
-    if (!t->shared) return;
-    std::free(t->shared->saved);
-    delete t->shared;
-    t->shared = nullptr;
 }
 
 void bind_to_shared_stack(scheduler& s, tasklet_impl* t) {
@@ -149,6 +142,7 @@ void bind_to_shared_stack(scheduler& s, tasklet_impl* t) {
         e.region = s.stacks.allocate(sh.stack_size);
         instrument::open_for_copy(e.region.base, e.region.size);  // a pooled stack keeps its last user's poison
     }
+    t->shared = new shared_stack_state;  // the one throw left: nothing changed yet
     sh.next = (sh.next + 1) % shared_stacks::count;
     shared_stack_state& st = *t->shared;
     st.stack = &e;
@@ -161,13 +155,11 @@ void bind_to_shared_stack(scheduler& s, tasklet_impl* t) {
 
 void leave_shared_stack(scheduler& s, tasklet_impl* t) noexcept {
     (void)s;
-    shared_stack_state& st = *t->shared;
-    if (st.stack && st.stack->occupant == t) st.stack->occupant = nullptr;
-    std::free(st.saved);
-    st.saved = nullptr;
-    st.saved_size = st.saved_capacity = 0;
-    st.stack = nullptr;
-    st.out = true;
+    shared_stack_state* st = t->shared;
+    if (st->stack->occupant == t) st->stack->occupant = nullptr;
+    std::free(st->saved);
+    delete st;
+    t->shared = nullptr;
 }
 
 void restorer_arrived(scheduler& s) noexcept {
@@ -176,8 +168,8 @@ void restorer_arrived(scheduler& s) noexcept {
 }
 
 std::size_t shared_stack_depth(const tasklet_impl* t) noexcept {
+    if (t->shared == nullptr || t->awaiting_entry) return 0;
     const shared_stack_state& st = *t->shared;
-    if (st.stack == nullptr || t->awaiting_entry) return 0;
     if (st.out) return st.saved_size;
     return static_cast<std::size_t>(top_of(*st.stack) - static_cast<const std::byte*>(t->sp));
 }

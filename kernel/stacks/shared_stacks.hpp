@@ -65,7 +65,7 @@ struct shared_stacks {
     std::uint64_t bytes_in = 0;         // ...and the bytes copied
 };
 
-/// Per shared-stack tasklet, from its spawn until its control block is freed.
+/// Per shared-stack tasklet, from its first run to its end (tasklet_impl::shared).
 struct shared_stack_state {
     exec_stack* stack = nullptr;        // bound when it first runs
     void* resident_sp = nullptr;        // while out: its real stack pointer
@@ -75,16 +75,17 @@ struct shared_stack_state {
     bool out = true;                    // its frames are not on the execution stack
 };
 
-/// Makes t (not yet spawned) a shared-stack tasklet. Throws std::invalid_argument if it
-/// asks for a stack larger than the thread's execution stacks, or bad_alloc.
+/// Makes t (not yet spawned) a shared-stack tasklet (stack_kind). Throws
+/// std::invalid_argument if it asks for a stack larger than the thread's execution
+/// stacks, or what making them throws.
 void make_shared_mode(scheduler& s, tasklet_impl* t);
-/// Frees t's shared state (its control block is being freed).
-void free_shared_state(tasklet_impl* t) noexcept;
 
-/// start_tasklet() for a shared-stack tasklet: binds it to an execution stack; its first
-/// frame is made by the restorer when it first runs. Throws if no stack can be had.
+/// start_tasklet() for a shared-stack tasklet: binds it to an execution stack and makes
+/// its shared_stack_state; its first frame is made by the restorer when it first runs.
+/// Throws, with nothing changed, if no stack or memory can be had.
 void bind_to_shared_stack(scheduler& s, tasklet_impl* t);
-/// release_dead() for a shared-stack tasklet: it leaves its execution stack.
+/// release_dead() for a shared-stack tasklet: it leaves its execution stack, and its
+/// shared_stack_state is freed.
 void leave_shared_stack(scheduler& s, tasklet_impl* t) noexcept;
 
 /// The resume hook found s.current out: the switch landed in the restorer, which is

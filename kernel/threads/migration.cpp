@@ -140,7 +140,7 @@ void check_movable(const tasklet_impl* self) {
     if (self->is_main)
         throw state_error("tasklets: move_to() called outside any tasklet (by a thread's main tasklet), which cannot "
                           "move; call it from a tasklet spawned with tasklet_options::migratable = true");
-    if (!self->migratable)
+    if (self->stack_kind != stack_alone)
         throw state_error("tasklets: move_to(): " + describe(self) +
                           " was not spawned migratable, and a started tasklet stays on its thread; spawn it with "
                           "tasklet_options::migratable = true (docs/multicore.md, \"Migration\")");

@@ -68,7 +68,7 @@ remote_tasklet::remote_tasklet(const tasklet& t) {
     detail::own(impl, "remote_tasklet()");
     thread_ = thread_ref(detail::get_reactor(*impl->home).inbox());
     id_ = impl->id;
-    if (impl->migratable) detail::follow_migrant(id_, thread_.inbox_);  // requests follow it where it moves
+    if (impl->stack_kind == detail::stack_alone) detail::follow_migrant(id_, thread_.inbox_);  // requests follow it where it moves
 }
 
 void remote_tasklet::post(std::exception_ptr e, bool killing) const {
