@@ -1,13 +1,14 @@
 // Off-stack channel waits (channels/off_stack_wait.hpp).
 //
-// The box is one allocation: the waiter record, then the value, aligned for both. It costs
-// a shared-stack tasklet one allocation and one extra move of the value per wait, against
+// The box is one allocation per tasklet: the waiter record, then the value, aligned for
+// both. It costs a shared-stack tasklet one extra move of the value per wait, against
 // copying records back and forth with the stack and patching every pointer to them, which
 // would also move values byte by byte: wrong for types that point into themselves (a
 // libstdc++ std::string keeps a pointer to its own short buffer).
 #include "channels/off_stack_wait.hpp"
 
 #include "channels/handoff.hpp"
+#include "stacks/shared_stacks.hpp"
 
 #include <algorithm>
 #include <exception>
@@ -17,31 +18,33 @@ namespace tasklets::detail {
 
 namespace {
 
+// The record, then the value, in the tasklet's box: made on its first wait, kept for the
+// next (a tasklet that waits often allocates once), replaced if a value needs more room.
 struct off_stack_box {
-    std::size_t value_offset;
-    std::align_val_t align;
     channel_waiter* record;
     void* value;
-    void* memory;
 
-    explicit off_stack_box(const transfer_ops* ops) {
-        const std::size_t a = std::max(ops->align, alignof(channel_waiter));
-        value_offset = (sizeof(channel_waiter) + ops->align - 1) / ops->align * ops->align;
-        align = std::align_val_t{a};
-        memory = ::operator new(value_offset + ops->size, align);
-        record = ::new (memory) channel_waiter{};
-        value = static_cast<std::byte*>(memory) + value_offset;
+    off_stack_box(shared_stack_state& st, const transfer_ops* ops) {
+        const std::size_t align = std::max(ops->align, alignof(channel_waiter));
+        const std::size_t offset = (sizeof(channel_waiter) + ops->align - 1) / ops->align * ops->align;
+        const std::size_t size = offset + ops->size;
+        if (st.box == nullptr || st.box_size < size || st.box_align < align) {
+            void* fresh = ::operator new(size, std::align_val_t{align});  // may throw: nothing changed
+            if (st.box) ::operator delete(st.box, std::align_val_t{st.box_align});
+            st.box = fresh;
+            st.box_size = size;
+            st.box_align = align;
+        }
+        record = ::new (st.box) channel_waiter{};
+        value = static_cast<std::byte*>(st.box) + offset;
     }
-    ~off_stack_box() { ::operator delete(memory, align); }
-    off_stack_box(const off_stack_box&) = delete;
-    off_stack_box& operator=(const off_stack_box&) = delete;
 };
 
 }  // namespace
 
 void wait_off_stack(scheduler& s, channel_core* c, std::int8_t direction, void* transfer, bool is_exception,
                     const transfer_ops* ops) {
-    off_stack_box box(ops);
+    off_stack_box box(*s.current->shared, ops);
     channel_waiter* w = box.record;
     w->tasklet = s.current;
     w->channel = c;

@@ -73,6 +73,10 @@ struct shared_stack_state {
     std::size_t saved_size = 0;
     std::size_t saved_capacity = 0;     // the buffer is kept while it runs, for its next park
     bool out = true;                    // its frames are not on the execution stack
+    // The box of its channel waits (channels/off_stack_wait.cpp), kept for the next one.
+    void* box = nullptr;
+    std::size_t box_size = 0;
+    std::size_t box_align = 0;
 };
 
 /// Makes t (not yet spawned) a shared-stack tasklet (stack_kind). Throws

@@ -7,6 +7,9 @@
 //   sleeper     paused (schedule_remove) inside gdbtest_paused_in_sleep()
 //   digger      paused after recursing ~48 KiB deep in gdbtest_dig() (stack high-water)
 //   worker      runnable: started, then schedule()d inside gdbtest_worker_loop()
+//   lodger1..5  shared-stack tasklets blocked receiving inside gdbtest_lodge(); the
+//               thread binds them to its four execution stacks in turn, so lodger1's
+//               frames were copied out when lodger5 ran
 //   latecomer   runnable, never started
 //
 // Afterwards it lets everything finish and exits 0, printing "consumer got 7". With the
@@ -17,6 +20,8 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <string>
+#include <vector>
 
 extern "C" __attribute__((noinline)) void tasklets_gdb_breakpoint_here() { asm volatile("" ::: "memory"); }
 
@@ -52,6 +57,12 @@ __attribute__((noinline)) int gdbtest_dig(int depth) {
     return gdbtest_dig(depth - 1) + pad[0];
 }
 
+__attribute__((noinline)) int gdbtest_lodge(tasklets::channel<int>& door, int room) {
+    volatile int mark = room * 1111;  // a local the frames carry across the copy
+    int got = door.receive();
+    return got + mark;
+}
+
 __attribute__((noinline)) void gdbtest_worker_loop() {
     for (int i = 0; i < 3; ++i) tasklets::schedule();
 }
@@ -68,6 +79,12 @@ int main() {
     tasklets::tasklet digger({.stack_size = 128 * 1024, .name = "digger"}, [] { gdbtest_dig(48); });
     tasklets::tasklet worker({.name = "worker"}, [] { gdbtest_worker_loop(); });
     tasklets::schedule();  // each runs up to its parking point; worker comes back to the ring
+    tasklets::channel<int> door;
+    std::vector<tasklets::tasklet> lodgers;
+    for (int room = 1; room <= 5; ++room)
+        lodgers.emplace_back(tasklets::tasklet_options{.name = "lodger" + std::to_string(room), .stack = tasklets::stack_mode::shared},
+                             [&door, room] { (void)gdbtest_lodge(door, room); });
+    tasklets::schedule();  // the lodgers park; worker takes its second turn
     tasklets::tasklet latecomer({.name = "latecomer"}, [] {});
 
     std::printf("tasklets_gdb_target: consumer %llu blocked=%d, producer %llu blocked=%d, sleeper %llu paused=%d, "
@@ -90,6 +107,7 @@ int main() {
     // Let everything finish so that the process exits cleanly after the test.
     orders.send(7);
     (void)replies.receive();
+    for (int room = 1; room <= 5; ++room) door.send(room);
     sleeper.insert();
     digger.insert();
     tasklets::run();

@@ -64,6 +64,8 @@ live=$("${gdbcmd[@]}" -x "$extension" \
   -ex 'echo ==bt-digger\n' -ex 'tasklet bt digger' \
   -ex 'echo ==bt-worker\n' -ex 'tasklet bt worker' \
   -ex 'echo ==bt-latecomer\n' -ex 'tasklet bt latecomer' \
+  -ex 'echo ==bt-lodger1\n' -ex 'tasklet bt lodger1 full' \
+  -ex 'echo ==bt-lodger5\n' -ex 'tasklet bt lodger5 full' \
   -ex 'echo ==frame-sleeper\n' -ex 'tasklet frame sleeper' -ex 'bt' \
   -ex 'echo ==restored\n' -ex 'tasklet restore' -ex 'bt' \
   -ex 'echo ==regs-after\n' -ex "info registers $regs" \
@@ -96,7 +98,10 @@ check_info() {  # check_info WHERE TEXT
   expect "$1: sleeper paused" "$info" '^\s+4\s+sleeper\s+paused\s+64K\s'
   expect "$1: digger paused, 128K stack" "$info" '^\s+5\s+digger\s+paused\s+128K\s'
   expect "$1: worker runnable" "$info" '^\s+6\s+worker\s+runnable\s+64K\s'
-  expect "$1: latecomer not started" "$info" '^\s+7\s+latecomer\s+runnable \(not started\)'
+  expect "$1: latecomer not started" "$info" '^\s+12\s+latecomer\s+runnable \(not started\)'
+  # Shared-stack tasklets: lodger1 and lodger5 share an execution stack; lodger5 ran last.
+  expect "$1: lodger1 shared, frames copied out" "$info" '^\s+7\s+lodger1\s+blocked receiving on channel 0x[0-9a-f]+ \(5 waiting\) \[frames copied out\]\s+shared\s+[0-9.]+K\s+-$'
+  expect "$1: lodger5 shared, frames in place" "$info" '^\s+11\s+lodger5\s+blocked receiving on channel 0x[0-9a-f]+ \(5 waiting\)\s+shared\s+[0-9.]+K\s+-$'
   local c1 c2
   c1=$(grep -Eo 'receiving on channel 0x[0-9a-f]+' <<<"$info" | awk '{print $NF}')
   c2=$(grep -Eo 'sending on channel 0x[0-9a-f]+' <<<"$info" | awk '{print $NF}')
@@ -136,6 +141,14 @@ bt=$(section "$live" bt-worker)
 expect "bt worker (runnable): gdbtest_worker_loop" "$bt" '^#[0-9]+ .*gdbtest_worker_loop'
 bt=$(section "$live" bt-latecomer)
 expect "bt latecomer: says it has not started" "$bt" 'has not started yet'
+# lodger1's frames are in its buffer: put back in place for the backtrace, with its local.
+bt=$(section "$live" bt-lodger1)
+expect "bt lodger1 (copied out): gdbtest_lodge" "$bt" '^#[0-9]+ .*gdbtest_lodge'
+expect "bt lodger1 (copied out): its own local" "$bt" 'mark = 1111'
+expect "bt lodger1 (copied out): tasklet_entry at the bottom" "$bt" 'tasklet_entry'
+# ...and lodger5's, which occupy those addresses, are back afterwards.
+bt=$(section "$live" bt-lodger5)
+expect "bt lodger5 (in place, after lodger1's): its own local" "$bt" 'mark = 5555'
 
 frame=$(section "$live" frame-sleeper)
 # Frame #1 is the sleeper's innermost: gdbtest_paused_in_sleep itself when the kernel's
@@ -188,6 +201,8 @@ if [[ ! -s "$core_file" ]]; then
 else
   core=$("${gdbcmd[@]}" -x "$extension" -ex 'echo ==info\n' -ex 'info tasklets' \
     -ex 'echo ==bt-consumer\n' -ex 'tasklet bt consumer' \
+    -ex 'echo ==bt-lodger1\n' -ex 'tasklet bt lodger1' \
+    -ex 'echo ==bt-lodger5\n' -ex 'tasklet bt lodger5 full' \
     -ex 'echo ==frame\n' -ex 'tasklet frame 3' -ex 'bt' -ex 'tasklet restore' \
     "$target" "$core_file" 2>&1)
   info=$(section "$core" info)
@@ -196,6 +211,10 @@ else
   bt=$(section "$core" bt-consumer)
   expect "core: bt consumer: gdbtest_wait_for_order" "$bt" '^#[0-9]+ .*gdbtest_wait_for_order'
   expect "core: bt consumer: gdbtest_consumer_body" "$bt" '^#[0-9]+ .*gdbtest_consumer_body'
+  bt=$(section "$core" bt-lodger1)
+  expect "core: bt lodger1 (copied out) says a live process is needed" "$bt" "tasklet 7's frames are copied out of its shared stack.*a live process is needed"
+  bt=$(section "$core" bt-lodger5)
+  expect "core: bt lodger5 (in place): its own local" "$bt" 'mark = 5555'
   frame=$(section "$core" frame)
   expect "core: tasklet frame 3: the producer's frames" "$frame" '^#[0-9]+ .*gdbtest_send_reply'
 fi

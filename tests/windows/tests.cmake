@@ -21,6 +21,7 @@ add_executable(tasklets_tests
   ${_tests}/test_select.cpp
   ${_tests}/test_select_deadline.cpp
   ${_tests}/test_shared_select.cpp
+  ${_tests}/test_shared_stacks.cpp
   ${_tests}/test_spec_channels.cpp
   ${_tests}/test_spec_errors.cpp
   ${_tests}/test_spec_kill_throw.cpp

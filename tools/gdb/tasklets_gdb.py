@@ -23,6 +23,12 @@
 # Python unwinder, while a tasklet is selected, says that the thread's innermost frame (#0)
 # was called by the tasklet's resume point, with the registers saved in its context. #0
 # stays the thread's real position; everything older is the tasklet's stack.
+#
+# A shared-stack tasklet (stack_mode::shared) whose frames are copied out of its execution
+# stack has them in a heap buffer, and another tasklet's frames at their addresses. To
+# unwind it in a live process, its frames are written back in place for as long as they
+# are shown, and the other tasklet's bytes restored afterwards (and before the program
+# resumes). A core file cannot be written to, so there it says so.
 
 import os
 import re
@@ -238,13 +244,67 @@ def _state(sched, t):
         words.append("waiting in run()")
     else:
         words.append("paused")
+    if _shared_out(t) and not bool(t["awaiting_entry"]):
+        words.append("[frames copied out]")
     if _pending(t):
         words.append("[exception pending]")
     return " ".join(words)
 
 
+def _is_shared(t):
+    return _has_field(t, "stack_kind") and int(t["stack_kind"]) == 2
+
+
+def _shared_out(t):
+    """A shared-stack tasklet whose frames are copied out (or not made yet)."""
+    return _is_shared(t) and int(t["shared"]) != 0 and bool(t["shared"].dereference()["out"])
+
+
+def _stack_start(t):
+    """Where the first frame begins: below the top by the stack's slot offset (stack_region::start)."""
+    base, size, index = int(t["stack"]["base"]), int(t["stack"]["size"]), int(t["stack"]["index"])
+    return base + size - (index % 16) * 64
+
+
+def _shared_depth(sched, t):
+    if int(t["shared"]) == 0 or bool(t["awaiting_entry"]):
+        return None
+    if _shared_out(t):
+        return int(t["shared"].dereference()["saved_size"])
+    sp = _current_sp() if int(t.address) == int(sched["current"]) else int(t["sp"])
+    return None if sp is None else _stack_start(t) - sp
+
+
+_patch = None  # (address, the bytes it held) while a copied-out tasklet's frames are shown in place
+
+
+def _unpatch():
+    global _patch
+    if _patch is not None:
+        address, original = _patch
+        _patch = None
+        gdb.selected_inferior().write_memory(address, original)
+
+
+def _patch_in(t):
+    """Writes a copied-out shared-stack tasklet's frames back at their addresses; returns its sp."""
+    global _patch
+    _unpatch()
+    st = t["shared"].dereference()
+    sp, n, saved = int(st["resident_sp"]), int(st["saved_size"]), int(st["saved"])
+    inferior = gdb.selected_inferior()
+    try:
+        original = bytes(inferior.read_memory(sp, n))
+        inferior.write_memory(sp, bytes(inferior.read_memory(saved, n)))
+    except gdb.error as e:
+        raise _Error("tasklets: tasklet %d's frames are copied out of its shared stack, and cannot be put back "
+                     "in place to unwind them here (%s): a live process is needed" % (int(t["id"]), e))
+    _patch = (sp, original)
+    return sp
+
+
 def _stack_range(t):
-    if bool(t["is_main"]) or not bool(t["started"]):
+    if bool(t["is_main"]) or not bool(t["started"]) or _is_shared(t):
         return None
     base = int(t["stack"]["base"])
     size = int(t["stack"]["size"])
@@ -353,7 +413,7 @@ def _context_registers(sched, t):
     regs = _ARCH_REGS.get(arch)
     if regs is None:
         raise _Error("tasklets: no register map for architecture %s" % arch)
-    sp = int(t["sp"])
+    sp = _patch_in(t) if _shared_out(t) else int(t["sp"])
     try:
         resume = _word(sp + slots[_RESUME_SLOT[arch]])
         values = {regs["pc"]: resume, regs["sp"]: sp + slots["TASKLETS_FRAME_SIZE"]}
@@ -425,6 +485,7 @@ def _select(t, sched):
 def _restore():
     was = _unwinder.view
     _unwinder.view = None
+    _unpatch()
     gdb.invalidate_cached_frames()
     return was
 
@@ -442,7 +503,9 @@ One line per tasklet: id, name, state, stack size, depth now (top of stack down 
 stack pointer or saved context) and high-water mark (deepest page of the stack ever
 touched; '?' on core files and remote targets). '*' marks the running tasklet. Stacks
 are pooled, so the high-water mark can include a previous tasklet's use of the same stack
-(see tasklets/debug.hpp). For every thread: thread apply all info tasklets"""
+(see tasklets/debug.hpp). A shared-stack tasklet shows "shared" for its stack, the bytes of
+its frames (copied out or in place) for its depth, and "[frames copied out]" in its state
+while they are in its buffer. For every thread: thread apply all info tasklets"""
 
     def __init__(self):
         super(InfoTasklets, self).__init__("info tasklets", gdb.COMMAND_STACK)
@@ -457,6 +520,8 @@ are pooled, so the high-water mark can include a previous tasklet's use of the s
             stack = _stack_range(t)
             if bool(t["is_main"]):
                 size, depth, high = "thread", "-", "-"
+            elif _is_shared(t):
+                size, depth, high = "shared", _fmt_size(_shared_depth(sched, t)), "-"
             elif stack is None:
                 size, depth, high = _fmt_size(int(t["stack"]["size"])), "-", "-"
             else:
@@ -488,13 +553,14 @@ def _backtrace_of(sched, t, bt_args):
         gdb.write(header + " (the thread's own frames)\n")
         gdb.execute("bt " + bt_args)
         return
-    previous = _unwinder.view
+    previous = _restore()
     _select(t, sched)
     try:
         text = gdb.execute("bt " + bt_args, to_string=True)
     finally:
-        _unwinder.view = previous
-        gdb.invalidate_cached_frames()
+        _restore()
+        if previous is not None:  # shown again as before (a copied-out one put back in place again)
+            _select(_find(sched, str(previous.tid)), sched)
     # Drop frame #0 (the thread's real position, not the tasklet's), and the null return
     # address that ends every tasklet's stack (gdb shows it as a frame at 0x0, then fails
     # to unwind past it).
