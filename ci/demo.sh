@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Builds and runs the main demo: a pipeline of 100,000 tasklets passing messages.
+# Arguments go to the pipeline: `bash ci/demo.sh --shared-stacks 10000000 1` runs ten
+# million stages on shared stacks and prints the memory each parked tasklet costs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash ci/install-deps.sh

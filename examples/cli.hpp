@@ -26,6 +26,9 @@ namespace cli {
 inline constexpr const char* common_options =
     "  --stats    count switches and channel hand-offs, and print the scheduler's statistics\n"
     "             (tasklets/statistics.hpp) on stderr when the program ends (servers: every 5 s)\n"
+    "  --shared-stacks\n"
+    "             run this thread's tasklets on shared stacks (stack_mode::shared): a parked\n"
+    "             tasklet keeps only its live frames, copied out (docs/shared-stacks.md)\n"
     "Environment: TASKLETS_TRACE=FILE.json records a trace of the run (tasklets/trace.hpp);\n"
     "open it in ui.perfetto.dev, or draw it with tools/trace_timeline.py.\n";
 
@@ -38,6 +41,7 @@ struct command_line {
     const char* usage = "";                // "Usage: name [arguments]", one line
     std::vector<std::string_view> values;  // the positional arguments, in order
     bool stats = false;                    // --stats: counting is on; printed when this object ends
+    bool shared_stacks = false;            // --shared-stacks: the main thread's tasklets use shared stacks
 
     command_line() = default;
     command_line(command_line&& other) noexcept
@@ -119,6 +123,10 @@ inline command_line parse(int argc, char** argv, const char* usage, const char* 
             cl.stats = true;
             continue;
         }
+        if (!options_done && a == "--shared-stacks") {
+            cl.shared_stacks = true;
+            continue;
+        }
         const bool negative_number = a.size() > 1 && a[0] == '-' && a[1] >= '0' && a[1] <= '9';
         if (!options_done && a.size() > 1 && a[0] == '-' && !negative_number)
             cl.fail("unknown option \"" + std::string(a) + "\"");
@@ -128,6 +136,7 @@ inline command_line parse(int argc, char** argv, const char* usage, const char* 
         cl.values.push_back(a);
     }
     if (cl.stats) tasklets::count_statistics(true);
+    if (cl.shared_stacks) tasklets::set_default_stack_mode(tasklets::stack_mode::shared);
     return cl;
 }
 

@@ -4,6 +4,7 @@
 // every stage: one hand-off between two tasklets per stage.
 //
 //   pipeline [stages] [messages]      (defaults: 100000 stages, 10 messages; --help)
+//   pipeline --shared-stacks 10000000 1    ten million stages on shared stacks
 #include "cli.hpp"
 
 #include <tasklets/tasklets.hpp>
@@ -75,9 +76,13 @@ int main(int argc, char** argv) {
     const double park_ms = ms_since(start);
     const long rss_parked = resident_kib();
     std::printf("Started them; each is now blocked waiting for a message (%.1f ms).\n", park_ms);
-    std::printf("  memory: %.1f MiB resident for %ld parked tasklets = %.0f bytes each (stacks are %zu KiB, touched lazily)\n",
-                (rss_parked - rss_before) / 1024.0, stages, (rss_parked - rss_before) * 1024.0 / stages,
-                tasklets::default_stack_size() / 1024);
+    const double mib = (rss_parked - rss_before) / 1024.0, each = (rss_parked - rss_before) * 1024.0 / stages;
+    if (args.shared_stacks)
+        std::printf("  memory: %.1f MiB resident for %ld parked tasklets = %.0f bytes each (shared stacks: each keeps "
+                    "only its live frames, copied out)\n", mib, stages, each);
+    else
+        std::printf("  memory: %.1f MiB resident for %ld parked tasklets = %.0f bytes each (stacks are %zu KiB, touched "
+                    "lazily)\n", mib, stages, each, tasklets::default_stack_size() / 1024);
 
     // 3. Send messages through the whole chain.
     start = clock_type::now();
