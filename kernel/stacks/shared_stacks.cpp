@@ -22,12 +22,6 @@ namespace {
 
 std::byte* top_of(const exec_stack& e) noexcept { return e.region.start(); }
 
-void copy_words(void* dst, const void* src, std::size_t n) noexcept {
-    auto* d = static_cast<std::uint64_t*>(dst);
-    auto* s = static_cast<const std::uint64_t*>(src);
-    for (std::size_t i = 0; i < n / 8; ++i) d[i] = s[i];
-}
-
 // Copies the parked occupant o's live part into its buffer; o is out afterwards.
 void copy_out(shared_stacks& sh, exec_stack& e, tasklet_impl* o) noexcept {
     shared_stack_state& st = *o->shared;
@@ -41,7 +35,7 @@ void copy_out(shared_stacks& sh, exec_stack& e, tasklet_impl* o) noexcept {
         st.saved_capacity = need;
     }
     instrument::take_shadow(sp, n, reinterpret_cast<unsigned char*>(st.saved + n));
-    copy_words(st.saved, sp, n);
+    std::memcpy(st.saved, sp, n);
     st.saved_size = n;
     st.resident_sp = sp;
     st.out = true;
@@ -58,7 +52,7 @@ void copy_in(shared_stacks& sh, exec_stack& e, tasklet_impl* t) noexcept {
     } else {
         const std::size_t n = st.saved_size;
         instrument::open_for_copy(st.resident_sp, n);
-        copy_words(st.resident_sp, st.saved, n);
+        std::memcpy(st.resident_sp, st.saved, n);
         instrument::give_shadow(st.resident_sp, n, reinterpret_cast<unsigned char*>(st.saved + n));
         t->sp = st.resident_sp;
         ++sh.copies_in;
