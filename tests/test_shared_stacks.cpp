@@ -171,24 +171,92 @@ TEST_CASE("a shared-stack tasklet sleeps and wakes in deadline order", "[shared-
 }
 
 TEST_CASE("waits that keep records in the frame are refused in a shared-stack tasklet", "[shared-stacks]") {
-    channel<int> a, b;
+    channel<int> a;
     std::string message;
     tasklet t = spawn(shared_options(), [&] {
         try {
-            auto ra = on_receive(a);
-            auto rb = on_receive(b);
-            (void)select(ra, rb);
+            (void)a.receive_for(std::chrono::seconds(1));
         } catch (const state_error& e) {
             message = e.what();
         }
     });
     run();
     CHECK(message ==
-          "tasklets: select keeps its wait record in the waiting tasklet's frame, and a shared-stack tasklet's frames "
-          "are copied out while it waits; it is not available to stack_mode::shared tasklets yet: give this tasklet "
-          "stack_mode::dedicated (docs/shared-stacks.md)");
+          "tasklets: a send or receive with a timeout keeps its wait record in the waiting tasklet's frame, and a "
+          "shared-stack tasklet's frames are copied out while it waits; it is not available to stack_mode::shared "
+          "tasklets yet: give this tasklet stack_mode::dedicated (docs/shared-stacks.md)");
     CHECK(a.balance() == 0);
-    CHECK(b.balance() == 0);
+    CHECK(pending_timers() == 0);
+}
+
+TEST_CASE("a shared-stack tasklet's select waits off its stack, and unsent values come back", "[shared-stacks]") {
+    // Nine selecting tasklets on four execution stacks: every one is copied out while it
+    // waits. Each waits to receive on `in` or to send its own name on `out`.
+    channel<std::string> in, out;
+    std::vector<std::string> log;
+    std::vector<tasklet> ts;
+    for (int i = 0; i < 9; ++i)
+        ts.push_back(spawn(shared_options(), [&, i] {
+            auto r = on_receive(in);
+            auto w = on_send(out, "agent " + std::to_string(i) + " with a name too long for a short string");
+            const select_result got = select(r, w);
+            if (got.index == 0)
+                log.push_back(std::to_string(i) + " received " + *r.value() + ", kept " + w.value().value_or("nothing"));
+            else
+                log.push_back(std::to_string(i) + " sent, left " + std::to_string(w.value().has_value()));
+        }));
+    run();
+    for (const tasklet& t : ts) REQUIRE(t.blocked());
+    CHECK(in.balance() == -9);
+    CHECK(out.balance() == 9);
+    // The first selecting tasklet is the head of both queues (docs/semantics.md §7).
+    // A receiver is preferred (preference -1): a send to a waiting receiver runs it at once,
+    // a receive from a waiting sender appends the sender to the ring.
+    in.send("a");                                    // tasklet 0 receives, and logs now
+    CHECK(out.receive().substr(0, 7) == "agent 1");  // tasklet 1's send completes; it logs later
+    in.send("b");                                    // tasklet 2 receives, and logs now
+    run();
+    REQUIRE(log.size() == 3);
+    CHECK(log[0] == "0 received a, kept agent 0 with a name too long for a short string");
+    CHECK(log[1] == "2 received b, kept agent 2 with a name too long for a short string");
+    CHECK(log[2] == "1 sent, left 0");
+    CHECK(in.balance() == -6);
+    CHECK(out.balance() == 6);
+    for (tasklet& t : ts)
+        if (t.alive()) t.kill();
+    CHECK(in.balance() == 0);
+    CHECK(out.balance() == 0);
+}
+
+namespace {
+struct throwing_move {
+    int n = 0;
+    throwing_move() = default;
+    throwing_move(const throwing_move&) = default;
+    throwing_move(throwing_move&& o) noexcept(false) : n(o.n) {}
+};
+}  // namespace
+
+TEST_CASE("a waiting select with a send value whose move may throw is refused in a shared-stack tasklet", "[shared-stacks]") {
+    channel<throwing_move> ch;
+    channel<int> other;
+    std::string message;
+    tasklet t = spawn(shared_options(), [&] {
+        auto w = on_send(ch, throwing_move{});
+        auto r = on_receive(other);
+        try {
+            (void)select(w, r);
+        } catch (const state_error& e) {
+            message = e.what();
+        }
+    });
+    run();
+    CHECK(message ==
+          "tasklets: a select that waits in a shared-stack tasklet moves its send values off the stack and back, and "
+          "this send case's type has a move constructor that may throw; make it noexcept, or give this tasklet "
+          "stack_mode::dedicated (docs/shared-stacks.md)");
+    CHECK(ch.balance() == 0);
+    CHECK(other.balance() == 0);
 }
 
 TEST_CASE("shared-stack options that cannot work are refused at spawn", "[shared-stacks]") {

@@ -54,6 +54,7 @@ struct transfer_ops {
     void (*destroy)(void* value) noexcept;
     std::size_t size;
     std::size_t align;
+    bool nothrow_move;  // relocate cannot throw
 };
 
 channel_core* new_channel();
@@ -103,7 +104,8 @@ void destroy_value(void* value) noexcept {
 }
 
 template <class T>
-inline constexpr transfer_ops transfer_ops_of{&relocate<T>, &destroy_value<T>, sizeof(T), alignof(T)};
+inline constexpr transfer_ops transfer_ops_of{&relocate<T>, &destroy_value<T>, sizeof(T), alignof(T),
+                                              std::is_nothrow_move_constructible_v<T>};
 
 /// Room for a received value: the kernel constructs it there, take() moves it out.
 template <class T>

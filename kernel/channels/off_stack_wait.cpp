@@ -10,8 +10,11 @@
 #include "channels/handoff.hpp"
 #include "stacks/shared_stacks.hpp"
 
+#include <tasklets/errors.hpp>
+
 #include <algorithm>
 #include <exception>
+#include <vector>
 #include <new>
 
 namespace tasklets::detail {
@@ -75,6 +78,113 @@ void wait_off_stack(scheduler& s, channel_core* c, std::int8_t direction, void* 
         }
     }
     ops->destroy(box.value);  // sending: what the receiver left; receiving: what we moved from
+}
+
+namespace {
+
+// One allocation: the select_wait, the index a partner writes, the records, then each
+// case's value slot at its own alignment.
+class select_box {
+public:
+    select_box(const select_case* cases, std::uint32_t count) : count_(count) {
+        std::size_t at = round_up(sizeof(header), alignof(channel_waiter));
+        const std::size_t records_at = at;
+        at += sizeof(channel_waiter) * count;
+        align_ = alignof(header) > alignof(channel_waiter) ? alignof(header) : alignof(channel_waiter);
+        offsets_.reserve(count);
+        for (std::uint32_t i = 0; i < count; ++i) {
+            const transfer_ops* ops = cases[i].ops;
+            at = round_up(at, ops->align);
+            offsets_.push_back(at);
+            at += ops->size;
+            if (ops->align > align_) align_ = ops->align;
+        }
+        memory_ = static_cast<std::byte*>(::operator new(at, std::align_val_t{align_}));
+        head_ = ::new (memory_) header{};
+        records_ = reinterpret_cast<channel_waiter*>(memory_ + records_at);
+        for (std::uint32_t i = 0; i < count; ++i) ::new (&records_[i]) channel_waiter{};
+    }
+    ~select_box() { ::operator delete(memory_, std::align_val_t{align_}); }
+    select_box(const select_box&) = delete;
+    select_box& operator=(const select_box&) = delete;
+
+    select_wait& wait() noexcept { return head_->wait; }
+    std::uint32_t& chosen() noexcept { return head_->chosen; }
+    channel_waiter* records() noexcept { return records_; }
+    void* slot(std::uint32_t i) noexcept { return memory_ + offsets_[i]; }
+
+private:
+    struct header {
+        select_wait wait;
+        std::uint32_t chosen = select_none;
+    };
+    static std::size_t round_up(std::size_t n, std::size_t a) noexcept { return (n + a - 1) / a * a; }
+    std::uint32_t count_;
+    std::size_t align_ = 0;
+    std::vector<std::size_t> offsets_;
+    std::byte* memory_ = nullptr;
+    header* head_ = nullptr;
+    channel_waiter* records_ = nullptr;
+};
+
+}  // namespace
+
+void select_off_stack(scheduler& s, const select_case* cases, std::uint32_t count, select_outcome& out) {
+    for (std::uint32_t i = 0; i < count; ++i)
+        if (cases[i].direction == sending && !cases[i].ops->nothrow_move)
+            throw state_error(
+                "tasklets: a select that waits in a shared-stack tasklet moves its send values off the stack and "
+                "back, and this send case's type has a move constructor that may throw; make it noexcept, or give "
+                "this tasklet stack_mode::dedicated (docs/shared-stacks.md)");
+    select_box box(cases, count);  // may throw: nothing changed yet
+    tasklet_impl* self = s.current;
+    select_wait& wait = box.wait();
+    wait.waiters = box.records();
+    wait.count = count;
+    wait.chosen = &box.chosen();
+    for (std::uint32_t i = 0; i < count; ++i) {
+        channel_waiter& w = box.records()[i];
+        w.tasklet = self;
+        w.channel = cases[i].channel;
+        w.transfer = box.slot(i);
+        w.direction = cases[i].direction;
+        w.case_index = i;
+        w.select = &wait;
+        w.unusual = true;
+        if (cases[i].direction == sending) cases[i].ops->relocate(box.slot(i), cases[i].transfer);  // cannot throw
+    }
+    // Whatever ends the wait: the chosen case's value goes where the caller reads it, and
+    // every send value a receiver did not take goes back to its case.
+    auto settle = [&]() noexcept {
+        const std::uint32_t chosen = box.chosen();
+        if (chosen != select_none) out.index = chosen;
+        for (std::uint32_t i = 0; i < count; ++i) {
+            const transfer_ops* ops = cases[i].ops;
+            if (cases[i].direction == sending) {
+                if (i != chosen) {
+                    ops->destroy(cases[i].transfer);  // moved from, above
+                    ops->relocate(cases[i].transfer, box.slot(i));
+                }
+                ops->destroy(box.slot(i));  // the value moved back, or what the receiver left
+            } else if (i == chosen) {
+                // A partner's hand-off chose it, so its value is here (send_exception
+                // chooses no case). The move may throw only for a type whose move can.
+                try {
+                    ops->relocate(cases[i].transfer, box.slot(i));
+                } catch (...) {
+                    out.index = select_none;
+                }
+                ops->destroy(box.slot(i));
+            }
+        }
+    };
+    try {
+        block_on_records(s, box.records(), count);
+    } catch (...) {
+        settle();
+        throw;
+    }
+    settle();
 }
 
 }  // namespace tasklets::detail

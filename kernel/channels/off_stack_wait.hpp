@@ -5,6 +5,7 @@
 #include "channels/channel_core.hpp"
 
 #include <tasklets/channel.hpp>
+#include <tasklets/select.hpp>
 
 namespace tasklets::detail {
 
@@ -16,5 +17,12 @@ namespace tasklets::detail {
 /// for a receive that then fails is destroyed, never leaked.
 void wait_off_stack(scheduler& s, channel_core* c, std::int8_t direction, void* transfer, bool is_exception,
                     const transfer_ops* ops);
+
+/// select_block() for a shared-stack tasklet: the select's records, the index a partner
+/// writes and every case's value live in one heap box while it waits. Send values are
+/// moved in before it parks and, but for the one a receiver took, moved back after; the
+/// received value is moved out. Their types' moves must not throw (state_error otherwise,
+/// before anything changes), so that moving back cannot fail half-way.
+void select_off_stack(scheduler& s, const select_case* cases, std::uint32_t count, select_outcome& out);
 
 }  // namespace tasklets::detail

@@ -10,6 +10,7 @@
 #include "stacks/shared_stacks.hpp"
 
 #include "channels/handoff.hpp"
+#include "channels/off_stack_wait.hpp"
 
 #include "core/callbacks.hpp"
 #include "core/deadlock.hpp"
@@ -111,11 +112,12 @@ bool select_now(scheduler& s, const select_case* cases, std::uint32_t count, sel
 // Nothing is ready: wait on every case's channel at once, one record per case.
 void select_block(scheduler& s, const select_case* cases, std::uint32_t count, select_outcome& out) {
     tasklet_impl* self = s.current;
-    if (self->block_trap) check_wait(self, true, "select");
+    if (self->block_trap) check_wait(self, false, "select");  // a user's block trap
     if (s.switch_flags & channel_watched) [[unlikely]] {
         for (std::uint32_t i = 0; i < count; ++i)
             notify_channel(s, cases[i].channel, cases[i].channel->balance, cases[i].direction, true);
     }
+    if (self->block_trap & trap_frames) return select_off_stack(s, cases, count, out);  // a shared-stack tasklet
     constexpr std::uint32_t inline_records = 8;
     channel_waiter local[inline_records];
     std::unique_ptr<channel_waiter[]> heap;

@@ -41,7 +41,8 @@
 #if TASKLETS_TSAN
 #include <sanitizer/tsan_interface.h>
 #endif
-#if __has_include(<valgrind/valgrind.h>)
+#if __has_include(<valgrind/valgrind.h>) && __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
 #include <valgrind/valgrind.h>
 #define TASKLETS_VALGRIND 1
 #endif
@@ -185,9 +186,15 @@ TASKLETS_SHADOW_ACCESS inline void take_shadow(void* p, std::size_t n, unsigned 
 }
 
 /// Before [p, p + n) is copied back: unpoisons it for the copy. Then give_shadow.
+/// Valgrind: memcheck marks a stack's bytes below the lowest stack pointer it saw there
+/// as inaccessible once that code returned; the bytes are made writable (undefined) and
+/// the copy brings the saved bytes' definedness with it.
 inline void open_for_copy(void* p, std::size_t n) noexcept {
 #if TASKLETS_ASAN
     __asan_unpoison_memory_region(p, n);
+#endif
+#if TASKLETS_VALGRIND
+    VALGRIND_MAKE_MEM_UNDEFINED(p, n);
 #endif
     (void)p, (void)n;
 }
