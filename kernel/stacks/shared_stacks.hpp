@@ -30,10 +30,11 @@
 //                                       +------------------------+ its own saved sp
 //
 // What points into a parked tasklet's frames must not be used while it is out. The
-// kernel's own records are kept off the stack for these tasklets: channel waits use a
-// heap box (channels/off_stack_wait.cpp), timer and I/O waits a heap io_wait. The waits
-// that still keep records in the frame (select, timeouts, shared channels, the thread
-// inbox) refuse to run in a shared-stack tasklet (check_wait) rather than go wrong.
+// kernel's own records are kept off the stack for these tasklets: channel waits and
+// selects use a heap box (channels/off_stack_wait.cpp), timer and epoll I/O waits a heap
+// io_wait. The waits that still keep records in the frame (timeouts, a select's deadline,
+// shared channels, io_uring, the thread inbox) refuse to run in a shared-stack tasklet
+// (check_wait) rather than go wrong.
 #pragma once
 
 #include "core/scheduler.hpp"
