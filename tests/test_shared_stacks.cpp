@@ -171,21 +171,56 @@ TEST_CASE("a shared-stack tasklet sleeps and wakes in deadline order", "[shared-
 }
 
 TEST_CASE("waits that keep records in the frame are refused in a shared-stack tasklet", "[shared-stacks]") {
-    channel<int> a;
+    shared_channel<int> a;
     std::string message;
     tasklet t = spawn(shared_options(), [&] {
         try {
-            (void)a.receive_for(std::chrono::seconds(1));
+            (void)a.receive();
         } catch (const state_error& e) {
             message = e.what();
         }
     });
     run();
     CHECK(message ==
-          "tasklets: a send or receive with a timeout keeps its wait record in the waiting tasklet's frame, and a "
+          "tasklets: a shared_channel send or receive keeps its wait record in the waiting tasklet's frame, and a "
           "shared-stack tasklet's frames are copied out while it waits; it is not available to stack_mode::shared "
           "tasklets yet: give this tasklet stack_mode::dedicated (docs/shared-stacks.md)");
-    CHECK(a.balance() == 0);
+}
+
+TEST_CASE("timeouts in shared-stack tasklets: the deadline or the partner, whichever comes first", "[shared-stacks]") {
+    // The virtual clock makes every deadline exact; nine tasklets on four execution stacks
+    // are copied out while they wait.
+    use_virtual_clock();
+    channel<int> ch, other;
+    std::vector<std::string> log;
+    std::vector<tasklet> ts;
+    for (int i = 0; i < 9; ++i)
+        ts.push_back(spawn(shared_options(), [&, i] {
+            try {
+                if (i % 2 == 0) {
+                    log.push_back(std::to_string(i) + " got " + std::to_string(ch.receive_for(std::chrono::milliseconds(10 + i))));
+                } else {
+                    auto r = on_receive(other);
+                    const select_result got = select(r, deadline(std::chrono::milliseconds(10 + i)));
+                    log.push_back(std::to_string(i) + (got.timed_out ? " select timed out" : " select got " + std::to_string(*r.value())));
+                }
+            } catch (const timeout_error& e) {
+                log.push_back(std::to_string(i) + " " + e.what());
+            }
+        }));
+    schedule();      // each runs until it parks; main is still runnable, so no time passes
+    ch.send(100);    // tasklet 0, the head of ch's queue
+    other.send(200); // tasklet 1, the head of other's queue
+    run();           // the rest time out, in deadline order
+    use_real_clock();
+    CHECK(log == std::vector<std::string>{
+                     "0 got 100", "1 select got 200",
+                     "2 tasklets: channel receive timed out after 12ms", "3 select timed out",
+                     "4 tasklets: channel receive timed out after 14ms", "5 select timed out",
+                     "6 tasklets: channel receive timed out after 16ms", "7 select timed out",
+                     "8 tasklets: channel receive timed out after 18ms"});
+    CHECK(ch.balance() == 0);
+    CHECK(other.balance() == 0);
     CHECK(pending_timers() == 0);
 }
 

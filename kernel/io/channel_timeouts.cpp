@@ -4,7 +4,6 @@
 // select with a deadline works the same way, except that its timer completes the select
 // with the deadline's index instead of raising anything.
 #include "io/reactor.hpp"
-#include "stacks/shared_stacks.hpp"
 #include "channels/channel_core.hpp"
 #include "channels/select_steps.hpp"
 
@@ -14,8 +13,11 @@
 #include "core/safe_points.hpp"
 #include "core/throw_into.hpp"
 #include "core/waits.hpp"
+#include "stacks/shared_stacks.hpp"
 
 #include <tasklets/channel.hpp>
+
+#include <memory>
 
 namespace tasklets::detail {
 
@@ -84,6 +86,17 @@ bool with_timer(scheduler& s, reactor& r, channel_timer& ct, std::int64_t deadli
     return true;
 }
 
+// The timer record: in the caller's frame, or on the heap for a shared-stack tasklet,
+// whose frame is copied out while it waits and the timer heap points at the record.
+struct timer_home {
+    channel_timer in_frame;
+    std::unique_ptr<channel_timer> on_heap;
+    explicit timer_home(const tasklet_impl* t) {
+        if (t->stack_kind == stack_shared) on_heap = std::make_unique<channel_timer>();
+    }
+    channel_timer& get() noexcept { return on_heap ? *on_heap : in_frame; }
+};
+
 template <class Op>
 void with_timeout(channel_core* c, bool partner_waiting, std::int64_t deadline, std::int64_t span,
                   const char* what, Op op) {
@@ -92,8 +105,8 @@ void with_timeout(channel_core* c, bool partner_waiting, std::int64_t deadline, 
     reactor& r = get_reactor(s);
     reactor_hold hold(r);
     if (deadline <= r.now()) throw_timeout(what, span);
-    channel_timer ct;
-    if (s.current->block_trap & trap_frames) check_wait(s.current, true, "a send or receive with a timeout");
+    timer_home home(s.current);
+    channel_timer& ct = home.get();
     ct.channel = c;
     ct.what = what;
     ct.span = span;
@@ -135,16 +148,22 @@ void channel_select_until(const select_case* cases, std::uint32_t count, std::in
         out.index = count;
         return;
     }
-    channel_timer ct;
-    if (s.current->block_trap) check_wait(s.current, true, "a select with a timeout");
+    if (s.current->block_trap) check_wait(s.current, false, "a select with a timeout");  // a user's block trap
+    timer_home home(s.current);
+    channel_timer& ct = home.get();
+    // The timer writes the deadline's index where the select's outcome is: for a
+    // shared-stack tasklet a heap copy (its frame may be copied out when the timer fires).
+    std::unique_ptr<select_outcome> outcome_on_heap;
+    if (home.on_heap) outcome_on_heap = std::make_unique<select_outcome>(out);
     ct.channel = cases[0].channel;  // what blocked_channel() names while the select waits
-    ct.select = &out;
+    ct.select = outcome_on_heap ? outcome_on_heap.get() : &out;
     ct.deadline_index = count;
     const bool waited = with_timer(
         s, r, ct, deadline, [&] { return select_any_ready(cases, count); },
         [&] {
             if (!select_now(s, cases, count, out)) select_block(s, cases, count, out);
         });
+    if (outcome_on_heap && outcome_on_heap->index == count) out.index = count;  // the timer fired
     if (!waited) out.index = count;
 }
 
