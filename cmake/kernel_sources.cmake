@@ -11,7 +11,7 @@
 set(TASKLETS_KERNEL_SOURCES
   kernel/os/faults.cpp
   kernel/context/make_context.cpp
-  kernel/stacks/shared_stacks.cpp
+  kernel/core/shared_stacks.cpp
   kernel/stacks/stack_pool.cpp
   kernel/stacks/stack_settings.cpp
   kernel/trace/trace_buffer.cpp

@@ -8,7 +8,7 @@
 #include "channels/off_stack_wait.hpp"
 
 #include "channels/handoff.hpp"
-#include "stacks/shared_stacks.hpp"
+#include "core/shared_stacks.hpp"
 
 #include <tasklets/errors.hpp>
 

@@ -1,5 +1,5 @@
 // A plain send or receive that waits off the waiting tasklet's stack: for shared-stack
-// tasklets, whose frames are copied out while they are parked (stacks/shared_stacks.hpp).
+// tasklets, whose frames are copied out while they are parked (core/shared_stacks.hpp).
 #pragma once
 
 #include "channels/channel_core.hpp"

@@ -7,7 +7,7 @@
 // its own channel's preference: to the partner it is a plain waiting partner, and both
 // directions go through the one hand-off of channels/handoff.hpp (docs/semantics.md §7).
 #include "channels/select_steps.hpp"
-#include "stacks/shared_stacks.hpp"
+#include "core/shared_stacks.hpp"
 
 #include "channels/handoff.hpp"
 #include "channels/off_stack_wait.hpp"

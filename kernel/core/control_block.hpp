@@ -29,7 +29,7 @@ struct event_wait;
 struct scheduler;
 
 /// Bits of tasklet_impl::block_trap. Every wait tests the byte once; a set byte sends it
-/// the careful way, where the bits say why (stacks/shared_stacks.cpp, check_wait).
+/// the careful way, where the bits say why (core/shared_stacks.cpp, check_wait).
 enum : std::uint8_t {
     trap_user = 1,    // set_block_trap(true): waiting throws state_error
     trap_frames = 2,  // a shared-stack tasklet: its frames are copied out while it is parked,
@@ -40,7 +40,7 @@ enum : std::uint8_t {
 enum : std::uint8_t {
     stack_pooled = 0,  // a dedicated stack from its thread's pool
     stack_alone = 1,   // tasklet_options::migratable: block and stack allocated alone, may change `home` (threads/migration.cpp)
-    stack_shared = 2,  // stack_mode::shared: frames on an execution stack, copied out while parked (stacks/shared_stacks.hpp)
+    stack_shared = 2,  // stack_mode::shared: frames on an execution stack, copied out while parked (core/shared_stacks.hpp)
 };
 
 /// A direction of a channel operation; also the sign of its contribution to the balance.

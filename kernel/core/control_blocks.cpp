@@ -5,7 +5,7 @@
 #include "core/ring.hpp"
 #include "core/scheduler.hpp"
 #include "core/tasklet_life.hpp"
-#include "stacks/shared_stacks.hpp"
+#include "core/shared_stacks.hpp"
 #include "threads/migration.hpp"
 
 #include <tasklets/stack.hpp>

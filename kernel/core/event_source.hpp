@@ -20,7 +20,7 @@ struct event_wait {
     void (*cancel)(event_wait* self) noexcept = nullptr;
     int fd = -1;                 // the descriptor waited for; -1: a timer alone
     std::uint8_t interest = 0;   // with a descriptor: event_readable or event_writable
-    bool off_stack = false;      // not in the waiting tasklet's frame (a shared-stack tasklet's may be: stacks/shared_stacks.hpp)
+    bool off_stack = false;      // not in the waiting tasklet's frame (a shared-stack tasklet's may be: core/shared_stacks.hpp)
 };
 
 /// Timers and I/O plug into the scheduler through this (one per scheduler). The

@@ -111,7 +111,7 @@ struct scheduler {
     // in scheduler_counts it moved the fields after them and cost skynet on 2 workers 6 %
     // (117 against 110 ns, medians of 8 alternating runs).
     std::uint64_t doorbell_watches = 0;
-    // Shared-stack tasklets (stacks/shared_stacks.hpp): the execution stacks and the
+    // Shared-stack tasklets (core/shared_stacks.hpp): the execution stacks and the
     // restorer, made on first use; and set_default_stack_mode(shared) on this thread.
     shared_stacks* shared = nullptr;
     bool shared_by_default = false;

@@ -9,7 +9,7 @@
 #include "core/ring.hpp"
 #include "core/switch.hpp"
 #include "core/waits.hpp"
-#include "stacks/shared_stacks.hpp"
+#include "core/shared_stacks.hpp"
 #include "threads/migration.hpp"
 
 namespace tasklets::detail {

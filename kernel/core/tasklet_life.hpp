@@ -14,7 +14,7 @@ inline void prepare(scheduler& s, tasklet_impl* t) {
 }
 
 /// Writes t's first frame at the top of `stack`: resuming the returned stack pointer
-/// enters t's function. (Shared-stack tasklets get theirs from stacks/shared_stacks.cpp.)
+/// enters t's function. (Shared-stack tasklets get theirs from core/shared_stacks.cpp.)
 void* first_frame(const tasklet_impl* t, const stack_region& stack) noexcept;
 
 /// Work every resumed tasklet does first: free the stack of a tasklet that just died,

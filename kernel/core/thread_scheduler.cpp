@@ -2,7 +2,7 @@
 // operation, torn down at thread exit with its remaining tasklets killed so that their
 // destructors run (docs/semantics.md §9).
 #include "core/handles.hpp"
-#include "stacks/shared_stacks.hpp"
+#include "core/shared_stacks.hpp"
 #include "core/observe.hpp"
 #include "core/ring.hpp"
 #include "core/scheduler.hpp"

@@ -1,6 +1,6 @@
 // Waiting for events (timers, descriptors) and ending waits (core/waits.hpp).
 #include "core/waits.hpp"
-#include "stacks/shared_stacks.hpp"
+#include "core/shared_stacks.hpp"
 
 #include "core/callbacks.hpp"
 #include "core/deadlock.hpp"

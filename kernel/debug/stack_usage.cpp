@@ -2,7 +2,7 @@
 // page it ever touched (from the kernel's record of resident pages, no canary scan).
 #include "core/scheduler.hpp"
 #include "os/system.hpp"
-#include "stacks/shared_stacks.hpp"
+#include "core/shared_stacks.hpp"
 
 #include <tasklets/debug.hpp>
 
@@ -28,7 +28,7 @@ const detail::stack_region* own_stack(const tasklet& t) noexcept {
     // Another thread's tasklet: its stack changes under us (docs/semantics.md §9.1).
     // A shared-stack tasklet's execution stack holds other tasklets' frames too: its pages
     // say nothing about this one, and dropping them would lose the others' (stack_depth
-    // answers for it from stacks/shared_stacks.cpp).
+    // answers for it from core/shared_stacks.cpp).
     if (impl == nullptr || impl->home != detail::tls_scheduler || impl->is_main || !impl->started ||
         impl->stack.base == nullptr || impl->stack_kind == detail::stack_shared)
         return nullptr;

@@ -13,7 +13,7 @@
 #include "core/safe_points.hpp"
 #include "core/throw_into.hpp"
 #include "core/waits.hpp"
-#include "stacks/shared_stacks.hpp"
+#include "core/shared_stacks.hpp"
 
 #include <tasklets/channel.hpp>
 

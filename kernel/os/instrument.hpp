@@ -116,7 +116,7 @@ inline void after_switch(tasklet_state& self, tasklet_state& previous) noexcept 
     (void)self, (void)previous;
 }
 
-// ---- shared stacks (stacks/shared_stacks.cpp) ------------------------------------------
+// ---- shared stacks (core/shared_stacks.cpp) ------------------------------------------
 // A shared-stack tasklet's frames are copied between its thread's execution stack and a
 // heap buffer by the restorer, a context with its own stack. ASan must know, for every
 // switch, the bounds of the stack really resumed: the restorer's while the tasklet is

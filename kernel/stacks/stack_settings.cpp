@@ -1,6 +1,5 @@
 // The public stack settings (tasklets/stack.hpp): the process-wide default stack size and
 // the guard method in use.
-#include "core/scheduler.hpp"
 #include "os/system.hpp"
 
 #include <tasklets/stack.hpp>
@@ -23,18 +22,6 @@ void set_default_stack_size(std::size_t bytes) {
                                     " bytes is too small; the minimum is " + std::to_string(min_stack_size) +
                                     " bytes (tasklets::min_stack_size)");
     process_default_stack_size.store(bytes, std::memory_order_relaxed);
-}
-
-stack_mode default_stack_mode() {
-    return detail::sched().shared_by_default ? stack_mode::shared : stack_mode::dedicated;
-}
-
-void set_default_stack_mode(stack_mode mode) {
-    if (mode == stack_mode::thread_default)
-        throw std::invalid_argument(
-            "tasklets: set_default_stack_mode needs stack_mode::dedicated or stack_mode::shared; thread_default "
-            "names the setting itself");
-    detail::sched().shared_by_default = mode == stack_mode::shared;
 }
 
 std::string_view stack_guard_method() {

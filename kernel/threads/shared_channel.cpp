@@ -6,7 +6,7 @@
 // receive one more (dropped when it returns or unwinds), so a core outlives the frames that
 // point at it even if the tasklet's own handle goes while it waits.
 #include "threads/shared_core.hpp"
-#include "stacks/shared_stacks.hpp"
+#include "core/shared_stacks.hpp"
 
 #include "core/throw_into.hpp"
 

@@ -8,7 +8,7 @@
 //      per case, unlock, and park until a partner, the deadline or a kill claims the wait;
 //   4. after it, take the records that are still queued off their channels.
 #include "threads/shared_core.hpp"
-#include "stacks/shared_stacks.hpp"
+#include "core/shared_stacks.hpp"
 
 #include "channels/select_steps.hpp"
 #include "core/throw_into.hpp"

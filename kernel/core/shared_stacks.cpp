@@ -1,5 +1,6 @@
-// Shared-stack tasklets: binding, the restorer, copying out and in (stacks/shared_stacks.hpp).
-#include "stacks/shared_stacks.hpp"
+// Shared-stack tasklets: binding, the restorer, copying out and in (core/shared_stacks.hpp),
+// and the per-thread default stack mode (tasklets/stack.hpp).
+#include "core/shared_stacks.hpp"
 
 #include "arch_context.hpp"
 #include "core/tasklet_life.hpp"
@@ -195,3 +196,19 @@ void end_shared_stacks(scheduler& s) noexcept {
 }
 
 }  // namespace tasklets::detail
+
+namespace tasklets {
+
+stack_mode default_stack_mode() {
+    return detail::sched().shared_by_default ? stack_mode::shared : stack_mode::dedicated;
+}
+
+void set_default_stack_mode(stack_mode mode) {
+    if (mode == stack_mode::thread_default)
+        throw std::invalid_argument(
+            "tasklets: set_default_stack_mode needs stack_mode::dedicated or stack_mode::shared; thread_default "
+            "names the setting itself");
+    detail::sched().shared_by_default = mode == stack_mode::shared;
+}
+
+}  // namespace tasklets
