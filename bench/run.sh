@@ -19,6 +19,8 @@
 #                       GOMAXPROCS=1/2 rows), unpinned, min(REPS, 3) repetitions, a process
 #                       per row
 #   CALLGRIND [1]       run bench/callgrind.sh
+#   SHARED_STACKS [1]   with TIMED: the shared-stack round-trip curve against dedicated stacks
+#                       (bench/stacks/shared_switch_chart.sh: shared-stacks-roundtrip.{md,png})
 #   FILTER [.]          --benchmark_filter regex
 #   CPU [last one]      the core to pin to
 #   JOBS [2]            build parallelism
@@ -51,7 +53,7 @@ fi
 # ---- build ---------------------------------------------------------------------------------
 cd "$root"
 cmake --preset bench >/dev/null
-cmake --build --preset bench -j "$JOBS" --target tasklets_bench tasklets_bench_mc
+cmake --build --preset bench -j "$JOBS" --target tasklets_bench tasklets_bench_mc tasklets_shared_switch
 mc_bin=$build/bench/tasklets_bench_mc
 
 # The peers in other languages, when their toolchains are installed.
@@ -210,6 +212,12 @@ if ((MILLION)); then
       park "$name" 1000000 "$results/million.jsonl"
     done
   done
+fi
+
+# ---- shared stacks: round trips by live stack size ------------------------------------------
+if ((TIMED && ${SHARED_STACKS:-1})); then
+  log "$here/stacks/shared_switch_chart.sh $build $results"
+  "$here/stacks/shared_switch_chart.sh" "$build" "$results"
 fi
 
 # ---- callgrind -----------------------------------------------------------------------------
