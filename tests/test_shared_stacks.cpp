@@ -8,7 +8,9 @@
 #include <tasklets/debug.hpp>
 #include <tasklets/tasklets.hpp>
 
+#include <algorithm>
 #include <cstdint>
+#include <thread>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -171,20 +173,52 @@ TEST_CASE("a shared-stack tasklet sleeps and wakes in deadline order", "[shared-
 }
 
 TEST_CASE("waits that keep records in the frame are refused in a shared-stack tasklet", "[shared-stacks]") {
-    shared_channel<int> a;
+    shared_channel<int> a, b;
     std::string message;
     tasklet t = spawn(shared_options(), [&] {
+        auto ra = on_receive(a);
+        auto rb = on_receive(b);
         try {
-            (void)a.receive();
+            (void)select(ra, rb);
         } catch (const state_error& e) {
             message = e.what();
         }
     });
     run();
     CHECK(message ==
-          "tasklets: a shared_channel send or receive keeps its wait record in the waiting tasklet's frame, and a "
+          "tasklets: a select over shared channels keeps its wait record in the waiting tasklet's frame, and a "
           "shared-stack tasklet's frames are copied out while it waits; it is not available to stack_mode::shared "
           "tasklets yet: give this tasklet stack_mode::dedicated (docs/shared-stacks.md)");
+    CHECK(a.balance() == 0);
+    CHECK(b.balance() == 0);
+}
+
+TEST_CASE("shared-stack tasklets wait on shared channels for partners on another thread", "[shared-stacks][threads]") {
+    // Nine receivers and nine senders on this thread's four execution stacks, all copied out
+    // while they wait; their partners run on another thread.
+    shared_channel<std::string> to_us, from_us;
+    std::vector<std::string> got, sent_back;
+    std::thread other([&] {
+        for (int i = 0; i < 9; ++i) to_us.send("value " + std::to_string(i) + " long enough to live on the heap");
+        for (int i = 0; i < 9; ++i) sent_back.push_back(from_us.receive());
+    });
+    std::vector<tasklet> ts;
+    for (int i = 0; i < 9; ++i)
+        ts.push_back(spawn(shared_options(), [&] { got.push_back(to_us.receive()); }));
+    for (int i = 0; i < 9; ++i)
+        ts.push_back(spawn(shared_options(), [&, i] { from_us.send("reply " + std::to_string(i) + " from a shared stack"); }));
+    run();
+    other.join();
+    REQUIRE(got.size() == 9);
+    REQUIRE(sent_back.size() == 9);
+    std::sort(got.begin(), got.end());
+    std::sort(sent_back.begin(), sent_back.end());
+    for (int i = 0; i < 9; ++i) {
+        CHECK(got[static_cast<std::size_t>(i)] == "value " + std::to_string(i) + " long enough to live on the heap");
+        CHECK(sent_back[static_cast<std::size_t>(i)] == "reply " + std::to_string(i) + " from a shared stack");
+    }
+    CHECK(to_us.balance() == 0);
+    CHECK(from_us.balance() == 0);
 }
 
 TEST_CASE("timeouts in shared-stack tasklets: the deadline or the partner, whichever comes first", "[shared-stacks]") {

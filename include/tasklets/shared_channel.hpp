@@ -49,7 +49,9 @@ struct shared_core;
 using shared_relocate_fn = void (*)(void* dst, void* src) noexcept;
 using shared_destroy_fn = void (*)(void* value) noexcept;
 
-shared_core* new_shared_channel(shared_relocate_fn relocate, shared_destroy_fn destroy);
+/// `size` and `align` are T's: a shared-stack tasklet's wait keeps the value off its stack.
+shared_core* new_shared_channel(shared_relocate_fn relocate, shared_destroy_fn destroy, std::size_t size,
+                                std::size_t align);
 void retain(shared_core* c) noexcept;
 void release(shared_core* c) noexcept;
 void shared_send(shared_core* c, void* payload, std::int64_t deadline, std::int64_t span);
@@ -80,7 +82,8 @@ public:
     using value_type = T;
 
     /// A new, open channel. Handles may be copied, moved and destroyed on any thread.
-    shared_channel() : core_(detail::new_shared_channel(&detail::shared_relocate<T>, &detail::shared_destroy<T>)) {}
+    shared_channel()
+        : core_(detail::new_shared_channel(&detail::shared_relocate<T>, &detail::shared_destroy<T>, sizeof(T), alignof(T))) {}
     shared_channel(const shared_channel& other) noexcept : core_(other.core_) { detail::retain(core_); }
     shared_channel(shared_channel&& other) noexcept : core_(std::exchange(other.core_, nullptr)) {}
     shared_channel& operator=(shared_channel other) noexcept {

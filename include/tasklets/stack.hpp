@@ -54,9 +54,9 @@ enum class stack_mode : unsigned char {
     /// variable of a parked shared-stack tasklet (the bytes may be in its buffer, and
     /// another tasklet's frames at that address).
     /// Not yet available to shared-stack tasklets (state_error names the operation):
-    /// shared_channel, waiting for a thread's mail, I/O through io_uring, a waiting select
-    /// with a send value whose move may throw, and migration (tasklet_options::migratable;
-    /// std::invalid_argument at spawn).
+    /// a waiting select over shared_channels, waiting for a thread's mail, I/O through
+    /// io_uring, a waiting select with a send value whose move may throw, and migration
+    /// (tasklet_options::migratable; std::invalid_argument at spawn).
     shared,
 };
 

@@ -32,8 +32,9 @@
 // What points into a parked tasklet's frames must not be used while it is out. The
 // kernel's own records are kept off the stack for these tasklets: channel waits and
 // selects use a heap box (channels/off_stack_wait.cpp), timer and epoll I/O waits a heap
-// io_wait, timeouts a heap timer (io/channel_timeouts.cpp). The waits that still keep
-// records in the frame (shared channels, io_uring, the thread inbox) refuse to run in a
+// io_wait, timeouts a heap timer (io/channel_timeouts.cpp), shared channels a heap wait
+// and value (threads/shared_channel.cpp). The waits that still keep records in the frame
+// (a select over shared channels, io_uring, the thread inbox) refuse to run in a
 // shared-stack tasklet (check_wait) rather than go wrong.
 #pragma once
 

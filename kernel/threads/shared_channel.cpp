@@ -13,6 +13,8 @@
 #include <tasklets/errors.hpp>
 
 #include <cerrno>
+#include <memory>
+#include <new>
 
 namespace tasklets::detail {
 
@@ -54,6 +56,47 @@ void release_ref(shared_core* c) noexcept {
     if (c->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete c;
 }
 
+// Where a send or receive keeps its wait and value: the caller's frame, or the heap for a
+// shared-stack tasklet (core/shared_stacks.hpp).
+class off_stack_shared {
+public:
+    off_stack_shared(shared_core* heap_for, std::int8_t direction, void* transfer)
+        : c_(heap_for), direction_(direction), transfer_(transfer) {
+        if (!c_) return;
+        on_heap_ = std::make_unique<shared_wait>();
+        on_heap_->off_stack = true;
+        value_ = ::operator new(c_->size, std::align_val_t{c_->align});
+        if (direction_ == sending) c_->relocate(value_, transfer_);  // noexcept for shared channels
+    }
+    ~off_stack_shared() {
+        if (!c_) return;
+        // Sending: what the receiver left, or the value no receiver took (the send
+        // failed: its argument is lost with it, as on a dedicated stack). Receiving: a
+        // value came only if served, and received() or the failure path took it.
+        if (direction_ == sending) c_->destroy(value_);
+        ::operator delete(value_, std::align_val_t{c_->align});
+    }
+    off_stack_shared(const off_stack_shared&) = delete;
+    off_stack_shared& operator=(const off_stack_shared&) = delete;
+
+    shared_wait& wait() noexcept { return on_heap_ ? *on_heap_ : in_frame_; }
+    void* transfer() noexcept { return c_ ? value_ : transfer_; }
+    /// A receive was served: the value goes to the caller.
+    void received() noexcept {
+        if (!c_ || direction_ != receiving) return;
+        c_->relocate(transfer_, value_);
+        c_->destroy(value_);
+    }
+
+private:
+    shared_core* c_;
+    std::int8_t direction_;
+    void* transfer_;
+    shared_wait in_frame_;
+    std::unique_ptr<shared_wait> on_heap_;
+    void* value_ = nullptr;
+};
+
 template <std::int8_t direction>
 void shared_operation(shared_core* c, void* transfer, std::int64_t deadline, std::int64_t span) {
     scheduler& s = sched();
@@ -67,18 +110,23 @@ void shared_operation(shared_core* c, void* transfer, std::int64_t deadline, std
         return;
     }
     if (c->closing) throw channel_closed_error("Send/receive operation on a closed channel");
-    if (s.current->block_trap) check_wait(s.current, true, "a shared_channel send or receive");
+    if (s.current->block_trap) check_wait(s.current, false, "a shared_channel send or receive");  // a user's block trap
     const char* what = direction == sending ? "shared channel send" : "shared channel receive";
     if (deadline != no_deadline && deadline <= r.now()) {
         lock.unlock();
         throw_timeout(what, span);
     }
-    shared_wait w;
+    // A shared-stack tasklet's frame is copied out while it waits, and a partner on any
+    // thread reaches the wait and the value then: both go on the heap (allocated under the
+    // channel's lock, as the move must come after the check for a partner), and the
+    // value is moved in (sending) or out (receiving) around the wait.
+    off_stack_shared off(s.current->stack_kind == stack_shared ? c : nullptr, direction, transfer);
+    shared_wait& w = off.wait();
     shared_record& record = w.own;
     prepare_wait(w, inbox, s, &record, 1);
     record.wait = &w;
     record.channel = c;
-    record.transfer = transfer;
+    record.transfer = off.transfer();
     record.direction = direction;
     enqueue(c, &record);
     // Relaxed: the caller holds a handle, so refs is not zero; the decrement that pairs
@@ -96,11 +144,12 @@ void shared_operation(shared_core* c, void* transfer, std::int64_t deadline, std
         // Killed or thrown into after a partner served it (before it ran, or before its
         // wake came): the value it received will never be returned, so it dies here.
         if (direction == receiving && w.winner.load(std::memory_order_relaxed) == 0 && w.outcome == 0)
-            c->destroy(transfer);
+            c->destroy(off.transfer());
         throw;
     }
     if (result == ETIMEDOUT) throw_timeout(what, span);
     if (result == EPIPE) throw tasklet_exit{};
+    off.received();
 }
 
 }  // namespace
@@ -116,10 +165,13 @@ void prepare_wait(shared_wait& w, thread_inbox* inbox, scheduler& s, shared_reco
     w.count = count;
 }
 
-shared_core* new_shared_channel(shared_relocate_fn relocate, shared_destroy_fn destroy) {
+shared_core* new_shared_channel(shared_relocate_fn relocate, shared_destroy_fn destroy, std::size_t size,
+                                std::size_t align) {
     auto* c = new shared_core;
     c->relocate = relocate;
     c->destroy = destroy;
+    c->size = size;
+    c->align = align;
     return c;
 }
 

@@ -93,6 +93,8 @@ struct shared_core {
     std::atomic<std::uint32_t> refs{1};
     shared_relocate_fn relocate = nullptr;
     shared_destroy_fn destroy = nullptr;
+    std::size_t size = 0;           // the value type's: a shared-stack tasklet's wait keeps the value off its stack
+    std::size_t align = 0;
 };
 
 /// Ends w's wait by `by` if nobody has yet. acq_rel: the winner's later writes (the value,
