@@ -77,7 +77,9 @@ struct tasklet_impl {
     char* name = nullptr;             // owned, NUL-terminated; most tasklets have none
     void* cell_slab = nullptr;        // the slab of the cell this block lives in (null: allocated alone; core/cell_pool.hpp)
     scheduler* home = nullptr;        // its thread's scheduler; set before any other thread can see the block (core/thread_check.hpp), changed only by a migration, on the new thread, while no handle refers to it
-    shared_stack_state* shared = nullptr;  // stack_shared, from its first run to its end: where its frames are kept
+    // stack_shared only, and set by make_shared_mode: where its frames are kept, from its
+    // first run to its end. Read for no other kind, so spawning does not clear it.
+    shared_stack_state* shared;
 
     tasklet_impl() = default;
     tasklet_impl(const tasklet_impl&) = delete;

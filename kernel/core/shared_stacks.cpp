@@ -133,6 +133,7 @@ void make_shared_mode(scheduler& s, tasklet_impl* t) {
                                     "; give it stack_mode::dedicated, or raise default_stack_size() before the "
                                     "thread's first shared-stack tasklet");
     t->stack_kind = stack_shared;
+    t->shared = nullptr;  // until it first runs
     t->block_trap = static_cast<std::uint8_t>(t->block_trap | trap_frames);
 }
 

@@ -18,7 +18,9 @@ namespace {
 void tasklet_entry(void*) noexcept;
 }  // namespace
 
-void* first_frame(const tasklet_impl* t, const stack_region& stack) noexcept {
+namespace {
+// Inlined into start_tasklet (spawn's path), out of line for the restorer.
+[[gnu::always_inline]] inline void* make_first_frame(const tasklet_impl* t, const stack_region& stack) noexcept {
 #if defined(_WIN32)
     // Windows: the stack's TEB extent starts at its guard region, as a thread stack's
     // starts at its guard pages, so that an overflow is raised as STATUS_STACK_OVERFLOW
@@ -29,14 +31,24 @@ void* first_frame(const tasklet_impl* t, const stack_region& stack) noexcept {
 #endif
     return arch::prepare_stack(bottom, stack.start(), &tasklet_entry, t->fp_control);
 }
+}  // namespace
+
+void* first_frame(const tasklet_impl* t, const stack_region& stack) noexcept { return make_first_frame(t, stack); }
 
 void start_tasklet(scheduler& s, tasklet_impl* t) {
-    if (t->stack_kind == stack_shared) [[unlikely]] {
-        bind_to_shared_stack(s, t);
+    // The pooled case first, tested as one byte against zero (as `migratable` was).
+    if (t->stack_kind != stack_pooled) [[unlikely]] {
+        if (t->stack_kind == stack_shared) {
+            bind_to_shared_stack(s, t);
+        } else {
+            t->stack = stack_pool::allocate_alone(t->stack.size);
+            instrument::stack_assigned(t->tools, t->stack.base, t->stack.size);
+            t->sp = make_first_frame(t, t->stack);
+        }
     } else {
-        t->stack = t->stack_kind == stack_alone ? stack_pool::allocate_alone(t->stack.size) : s.stacks.allocate(t->stack.size);
+        t->stack = s.stacks.allocate(t->stack.size);
         instrument::stack_assigned(t->tools, t->stack.base, t->stack.size);
-        t->sp = first_frame(t, t->stack);
+        t->sp = make_first_frame(t, t->stack);
     }
     t->started = true;
     t->awaiting_entry = true;
