@@ -35,8 +35,8 @@ struct off_stack_box {
             void* fresh = ::operator new(size, std::align_val_t{align});  // may throw: nothing changed
             if (st.box) ::operator delete(st.box, std::align_val_t{st.box_align});
             st.box = fresh;
-            st.box_size = size;
-            st.box_align = align;
+            st.box_size = static_cast<std::uint32_t>(size);
+            st.box_align = static_cast<std::uint16_t>(align);
         }
         record = ::new (st.box) channel_waiter{};
         value = static_cast<std::byte*>(st.box) + offset;

@@ -33,11 +33,11 @@ void copy_out(shared_stacks& sh, exec_stack& e, tasklet_impl* o) noexcept {
         std::free(st.saved);
         st.saved = static_cast<std::byte*>(std::malloc(need));
         if (st.saved == nullptr) fatal_misuse("out of memory copying a shared-stack tasklet's frames out");
-        st.saved_capacity = need;
+        st.saved_capacity = static_cast<std::uint32_t>(need);
     }
     instrument::take_shadow(sp, n, reinterpret_cast<unsigned char*>(st.saved + n));
     std::memcpy(st.saved, sp, n);
-    st.saved_size = n;
+    st.saved_size = static_cast<std::uint32_t>(n);
     st.resident_sp = sp;
     st.out = true;
     o->sp = sh.restorer_sp;

@@ -68,18 +68,20 @@ struct shared_stacks {
 };
 
 /// Per shared-stack tasklet, from its first run to its end (tasklet_impl::shared).
+/// 48 bytes, so that with the allocator's header it takes a 64-byte block: every parked
+/// tasklet has one (sizes fit 32 bits: a stack is far smaller than 4 GiB).
 struct shared_stack_state {
     exec_stack* stack = nullptr;        // bound when it first runs
     void* resident_sp = nullptr;        // while out: its real stack pointer
     std::byte* saved = nullptr;         // while out: [resident_sp, stack top) (+ ASan shadow)
-    std::size_t saved_size = 0;
-    std::size_t saved_capacity = 0;     // the buffer is kept while it runs, for its next park
+    void* box = nullptr;                // its channel waits' box (channels/off_stack_wait.cpp), kept for the next
+    std::uint32_t saved_size = 0;
+    std::uint32_t saved_capacity = 0;   // the buffer is kept while it runs, for its next park
+    std::uint32_t box_size = 0;
+    std::uint16_t box_align = 0;
     bool out = true;                    // its frames are not on the execution stack
-    // The box of its channel waits (channels/off_stack_wait.cpp), kept for the next one.
-    void* box = nullptr;
-    std::size_t box_size = 0;
-    std::size_t box_align = 0;
 };
+static_assert(sizeof(shared_stack_state) <= 48 || sizeof(void*) != 8, "shared_stack_state outgrew its 64-byte block");
 
 /// Makes t (not yet spawned) a shared-stack tasklet (stack_kind). Throws
 /// std::invalid_argument if it asks for a stack larger than the thread's execution
