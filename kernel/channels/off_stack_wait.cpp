@@ -86,7 +86,7 @@ namespace {
 // case's value slot at its own alignment.
 class select_box {
 public:
-    select_box(const select_case* cases, std::uint32_t count) : count_(count) {
+    select_box(const select_case* cases, std::uint32_t count) {
         std::size_t at = round_up(sizeof(header), alignof(channel_waiter));
         const std::size_t records_at = at;
         at += sizeof(channel_waiter) * count;
@@ -119,7 +119,6 @@ private:
         std::uint32_t chosen = select_none;
     };
     static std::size_t round_up(std::size_t n, std::size_t a) noexcept { return (n + a - 1) / a * a; }
-    std::uint32_t count_;
     std::size_t align_ = 0;
     std::vector<std::size_t> offsets_;
     std::byte* memory_ = nullptr;

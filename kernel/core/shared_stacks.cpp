@@ -45,7 +45,7 @@ void copy_out(shared_stacks& sh, exec_stack& e, tasklet_impl* o) noexcept {
 }
 
 // Puts t's frames on its execution stack: a first frame, or its buffer copied back.
-void copy_in(shared_stacks& sh, exec_stack& e, tasklet_impl* t) noexcept {
+void copy_in(exec_stack& e, tasklet_impl* t) noexcept {
     shared_stack_state& st = *t->shared;
     if (t->awaiting_entry) {
         instrument::open_for_copy(e.region.base, e.region.size);
@@ -56,8 +56,6 @@ void copy_in(shared_stacks& sh, exec_stack& e, tasklet_impl* t) noexcept {
         std::memcpy(st.resident_sp, st.saved, n);
         instrument::give_shadow(st.resident_sp, n, reinterpret_cast<unsigned char*>(st.saved + n));
         t->sp = st.resident_sp;
-        ++sh.copies_in;
-        sh.bytes_in += n;
     }
     st.out = false;
     instrument::stack_bounds(t->tools, e.region.base, e.region.size);
@@ -65,7 +63,7 @@ void copy_in(shared_stacks& sh, exec_stack& e, tasklet_impl* t) noexcept {
 
 // The restorer's whole life: suspended at its one switch until a switch to an out tasklet
 // resumes it; then it brings s.current in and resumes it. Its first run only returns to
-// its maker (make_restorer), which leaves it suspended at the switch: from then on its
+// its maker (shared_stacks_of), which leaves it suspended at the switch: from then on its
 // stack pointer there is sh.restorer_sp, the same every time.
 [[noreturn]] void restorer_main(void*) noexcept {
     scheduler& s = *tls_scheduler;
@@ -86,7 +84,7 @@ void copy_in(shared_stacks& sh, exec_stack& e, tasklet_impl* t) noexcept {
         // A dead occupant's frames are abandoned: release_dead frees it afterwards.
         if (o != nullptr && o != t && o->alive) copy_out(sh, e, o);
         e.occupant = t;
-        copy_in(sh, e, t);
+        copy_in(e, t);
         resume = t->sp;
         hook = instrument::needs_resume_hook ? !t->awaiting_entry : t->resume_hook;
     }

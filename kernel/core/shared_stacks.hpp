@@ -63,8 +63,6 @@ struct shared_stacks {
     void* restorer_sp = nullptr;        // S in the picture: where every out tasklet's sp points
     void* primer_sp = nullptr;          // while the restorer is made: its maker's context
     instrument::tasklet_state restorer_tools;
-    std::uint64_t copies_in = 0;        // statistics: tasklets brought in from a buffer...
-    std::uint64_t bytes_in = 0;         // ...and the bytes copied
 };
 
 /// Per shared-stack tasklet, from its first run to its end (tasklet_impl::shared).
