@@ -96,10 +96,15 @@ private:
     std::tuple<F, Args...> call;
 };
 
-/// Allocates an unbound control block with room for a body of `body_size` bytes.
-tasklet_impl* allocate_tasklet(std::size_t body_size, const tasklet_options& options);
-/// Where the body is to be constructed in a control block from allocate_tasklet().
-void* body_storage(tasklet_impl* t) noexcept;
+/// A control block from allocate_tasklet(), and where its body is to be constructed
+/// (two words: returned in registers).
+struct unbound_tasklet {
+    tasklet_impl* block;
+    void* body_at;
+};
+/// Allocates an unbound control block with room for a body of `body_size` bytes aligned
+/// to `body_align` (at most alignof(std::max_align_t)).
+unbound_tasklet allocate_tasklet(std::size_t body_size, std::size_t body_align, const tasklet_options& options);
 /// Frees a control block whose body construction threw.
 void free_unbound(tasklet_impl* t) noexcept;
 /// Binds the constructed body and appends the tasklet to the end of the ring.
@@ -146,10 +151,11 @@ public:
         using body = detail::bound_body<std::decay_t<F>, std::decay_t<Args>...>;
         static_assert(alignof(body) <= alignof(std::max_align_t),
                       "tasklets: over-aligned callables are not supported; wrap it in a unique_ptr");
-        detail::tasklet_impl* t = detail::allocate_tasklet(sizeof(body), options);
+        const detail::unbound_tasklet made = detail::allocate_tasklet(sizeof(body), alignof(body), options);
+        detail::tasklet_impl* const t = made.block;
         body* b;
         try {
-            b = ::new (detail::body_storage(t)) body(std::forward<F>(f), std::forward<Args>(args)...);
+            b = ::new (made.body_at) body(std::forward<F>(f), std::forward<Args>(args)...);
         } catch (...) {
             detail::free_unbound(t);
             throw;
