@@ -1,7 +1,7 @@
 // Off-stack channel waits (channels/off_stack_wait.hpp).
 //
-// The box is one allocation per tasklet: the waiter record, then the value, aligned for
-// both. It costs a shared-stack tasklet one extra move of the value per wait, against
+// The box is one per tasklet: the waiter record, then the value, aligned for both; inside
+// the tasklet's shared_stack_state for values of 8 bytes or less. It costs a shared-stack tasklet one extra move of the value per wait, against
 // copying records back and forth with the stack and patching every pointer to them, which
 // would also move values byte by byte: wrong for types that point into themselves (a
 // libstdc++ std::string keeps a pointer to its own short buffer).
@@ -21,16 +21,30 @@ namespace tasklets::detail {
 
 namespace {
 
-// The record, then the value, in the tasklet's box: made on its first wait, kept for the
-// next (a tasklet that waits often allocates once), replaced if a value needs more room.
+// Where the value starts in the box: after the record, at the value's alignment.
+std::size_t value_offset(const transfer_ops* ops) noexcept {
+    return (sizeof(channel_waiter) + ops->align - 1) / ops->align * ops->align;
+}
+void* value_in_box(channel_waiter* w, const transfer_ops* ops) noexcept {
+    return reinterpret_cast<std::byte*>(w) + value_offset(ops);
+}
+
+// The record, then the value, in the tasklet's box: its inline one, or one made on its
+// first wait and kept for the next (a tasklet that waits often allocates once), replaced
+// if a value needs more room.
 struct off_stack_box {
     channel_waiter* record;
     void* value;
 
     off_stack_box(shared_stack_state& st, const transfer_ops* ops) {
         const std::size_t align = std::max(ops->align, alignof(channel_waiter));
-        const std::size_t offset = (sizeof(channel_waiter) + ops->align - 1) / ops->align * ops->align;
+        const std::size_t offset = value_offset(ops);
         const std::size_t size = offset + ops->size;
+        if (size <= sizeof(st.inline_box) && align <= alignof(shared_stack_state)) {
+            record = ::new (st.inline_box) channel_waiter{};
+            value = st.inline_box + offset;
+            return;
+        }
         if (st.box == nullptr || st.box_size < size || st.box_align < align) {
             void* fresh = ::operator new(size, std::align_val_t{align});  // may throw: nothing changed
             if (st.box) ::operator delete(st.box, std::align_val_t{st.box_align});
@@ -45,8 +59,16 @@ struct off_stack_box {
 
 }  // namespace
 
-void wait_off_stack(scheduler& s, channel_core* c, std::int8_t direction, void* transfer, bool is_exception,
-                    const transfer_ops* ops) {
+namespace {
+
+// wait_off_stack's parts. Its frame is copied out and in with the tasklet's other frames
+// whenever it must make room (core/shared_stacks.hpp), so only the record, the caller's
+// slot and the ops are kept across the park (32 bytes on x86-64); making the box and
+// emptying it run in calls of their own, off the stack while it is parked.
+
+// The record, filled in, and a send's value moved into the box.
+[[gnu::noinline]] channel_waiter* fill_box(scheduler& s, channel_core* c, std::int8_t direction, void* transfer,
+                                           bool is_exception, const transfer_ops* ops) {
     off_stack_box box(*s.current->shared, ops);
     channel_waiter* w = box.record;
     w->tasklet = s.current;
@@ -58,26 +80,45 @@ void wait_off_stack(scheduler& s, channel_core* c, std::int8_t direction, void* 
     // Never queued, so far: queue_push overwrites it, and a partner never touches it.
     w->next = w;
     if (direction == sending) ops->relocate(box.value, transfer);  // may throw: nothing changed yet
-    try {
-        block_on_records(s, w, 1);
-    } catch (...) {
-        // Sending: the box holds the value (not taken) or what a receiver left of it
-        // (taken, and then an exception came): either way it is ours to destroy.
-        // Receiving: a value is there only if a partner delivered one before the
-        // exception; a refusal before parking, or a kill or throw that took us off the
-        // channel (unblock_from_channel clears transfer), leaves none.
-        if (direction == sending || (w->next != w && w->transfer != nullptr)) ops->destroy(box.value);
-        throw;
-    }
-    if (direction == receiving) {
+    return w;
+}
+
+// The box's value after the wait ended: a received one moved to the caller; then what is
+// left destroyed (sending: what the receiver left; receiving: what we moved from).
+[[gnu::noinline]] void empty_box(channel_waiter* w, void* transfer, const transfer_ops* ops) {
+    void* const value = value_in_box(w, ops);
+    if (w->direction == receiving) {
         try {
-            ops->relocate(transfer, box.value);
+            ops->relocate(transfer, value);
         } catch (...) {
-            ops->destroy(box.value);
+            ops->destroy(value);
             throw;
         }
     }
-    ops->destroy(box.value);  // sending: what the receiver left; receiving: what we moved from
+    ops->destroy(value);
+}
+
+// The wait ended with an exception. Sending: the box holds the value (not taken) or what
+// a receiver left of it (taken, and then an exception came): either way it is ours to
+// destroy. Receiving: a value is there only if a partner delivered one before the
+// exception; a refusal before parking, or a kill or throw that took us off the channel
+// (unblock_from_channel clears transfer), leaves none.
+[[gnu::cold, gnu::noinline]] void abandon_box(channel_waiter* w, const transfer_ops* ops) noexcept {
+    if (w->direction == sending || (w->next != w && w->transfer != nullptr)) ops->destroy(value_in_box(w, ops));
+}
+
+}  // namespace
+
+void wait_off_stack(scheduler& s, channel_core* c, std::int8_t direction, void* transfer, bool is_exception,
+                    const transfer_ops* ops) {
+    channel_waiter* const w = fill_box(s, c, direction, transfer, is_exception, ops);
+    try {
+        block_on_records(*tls_scheduler, w, 1);  // s, read again rather than kept in the frame
+    } catch (...) {
+        abandon_box(w, ops);
+        throw;
+    }
+    empty_box(w, transfer, ops);
 }
 
 namespace {
