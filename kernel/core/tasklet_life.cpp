@@ -124,9 +124,11 @@ namespace {
 
 // tasklet_entry's parts. Its own frame stays under the tasklet's frames for the tasklet's
 // whole life, and a shared-stack tasklet copies it out and in at every park that needs it
-// (core/shared_stacks.hpp), so the entry keeps only what spans the body (the tasklet and
-// the escaped exception: 48 bytes on x86-64, against 144 with everything inline) and the
-// work after the body runs in calls of their own, whose frames appear only then.
+// (core/shared_stacks.hpp), so the entry keeps only the tasklet (16 bytes on x86-64,
+// against 144 with everything inline). An escaped exception waits in its thread's
+// scheduler (scheduler::escaped) between the handler and end_body; no other tasklet runs
+// in between. The work after the body runs in calls of their own, whose frames appear
+// only then.
 
 // Enters the body (inlined: it needs no more registers than the entry keeps anyway).
 [[gnu::always_inline]] inline void begin_body(scheduler& s, tasklet_impl* self) {
@@ -139,10 +141,20 @@ namespace {
     self->body->invoke();
 }
 
-// After the body: an escaped exception offered to the thread's error handler, the body's
-// destruction, and the tasklet's end.
-// `escaped` is the entry's (passed by reference: a by-value argument would be one more
-// slot in the entry's frame).
+// Inside tasklet_entry's handler: keeps the exception that escaped the body for end_body,
+// unless it is tasklet_exit (a kill, which ends the tasklet quietly). A migratable tasklet
+// may have moved meanwhile: its thread is read from the block (not from the thread_local,
+// whose address the compiler may keep).
+[[gnu::cold, gnu::noinline]] void keep_escaped(tasklet_impl* self) noexcept {
+    try {
+        throw;
+    } catch (const tasklet_exit&) {
+    } catch (...) {
+        self->home->escaped = std::current_exception();
+    }
+}
+
+// An escaped exception offered to the thread's error handler: null afterwards if handled.
 [[gnu::cold, gnu::noinline]] void offer_to_handler(tasklet_impl* self, std::exception_ptr& escaped) noexcept {
     trace_event_of(*self->home, trace_kind::escaped, self);
     if (!self->home->on_error) return;
@@ -157,38 +169,27 @@ namespace {
     }
 }
 
-[[noreturn, gnu::noinline]] void end_body(tasklet_impl* self, std::exception_ptr& escaped) noexcept {
+// After the body: an escaped exception offered to the handler, the body's destruction,
+// and the tasklet's end.
+[[noreturn, gnu::noinline]] void end_body(tasklet_impl* self) noexcept {
+    std::exception_ptr escaped = std::move(self->home->escaped);  // null unless keep_escaped kept one
     if (escaped) [[unlikely]] offer_to_handler(self, escaped);
     // The function and its bound arguments are destroyed here, on the tasklet's stack.
     self->body->~tasklet_body();
     self->body = nullptr;
-    // A migratable tasklet may have moved meanwhile: its thread is read again, from the
-    // block (not from the thread_local, whose address the compiler may keep).
     finish(*self->home, self, std::move(escaped));
-}
-
-// Inside tasklet_entry's handler: the exception that escaped the body, or null for
-// tasklet_exit (a kill, which ends the tasklet quietly).
-[[gnu::cold, gnu::noinline]] void escaped_from_body(std::exception_ptr& escaped) noexcept {
-    try {
-        throw;
-    } catch (const tasklet_exit&) {
-    } catch (...) {
-        escaped = std::current_exception();
-    }
 }
 
 // Every tasklet starts here, on its own stack, and never returns: exceptions stop here.
 void tasklet_entry(void*) noexcept {
     scheduler& s = *tls_scheduler;
     tasklet_impl* const self = s.current;
-    std::exception_ptr escaped;
     try {
         begin_body(s, self);
     } catch (...) {
-        escaped_from_body(escaped);
+        keep_escaped(self);
     }
-    end_body(self, escaped);
+    end_body(self);
 }
 
 }  // namespace
