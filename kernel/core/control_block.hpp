@@ -77,8 +77,9 @@ struct tasklet_impl {
     char* name = nullptr;             // owned, NUL-terminated; most tasklets have none
     void* cell_slab = nullptr;        // the slab of the cell this block lives in (null: allocated alone; core/cell_pool.hpp)
     scheduler* home = nullptr;        // its thread's scheduler; set before any other thread can see the block (core/thread_check.hpp), changed only by a migration, on the new thread, while no handle refers to it
-    // stack_shared only, and set by make_shared_mode: where its frames are kept, from its
-    // first run to its end. Read for no other kind, so spawning does not clear it.
+    // stack_shared only, and set by make_shared_mode (it points into this block's cell):
+    // where its frames are kept, from its spawn to its end; null once it has ended. Read for
+    // no other kind, so spawning does not clear it.
     shared_stack_state* shared;
 
     tasklet_impl() = default;

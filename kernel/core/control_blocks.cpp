@@ -70,18 +70,19 @@ void link_all(scheduler& s, tasklet_impl* t) noexcept {
     s.all = t;
 }
 
-unbound_tasklet allocate_tasklet(std::size_t body_size, std::size_t body_align, const tasklet_options& options) {
-    scheduler& s = sched();
+namespace {
+
+// A control block in a cell of `bytes` (it, the body, and what follows), its fields set.
+[[gnu::always_inline]] inline tasklet_impl* new_block(scheduler& s, std::size_t bytes, const tasklet_options& options,
+                                                      void*& slab) {
     const std::size_t stack_bytes = stack_bytes_for(s, options.stack_size);
-    const std::size_t offset = body_offset(body_align);
-    void* slab = nullptr;
     void* memory;
     std::uint64_t id;
     if (options.migratable) [[unlikely]] {
-        memory = cell_pool::allocate_alone(offset + body_size);
+        memory = cell_pool::allocate_alone(bytes);
         id = migrant_id();
     } else {
-        memory = s.cells.allocate(offset + body_size, slab);
+        memory = s.cells.allocate(bytes, slab);
         id = s.next_id++;
     }
     auto* t = ::new (memory) tasklet_impl;
@@ -92,26 +93,49 @@ unbound_tasklet allocate_tasklet(std::size_t body_size, std::size_t body_align, 
     t->id = id;
     t->stack_kind = options.migratable ? stack_alone : stack_pooled;
     t->next = t->prev = t;
-    // One test for both rare cases: thread_default is 0, and a thread whose default is
-    // shared, or an explicit mode, takes the careful way.
-    if (!options.name.empty() || (static_cast<unsigned>(options.stack) | s.shared_by_default)) [[unlikely]] {
-        try {
-            if (options.stack == stack_mode::shared || (options.stack == stack_mode::thread_default && s.shared_by_default)) {
-                if (options.migratable)
-                    throw std::invalid_argument(
-                        "tasklets: a shared-stack tasklet cannot be migratable: its frames belong to its "
-                        "thread's execution stack; give it stack_mode::dedicated to let it move");
-                make_shared_mode(s, t);
-            }
-            t->set_name(options.name);
-        } catch (...) {
-            t->~tasklet_impl();
-            s.cells.release(memory, slab);
-            throw;
+    return t;
+}
+
+// allocate_tasklet for a named tasklet, an explicit stack mode, or a thread whose default
+// is shared. A shared-stack tasklet's shared_stack_state follows its body in the same
+// cell: no allocation of its own, and no allocator header (16 bytes of every parked one).
+[[gnu::noinline]] unbound_tasklet allocate_carefully(scheduler& s, std::size_t offset, std::size_t body_size,
+                                                     const tasklet_options& options) {
+    const bool shared =
+        options.stack == stack_mode::shared || (options.stack == stack_mode::thread_default && s.shared_by_default);
+    const std::size_t state_at = (offset + body_size + alignof(shared_stack_state) - 1) & ~(alignof(shared_stack_state) - 1);
+    void* slab = nullptr;
+    tasklet_impl* t = new_block(s, shared ? state_at + sizeof(shared_stack_state) : offset + body_size, options, slab);
+    try {
+        if (shared) {
+            if (options.migratable)
+                throw std::invalid_argument(
+                    "tasklets: a shared-stack tasklet cannot be migratable: its frames belong to its "
+                    "thread's execution stack; give it stack_mode::dedicated to let it move");
+            make_shared_mode(s, t, reinterpret_cast<std::byte*>(t) + state_at);
         }
+        t->set_name(options.name);
+    } catch (...) {
+        t->~tasklet_impl();
+        s.cells.release(t, slab);
+        throw;
     }
     link_all(s, t);
-    return {t, static_cast<std::byte*>(memory) + offset};
+    return {t, reinterpret_cast<std::byte*>(t) + offset};
+}
+
+}  // namespace
+
+unbound_tasklet allocate_tasklet(std::size_t body_size, std::size_t body_align, const tasklet_options& options) {
+    scheduler& s = sched();
+    const std::size_t offset = body_offset(body_align);
+    // One test for every rare case: thread_default is 0.
+    if (!options.name.empty() || (static_cast<unsigned>(options.stack) | s.shared_by_default)) [[unlikely]]
+        return allocate_carefully(s, offset, body_size, options);
+    void* slab = nullptr;
+    tasklet_impl* t = new_block(s, offset + body_size, options, slab);
+    link_all(s, t);
+    return {t, reinterpret_cast<std::byte*>(t) + offset};
 }
 
 void tasklet_impl::set_name(std::string_view text) {

@@ -122,7 +122,7 @@ shared_stacks& shared_stacks_of(scheduler& s) {
 
 }  // namespace
 
-void make_shared_mode(scheduler& s, tasklet_impl* t) {
+void make_shared_mode(scheduler& s, tasklet_impl* t, void* state) {
     shared_stacks& sh = shared_stacks_of(s);
     if (t->stack.size > sh.stack_size)
         throw std::invalid_argument("tasklets: a shared-stack tasklet runs on its thread's execution stacks of " +
@@ -131,7 +131,7 @@ void make_shared_mode(scheduler& s, tasklet_impl* t) {
                                     "; give it stack_mode::dedicated, or raise default_stack_size() before the "
                                     "thread's first shared-stack tasklet");
     t->stack_kind = stack_shared;
-    t->shared = nullptr;  // until it first runs
+    t->shared = ::new (state) shared_stack_state;  // bound to an execution stack when it first runs
     t->block_trap = static_cast<std::uint8_t>(t->block_trap | trap_frames);
 }
 
@@ -142,7 +142,6 @@ void bind_to_shared_stack(scheduler& s, tasklet_impl* t) {
         e.region = s.stacks.allocate(sh.stack_size);
         instrument::open_for_copy(e.region.base, e.region.size);  // a pooled stack keeps its last user's poison
     }
-    t->shared = new shared_stack_state;  // the one throw left: nothing changed yet
     sh.next = (sh.next + 1) % shared_stacks::count;
     shared_stack_state& st = *t->shared;
     st.stack = &e;
@@ -159,7 +158,7 @@ void leave_shared_stack(scheduler& s, tasklet_impl* t) noexcept {
     if (st->stack->occupant == t) st->stack->occupant = nullptr;
     std::free(st->saved);
     if (st->box) ::operator delete(st->box, std::align_val_t{st->box_align});
-    delete st;
+    st->~shared_stack_state();  // its memory is the control block's cell
     t->shared = nullptr;
 }
 

@@ -65,9 +65,9 @@ struct shared_stacks {
     instrument::tasklet_state restorer_tools;
 };
 
-/// Per shared-stack tasklet, from its first run to its end (tasklet_impl::shared).
-/// 112 bytes, so that with the allocator's header it takes a 128-byte block: every parked
-/// tasklet has one (sizes fit 32 bits: a stack is far smaller than 4 GiB).
+/// Per shared-stack tasklet, from its spawn to its end (tasklet_impl::shared), in its
+/// control block's cell after the bound function (core/control_blocks.cpp). 112 bytes:
+/// every parked tasklet has one (sizes fit 32 bits: a stack is far smaller than 4 GiB).
 struct shared_stack_state {
     exec_stack* stack = nullptr;        // bound when it first runs
     void* resident_sp = nullptr;        // while out: its real stack pointer
@@ -83,16 +83,16 @@ struct shared_stack_state {
     // no allocator header (1,000,000 tasklets parked on channel<int>: 16 bytes each less).
     alignas(16) std::byte inline_box[64];
 };
-static_assert(sizeof(shared_stack_state) <= 112 || sizeof(void*) != 8, "shared_stack_state outgrew its 128-byte block");
+static_assert(sizeof(shared_stack_state) <= 112 || sizeof(void*) != 8, "shared_stack_state grew: every parked tasklet pays");
 
-/// Makes t (not yet spawned) a shared-stack tasklet (stack_kind). Throws
-/// std::invalid_argument if it asks for a stack larger than the thread's execution
-/// stacks, or what making them throws.
-void make_shared_mode(scheduler& s, tasklet_impl* t);
+/// Makes t (not yet spawned) a shared-stack tasklet (stack_kind), its shared_stack_state
+/// constructed at `state` (room in its cell). Throws std::invalid_argument if it asks for
+/// a stack larger than the thread's execution stacks, or what making them throws.
+void make_shared_mode(scheduler& s, tasklet_impl* t, void* state);
 
-/// start_tasklet() for a shared-stack tasklet: binds it to an execution stack and makes
-/// its shared_stack_state; its first frame is made by the restorer when it first runs.
-/// Throws, with nothing changed, if no stack or memory can be had.
+/// start_tasklet() for a shared-stack tasklet: binds it to an execution stack; its first
+/// frame is made by the restorer when it first runs. Throws, with nothing changed, if no
+/// stack can be had.
 void bind_to_shared_stack(scheduler& s, tasklet_impl* t);
 /// release_dead() for a shared-stack tasklet: it leaves its execution stack, and its
 /// shared_stack_state is freed.
