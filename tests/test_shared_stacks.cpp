@@ -8,7 +8,13 @@
 #include <tasklets/debug.hpp>
 #include <tasklets/tasklets.hpp>
 
+#if !defined(_WIN32)
+#include <fcntl.h>
+#include <unistd.h>
+#endif
+
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <thread>
 #include <stdexcept>
@@ -172,26 +178,132 @@ TEST_CASE("a shared-stack tasklet sleeps and wakes in deadline order", "[shared-
     CHECK(order == std::vector<int>{5, 4, 3, 2, 1, 0});
 }
 
-TEST_CASE("waits that keep records in the frame are refused in a shared-stack tasklet", "[shared-stacks]") {
-    shared_channel<int> a, b;
-    std::string message;
-    tasklet t = spawn(shared_options(), [&] {
-        auto ra = on_receive(a);
-        auto rb = on_receive(b);
-        try {
-            (void)select(ra, rb);
-        } catch (const state_error& e) {
-            message = e.what();
-        }
+TEST_CASE("a shared-stack tasklet's select over shared channels waits off its stack for partners on another thread",
+          "[shared-stacks][threads]") {
+    // Nine selecting tasklets on this thread's four execution stacks, all parked (and so
+    // copied out) before the other thread serves four receive cases and five send cases.
+    shared_channel<std::string> in, out;
+    std::vector<std::string> log;
+    std::vector<tasklet> ts;
+    for (int i = 0; i < 9; ++i)
+        ts.push_back(spawn(shared_options(), [&, i] {
+            auto r = on_receive(in);
+            auto w = on_send(out, "agent " + std::to_string(i) + " with a name too long for a short string");
+            const select_result got = select(r, w);
+            if (got.index == 0)
+                log.push_back("received " + *r.value() + ", kept " + w.value().value_or("nothing"));
+            else
+                log.push_back("sent, left " + std::to_string(w.value().has_value()));
+        }));
+    schedule();  // each runs until it parks
+    for (const tasklet& t : ts) REQUIRE(t.blocked());
+    std::vector<std::string> taken;
+    std::thread other([&] {
+        for (int i = 0; i < 4; ++i) in.send("value " + std::to_string(i) + " long enough to live on the heap");
+        for (int i = 0; i < 5; ++i) taken.push_back(out.receive());
     });
     run();
-    CHECK(message ==
-          "tasklets: a select over shared channels keeps its wait record in the waiting tasklet's frame, and a "
-          "shared-stack tasklet's frames are copied out while it waits; it is not available to stack_mode::shared "
-          "tasklets yet: give this tasklet stack_mode::dedicated (docs/shared-stacks.md)");
-    CHECK(a.balance() == 0);
-    CHECK(b.balance() == 0);
+    other.join();
+    REQUIRE(log.size() == 9);
+    std::vector<std::string> received, sent;
+    for (const std::string& line : log) (line.rfind("received", 0) == 0 ? received : sent).push_back(line);
+    REQUIRE(received.size() == 4);
+    REQUIRE(sent.size() == 5);
+    for (const std::string& line : sent) CHECK(line == "sent, left 0");  // the receiver took the value
+    // Each receiver got one of the four values and kept its own name (it came back from the
+    // heap); each name the other thread took is a different agent's.
+    std::vector<std::string> values;
+    for (const std::string& line : received) {
+        const std::size_t kept = line.find(", kept agent ");
+        REQUIRE(kept != std::string::npos);
+        values.push_back(line.substr(9, kept - 9));
+        CHECK(line.substr(kept + 7).find(" with a name too long for a short string") != std::string::npos);
+    }
+    std::sort(values.begin(), values.end());
+    for (int i = 0; i < 4; ++i)
+        CHECK(values[static_cast<std::size_t>(i)] == "value " + std::to_string(i) + " long enough to live on the heap");
+    std::sort(taken.begin(), taken.end());
+    CHECK(std::unique(taken.begin(), taken.end()) == taken.end());
+    for (const std::string& name : taken) CHECK(name.find(" with a name too long for a short string") != std::string::npos);
+    CHECK(in.balance() == 0);
+    CHECK(out.balance() == 0);
 }
+
+TEST_CASE("a shared-stack tasklet's select over shared channels times out or is killed, and its send values come back",
+          "[shared-stacks]") {
+    const int before = counted::alive;
+    shared_channel<counted> nobody_receives, nobody_sends;
+    std::vector<std::string> log;
+    std::vector<tasklet> ts;
+    for (int i = 0; i < 9; ++i)
+        ts.push_back(spawn(shared_options(), [&, i] {
+            auto r = on_receive(nobody_sends);
+            auto w = on_send(nobody_receives, counted("offer " + std::to_string(i) + " long enough to live on the heap"));
+            if (i % 2 == 0) {  // the even ones wait a millisecond, the odd ones until they are killed
+                const select_result got = select(r, w, deadline(std::chrono::milliseconds(1)));
+                log.push_back(std::to_string(i) + (got.timed_out ? " timed out, kept " : " woke, kept ") +
+                              (w.value() ? w.value()->text : "nothing"));
+            } else {
+                (void)select(r, w);
+            }
+        }));
+    schedule();
+    for (const tasklet& t : ts) REQUIRE(t.blocked());
+    CHECK(counted::alive == before + 18);  // each offer on the heap while it waits, and its case's moved-from shell
+    for (int i = 1; i < 9; i += 2) ts[static_cast<std::size_t>(i)].kill();
+    run();
+    std::sort(log.begin(), log.end());
+    CHECK(log == std::vector<std::string>{"0 timed out, kept offer 0 long enough to live on the heap",
+                                          "2 timed out, kept offer 2 long enough to live on the heap",
+                                          "4 timed out, kept offer 4 long enough to live on the heap",
+                                          "6 timed out, kept offer 6 long enough to live on the heap",
+                                          "8 timed out, kept offer 8 long enough to live on the heap"});
+    CHECK(counted::alive == before);  // nothing lost, nothing left over
+    CHECK(nobody_receives.balance() == 0);
+    CHECK(nobody_sends.balance() == 0);
+}
+
+TEST_CASE("shared-stack tasklets run blocking calls on helper threads, copied out while they wait",
+          "[shared-stacks][blocking]") {
+    std::vector<int> squares(9, -1);
+    std::vector<tasklet> ts;
+    for (int i = 0; i < 9; ++i)
+        ts.push_back(spawn(shared_options(), [&, i] {
+            squares[static_cast<std::size_t>(i)] = run_blocking([i] { return i * i; });
+        }));
+    schedule();  // all nine wait for their helpers at once
+    for (const tasklet& t : ts) CHECK((t.blocked() || !t.alive()));
+    run();
+    for (int i = 0; i < 9; ++i) CHECK(squares[static_cast<std::size_t>(i)] == i * i);
+}
+
+#if !defined(_WIN32)  // file I/O needs an IOCP reactor on Windows (tests/windows/tests.cmake)
+TEST_CASE("shared-stack tasklets read files into buffers in their frames, copied out while they wait",
+          "[shared-stacks][files]") {
+    // Files go to io_uring or to helper threads (the epoll backend): either way the waiting
+    // tasklet's record is on the heap, and its buffer is written after it is back in.
+    const std::string path = "/tmp/tasklets-shared-stacks-" + std::to_string(::getpid());
+    std::string contents;
+    for (int i = 0; i < 9; ++i) contents += "block " + std::to_string(i) + " of nine.";  // 16 bytes each
+    REQUIRE(contents.size() == 9 * 16);
+    {
+        fs::file f = fs::file::open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        f.write_at(contents.data(), contents.size(), 0);
+    }
+    std::vector<std::string> blocks(9);
+    std::vector<tasklet> ts;
+    for (int i = 0; i < 9; ++i)
+        ts.push_back(spawn(shared_options(), [&, i] {
+            fs::file f = fs::file::open(path);
+            char buf[16];
+            const std::size_t got = f.read_at(buf, sizeof buf, static_cast<std::uint64_t>(i) * 16);
+            blocks[static_cast<std::size_t>(i)] = std::string(buf, got);
+        }));
+    run();
+    ::unlink(path.c_str());
+    for (int i = 0; i < 9; ++i) CHECK(blocks[static_cast<std::size_t>(i)] == "block " + std::to_string(i) + " of nine.");
+}
+#endif
 
 TEST_CASE("shared-stack tasklets wait on shared channels for partners on another thread", "[shared-stacks][threads]") {
     // Nine receivers and nine senders on this thread's four execution stacks, all copied out

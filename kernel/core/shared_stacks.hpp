@@ -32,10 +32,11 @@
 // What points into a parked tasklet's frames must not be used while it is out. The
 // kernel's own records are kept off the stack for these tasklets: channel waits and
 // selects use a heap box (channels/off_stack_wait.cpp), timer and epoll I/O waits a heap
-// io_wait, timeouts a heap timer (io/channel_timeouts.cpp), shared channels a heap wait
-// and value (threads/shared_channel.cpp). The waits that still keep records in the frame
-// (a select over shared channels, io_uring, the thread inbox) refuse to run in a
-// shared-stack tasklet (check_wait) rather than go wrong.
+// io_wait, timeouts a heap timer (io/channel_timeouts.cpp), shared channels and selects
+// over them a heap wait, records and values (threads/shared_channel.cpp,
+// shared_select.cpp), io_uring requests and helper-thread calls a heap record
+// (io/reactor_uring.cpp, io/reactor.cpp). Every wait a tasklet can make is covered; a wait
+// that kept its record in the frame would be refused (check_wait) rather than go wrong.
 #pragma once
 
 #include "core/scheduler.hpp"

@@ -346,7 +346,13 @@ void reactor::cancel_helper_wait(event_wait* self) noexcept {
 
 int reactor::wait_for_helper(helper_ticket& t, std::int64_t deadline) {
     if (deadline != no_deadline && deadline <= now()) return ETIMEDOUT;  // nothing was waited for
-    helper_wait w;
+    // The record lives in the frame, or on the heap for a shared-stack tasklet, whose frame
+    // is copied out while it waits (core/shared_stacks.hpp).
+    std::unique_ptr<helper_wait> on_heap;
+    helper_wait in_frame;
+    if (s_->current->stack_kind == stack_shared) [[unlikely]] on_heap = std::make_unique<helper_wait>();
+    helper_wait& w = on_heap ? *on_heap : in_frame;
+    w.off_stack = on_heap != nullptr;
     w.cancel = &cancel_helper_wait;
     w.ticket = &t;
     t.waiter = &w;

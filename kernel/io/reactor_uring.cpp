@@ -375,7 +375,15 @@ struct op_wait : io_wait {
 
 int reactor::ring_wait(uring_op* op, std::int64_t deadline, void* copy_to, std::size_t copy_size) {
     scheduler& s = *s_;
-    op_wait w;
+    // The record lives in the frame, or on the heap for a shared-stack tasklet, whose frame
+    // is copied out while it waits (core/shared_stacks.hpp); the kernel reads and writes the
+    // op's own buffer, and copy_to is written after the wake, with the frames back in.
+    std::unique_ptr<op_wait> on_heap;
+    op_wait in_frame;
+    // If this throws, op has no waiter, and its completion frees it.
+    if (s.current->stack_kind == stack_shared) [[unlikely]] on_heap = std::make_unique<op_wait>();
+    op_wait& w = on_heap ? *on_heap : in_frame;
+    w.off_stack = on_heap != nullptr;
     // Ownership of the record: while `op->waiter` is set, the waiting tasklet frees it (its
     // `leave` below, also when it is killed); after that, the completion does.
     w.cancel = [](event_wait* self) noexcept {

@@ -6,7 +6,8 @@
 // A blocked operation is one shared_wait — an io_wait of its tasklet's own reactor, which
 // parks it (reactor::wait_for_mail) and keeps its thread asleep rather than reporting a
 // deadlock — and one shared_record per channel it waits on: one for a send or receive, one
-// per case for a select. Both live in the waiting tasklet's frame. A record sits in its
+// per case for a select. Both live in the waiting tasklet's frame (for a shared-stack
+// tasklet, whose frames are copied out while it waits, on the heap). A record sits in its
 // channel's queue, under the channel's mutex. A wait ends in one of four ways, which race
 // when they come from different threads:
 //
@@ -80,7 +81,7 @@ struct shared_wait : io_wait {
     int outcome = 0;                 // set by the claimer before the wake: 0 served, EPIPE dropped
     thread_inbox* inbox = nullptr;   // the waiter's thread's: its reactor, which the wait holds, keeps it open
     scheduler* home = nullptr;
-    shared_record own;               // the record of a send or receive (a select's are in its frame)
+    shared_record own;               // the record of a send or receive (a select's are in its frame, or on the heap)
 };
 
 struct shared_core {

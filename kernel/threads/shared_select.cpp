@@ -93,6 +93,63 @@ bool perform_ready(scheduler& s, const select_case* cases, std::uint32_t count, 
     }
 }
 
+// A shared-stack tasklet's select: its frame is copied out while it waits, and partners
+// on any thread reach the wait, the records and the values then, so all three go on the
+// heap. Send values are moved in before it parks; after it, the chosen receive's value is
+// moved out and every send value no receiver took is moved back. Shared channels' moves
+// cannot throw (shared_relocate_fn), so neither can this settling.
+class off_stack_select {
+public:
+    off_stack_select(const select_case* cases, std::uint32_t count)
+        : cases_(cases), count_(count), wait_(std::make_unique<shared_wait>()),
+          records_(std::make_unique<shared_record[]>(count)), slots_(std::make_unique<void*[]>(count)) {
+        wait_->off_stack = true;
+        for (std::uint32_t i = 0; i < count; ++i) {
+            const shared_core* c = cases[i].shared;
+            slots_[i] = ::operator new(c->size, std::align_val_t{c->align});  // may throw: the destructor frees the rest
+            made_ = i + 1;
+        }
+        for (std::uint32_t i = 0; i < count; ++i)
+            if (cases[i].direction == sending) cases[i].shared->relocate(slots_[i], cases[i].transfer);
+    }
+    ~off_stack_select() {
+        for (std::uint32_t i = 0; i < made_; ++i)
+            ::operator delete(slots_[i], std::align_val_t{cases_[i].shared->align});
+    }
+    off_stack_select(const off_stack_select&) = delete;
+    off_stack_select& operator=(const off_stack_select&) = delete;
+
+    shared_wait& wait() noexcept { return *wait_; }
+    shared_record* records() noexcept { return records_.get(); }
+    void* slot(std::uint32_t i) noexcept { return slots_[i]; }
+
+    /// The wait is over; case `chosen` was served (a partner's value came or went), or
+    /// none was (select_none: a timeout, a close, a kill before any partner).
+    void settle(std::uint32_t chosen) noexcept {
+        for (std::uint32_t i = 0; i < count_; ++i) {
+            shared_core* c = cases_[i].shared;
+            if (cases_[i].direction == sending) {
+                if (i != chosen) {
+                    c->destroy(cases_[i].transfer);  // moved from, above
+                    c->relocate(cases_[i].transfer, slots_[i]);
+                }
+                c->destroy(slots_[i]);  // the value moved back, or what the receiver left
+            } else if (i == chosen) {
+                c->relocate(cases_[i].transfer, slots_[i]);
+                c->destroy(slots_[i]);
+            }
+        }
+    }
+
+private:
+    const select_case* cases_;
+    std::uint32_t count_;
+    std::uint32_t made_ = 0;
+    std::unique_ptr<shared_wait> wait_;
+    std::unique_ptr<shared_record[]> records_;
+    std::unique_ptr<void*[]> slots_;
+};
+
 }  // namespace
 
 void shared_select(const select_case* cases, std::uint32_t count, bool has_default, std::int64_t deadline,
@@ -104,8 +161,13 @@ void shared_select(const select_case* cases, std::uint32_t count, bool has_defau
     reactor& r = get_reactor(s);
     thread_inbox* inbox = r.inbox_here();  // may throw (eventfd): before anything changes
 
-    per_case<shared_record> records(count);
-    shared_wait w;
+    // A dedicated stack's wait and records live in this frame; a shared-stack tasklet's on
+    // the heap (made under the locks, once no case is ready: moving its send values in
+    // must come after that check).
+    per_case<shared_record> in_frame(s.current->stack_kind == stack_shared ? 0 : count);
+    shared_wait frame_wait;
+    std::unique_ptr<off_stack_select> off;
+    shared_wait* w = &frame_wait;
     {
         lock_all locks(cases, count);
         if (perform_ready(s, cases, count, out)) return;
@@ -113,41 +175,56 @@ void shared_select(const select_case* cases, std::uint32_t count, bool has_defau
             out.index = count;
             return;
         }
-        if (s.current->block_trap) check_wait(s.current, true, "a select over shared channels");
+        if (s.current->block_trap) check_wait(s.current, false, "a select over shared channels");  // a user's block trap
         if (deadline != no_deadline && deadline <= r.now()) {
             out.index = count;
             return;
         }
-        prepare_wait(w, inbox, s, records.items, count);
+        shared_record* records = in_frame.items;
+        if (s.current->stack_kind == stack_shared) {
+            off = std::make_unique<off_stack_select>(cases, count);  // may throw: nothing queued yet
+            w = &off->wait();
+            records = off->records();
+        }
+        prepare_wait(*w, inbox, s, records, count);
         for (std::uint32_t i = 0; i < count; ++i) {
-            shared_record& rec = records.items[i];
-            rec.wait = &w;
+            shared_record& rec = records[i];
+            rec.wait = w;
             rec.channel = cases[i].shared;
-            rec.transfer = cases[i].transfer;
+            rec.transfer = off ? off->slot(i) : cases[i].transfer;
             rec.direction = cases[i].direction;
             rec.case_index = i;
             enqueue(rec.channel, &rec);
         }
     }
+    // The case a partner served, once the wait is over (select_none if none was): the
+    // winner's index, unless a close claimed it (then no value came or went).
+    auto served = [&]() noexcept {
+        const std::uint32_t by = w->winner.load(std::memory_order_relaxed);  // this thread's: the wake ordered it
+        return by < count && w->outcome == 0 ? by : select_none;
+    };
     // The cases hold handles to their channels, so the cores outlive the records (unlike
     // send/receive, no reference is taken) and no drop can end this wait.
     int result;
     try {
-        result = r.wait_for_mail(w, deadline);
+        result = r.wait_for_mail(*w, deadline);
     } catch (...) {
         // Killed or thrown into. If a partner had completed a case first, that case keeps
         // its effect (select.hpp completes it): a received value is not lost.
-        leave_queues(&w);
-        const std::uint32_t by = w.winner.load(std::memory_order_relaxed);
+        leave_queues(w);
+        const std::uint32_t by = w->winner.load(std::memory_order_relaxed);
         if (by < count) out.index = by;
+        if (off) off->settle(served());
         throw;
     }
     if (result == ETIMEDOUT) {  // the timer took the records off already
         out.index = count;
+        if (off) off->settle(select_none);
         return;
     }
-    leave_queues(&w);
-    out.index = w.winner.load(std::memory_order_relaxed);  // this thread's: the wake ordered it
+    leave_queues(w);
+    out.index = w->winner.load(std::memory_order_relaxed);  // this thread's: the wake ordered it
+    if (off) off->settle(served());
 }
 
 }  // namespace tasklets::detail
