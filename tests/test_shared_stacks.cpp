@@ -72,6 +72,35 @@ TEST_CASE("shared-stack tasklets that share execution stacks take turns with the
     CHECK(order == expected);
 }
 
+TEST_CASE("frames parked in channel waits come back intact around the waiter slot they leave out", "[shared-stacks]") {
+    // A channel wait of a shared-stack tasklet keeps its record off the stack, so the caller's
+    // waiter slot is skipped when its frames are copied out and in: what lies below and
+    // above it in the frame must come back exactly. Nine receivers on four execution stacks,
+    // each with a frame-local pattern around its receive; then as many senders.
+    channel<int> ch;
+    std::vector<std::string> log;
+    std::vector<tasklet> ts;
+    for (int who = 0; who < 9; ++who)
+        ts.push_back(spawn(shared_options(), [&, who] {
+            volatile std::uint32_t before[24];
+            for (std::uint32_t i = 0; i < 24; ++i) before[i] = static_cast<std::uint32_t>(who) * 100u + i;
+            const int got = ch.receive();
+            bool intact = true;
+            for (std::uint32_t i = 0; i < 24; ++i) intact &= before[i] == static_cast<std::uint32_t>(who) * 100u + i;
+            log.push_back(std::to_string(who) + " got " + std::to_string(got) + (intact ? ", frame intact" : ", frame damaged"));
+            std::vector<int> unused(8, who);  // a later call, over whatever the slot held
+            (void)unused;
+        }));
+    run();
+    for (const tasklet& t : ts) REQUIRE(t.blocked());
+    for (int i = 0; i < 9; ++i) CHECK(stack_depth(ts[static_cast<std::size_t>(i)]) > 0);
+    for (int v = 0; v < 9; ++v) ch.send(100 + v);  // receivers are served in FIFO order
+    run();
+    std::vector<std::string> expected;
+    for (int who = 0; who < 9; ++who) expected.push_back(std::to_string(who) + " got " + std::to_string(100 + who) + ", frame intact");
+    CHECK(log == expected);
+}
+
 TEST_CASE("a value that points into itself crosses an off-stack channel wait intact", "[shared-stacks]") {
     // libstdc++'s std::string keeps a pointer to its own short buffer: a byte copy of it
     // would be wrong. Both directions wait: the receivers first, then the senders.

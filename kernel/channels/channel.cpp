@@ -116,7 +116,7 @@ inline channel_waiter* record_in(waiter_slot* slot, tasklet_impl* self, channel_
     tasklet_impl* self = s.current;
     if (self->block_trap & trap_user) throw_state_error("this tasklet does not like to be blocked.");
     if (c->closing) throw channel_closed_error("Send/receive operation on a closed channel");
-    if (self->block_trap & trap_frames) return wait_off_stack(s, c, direction, transfer, is_exception, ops);
+    if (self->block_trap & trap_frames) return wait_off_stack(c, direction, transfer, is_exception, ops, slot);
     block_on_records(s, record_in(slot, self, c, direction, transfer, is_exception), 1);
 }
 

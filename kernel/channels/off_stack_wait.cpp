@@ -13,6 +13,7 @@
 #include <tasklets/errors.hpp>
 
 #include <algorithm>
+#include <bit>
 #include <exception>
 #include <vector>
 #include <new>
@@ -45,12 +46,12 @@ struct off_stack_box {
             value = st.inline_box + offset;
             return;
         }
-        if (st.box == nullptr || st.box_size < size || st.box_align < align) {
+        if (st.box == nullptr || st.box_size < size || (std::size_t{1} << st.box_align_shift) < align) {
             void* fresh = ::operator new(size, std::align_val_t{align});  // may throw: nothing changed
-            if (st.box) ::operator delete(st.box, std::align_val_t{st.box_align});
+            if (st.box) ::operator delete(st.box, std::align_val_t{std::size_t{1} << st.box_align_shift});
             st.box = fresh;
             st.box_size = static_cast<std::uint32_t>(size);
-            st.box_align = static_cast<std::uint16_t>(align);
+            st.box_align_shift = static_cast<std::uint8_t>(std::countr_zero(align));
         }
         record = ::new (st.box) channel_waiter{};
         value = static_cast<std::byte*>(st.box) + offset;
@@ -68,7 +69,7 @@ namespace {
 
 // The record, filled in, and a send's value moved into the box.
 [[gnu::noinline]] channel_waiter* fill_box(scheduler& s, channel_core* c, std::int8_t direction, void* transfer,
-                                           bool is_exception, const transfer_ops* ops) {
+                                           bool is_exception, const transfer_ops* ops, const waiter_slot* slot) {
     off_stack_box box(*s.current->shared, ops);
     channel_waiter* w = box.record;
     w->tasklet = s.current;
@@ -80,12 +81,14 @@ namespace {
     // Never queued, so far: queue_push overwrites it, and a partner never touches it.
     w->next = w;
     if (direction == sending) ops->relocate(box.value, transfer);  // may throw: nothing changed yet
+    note_hole(s.current, slot);
     return w;
 }
 
 // The box's value after the wait ended: a received one moved to the caller; then what is
 // left destroyed (sending: what the receiver left; receiving: what we moved from).
 [[gnu::noinline]] void empty_box(channel_waiter* w, void* transfer, const transfer_ops* ops) {
+    forget_hole(w->tasklet);
     void* const value = value_in_box(w, ops);
     if (w->direction == receiving) {
         try {
@@ -104,16 +107,17 @@ namespace {
 // exception; a refusal before parking, or a kill or throw that took us off the channel
 // (unblock_from_channel clears transfer), leaves none.
 [[gnu::cold, gnu::noinline]] void abandon_box(channel_waiter* w, const transfer_ops* ops) noexcept {
+    forget_hole(w->tasklet);
     if (w->direction == sending || (w->next != w && w->transfer != nullptr)) ops->destroy(value_in_box(w, ops));
 }
 
 }  // namespace
 
-void wait_off_stack(scheduler& s, channel_core* c, std::int8_t direction, void* transfer, bool is_exception,
-                    const transfer_ops* ops) {
-    channel_waiter* const w = fill_box(s, c, direction, transfer, is_exception, ops);
+void wait_off_stack(channel_core* c, std::int8_t direction, void* transfer, bool is_exception, const transfer_ops* ops,
+                    const waiter_slot* slot) {
+    channel_waiter* const w = fill_box(*tls_scheduler, c, direction, transfer, is_exception, ops, slot);
     try {
-        block_on_records(*tls_scheduler, w, 1);  // s, read again rather than kept in the frame
+        block_on_records(*tls_scheduler, w, 1);  // the scheduler read again rather than kept in the frame
     } catch (...) {
         abandon_box(w, ops);
         throw;

@@ -15,8 +15,10 @@ namespace tasklets::detail {
 /// if `is_exception`) into the box first; receiving moves the value from the box into
 /// `transfer` after the wake. Throws what block_on_records() throws; a value that came
 /// for a receive that then fails is destroyed, never leaked.
-void wait_off_stack(scheduler& s, channel_core* c, std::int8_t direction, void* transfer, bool is_exception,
-                    const transfer_ops* ops);
+/// `slot` is the caller's waiter_slot, unused here: copying the parked tasklet out and in
+/// skips it (core/shared_stacks.hpp, note_hole).
+void wait_off_stack(channel_core* c, std::int8_t direction, void* transfer, bool is_exception, const transfer_ops* ops,
+                    const waiter_slot* slot);
 
 /// select_block() for a shared-stack tasklet: the select's records, the index a partner
 /// writes and every case's value live in one heap box while it waits. Send values are

@@ -8,6 +8,8 @@
 #include "core/throw_into.hpp"
 #include "kernel_switch.h"
 
+#include <tasklets/channel.hpp>
+
 #include <tasklets/errors.hpp>
 #include <tasklets/stack.hpp>
 
@@ -23,21 +25,39 @@ namespace {
 
 std::byte* top_of(const exec_stack& e) noexcept { return e.region.start(); }
 
-// Copies the parked occupant o's live part into its buffer; o is out afterwards.
+// The unused waiter slot (shared_stack_state::hole) of a live part [sp, top), or null if
+// there is none in it. The same at copying out and in: `hole` does not change meanwhile.
+std::byte* hole_in(const shared_stack_state& st, std::byte* sp, std::byte* top) noexcept {
+    if (st.hole == 0) return nullptr;
+    std::byte* const at = top - st.hole;
+    return at >= sp && st.hole >= sizeof(waiter_slot) ? at : nullptr;
+}
+
+// Copies the parked occupant o's live part into its buffer, but for an unused waiter slot;
+// o is out afterwards.
 void copy_out(shared_stacks& sh, exec_stack& e, tasklet_impl* o) noexcept {
     shared_stack_state& st = *o->shared;
     auto* sp = static_cast<std::byte*>(o->sp);
-    const std::size_t n = static_cast<std::size_t>(top_of(e) - sp);
-    const std::size_t need = n + instrument::shadow_bytes(n);
+    std::byte* const top = top_of(e);
+    const std::size_t n = static_cast<std::size_t>(top - sp);
+    std::byte* const hole = hole_in(st, sp, top);
+    const std::size_t kept = hole ? n - sizeof(waiter_slot) : n;
+    const std::size_t need = kept + instrument::shadow_bytes(n);
     if (need > st.saved_capacity) {
         std::free(st.saved);
         st.saved = static_cast<std::byte*>(std::malloc(need));
         if (st.saved == nullptr) fatal_misuse("out of memory copying a shared-stack tasklet's frames out");
         st.saved_capacity = static_cast<std::uint32_t>(need);
     }
-    instrument::take_shadow(sp, n, reinterpret_cast<unsigned char*>(st.saved + n));
-    std::memcpy(st.saved, sp, n);
-    st.saved_size = static_cast<std::uint32_t>(n);
+    instrument::take_shadow(sp, n, reinterpret_cast<unsigned char*>(st.saved + kept));  // ASan: no hole, kept == n
+    if (hole) {
+        const std::size_t below = static_cast<std::size_t>(hole - sp);
+        std::memcpy(st.saved, sp, below);
+        std::memcpy(st.saved + below, hole + sizeof(waiter_slot), kept - below);
+    } else {
+        std::memcpy(st.saved, sp, n);
+    }
+    st.saved_size = static_cast<std::uint32_t>(kept);
     st.resident_sp = sp;
     st.out = true;
     o->sp = sh.restorer_sp;
@@ -51,11 +71,20 @@ void copy_in(exec_stack& e, tasklet_impl* t) noexcept {
         instrument::open_for_copy(e.region.base, e.region.size);
         t->sp = first_frame(t, e.region);
     } else {
-        const std::size_t n = st.saved_size;
-        instrument::open_for_copy(st.resident_sp, n);
-        std::memcpy(st.resident_sp, st.saved, n);
-        instrument::give_shadow(st.resident_sp, n, reinterpret_cast<unsigned char*>(st.saved + n));
-        t->sp = st.resident_sp;
+        auto* sp = static_cast<std::byte*>(st.resident_sp);
+        std::byte* const top = top_of(e);
+        const std::size_t n = static_cast<std::size_t>(top - sp);
+        const std::size_t kept = st.saved_size;
+        instrument::open_for_copy(sp, n);
+        if (std::byte* const hole = hole_in(st, sp, top)) {
+            const std::size_t below = static_cast<std::size_t>(hole - sp);
+            std::memcpy(sp, st.saved, below);
+            std::memcpy(hole + sizeof(waiter_slot), st.saved + below, kept - below);
+        } else {
+            std::memcpy(sp, st.saved, n);
+        }
+        instrument::give_shadow(sp, n, reinterpret_cast<unsigned char*>(st.saved + kept));
+        t->sp = sp;
     }
     st.out = false;
     instrument::stack_bounds(t->tools, e.region.base, e.region.size);
@@ -157,7 +186,7 @@ void leave_shared_stack(scheduler& s, tasklet_impl* t) noexcept {
     shared_stack_state* st = t->shared;
     if (st->stack->occupant == t) st->stack->occupant = nullptr;
     std::free(st->saved);
-    if (st->box) ::operator delete(st->box, std::align_val_t{st->box_align});
+    if (st->box) ::operator delete(st->box, std::align_val_t{std::size_t{1} << st->box_align_shift});
     st->~shared_stack_state();  // its memory is the control block's cell
     t->shared = nullptr;
 }
@@ -170,8 +199,18 @@ void restorer_arrived(scheduler& s) noexcept {
 std::size_t shared_stack_depth(const tasklet_impl* t) noexcept {
     if (t->shared == nullptr || t->awaiting_entry) return 0;
     const shared_stack_state& st = *t->shared;
-    if (st.out) return st.saved_size;
-    return static_cast<std::size_t>(top_of(*st.stack) - static_cast<const std::byte*>(t->sp));
+    const void* sp = st.out ? st.resident_sp : t->sp;
+    return static_cast<std::size_t>(top_of(*st.stack) - static_cast<const std::byte*>(sp));
+}
+
+void note_hole(tasklet_impl* t, const void* slot) noexcept {
+    if constexpr (instrument::copies_shadow) return;  // the shadow is kept for whole parts
+    shared_stack_state& st = *t->shared;
+    const auto top = reinterpret_cast<std::uintptr_t>(top_of(*st.stack));
+    const auto at = reinterpret_cast<std::uintptr_t>(slot);
+    const auto base = reinterpret_cast<std::uintptr_t>(st.stack->region.base);
+    // In this stack (not, say, a fake frame of a sanitizer), and within 64 KiB of the top.
+    st.hole = at >= base && at < top && top - at <= 0xFFFF ? static_cast<std::uint16_t>(top - at) : 0;
 }
 
 void check_wait(const tasklet_impl* t, bool record_in_frame, const char* operation) {

@@ -74,11 +74,16 @@ struct shared_stack_state {
     void* resident_sp = nullptr;        // while out: its real stack pointer
     std::byte* saved = nullptr;         // while out: [resident_sp, stack top) (+ ASan shadow)
     void* box = nullptr;                // its channel waits' box when inline_box is too small (channels/off_stack_wait.cpp), kept for the next
-    std::uint32_t saved_size = 0;
+    std::uint32_t saved_size = 0;       // bytes in `saved`: the live part but for the hole
     std::uint32_t saved_capacity = 0;   // the buffer is kept while it runs, for its next park
     std::uint32_t box_size = 0;
-    std::uint16_t box_align = 0;
+    std::uint8_t box_align_shift = 0;   // the heap box's alignment: 1 << this
     bool out = true;                    // its frames are not on the execution stack
+    // While it waits on a channel: where, in bytes below the stack's top, the caller's
+    // waiter_slot lies (include/tasklets/channel.hpp), which the off-stack wait leaves
+    // unused; copying out and in skip it. 0: none (not waiting, too deep, or ASan, whose
+    // shadow bytes travel with the whole live part).
+    std::uint16_t hole = 0;
     // The box of a wait whose value takes 8 bytes or less (a channel_waiter, then the
     // value): most channels' values, and then the box costs no allocation of its own and
     // no allocator header (1,000,000 tasklets parked on channel<int>: 16 bytes each less).
@@ -103,8 +108,15 @@ void leave_shared_stack(scheduler& s, tasklet_impl* t) noexcept;
 /// about to bring it in. Finishes the sanitizer's switch and frees a dead tasklet's stack.
 void restorer_arrived(scheduler& s) noexcept;
 
-/// Bytes of t's frames: its copied-out part while out, else top - sp. 0 if never run.
+/// Bytes of t's frames, from its stack pointer to the top, copied out or in place. 0 if
+/// never run.
 std::size_t shared_stack_depth(const tasklet_impl* t) noexcept;
+
+/// t (running) is about to wait on a channel with its record off the stack, so the
+/// waiter_slot its caller reserved (`slot`) stays unused: while t is parked, copying out
+/// and in skip it (shared_stack_state::hole). forget_hole when the wait is over.
+void note_hole(tasklet_impl* t, const void* slot) noexcept;
+inline void forget_hole(tasklet_impl* t) noexcept { t->shared->hole = 0; }
 
 /// Before a wait whose record others reach, when t->block_trap is set: throws state_error
 /// for a user's block trap, or for a shared-stack tasklet whose wait keeps its record in

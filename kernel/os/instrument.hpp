@@ -148,6 +148,15 @@ inline void restorer_leaves(tasklet_state& restorer, tasklet_state& to) noexcept
     (void)restorer, (void)to;
 }
 
+/// Do copied-out stack parts carry their ASan shadow (take_shadow, give_shadow)? Then they
+/// are copied whole: the shadow is kept for the whole part.
+inline constexpr bool copies_shadow =
+#if TASKLETS_ASAN
+    true;
+#else
+    false;
+#endif
+
 /// Extra bytes a copied-out stack part of n bytes needs for its ASan shadow.
 inline std::size_t shadow_bytes(std::size_t n) noexcept {
 #if TASKLETS_ASAN

@@ -270,7 +270,7 @@ def _shared_depth(sched, t):
     if int(t["shared"]) == 0 or bool(t["awaiting_entry"]):
         return None
     if _shared_out(t):
-        return int(t["shared"].dereference()["saved_size"])
+        return _stack_start(t) - int(t["shared"].dereference()["resident_sp"])
     sp = _current_sp() if int(t.address) == int(sched["current"]) else int(t["sp"])
     return None if sp is None else _stack_start(t) - sp
 
@@ -291,11 +291,21 @@ def _patch_in(t):
     global _patch
     _unpatch()
     st = t["shared"].dereference()
-    sp, n, saved = int(st["resident_sp"]), int(st["saved_size"]), int(st["saved"])
+    sp, kept, saved = int(st["resident_sp"]), int(st["saved_size"]), int(st["saved"])
+    # The live part runs from sp to the top; a channel wait's unused waiter slot, `hole`
+    # bytes below the top, may have been left out of the buffer (kept < n: core/shared_stacks.cpp).
+    n = _stack_start(t) - sp
     inferior = gdb.selected_inferior()
     try:
         original = bytes(inferior.read_memory(sp, n))
-        inferior.write_memory(sp, bytes(inferior.read_memory(saved, n)))
+        frames = bytes(inferior.read_memory(saved, kept))
+        if kept < n:
+            hole = _stack_start(t) - int(st["hole"])
+            below = hole - sp
+            inferior.write_memory(sp, frames[:below])
+            inferior.write_memory(hole + (n - kept), frames[below:])
+        else:
+            inferior.write_memory(sp, frames)
     except gdb.error as e:
         raise _Error("tasklets: tasklet %d's frames are copied out of its shared stack, and cannot be put back "
                      "in place to unwind them here (%s): a live process is needed" % (int(t["id"]), e))
