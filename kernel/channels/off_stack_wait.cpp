@@ -64,12 +64,14 @@ namespace {
 
 // wait_off_stack's parts. Its frame is copied out and in with the tasklet's other frames
 // whenever it must make room (core/shared_stacks.hpp), so only the record, the caller's
-// slot and the ops are kept across the park (32 bytes on x86-64); making the box and
-// emptying it run in calls of their own, off the stack while it is parked.
+// storage and the ops are kept across the park (32 bytes on x86-64, with the return
+// address); making the box and emptying it run in calls of their own, off the stack while
+// it is parked, and every call takes at most six arguments (a seventh would go on the stack).
 
 // The record, filled in, and a send's value moved into the box.
-[[gnu::noinline]] channel_waiter* fill_box(scheduler& s, channel_core* c, std::int8_t direction, void* transfer,
-                                           bool is_exception, const transfer_ops* ops, const waiter_slot* slot) {
+[[gnu::noinline]] channel_waiter* fill_box(channel_core* c, std::int8_t direction, void* transfer, bool is_exception,
+                                           const transfer_ops* ops, const waiter_slot* slot) {
+    scheduler& s = *tls_scheduler;
     off_stack_box box(*s.current->shared, ops);
     channel_waiter* w = box.record;
     w->tasklet = s.current;
@@ -115,9 +117,9 @@ namespace {
 
 void wait_off_stack(channel_core* c, std::int8_t direction, void* transfer, bool is_exception, const transfer_ops* ops,
                     const waiter_slot* slot) {
-    channel_waiter* const w = fill_box(*tls_scheduler, c, direction, transfer, is_exception, ops, slot);
+    channel_waiter* const w = fill_box(c, direction, transfer, is_exception, ops, slot);
     try {
-        block_on_records(*tls_scheduler, w, 1);  // the scheduler read again rather than kept in the frame
+        block_on_records(*w->tasklet->home, w, 1);  // the scheduler, found rather than kept in the frame
     } catch (...) {
         abandon_box(w, ops);
         throw;
