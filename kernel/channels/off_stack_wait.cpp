@@ -24,37 +24,39 @@ namespace {
 
 // Where the value starts in the box: after the record, at the value's alignment.
 std::size_t value_offset(const transfer_ops* ops) noexcept {
-    return (sizeof(channel_waiter) + ops->align - 1) / ops->align * ops->align;
+    return (sizeof(channel_waiter) + ops->align - 1) & ~(ops->align - 1);  // align: a power of two
 }
 void* value_in_box(channel_waiter* w, const transfer_ops* ops) noexcept {
     return reinterpret_cast<std::byte*>(w) + value_offset(ops);
 }
 
-// The record, then the value, in the tasklet's box: its inline one, or one made on its
-// first wait and kept for the next (a tasklet that waits often allocates once), replaced
-// if a value needs more room.
+// The tasklet's heap box, for a value that does not fit its inline one: made on its first
+// such wait and kept for the next (a tasklet that waits often allocates once), replaced if
+// a value needs more room.
+[[gnu::noinline]] void* heap_box(shared_stack_state& st, const transfer_ops* ops, std::size_t size) {
+    const std::size_t align = std::max(ops->align, alignof(channel_waiter));
+    if (st.box == nullptr || st.box_size < size || (std::size_t{1} << st.box_align_shift) < align) {
+        void* fresh = ::operator new(size, std::align_val_t{align});  // may throw: nothing changed
+        if (st.box) ::operator delete(st.box, std::align_val_t{std::size_t{1} << st.box_align_shift});
+        st.box = fresh;
+        st.box_size = static_cast<std::uint32_t>(size);
+        st.box_align_shift = static_cast<std::uint8_t>(std::countr_zero(align));
+    }
+    return st.box;
+}
+
+// The record, then the value, in the tasklet's box: its inline one (in shared_stack_state)
+// when the value fits, else its heap box.
 struct off_stack_box {
-    channel_waiter* record;
+    void* record;  // memory for the record, made by fill_box
     void* value;
 
     off_stack_box(shared_stack_state& st, const transfer_ops* ops) {
-        const std::size_t align = std::max(ops->align, alignof(channel_waiter));
         const std::size_t offset = value_offset(ops);
         const std::size_t size = offset + ops->size;
-        if (size <= sizeof(st.inline_box) && align <= alignof(shared_stack_state)) {
-            record = ::new (st.inline_box) channel_waiter{};
-            value = st.inline_box + offset;
-            return;
-        }
-        if (st.box == nullptr || st.box_size < size || (std::size_t{1} << st.box_align_shift) < align) {
-            void* fresh = ::operator new(size, std::align_val_t{align});  // may throw: nothing changed
-            if (st.box) ::operator delete(st.box, std::align_val_t{std::size_t{1} << st.box_align_shift});
-            st.box = fresh;
-            st.box_size = static_cast<std::uint32_t>(size);
-            st.box_align_shift = static_cast<std::uint8_t>(std::countr_zero(align));
-        }
-        record = ::new (st.box) channel_waiter{};
-        value = static_cast<std::byte*>(st.box) + offset;
+        record = size <= sizeof(st.inline_box) && ops->align <= alignof(shared_stack_state) ? st.inline_box
+                                                                                            : heap_box(st, ops, size);
+        value = static_cast<std::byte*>(record) + offset;
     }
 };
 
@@ -73,15 +75,16 @@ namespace {
                                            const transfer_ops* ops, const waiter_slot* slot) {
     scheduler& s = *tls_scheduler;
     off_stack_box box(*s.current->shared, ops);
-    channel_waiter* w = box.record;
-    w->tasklet = s.current;
-    w->channel = c;
-    w->transfer = box.value;
-    w->transfer_is_exception = is_exception;
-    w->unusual = is_exception;
-    w->direction = direction;
-    // Never queued, so far: queue_push overwrites it, and a partner never touches it.
-    w->next = w;
+    channel_waiter* const w = ::new (box.record) channel_waiter{
+        .tasklet = s.current,
+        .next = static_cast<channel_waiter*>(box.record),  // never queued, so far: queue_push overwrites it, and a partner never touches it
+        .prev = nullptr,
+        .channel = c,
+        .transfer = box.value,
+        .transfer_is_exception = is_exception,
+        .unusual = is_exception,
+        .direction = direction,
+    };
     if (direction == sending) ops->relocate(box.value, transfer);  // may throw: nothing changed yet
     note_hole(s.current, slot);
     return w;
@@ -113,13 +116,29 @@ namespace {
     if (w->direction == sending || (w->next != w && w->transfer != nullptr)) ops->destroy(value_in_box(w, ops));
 }
 
+// Parks the current tasklet on its one record `w`: the plain way when nothing needs care,
+// as channels/channel.cpp's block() does for a record in the frame (the next tasklet in
+// the ring takes over), else the general way. The switch is its last call, made as a
+// jump, so that its frame is not under the parked tasklet's.
+[[gnu::noinline]] void park_on(channel_waiter* w) {
+    tasklet_impl* const self = w->tasklet;
+    scheduler& s = *self->home;
+    tasklet_impl* const target = self->next;
+    if ((s.switch_flags & switch_needs_care) || target == self || !target->started) [[unlikely]]
+        return block_on_records(s, w, 1);
+    ring_unlink(s, self);
+    enqueue_waiter(w);
+    mark_blocked(self, w);
+    switch_plainly(s, self, target);
+}
+
 }  // namespace
 
 void wait_off_stack(channel_core* c, std::int8_t direction, void* transfer, bool is_exception, const transfer_ops* ops,
                     const waiter_slot* slot) {
     channel_waiter* const w = fill_box(c, direction, transfer, is_exception, ops, slot);
     try {
-        block_on_records(*w->tasklet->home, w, 1);  // the scheduler, found rather than kept in the frame
+        park_on(w);
     } catch (...) {
         abandon_box(w, ops);
         throw;

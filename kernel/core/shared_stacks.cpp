@@ -23,7 +23,7 @@ namespace tasklets::detail {
 
 namespace {
 
-std::byte* top_of(const exec_stack& e) noexcept { return e.region.start(); }
+std::byte* top_of(const exec_stack& e) noexcept { return e.top; }
 
 // The unused waiter slot (shared_stack_state::hole) of a live part [sp, top), or null if
 // there is none in it. The same at copying out and in: `hole` does not change meanwhile.
@@ -169,6 +169,7 @@ void bind_to_shared_stack(scheduler& s, tasklet_impl* t) {
     exec_stack& e = sh.stacks[sh.next];
     if (e.region.base == nullptr) {
         e.region = s.stacks.allocate(sh.stack_size);
+        e.top = e.region.start();
         instrument::open_for_copy(e.region.base, e.region.size);  // a pooled stack keeps its last user's poison
     }
     sh.next = (sh.next + 1) % shared_stacks::count;
@@ -201,16 +202,6 @@ std::size_t shared_stack_depth(const tasklet_impl* t) noexcept {
     const shared_stack_state& st = *t->shared;
     const void* sp = st.out ? st.resident_sp : t->sp;
     return static_cast<std::size_t>(top_of(*st.stack) - static_cast<const std::byte*>(sp));
-}
-
-void note_hole(tasklet_impl* t, const void* slot) noexcept {
-    if constexpr (instrument::copies_shadow) return;  // the shadow is kept for whole parts
-    shared_stack_state& st = *t->shared;
-    const auto top = reinterpret_cast<std::uintptr_t>(top_of(*st.stack));
-    const auto at = reinterpret_cast<std::uintptr_t>(slot);
-    const auto base = reinterpret_cast<std::uintptr_t>(st.stack->region.base);
-    // In this stack (not, say, a fake frame of a sanitizer), and within 64 KiB of the top.
-    st.hole = at >= base && at < top && top - at <= 0xFFFF ? static_cast<std::uint16_t>(top - at) : 0;
 }
 
 void check_wait(const tasklet_impl* t, bool record_in_frame, const char* operation) {

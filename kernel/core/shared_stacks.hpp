@@ -49,6 +49,7 @@ namespace tasklets::detail {
 /// One execution stack for shared-stack tasklets.
 struct exec_stack {
     stack_region region;                // allocated when a tasklet is first bound to it
+    std::byte* top = nullptr;           // region.start(): where frames begin
     tasklet_impl* occupant = nullptr;   // whose frames are on it (running or parked), or null
 };
 
@@ -115,7 +116,14 @@ std::size_t shared_stack_depth(const tasklet_impl* t) noexcept;
 /// t (running) is about to wait on a channel with its record off the stack, so the
 /// waiter_slot its caller reserved (`slot`) stays unused: while t is parked, copying out
 /// and in skip it (shared_stack_state::hole). forget_hole when the wait is over.
-void note_hole(tasklet_impl* t, const void* slot) noexcept;
+inline void note_hole(tasklet_impl* t, const void* slot) noexcept {
+    if constexpr (instrument::copies_shadow) return;  // the shadow is kept for whole parts
+    shared_stack_state& st = *t->shared;
+    // Below the top by at most 64 KiB (one unsigned comparison for both). The slot is in the
+    // tasklet's own frame on this stack; copying checks it against the parked sp as well.
+    const auto below = reinterpret_cast<std::uintptr_t>(st.stack->top) - reinterpret_cast<std::uintptr_t>(slot);
+    st.hole = below - 1 < 0xFFFF ? static_cast<std::uint16_t>(below) : 0;
+}
 inline void forget_hole(tasklet_impl* t) noexcept { t->shared->hole = 0; }
 
 /// Before a wait whose record others reach, when t->block_trap is set: throws state_error
