@@ -8,7 +8,9 @@
 //                  either (the thread binds its tasklets to its four stacks in turn);
 //   shared_same    both bound to one execution stack: every switch copies the one that
 //                  parks out and the other in, through the restorer.
-// Reported: time per round trip (two switches).
+// Reported: time per round trip (two switches), and `live`, the bytes the second tasklet's
+// frames hold while it is parked (stack_depth: what a shared_same switch copies each way,
+// the unused waiter slot of a channel wait included).
 #include <tasklets/debug.hpp>
 #include <tasklets/tasklets.hpp>
 
@@ -41,20 +43,35 @@ template <class Body>
 
 // Spawns the pair so that `p` holds: in between them, three tasklets that end at once
 // take the other execution stacks' turns (shared_same), or none (shared_apart).
+// Returns the second one.
 template <class A, class B>
-void spawn_pair(placement p, A a, B b) {
+tasklets::tasklet spawn_pair(placement p, A a, B b) {
     tasklets::spawn(options_for(p), a);
     if (p == placement::shared_same)
         for (int i = 0; i < 3; ++i) tasklets::spawn(options_for(p), [] {});
-    tasklets::spawn(options_for(p), b);
+    return tasklets::spawn(options_for(p), b);
 }
+
+// Run by the first tasklet while the second is parked: how deep the second one's frames
+// are, taken once.
+struct depth_probe {
+    tasklets::tasklet second;
+    std::size_t bytes = 0;
+    void look() {
+        if (bytes == 0 && second && second.alive()) bytes = tasklets::stack_depth(second);
+    }
+};
 
 void schedule_round_trip(benchmark::State& state, placement p) {
     const auto live = static_cast<std::size_t>(state.range(0));
     bool stop = false;
     std::int64_t trips = 0;
+    depth_probe probe;
     auto loop = [&] {
-        while (!stop) tasklets::schedule();
+        while (!stop) {
+            tasklets::schedule();
+            probe.look();
+        }
     };
     auto a = [&] { with_live_bytes(live, loop); };
     auto b = [&] {
@@ -67,20 +84,23 @@ void schedule_round_trip(benchmark::State& state, placement p) {
         };
         with_live_bytes(live, body);
     };
-    spawn_pair(p, a, b);
+    probe.second = spawn_pair(p, a, b);
     tasklets::run();
     state.SetItemsProcessed(trips);
+    state.counters["live"] = static_cast<double>(probe.bytes);
 }
 
 void pingpong_round_trip(benchmark::State& state, placement p) {
     const auto live = static_cast<std::size_t>(state.range(0));
     tasklets::channel<int> ping, pong;
     std::int64_t trips = 0;
+    depth_probe probe;
     auto a = [&] {
         auto body = [&] {
             for (;;) {
                 const int v = ping.receive();
                 if (v < 0) return;
+                probe.look();
                 pong.send(v);
             }
         };
@@ -97,9 +117,10 @@ void pingpong_round_trip(benchmark::State& state, placement p) {
         };
         with_live_bytes(live, body);
     };
-    spawn_pair(p, a, b);
+    probe.second = spawn_pair(p, a, b);
     tasklets::run();
     state.SetItemsProcessed(trips);
+    state.counters["live"] = static_cast<double>(probe.bytes);
 }
 
 void sizes(benchmark::internal::Benchmark* b) {

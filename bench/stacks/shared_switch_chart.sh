@@ -14,19 +14,27 @@ bin=$build/bench/tasklets_shared_switch
 [[ -x "$bin" ]] || { echo "shared_switch_chart.sh: $bin not built (cmake --build --preset bench)" >&2; exit 1; }
 data=$(mktemp)
 trap 'rm -f "$data"' EXIT
-"$bin" --benchmark_repetitions=3 --benchmark_report_aggregates_only=true --benchmark_min_time=0.2 2>/dev/null |
-  awk '$1 ~ /_median$/ { split($1, p, "/"); sub(/_median$/, "", p[3]); print p[1], p[2], p[3], $4 }' >"$data"
+"$bin" --benchmark_repetitions=3 --benchmark_report_aggregates_only=true --benchmark_min_time=${MIN_TIME:-0.2} 2>/dev/null |
+  awk '$1 ~ /_median$/ { split($1, p, "/"); sub(/_median$/, "", p[3]); live = "-"
+                          for (i = 5; i <= NF; ++i) if ($i ~ /^live=/) {  # printed as 272 or 1.232k
+                            live = substr($i, 6); if (live ~ /k$/) live = sprintf("%.0f", substr(live, 1, length(live) - 1) * 1000) }
+                          print p[1], p[2], p[3], $4, live }' >"$data"
 
-# Table: one row per live size, one column per (operation, placement).
+# Table: one row per live size, one column per (operation, placement), then the live bytes
+# in all of a parked shared-stack tasklet (the benchmark's `live` counter: what a switch on
+# one execution stack copies each way; a channel wait's 64-byte waiter slot is left out).
 {
-  echo "| extra live bytes | schedule: dedicated | shared, apart | shared, same stack | ping-pong: dedicated | shared, apart | shared, same stack |"
-  echo "|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| extra live bytes | schedule: dedicated | shared, apart | shared, same stack | ping-pong: dedicated | shared, apart | shared, same stack | live in all: schedule | ping-pong |"
+  echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   for n in 64 128 256 512 1024 2048 4096 8192; do
     row="| $n"
     for op in schedule_round_trip pingpong_round_trip; do
       for pl in dedicated shared_apart shared_same; do
         row+=" | $(awk -v o="$op" -v p="$pl" -v n="$n" '$1 == o && $2 == p && $3 == n { print $4 }' "$data")"
       done
+    done
+    for op in schedule_round_trip pingpong_round_trip; do
+      row+=" | $(awk -v o="$op" -v n="$n" '$1 == o && $2 == "shared_same" && $3 == n { print $5 }' "$data")"
     done
     echo "$row |"
   done
