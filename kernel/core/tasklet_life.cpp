@@ -143,17 +143,13 @@ namespace {
     self->body->invoke();
 }
 
-// Inside tasklet_entry's handler: keeps the exception that escaped the body for end_body,
-// unless it is tasklet_exit (a kill, which ends the tasklet quietly). A migratable tasklet
-// may have moved meanwhile: its thread is read from the block (not from the thread_local,
-// whose address the compiler may keep).
+// Inside tasklet_entry's handler: keeps the exception that escaped the body for end_body.
+// A migratable tasklet may have moved meanwhile: its thread is read from the block (not
+// from the thread_local, whose address the compiler may keep). No rethrow here to tell
+// tasklet_exit apart: the entry's own handler does that, since a second unwinding at the
+// stack's top overflowed a 16 KiB stack on MIPS64, whose unwinder needs much more room.
 [[gnu::cold, gnu::noinline]] void keep_escaped(tasklet_impl* self) noexcept {
-    try {
-        throw;
-    } catch (const tasklet_exit&) {
-    } catch (...) {
-        self->home->escaped = std::current_exception();
-    }
+    self->home->escaped = std::current_exception();
 }
 
 // An escaped exception offered to the thread's error handler: null afterwards if handled.
@@ -188,6 +184,8 @@ void tasklet_entry(void*) noexcept {
     tasklet_impl* const self = s.current;
     try {
         begin_body(s, self);
+    } catch (const tasklet_exit&) {
+        // A kill: the tasklet ends quietly.
     } catch (...) {
         keep_escaped(self);
     }
