@@ -1,10 +1,11 @@
 // Off-stack channel waits (channels/off_stack_wait.hpp).
 //
 // The box is one per tasklet: the waiter record, then the value, aligned for both; inside
-// the tasklet's shared_stack_state for values of 8 bytes or less. It costs a shared-stack tasklet one extra move of the value per wait, against
-// copying records back and forth with the stack and patching every pointer to them, which
-// would also move values byte by byte: wrong for types that point into themselves (a
-// libstdc++ std::string keeps a pointer to its own short buffer).
+// the tasklet's shared_stack_state for values of 8 bytes or less. It costs a shared-stack
+// tasklet one extra move of the value per wait, against copying records back and forth
+// with the stack and patching every pointer to them, which would also move values byte by
+// byte: wrong for types that point into themselves (a libstdc++ std::string keeps a
+// pointer to its own short buffer).
 #include "channels/off_stack_wait.hpp"
 
 #include "channels/handoff.hpp"
