@@ -6,6 +6,7 @@
 #include "core/scheduler.hpp"
 #include "core/tasklet_life.hpp"
 #include "core/shared_stacks.hpp"
+#include "stacks/stack_settings.hpp"
 #include "threads/migration.hpp"
 
 #include <tasklets/stack.hpp>
@@ -35,7 +36,7 @@ std::size_t stack_bytes_for(scheduler& s, std::size_t requested) {
         if (requested < min_stack_size) stack_too_small(requested);
         return round_to_pages(s, requested);
     }
-    const std::size_t by_default = default_stack_size();  // validated when set
+    const std::size_t by_default = default_stack_bytes();  // validated when set
     if (by_default != s.default_stack_request) {
         s.default_stack_request = by_default;
         s.default_stack_rounded = round_to_pages(s, by_default);
@@ -59,18 +60,6 @@ std::uint64_t migrant_id() noexcept {
     static std::atomic<std::uint64_t> next{first_migrant_id};
     return next.fetch_add(1, std::memory_order_relaxed);
 }
-
-}  // namespace
-
-
-void link_all(scheduler& s, tasklet_impl* t) noexcept {
-    t->all_prev = nullptr;
-    t->all_next = s.all;
-    if (s.all) s.all->all_prev = t;
-    s.all = t;
-}
-
-namespace {
 
 // A control block in a cell of `bytes` (it, the body, and what follows), its fields set.
 [[gnu::always_inline]] inline tasklet_impl* new_block(scheduler& s, std::size_t bytes, const tasklet_options& options,

@@ -31,7 +31,12 @@ inline void after_resume(scheduler& s, tasklet_impl* self) {
 void free_tasklet(scheduler& s, tasklet_impl* t) noexcept;
 
 /// Every control block of the thread, for teardown, deadlock reports and debuggers.
-void link_all(scheduler& s, tasklet_impl* t) noexcept;
+inline void link_all(scheduler& s, tasklet_impl* t) noexcept {
+    t->all_prev = nullptr;
+    t->all_next = s.all;
+    if (s.all) s.all->all_prev = t;
+    s.all = t;
+}
 inline void unlink_all(scheduler& s, tasklet_impl* t) noexcept {
     if (t->all_prev) t->all_prev->all_next = t->all_next;
     else s.all = t->all_next;
