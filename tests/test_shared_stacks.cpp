@@ -14,6 +14,7 @@
 #endif
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <thread>
@@ -126,6 +127,46 @@ TEST_CASE("a value that points into itself crosses an off-stack channel wait int
     }));
     run();
     CHECK(got == std::vector<std::string>{"sent 0", "sent 1", "sent 2", "sent 3"});
+}
+
+TEST_CASE("one tasklet's off-stack waits alternate between values kept inline and values kept on the heap",
+          "[shared-stacks]") {
+    // A value of 8 bytes or less waits inside the tasklet's own state; a larger one in a
+    // heap box kept for its next large wait, noted where the small ones wait
+    // (core/shared_stacks.hpp, kept_heap_box). Each receiver parks before its sender runs.
+    struct big {
+        std::array<std::uint64_t, 40> words;  // 320 bytes: more than the first heap box holds
+    };
+    channel<int> small;
+    channel<std::string> text;
+    channel<big> large;
+    std::vector<std::string> log;
+    tasklet waiter = spawn(shared_options(), [&] {
+        log.push_back("text " + text.receive());
+        log.push_back("int " + std::to_string(small.receive()));
+        log.push_back("text " + text.receive());
+        log.push_back("text " + text.receive());
+        const big b = large.receive();
+        log.push_back("big " + std::to_string(b.words[0]) + " " + std::to_string(b.words[39]));
+        log.push_back("int " + std::to_string(small.receive()));
+        log.push_back("text " + text.receive());
+    });
+    std::vector<tasklet> others;  // eight more, so that the waiter shares its execution stack
+    for (int i = 0; i < 8; ++i) others.push_back(spawn(shared_options(), [] { schedule(); }));
+    schedule();
+    text.send(std::string(60, 'x'));
+    small.send(7);
+    text.send("short");
+    text.send(std::string(30, 'y'));
+    big b{};
+    b.words[0] = 11;
+    b.words[39] = 99;
+    large.send(b);
+    small.send(-3);
+    text.send("last");
+    run();
+    CHECK(log == std::vector<std::string>{"text " + std::string(60, 'x'), "int 7", "text short",
+                                          "text " + std::string(30, 'y'), "big 11 99", "int -3", "text last"});
 }
 
 TEST_CASE("off-stack waits neither lose nor duplicate a value when the waiter is killed", "[shared-stacks]") {

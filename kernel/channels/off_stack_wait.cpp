@@ -33,17 +33,16 @@ void* value_in_box(channel_waiter* w, const transfer_ops* ops) noexcept {
 
 // The tasklet's heap box, for a value that does not fit its inline one: made on its first
 // such wait and kept for the next (a tasklet that waits often allocates once), replaced if
-// a value needs more room.
+// a value needs more room (shared_stack_state::heap_box).
 [[gnu::noinline]] void* heap_box(shared_stack_state& st, const transfer_ops* ops, std::size_t size) {
     const std::size_t align = std::max(ops->align, alignof(channel_waiter));
-    if (st.box == nullptr || st.box_size < size || (std::size_t{1} << st.box_align_shift) < align) {
-        void* fresh = ::operator new(size, std::align_val_t{align});  // may throw: nothing changed
-        if (st.box) ::operator delete(st.box, std::align_val_t{std::size_t{1} << st.box_align_shift});
-        st.box = fresh;
-        st.box_size = static_cast<std::uint32_t>(size);
-        st.box_align_shift = static_cast<std::uint8_t>(std::countr_zero(align));
-    }
-    return st.box;
+    if (st.has_heap_box && st.heap_box().size >= size && (std::size_t{1} << st.heap_box().align_shift) >= align)
+        return st.heap_box().memory;
+    void* fresh = ::operator new(size, std::align_val_t{align});  // may throw: nothing changed
+    st.drop_heap_box();
+    ::new (st.inline_box) kept_heap_box{fresh, static_cast<std::uint32_t>(size), static_cast<std::uint8_t>(std::countr_zero(align))};
+    st.has_heap_box = true;
+    return fresh;
 }
 
 // The record, then the value, in the tasklet's box: its inline one (in shared_stack_state)
@@ -55,8 +54,12 @@ struct off_stack_box {
     off_stack_box(shared_stack_state& st, const transfer_ops* ops) {
         const std::size_t offset = value_offset(ops);
         const std::size_t size = offset + ops->size;
-        record = size <= sizeof(st.inline_box) && ops->align <= alignof(shared_stack_state) ? st.inline_box
-                                                                                            : heap_box(st, ops, size);
+        if (size <= sizeof(st.inline_box) && ops->align <= alignof(shared_stack_state)) {
+            st.drop_heap_box();  // the inline box is about to be used: the note in it goes
+            record = st.inline_box;
+        } else {
+            record = heap_box(st, ops, size);
+        }
         value = static_cast<std::byte*>(record) + offset;
     }
 };
@@ -66,16 +69,19 @@ struct off_stack_box {
 namespace {
 
 // wait_off_stack's parts. Its frame is copied out and in with the tasklet's other frames
-// whenever it must make room (core/shared_stacks.hpp), so only the record, the caller's
-// storage and the ops are kept across the park (32 bytes on x86-64, with the return
-// address); making the box and emptying it run in calls of their own, off the stack while
-// it is parked, and every call takes at most six arguments (a seventh would go on the stack).
+// whenever it must make room (core/shared_stacks.hpp), so it keeps only the record across
+// the park (16 bytes on x86-64, with the return address; 32 when it kept the caller's
+// storage and the ops too, which made a parked tasklet's buffer one 16-byte malloc class
+// larger): they wait in shared_stack_state. Making the box and emptying it run in calls of
+// their own, off the stack while it is parked, and every call takes at most six arguments
+// (a seventh would go on the stack).
 
 // The record, filled in, and a send's value moved into the box.
 [[gnu::noinline]] channel_waiter* fill_box(channel_core* c, std::int8_t direction, void* transfer, bool is_exception,
                                            const transfer_ops* ops, const waiter_slot* slot) {
     scheduler& s = *tls_scheduler;
-    off_stack_box box(*s.current->shared, ops);
+    shared_stack_state& st = *s.current->shared;
+    off_stack_box box(st, ops);
     channel_waiter* const w = ::new (box.record) channel_waiter{
         .tasklet = s.current,
         .next = static_cast<channel_waiter*>(box.record),  // never queued, so far: queue_push overwrites it, and a partner never touches it
@@ -87,18 +93,22 @@ namespace {
         .direction = direction,
     };
     if (direction == sending) ops->relocate(box.value, transfer);  // may throw: nothing changed yet
+    st.wait_transfer = transfer;
+    st.wait_ops = ops;
     note_hole(s.current, slot);
     return w;
 }
 
 // The box's value after the wait ended: a received one moved to the caller; then what is
 // left destroyed (sending: what the receiver left; receiving: what we moved from).
-[[gnu::noinline]] void empty_box(channel_waiter* w, void* transfer, const transfer_ops* ops) {
+[[gnu::noinline]] void empty_box(channel_waiter* w) {
     forget_hole(w->tasklet);
+    const shared_stack_state& st = *w->tasklet->shared;
+    const transfer_ops* const ops = st.wait_ops;
     void* const value = value_in_box(w, ops);
     if (w->direction == receiving) {
         try {
-            ops->relocate(transfer, value);
+            ops->relocate(st.wait_transfer, value);
         } catch (...) {
             ops->destroy(value);
             throw;
@@ -112,8 +122,9 @@ namespace {
 // destroy. Receiving: a value is there only if a partner delivered one before the
 // exception; a refusal before parking, or a kill or throw that took us off the channel
 // (unblock_from_channel clears transfer), leaves none.
-[[gnu::cold, gnu::noinline]] void abandon_box(channel_waiter* w, const transfer_ops* ops) noexcept {
+[[gnu::cold, gnu::noinline]] void abandon_box(channel_waiter* w) noexcept {
     forget_hole(w->tasklet);
+    const transfer_ops* const ops = w->tasklet->shared->wait_ops;
     if (w->direction == sending || (w->next != w && w->transfer != nullptr)) ops->destroy(value_in_box(w, ops));
 }
 
@@ -141,10 +152,10 @@ void wait_off_stack(channel_core* c, std::int8_t direction, void* transfer, bool
     try {
         park_on(w);
     } catch (...) {
-        abandon_box(w, ops);
+        abandon_box(w);
         throw;
     }
-    empty_box(w, transfer, ops);
+    empty_box(w);
 }
 
 namespace {

@@ -33,6 +33,13 @@ std::byte* hole_in(const shared_stack_state& st, std::byte* sp, std::byte* top) 
     return at >= sp && st.hole >= sizeof(waiter_slot) ? at : nullptr;
 }
 
+// An out tasklet's real stack pointer: below the top by the bytes its buffer keeps, and by
+// the waiter slot the copy left out if it left one out (copy_out clears `hole` otherwise).
+// Not kept in shared_stack_state: 8 bytes of every parked tasklet.
+std::byte* resident_sp(const shared_stack_state& st, std::byte* top) noexcept {
+    return top - st.saved_size - (st.hole ? sizeof(waiter_slot) : 0);
+}
+
 // Copies the parked occupant o's live part into its buffer, but for an unused waiter slot;
 // o is out afterwards.
 void copy_out(shared_stacks& sh, exec_stack& e, tasklet_impl* o) noexcept {
@@ -58,7 +65,7 @@ void copy_out(shared_stacks& sh, exec_stack& e, tasklet_impl* o) noexcept {
         std::memcpy(st.saved, sp, n);
     }
     st.saved_size = static_cast<std::uint32_t>(kept);
-    st.resident_sp = sp;
+    if (!hole) st.hole = 0;  // resident_sp() tells from it whether the slot was left out
     st.out = true;
     o->sp = sh.restorer_sp;
     instrument::stack_bounds(o->tools, sh.restorer_region.base, sh.restorer_region.size);
@@ -71,8 +78,8 @@ void copy_in(exec_stack& e, tasklet_impl* t) noexcept {
         instrument::open_for_copy(e.region.base, e.region.size);
         t->sp = first_frame(t, e.region);
     } else {
-        auto* sp = static_cast<std::byte*>(st.resident_sp);
         std::byte* const top = top_of(e);
+        std::byte* const sp = resident_sp(st, top);
         const std::size_t n = static_cast<std::size_t>(top - sp);
         const std::size_t kept = st.saved_size;
         instrument::open_for_copy(sp, n);
@@ -187,7 +194,7 @@ void leave_shared_stack(scheduler& s, tasklet_impl* t) noexcept {
     shared_stack_state* st = t->shared;
     if (st->stack->occupant == t) st->stack->occupant = nullptr;
     std::free(st->saved);
-    if (st->box) ::operator delete(st->box, std::align_val_t{std::size_t{1} << st->box_align_shift});
+    st->drop_heap_box();
     st->~shared_stack_state();  // its memory is the control block's cell
     t->shared = nullptr;
 }
@@ -200,8 +207,9 @@ void restorer_arrived(scheduler& s) noexcept {
 std::size_t shared_stack_depth(const tasklet_impl* t) noexcept {
     if (t->shared == nullptr || t->awaiting_entry) return 0;
     const shared_stack_state& st = *t->shared;
-    const void* sp = st.out ? st.resident_sp : t->sp;
-    return static_cast<std::size_t>(top_of(*st.stack) - static_cast<const std::byte*>(sp));
+    std::byte* const top = top_of(*st.stack);
+    const auto* sp = st.out ? resident_sp(st, top) : static_cast<const std::byte*>(t->sp);
+    return static_cast<std::size_t>(top - sp);
 }
 
 void check_wait(const tasklet_impl* t, bool record_in_frame, const char* operation) {

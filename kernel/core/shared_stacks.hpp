@@ -43,8 +43,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <new>
 
 namespace tasklets::detail {
+
+struct transfer_ops;
 
 /// One execution stack for shared-stack tasklets.
 struct exec_stack {
@@ -67,28 +70,50 @@ struct shared_stacks {
     instrument::tasklet_state restorer_tools;
 };
 
+/// A heap box kept between a shared-stack tasklet's channel waits whose values do not fit
+/// its inline box (channels/off_stack_wait.cpp): made on its first such wait, reused by the
+/// next, freed by a wait that uses the inline box or by the tasklet's end. It is noted in
+/// the inline box itself, which no wait uses meanwhile (8 bytes of every parked tasklet).
+struct kept_heap_box {
+    void* memory;
+    std::uint32_t size;
+    std::uint8_t align_shift;  // its alignment: 1 << this
+};
+
 /// Per shared-stack tasklet, from its spawn to its end (tasklet_impl::shared), in its
 /// control block's cell after the bound function (core/control_blocks.cpp). 112 bytes:
 /// every parked tasklet has one (sizes fit 32 bits: a stack is far smaller than 4 GiB).
 struct shared_stack_state {
     exec_stack* stack = nullptr;        // bound when it first runs
-    void* resident_sp = nullptr;        // while out: its real stack pointer
-    std::byte* saved = nullptr;         // while out: [resident_sp, stack top) (+ ASan shadow)
-    void* box = nullptr;                // its channel waits' box when inline_box is too small (channels/off_stack_wait.cpp), kept for the next
+    std::byte* saved = nullptr;         // while out: its live part, from its stack pointer to the top, but for the hole (+ ASan shadow)
+    // While it waits on a channel off the stack (channels/off_stack_wait.cpp): the caller's
+    // value (sending) or storage (receiving), and its type's operations. Here rather than
+    // in the wait's frame, which is copied out and in with the tasklet's other frames.
+    void* wait_transfer = nullptr;
+    const transfer_ops* wait_ops = nullptr;
     std::uint32_t saved_size = 0;       // bytes in `saved`: the live part but for the hole
     std::uint32_t saved_capacity = 0;   // the buffer is kept while it runs, for its next park
-    std::uint32_t box_size = 0;
-    std::uint8_t box_align_shift = 0;   // the heap box's alignment: 1 << this
     bool out = true;                    // its frames are not on the execution stack
+    bool has_heap_box = false;          // inline_box holds a kept_heap_box
     // While it waits on a channel: where, in bytes below the stack's top, the caller's
     // waiter_slot lies (include/tasklets/channel.hpp), which the off-stack wait leaves
     // unused; copying out and in skip it. 0: none (not waiting, too deep, or ASan, whose
-    // shadow bytes travel with the whole live part).
+    // shadow bytes travel with the whole live part). While it is out, nonzero exactly when
+    // the copy left the slot out: its stack pointer is found from this and saved_size.
     std::uint16_t hole = 0;
     // The box of a wait whose value takes 8 bytes or less (a channel_waiter, then the
     // value): most channels' values, and then the box costs no allocation of its own and
     // no allocator header (1,000,000 tasklets parked on channel<int>: 16 bytes each less).
+    // Between waits it may note a kept_heap_box instead (has_heap_box).
     alignas(16) std::byte inline_box[64];
+
+    kept_heap_box& heap_box() noexcept { return *std::launder(reinterpret_cast<kept_heap_box*>(inline_box)); }
+    /// Frees the kept heap box, if there is one.
+    void drop_heap_box() noexcept {
+        if (!has_heap_box) return;
+        has_heap_box = false;
+        ::operator delete(heap_box().memory, std::align_val_t{std::size_t{1} << heap_box().align_shift});
+    }
 };
 static_assert(sizeof(shared_stack_state) <= 112 || sizeof(void*) != 8, "shared_stack_state grew: every parked tasklet pays");
 

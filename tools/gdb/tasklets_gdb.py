@@ -266,11 +266,20 @@ def _stack_start(t):
     return base + size - (index % 16) * 64
 
 
+def _resident_sp(t):
+    """An out shared-stack tasklet's real stack pointer: below the top by the bytes its buffer
+    keeps, and by the waiter slot the copy left out, if `hole` says it left one out
+    (core/shared_stacks.cpp, resident_sp)."""
+    st = t["shared"].dereference()
+    skipped = gdb.lookup_type("tasklets::detail::waiter_slot").sizeof if int(st["hole"]) else 0
+    return _stack_start(t) - int(st["saved_size"]) - skipped
+
+
 def _shared_depth(sched, t):
     if int(t["shared"]) == 0 or bool(t["awaiting_entry"]):
         return None
     if _shared_out(t):
-        return _stack_start(t) - int(t["shared"].dereference()["resident_sp"])
+        return _stack_start(t) - _resident_sp(t)
     sp = _current_sp() if int(t.address) == int(sched["current"]) else int(t["sp"])
     return None if sp is None else _stack_start(t) - sp
 
@@ -291,7 +300,7 @@ def _patch_in(t):
     global _patch
     _unpatch()
     st = t["shared"].dereference()
-    sp, kept, saved = int(st["resident_sp"]), int(st["saved_size"]), int(st["saved"])
+    sp, kept, saved = _resident_sp(t), int(st["saved_size"]), int(st["saved"])
     # The live part runs from sp to the top; a channel wait's unused waiter slot, `hole`
     # bytes below the top, may have been left out of the buffer (kept < n: core/shared_stacks.cpp).
     n = _stack_start(t) - sp
