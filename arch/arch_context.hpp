@@ -44,4 +44,15 @@ inline void* prepare_stack(void* /*stack_bottom*/, void* stack_top, context_entr
 }
 #endif
 
+/// Bytes at the very top of a context's stack that prepare_stack writes the same for every
+/// context on that stack and that nothing writes afterwards: x86-64's null return address
+/// of the entry (the entry never returns). A shared-stack tasklet's copies leave them on its
+/// execution stack (core/shared_stacks.cpp). 0 on the ports that keep the return address in
+/// a register, and on Windows, whose first frame also holds the entry's shadow space.
+#if defined(__x86_64__) && !defined(_WIN32)
+inline constexpr std::size_t constant_top_bytes = 8;
+#else
+inline constexpr std::size_t constant_top_bytes = 0;
+#endif
+
 }  // namespace tasklets::arch

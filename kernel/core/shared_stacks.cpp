@@ -33,22 +33,27 @@ std::byte* hole_in(const shared_stack_state& st, std::byte* sp, std::byte* top) 
     return at >= sp && st.hole >= sizeof(waiter_slot) ? at : nullptr;
 }
 
-// An out tasklet's real stack pointer: below the top by the bytes its buffer keeps, and by
-// the waiter slot the copy left out if it left one out (copy_out clears `hole` otherwise).
-// Not kept in shared_stack_state: 8 bytes of every parked tasklet.
+// The bytes at the top of every live part that are the same for every tasklet bound to an
+// execution stack (arch::constant_top_bytes): copying leaves them in place. All of them are
+// copied under ASan, whose shadow travels with whole parts.
+constexpr std::size_t unkept_top = instrument::copies_shadow ? 0 : arch::constant_top_bytes;
+
+// An out tasklet's real stack pointer: below the top by the bytes left in place, the bytes
+// its buffer keeps, and the waiter slot the copy left out if it left one out (copy_out
+// clears `hole` otherwise). Not kept in shared_stack_state: 8 bytes of every parked tasklet.
 std::byte* resident_sp(const shared_stack_state& st, std::byte* top) noexcept {
-    return top - st.saved_size - (st.hole ? sizeof(waiter_slot) : 0);
+    return top - unkept_top - st.saved_size - (st.hole ? sizeof(waiter_slot) : 0);
 }
 
-// Copies the parked occupant o's live part into its buffer, but for an unused waiter slot;
-// o is out afterwards.
+// Copies the parked occupant o's live part into its buffer, but for an unused waiter slot
+// and the bytes at the top left in place; o is out afterwards.
 void copy_out(shared_stacks& sh, exec_stack& e, tasklet_impl* o) noexcept {
     shared_stack_state& st = *o->shared;
     auto* sp = static_cast<std::byte*>(o->sp);
     std::byte* const top = top_of(e);
     const std::size_t n = static_cast<std::size_t>(top - sp);
     std::byte* const hole = hole_in(st, sp, top);
-    const std::size_t kept = hole ? n - sizeof(waiter_slot) : n;
+    const std::size_t kept = n - unkept_top - (hole ? sizeof(waiter_slot) : 0);
     const std::size_t need = kept + instrument::shadow_bytes(n);
     if (need > st.saved_capacity) {
         std::free(st.saved);
@@ -62,7 +67,7 @@ void copy_out(shared_stacks& sh, exec_stack& e, tasklet_impl* o) noexcept {
         std::memcpy(st.saved, sp, below);
         std::memcpy(st.saved + below, hole + sizeof(waiter_slot), kept - below);
     } else {
-        std::memcpy(st.saved, sp, n);
+        std::memcpy(st.saved, sp, kept);
     }
     st.saved_size = static_cast<std::uint32_t>(kept);
     if (!hole) st.hole = 0;  // resident_sp() tells from it whether the slot was left out
@@ -88,7 +93,7 @@ void copy_in(exec_stack& e, tasklet_impl* t) noexcept {
             std::memcpy(sp, st.saved, below);
             std::memcpy(hole + sizeof(waiter_slot), st.saved + below, kept - below);
         } else {
-            std::memcpy(sp, st.saved, n);
+            std::memcpy(sp, st.saved, kept);
         }
         instrument::give_shadow(sp, n, reinterpret_cast<unsigned char*>(st.saved + kept));
         t->sp = sp;
@@ -232,6 +237,13 @@ void end_shared_stacks(scheduler& s) noexcept {
 }
 
 }  // namespace tasklets::detail
+
+// For the gdb extension (tools/gdb/tasklets_gdb.py), which puts a copied-out tasklet's
+// frames back in place to unwind them: the bytes at the top that copies leave in place.
+extern "C" {
+extern const std::size_t tasklets_shared_unkept_top;
+__attribute__((used)) const std::size_t tasklets_shared_unkept_top = tasklets::detail::unkept_top;
+}
 
 namespace tasklets {
 

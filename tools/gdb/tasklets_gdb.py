@@ -266,13 +266,23 @@ def _stack_start(t):
     return base + size - (index % 16) * 64
 
 
+def _unkept_top():
+    """The bytes at the top of a shared-stack tasklet's live part that copies leave on the
+    execution stack (core/shared_stacks.cpp, unkept_top)."""
+    return int(gdb.parse_and_eval("*(unsigned long *) &tasklets_shared_unkept_top"))
+
+
+def _skipped_slot(st):
+    """The waiter slot a copy left out of the buffer, in bytes (0: none)."""
+    return gdb.lookup_type("tasklets::detail::waiter_slot").sizeof if int(st["hole"]) else 0
+
+
 def _resident_sp(t):
-    """An out shared-stack tasklet's real stack pointer: below the top by the bytes its buffer
-    keeps, and by the waiter slot the copy left out, if `hole` says it left one out
-    (core/shared_stacks.cpp, resident_sp)."""
+    """An out shared-stack tasklet's real stack pointer: below the top by the bytes left in
+    place, the bytes its buffer keeps, and the waiter slot the copy left out, if `hole`
+    says it left one out (core/shared_stacks.cpp, resident_sp)."""
     st = t["shared"].dereference()
-    skipped = gdb.lookup_type("tasklets::detail::waiter_slot").sizeof if int(st["hole"]) else 0
-    return _stack_start(t) - int(st["saved_size"]) - skipped
+    return _stack_start(t) - _unkept_top() - int(st["saved_size"]) - _skipped_slot(st)
 
 
 def _shared_depth(sched, t):
@@ -301,9 +311,10 @@ def _patch_in(t):
     _unpatch()
     st = t["shared"].dereference()
     sp, kept, saved = _resident_sp(t), int(st["saved_size"]), int(st["saved"])
-    # The live part runs from sp to the top; a channel wait's unused waiter slot, `hole`
-    # bytes below the top, may have been left out of the buffer (kept < n: core/shared_stacks.cpp).
-    n = _stack_start(t) - sp
+    # The copied part runs from sp to the bytes left in place at the top; a channel wait's
+    # unused waiter slot, `hole` bytes below the top, may have been left out of the buffer
+    # (kept < n: core/shared_stacks.cpp).
+    n = kept + _skipped_slot(st)
     inferior = gdb.selected_inferior()
     try:
         original = bytes(inferior.read_memory(sp, n))
