@@ -190,6 +190,29 @@ TEST_CASE("statistics: switches, hand-offs and per-tasklet figures are counted e
     });
 }
 
+TEST_CASE("statistics: a tasklet's name and its counted figures are kept together, whichever comes first",
+          "[statistics]") {
+    // Both live outside the control block, in a record made on first need
+    // (kernel/core/control_block.hpp, tasklet_extras): naming must not lose figures,
+    // and counting must not lose a name.
+    tasklets_test::in_thread([] {
+        tasklets::tasklet named(tasklets::tasklet_options{.name = "early"}, [] { tasklets::schedule(); });
+        tasklets::tasklet later([] { tasklets::schedule(); });
+        tasklets::count_statistics(true);
+        tasklets::schedule();  // main -> named -> later -> main
+        later.set_name("late");
+        CHECK(tasklets::statistics(later).switches == 1);
+        named.set_name("");
+        CHECK(named.name().empty());
+        CHECK(tasklets::statistics(named).switches == 1);
+        tasklets::run();
+        CHECK(later.name() == "late");
+        CHECK(tasklets::statistics(later).switches == 2);
+        CHECK(tasklets::statistics(named).switches == 2);
+        tasklets::count_statistics(false);
+    });
+}
+
 TEST_CASE("statistics: a schedule callback and counting watch together, either can go first", "[statistics][watchdog]") {
     tasklets_test::in_thread([] {
         int calls = 0;

@@ -46,6 +46,24 @@ enum : std::uint8_t {
 /// A direction of a channel operation; also the sign of its contribution to the balance.
 enum : std::int8_t { receiving = -1, not_blocked = 0, sending = 1 };
 
+/// What few tasklets have, kept out of the control block, which every tasklet pays for (a
+/// parked shared-stack tasklet: 16 bytes of its 526): a name, and the figures counted
+/// while count_statistics(true) (core/observe.cpp). Made on first need, freed with the
+/// control block.
+struct tasklet_extras {
+    char* name = nullptr;             // owned, NUL-terminated; null: none
+    std::uint64_t switches_in = 0;    // while counting statistics
+    std::int64_t run_ns = 0;          // while counting statistics
+    tasklet_extras() = default;
+    tasklet_extras(const tasklet_extras&) = delete;
+    tasklet_extras& operator=(const tasklet_extras&) = delete;
+    ~tasklet_extras() { delete[] name; }
+};
+
+/// Out of line, so that destroying a control block without extras (spawn's usual path)
+/// keeps its few registers.
+void free_extras(tasklet_extras* x) noexcept;
+
 struct tasklet_impl {
     void* sp = nullptr;               // saved context while not running
     tasklet_impl* next = nullptr;     // ring links
@@ -69,12 +87,10 @@ struct tasklet_impl {
     stack_region stack;               // once started; before and after, base is null and size the requested usable size (bytes, page multiple)
     std::uint64_t fp_control = 0;     // the creator's FP control, for the first frame
     std::uint64_t id = 0;
-    std::uint64_t switches_in = 0;    // while counting statistics (core/observe.cpp)
-    std::int64_t run_ns = 0;          // while counting statistics
     [[no_unique_address]] instrument::tasklet_state tools;  // sanitizer bookkeeping (empty in plain builds)
     tasklet_impl* all_next = nullptr; // every control block of the thread (for teardown and debuggers)
     tasklet_impl* all_prev = nullptr;
-    char* name = nullptr;             // owned, NUL-terminated; most tasklets have none
+    tasklet_extras* extras = nullptr; // owned; its name and statistics, once it has either (most tasklets never do)
     void* cell_slab = nullptr;        // the slab of the cell this block lives in (null: allocated alone; core/cell_pool.hpp)
     scheduler* home = nullptr;        // its thread's scheduler; set before any other thread can see the block (core/thread_check.hpp), changed only by a migration, on the new thread, while no handle refers to it
     // stack_shared only, and set by make_shared_mode (it points into this block's cell):
@@ -85,9 +101,16 @@ struct tasklet_impl {
     tasklet_impl() = default;
     tasklet_impl(const tasklet_impl&) = delete;
     tasklet_impl& operator=(const tasklet_impl&) = delete;
-    ~tasklet_impl() { delete[] name; }
-    std::string_view name_view() const noexcept { return name ? std::string_view(name) : std::string_view(); }
+    ~tasklet_impl() {
+        if (extras) [[unlikely]] free_extras(extras);
+    }
+    /// Its name, NUL-terminated, or null.
+    const char* name() const noexcept { return extras ? extras->name : nullptr; }
+    std::string_view name_view() const noexcept { return name() ? std::string_view(name()) : std::string_view(); }
     void set_name(std::string_view text);
+    /// Its extras, made now if it had none; null if memory for them cannot be had (then a
+    /// counted switch is not counted: core/observe.cpp).
+    tasklet_extras* extras_made() noexcept;
 };
 
 /// Makes t raise `e` when it next resumes: through the kernel switch's resume hook, or

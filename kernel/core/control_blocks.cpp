@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -133,8 +134,23 @@ void tasklet_impl::set_name(std::string_view text) {
         copy = new char[text.size() + 1];
         std::memcpy(copy, text.data(), text.size());
         copy[text.size()] = '\0';
+        if (!extras) {
+            try {
+                extras = new tasklet_extras;
+            } catch (...) {
+                delete[] copy;
+                throw;
+            }
+        }
     }
-    delete[] std::exchange(name, copy);
+    if (extras) delete[] std::exchange(extras->name, copy);
+}
+
+void free_extras(tasklet_extras* x) noexcept { delete x; }
+
+tasklet_extras* tasklet_impl::extras_made() noexcept {
+    if (!extras) extras = new (std::nothrow) tasklet_extras;
+    return extras;
 }
 
 

@@ -51,8 +51,8 @@ void observe_switch(scheduler& s, tasklet_impl* from, tasklet_impl* to) noexcept
     const std::int64_t now = trace_clock();
     if (s.counting) {
         ++s.counts.switches;
-        from->run_ns += now - s.counts.slice_start;
-        ++to->switches_in;
+        if (tasklet_extras* x = from->extras_made()) x->run_ns += now - s.counts.slice_start;
+        if (tasklet_extras* x = to->extras_made()) ++x->switches_in;
         s.counts.slice_start = now;
     }
     if (s.trace) {
@@ -81,7 +81,7 @@ void trace_spawn(scheduler& s, const tasklet_impl* t) noexcept {
 }
 
 void trace_name(scheduler& s, const tasklet_impl* t) noexcept {
-    if (s.trace && t->name) s.trace->name(t->id, t->name);
+    if (s.trace && t->name()) s.trace->name(t->id, t->name());
 }
 
 namespace {
@@ -181,7 +181,7 @@ bool count_statistics(bool on) {
     const bool was = s.counting;
     if (on && !was) start_counting(s);
     if (!on && was) {
-        s.current->run_ns += trace_clock() - s.counts.slice_start;
+        if (tasklet_extras* x = s.current->extras_made()) x->run_ns += trace_clock() - s.counts.slice_start;
         s.counting = false;
         refresh_watch_flags(s);
     }
@@ -193,10 +193,11 @@ void reset_statistics() noexcept {
     s.counts.switches = 0;
     s.counts.hand_offs = 0;
     s.counts.slice_start = trace_clock();
-    for (tasklet_impl* t = s.all; t; t = t->all_next) {
-        t->switches_in = 0;
-        t->run_ns = 0;
-    }
+    for (tasklet_impl* t = s.all; t; t = t->all_next)
+        if (t->extras) {
+            t->extras->switches_in = 0;
+            t->extras->run_ns = 0;
+        }
 }
 
 tasklet_statistics statistics(const tasklet& t) noexcept {
@@ -204,8 +205,8 @@ tasklet_statistics statistics(const tasklet& t) noexcept {
     tasklet_impl* impl = t.impl();
     if (!impl || impl->home != tls_scheduler) return r;  // another thread's: its figures change under us
     scheduler& s = *tls_scheduler;
-    r.switches = impl->switches_in;
-    std::int64_t ns = impl->run_ns;
+    r.switches = impl->extras ? impl->extras->switches_in : 0;
+    std::int64_t ns = impl->extras ? impl->extras->run_ns : 0;
     if (s.counting && impl == s.current) ns += trace_clock() - s.counts.slice_start;
     r.run_time = std::chrono::nanoseconds(ns);
     return r;

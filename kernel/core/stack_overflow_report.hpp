@@ -34,9 +34,9 @@ struct report_text {
     report_text(const tasklet_impl& t, bool past_top) noexcept {
         append(past_top ? "tasklets: write past the top of the stack of tasklet " : "tasklets: stack overflow in tasklet ");
         append(t.id);
-        if (t.name) {
+        if (const char* name = t.name()) {
             append(" \"");
-            append(t.name);
+            append(name);
             append("\"");
         }
         append(" (stack ");

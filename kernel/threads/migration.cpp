@@ -91,7 +91,7 @@ void note_arrival(scheduler& s, const tasklet_impl* t) noexcept {
 
 std::string describe(const tasklet_impl* t) {
     std::string text = "tasklet " + std::to_string(t->id);
-    if (t->name) text += " \"" + std::string(t->name_view()) + "\"";
+    if (t->name()) text += " \"" + std::string(t->name_view()) + "\"";
     return text;
 }
 

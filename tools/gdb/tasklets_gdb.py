@@ -158,6 +158,9 @@ def _has_field(value, name):
 
 def _name(t):
     try:
+        if _has_field(t, "extras"):  # the name lives in the tasklet's extras, made when it is named
+            extras = t["extras"]
+            return extras.dereference()["name"].string() if int(extras) != 0 and int(extras.dereference()["name"]) != 0 else ""
         v = t["name"]
         if v.type.strip_typedefs().code == gdb.TYPE_CODE_PTR:  # char*, null when unnamed
             return v.string() if int(v) != 0 else ""
