@@ -173,6 +173,9 @@ if machine:
          f"min time {machine.get('min_time', '?')} s per repetition")
     if machine.get("git"):
         emit(f"- **tasklets commit:** `{machine['git']}`")
+    if machine.get("timed_git") and machine.get("timed_git") != machine.get("git"):
+        emit(f"- **Timed tables** (kept from an earlier run: this one ran with TIMED=0): measured on "
+             f"`{machine['timed_git']}`, {machine.get('timed_date', '?')}; the memory tables are this run's")
     emit("")
 emit("Each time is the **median** of the repetitions, per operation, as wall-clock time and "
      "as the process's CPU time (all its threads, user + system: on a shared machine this "

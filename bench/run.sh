@@ -104,10 +104,20 @@ gbver=$(dpkg-query -W -f='${Version}' libbenchmark-dev 2>/dev/null || echo "?")
 others=""
 [[ -n "$go_bin" ]] && others+=", $(go version | awk '{ print $3 }') (GOMAXPROCS=1)"
 [[ -n "$erl_park" ]] && others+=", Erlang/OTP $(erl -noshell -eval 'io:put_chars(erlang:system_info(otp_release)), halt().') (one scheduler)"
+now=$(date -u '+%Y-%m-%d %H:%M UTC')
+# -dirty: the build had changes not yet committed, so the figures belong to no commit.
+tree=$(git -C "$root" describe --always --dirty --abbrev=7 2>/dev/null)
+# The timed tables' own tree and date: this run's, or, with TIMED=0, those of the run that
+# measured the kept latest.json (the header must not lend them this run's commit).
+timed_git=$tree timed_date=$now
+if ((!TIMED)) && [[ -f "$results/machine.json" ]]; then
+  timed_git=$(python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); print(m.get("timed_git", m.get("git", "?")))' "$results/machine.json")
+  timed_date=$(python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); print(m.get("timed_date", m.get("date", "?")))' "$results/machine.json")
+fi
 cat >"$results/machine.json" <<EOF
-{"date": "$(date -u '+%Y-%m-%d %H:%M UTC')", "cpu": "$cpu", "cpus": $ncpu, "kernel": "$(uname -r)",
+{"date": "$now", "cpu": "$cpu", "cpus": $ncpu, "kernel": "$(uname -r)",
  "virt": "$virt", "compiler": "$compiler", "pinning": "$pinning", "repetitions": $REPS,
- "min_time": $MIN_TIME, "git": "$(git -C "$root" rev-parse --short HEAD 2>/dev/null)",
+ "min_time": $MIN_TIME, "git": "$tree", "timed_git": "$timed_git", "timed_date": "$timed_date",
  "peers": "Boost $boost (Context, Fiber), glibc $(ldd --version | head -1 | awk '{ print $NF }') ucontext, std::thread$others; Google Benchmark $gbver"}
 EOF
 
