@@ -105,8 +105,10 @@ others=""
 [[ -n "$go_bin" ]] && others+=", $(go version | awk '{ print $3 }') (GOMAXPROCS=1)"
 [[ -n "$erl_park" ]] && others+=", Erlang/OTP $(erl -noshell -eval 'io:put_chars(erlang:system_info(otp_release)), halt().') (one scheduler)"
 now=$(date -u '+%Y-%m-%d %H:%M UTC')
-# -dirty: the build had changes not yet committed, so the figures belong to no commit.
-tree=$(git -C "$root" describe --always --dirty --abbrev=7 2>/dev/null)
+# -dirty: the build had changes not yet committed, so the figures belong to no commit
+# (bench/results does not count: this run is writing it).
+tree=$(git -C "$root" rev-parse --short HEAD 2>/dev/null)
+[[ -n "$(git -C "$root" status --porcelain --untracked-files=no -- . ':(exclude)bench/results' 2>/dev/null)" ]] && tree+="-dirty"
 # The timed tables' own tree and date: this run's, or, with TIMED=0, those of the run that
 # measured the kept latest.json (the header must not lend them this run's commit).
 timed_git=$tree timed_date=$now
