@@ -130,11 +130,7 @@ template <std::int8_t direction>
     tasklet_impl* target = self->next;
     if (self->block_trap || c->closing || target == self || !target->started) [[unlikely]]
         return block_with_care(c, transfer, ops, slot, direction, false);
-    ring_unlink(s, self);
-    channel_waiter* w = record_in(slot, self, c, direction, transfer, false);
-    enqueue_waiter(w);
-    mark_blocked(self, w);
-    switch_plainly(s, self, target);
+    park_plainly(s, self, record_in(slot, self, c, direction, transfer, false), target);
 }
 
 // The careful entry: the periodic work of the safe point, the callback, the guard, then

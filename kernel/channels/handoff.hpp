@@ -125,6 +125,20 @@ template <std::int8_t direction>
 /// receiving there completes with no case chosen, so select() just throws.
 void hand_off_exception(scheduler& s, channel_core* c, std::exception_ptr e);
 
+/// The plain park, when nothing needs care (no callback, budget or trap; `target`, the
+/// next in the ring, is another tasklet that has started): the running tasklet `self`
+/// leaves the ring, its one record `w` is queued, it is marked blocked, and `target` takes
+/// over. The switch is the last call, so a caller that ends with this needs no frame.
+/// channels/channel.cpp's block() (record in the frame) and channels/off_stack_wait.cpp's
+/// park_on() (record in a box) both end so.
+[[gnu::always_inline]] inline void park_plainly(scheduler& s, tasklet_impl* self, channel_waiter* w,
+                                                tasklet_impl* target) {
+    ring_unlink(s, self);
+    enqueue_waiter(w);
+    mark_blocked(self, w);
+    switch_plainly(s, self, target);
+}
+
 /// Parks the running tasklet on `count` filled-in waiter records (one, or one per
 /// select case, all in its frame): checks that a switch is allowed, finds who takes
 /// over (the next in the ring, the event source's wake-ups, or the watchdog), queues

@@ -138,10 +138,7 @@ namespace {
     tasklet_impl* const target = self->next;
     if ((s.switch_flags & switch_needs_care) || target == self || !target->started) [[unlikely]]
         return block_on_records(s, w, 1);
-    ring_unlink(s, self);
-    enqueue_waiter(w);
-    mark_blocked(self, w);
-    switch_plainly(s, self, target);
+    park_plainly(s, self, w, target);
 }
 
 }  // namespace
