@@ -56,6 +56,27 @@ bool pattern_survives(int who, int rounds, std::vector<int>& order) {
     return intact;
 }
 
+// Nine shared-stack tasklets (so at least two on each of the four execution stacks), each
+// selecting between receiving on `in` and sending its own name, long enough to live on the
+// heap, on `out`; each logs what happened ("received …, kept …" or "sent, left 0"), after
+// its index if `numbered`.
+template <class Channel>
+std::vector<tasklet> spawn_select_agents(Channel& in, Channel& out, std::vector<std::string>& log, bool numbered) {
+    std::vector<tasklet> ts;
+    for (int i = 0; i < 9; ++i)
+        ts.push_back(spawn(shared_options(), [&in, &out, &log, numbered, i] {
+            auto r = on_receive(in);
+            auto w = on_send(out, "agent " + std::to_string(i) + " with a name too long for a short string");
+            const select_result got = select(r, w);
+            const std::string who = numbered ? std::to_string(i) + " " : "";
+            if (got.index == 0)
+                log.push_back(who + "received " + *r.value() + ", kept " + w.value().value_or("nothing"));
+            else
+                log.push_back(who + "sent, left " + std::to_string(w.value().has_value()));
+        }));
+    return ts;
+}
+
 }  // namespace
 
 TEST_CASE("shared-stack tasklets that share execution stacks take turns with their frames intact", "[shared-stacks]") {
@@ -254,17 +275,7 @@ TEST_CASE("a shared-stack tasklet's select over shared channels waits off its st
     // copied out) before the other thread serves four receive cases and five send cases.
     shared_channel<std::string> in, out;
     std::vector<std::string> log;
-    std::vector<tasklet> ts;
-    for (int i = 0; i < 9; ++i)
-        ts.push_back(spawn(shared_options(), [&, i] {
-            auto r = on_receive(in);
-            auto w = on_send(out, "agent " + std::to_string(i) + " with a name too long for a short string");
-            const select_result got = select(r, w);
-            if (got.index == 0)
-                log.push_back("received " + *r.value() + ", kept " + w.value().value_or("nothing"));
-            else
-                log.push_back("sent, left " + std::to_string(w.value().has_value()));
-        }));
+    std::vector<tasklet> ts = spawn_select_agents(in, out, log, false);
     schedule();  // each runs until it parks
     for (const tasklet& t : ts) REQUIRE(t.blocked());
     std::vector<std::string> taken;
@@ -444,17 +455,7 @@ TEST_CASE("a shared-stack tasklet's select waits off its stack, and unsent value
     // waits. Each waits to receive on `in` or to send its own name on `out`.
     channel<std::string> in, out;
     std::vector<std::string> log;
-    std::vector<tasklet> ts;
-    for (int i = 0; i < 9; ++i)
-        ts.push_back(spawn(shared_options(), [&, i] {
-            auto r = on_receive(in);
-            auto w = on_send(out, "agent " + std::to_string(i) + " with a name too long for a short string");
-            const select_result got = select(r, w);
-            if (got.index == 0)
-                log.push_back(std::to_string(i) + " received " + *r.value() + ", kept " + w.value().value_or("nothing"));
-            else
-                log.push_back(std::to_string(i) + " sent, left " + std::to_string(w.value().has_value()));
-        }));
+    std::vector<tasklet> ts = spawn_select_agents(in, out, log, true);
     run();
     for (const tasklet& t : ts) REQUIRE(t.blocked());
     CHECK(in.balance() == -9);
