@@ -110,7 +110,8 @@ struct tasklet_impl {
     void set_name(std::string_view text);
     /// Its extras, made now if it had none; null if memory for them cannot be had (then a
     /// counted switch is not counted: core/observe.cpp).
-    tasklet_extras* extras_made() noexcept;
+    tasklet_extras* extras_made() noexcept { return extras ? extras : make_extras(); }
+    tasklet_extras* make_extras() noexcept;
 };
 
 /// Makes t raise `e` when it next resumes: through the kernel switch's resume hook, or

@@ -148,8 +148,8 @@ void tasklet_impl::set_name(std::string_view text) {
 
 void free_extras(tasklet_extras* x) noexcept { delete x; }
 
-tasklet_extras* tasklet_impl::extras_made() noexcept {
-    if (!extras) extras = new (std::nothrow) tasklet_extras;
+tasklet_extras* tasklet_impl::make_extras() noexcept {
+    extras = new (std::nothrow) tasklet_extras;
     return extras;
 }
 
