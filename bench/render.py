@@ -5,6 +5,7 @@ Inputs, all in the results directory (only the first is required):
   latest.json      Google Benchmark JSON (with repetitions and their aggregates)
   memory.jsonl     one JSON object per `tasklets_bench --park NAME 100000` process
   million.jsonl    the same for the 1,000,000 attempts (with exit status and last progress)
+  ten_million.jsonl  the same for the 10,000,000 shared-stack attempt
   callgrind.json   bench/callgrind.sh's instruction counts
   machine.json     date, CPU, compiler... written by bench/run.sh
   commands.txt     the exact commands of the run
@@ -33,6 +34,7 @@ def load(name, default=None):
 gb = load("latest.json")
 memory = load("memory.jsonl", [])
 million = load("million.jsonl", [])
+ten_million = load("ten_million.jsonl", [])
 callgrind = load("callgrind.json", [])
 machine = load("machine.json", {})
 commands = ""
@@ -271,6 +273,23 @@ if million:
         emit(f"| `{m['name']}` | {m.get('parked', 0):,} | {ok} | {t} | {per} | {xf} | {rss} | {vm} | {m.get('exit', '')} | {m.get('note', '')} |")
     emit("")
 
+if ten_million:
+    emit("## 10,000,000 parked on shared stacks, default system settings")
+    emit("")
+    emit("One process, each tasklet blocked on its own `channel<int>`; RSS includes the control "
+         "blocks, the copied-out frames, the channels and the allocator's overhead.")
+    emit("")
+    emit("| implementation | parked | succeeded | time | per park | RSS / parked | virtual total | exit | note |")
+    emit("|---|---:|---|---:|---:|---:|---:|---|---|")
+    for m in ten_million:
+        ok = "yes" if m.get("ok") else "**no**"
+        t = f"{m['seconds']:.2f} s" if m.get("seconds") else "–"
+        per = fmt_ns(m["ns_per_park"]) if m.get("ns_per_park") else "–"
+        rss = f"{m['rss_bytes_per']:,.1f} B" if m.get("rss_bytes_per") else "–"
+        vm = f"{m['vm_delta_bytes'] / 2**30:.1f} GiB" if m.get("vm_delta_bytes") else "–"
+        emit(f"| `{m['name']}` | {m.get('parked', 0):,} | {ok} | {t} | {per} | {rss} | {vm} | {m.get('exit', '')} | {m.get('note', '')} |")
+    emit("")
+
 if callgrind:
     emit("## Instructions per operation (callgrind, noise-free)")
     emit("")
@@ -349,8 +368,14 @@ if tm1:
         ns1 = med([m["ns_per_park"] for m in ok1])
         goal("spawn-and-park ≤ 1.3× the fresh-page floor, at 1,000,000",
              f"{fmt_ns(ns1)} vs {fmt_ns(million_floor)}: {ns1 / million_floor:.2f}×", ns1 <= 1.3 * million_floor)
+for m in ten_million:
+    goal("issue 16: 10,000,000 shared-stack tasklets parked, ≤ 512 B RSS each",
+         f"{m.get('parked', 0):,} parked, {m['rss_bytes_per']:,.1f} B each" if m.get("rss_bytes_per") else "–",
+         bool(m.get("ok")) and m.get("rss_bytes_per", 1e9) <= 512)
+    goal("issue 16: spawn-and-park of all 10,000,000 ≤ 10 s",
+         f"{m['seconds']:.2f} s" if m.get("seconds") else "–", bool(m.get("ok")) and m.get("seconds", 1e9) <= 10)
 if goals:
-    emit("## Goals (issue 4), from this run")
+    emit("## Goals (issues 4 and 16), from this run")
     emit("")
     emit("| goal | measured | |")
     emit("|---|---|---|")

@@ -14,6 +14,8 @@
 #   MILLION_ROUNDS [2]  rounds of (fresh_page, tasklets, boost_fiber) at 1,000,000: on a VM the
 #                       host backs guest memory lazily, so a run's cost depends on what ran
 #                       before it; the floor is measured in the same sequence
+#   TEN_MILLION [1]     with MILLION: 10,000,000 shared-stack tasklets parked in one process
+#                       (about 5 GB; issue 16's goal row)
 #   TIMED [1]           run the Google Benchmark suite (0: keep results/latest.json)
 #   MULTICORE [1]       with TIMED: the multi-core rows too (tasklets_bench_mc and Go's
 #                       GOMAXPROCS=1/2 rows), unpinned, min(REPS, 3) repetitions, a process
@@ -41,6 +43,7 @@ MEM_RUNS=${MEM_RUNS:-3}
 MEM_N=${MEM_N:-100000}
 MILLION=${MILLION:-1}
 MILLION_ROUNDS=${MILLION_ROUNDS:-2}
+TEN_MILLION=${TEN_MILLION:-1}
 TIMED=${TIMED:-1}
 MULTICORE=${MULTICORE:-1}
 CALLGRIND=${CALLGRIND:-1}
@@ -224,6 +227,11 @@ if ((MILLION)); then
       park "$name" 1000000 "$results/million.jsonl"
     done
   done
+fi
+: >"$results/ten_million.jsonl"
+if ((MILLION && TEN_MILLION)) && grep -qx tasklets_shared <<<"$available"; then
+  log "${pin[*]} $bin --park tasklets_shared 10000000"
+  park tasklets_shared 10000000 "$results/ten_million.jsonl"
 fi
 
 # ---- shared stacks: round trips by live stack size ------------------------------------------
