@@ -474,6 +474,10 @@ TEST_CASE("io: a pool worker whose tasklets wait for descriptors sleeps at once,
         });
         figures last;
         for (int i = 0; i < 20; ++i) {
+            // Give the worker time to reach its wait: if every byte were already there when
+            // it read, it would never wait, and under load (the suite runs two tests at
+            // once on two cores) all twenty once were, so this check failed.
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
             REQUIRE(::write(fds[1], "x", 1) == 1);
             last = reports.receive();
         }
