@@ -46,10 +46,10 @@ enum : std::uint8_t {
 /// A direction of a channel operation; also the sign of its contribution to the balance.
 enum : std::int8_t { receiving = -1, not_blocked = 0, sending = 1 };
 
-/// What few tasklets have, kept out of the control block, which every tasklet pays for (a
-/// parked shared-stack tasklet: 16 bytes of its 526): a name, and the figures counted
-/// while count_statistics(true) (core/observe.cpp). Made on first need, freed with the
-/// control block.
+/// What few tasklets have, kept out of the control block, which every tasklet pays for
+/// (here, they took a parked shared-stack tasklet from 506 bytes to 526): a name, and the
+/// figures counted while count_statistics(true) (core/observe.cpp). Made on first need,
+/// freed with the control block.
 struct tasklet_extras {
     char* name = nullptr;             // owned, NUL-terminated; null: none
     std::uint64_t switches_in = 0;    // while counting statistics

@@ -73,7 +73,8 @@ struct shared_stacks {
 /// A heap box kept between a shared-stack tasklet's channel waits whose values do not fit
 /// its inline box (channels/off_stack_wait.cpp): made on its first such wait, reused by the
 /// next, freed by a wait that uses the inline box or by the tasklet's end. It is noted in
-/// the inline box itself, which no wait uses meanwhile (8 bytes of every parked tasklet).
+/// the inline box itself, which no wait uses meanwhile, rather than in fields of its own,
+/// which every parked tasklet would pay for.
 struct kept_heap_box {
     void* memory;
     std::uint32_t size;

@@ -272,7 +272,10 @@ def _stack_start(t):
 def _unkept_top():
     """The bytes at the top of a shared-stack tasklet's live part that copies leave on the
     execution stack (core/shared_stacks.cpp, unkept_top)."""
-    return int(gdb.parse_and_eval("*(unsigned long *) &tasklets_shared_unkept_top"))
+    try:
+        return int(gdb.parse_and_eval("*(unsigned long *) &tasklets_shared_unkept_top"))
+    except gdb.error:
+        return 0  # a library from before 2026-12-06 copied every byte
 
 
 def _skipped_slot(st):
