@@ -252,6 +252,18 @@ if mem:
              f"{fmt_ns(ns)} | {x} | {ok[0]['note']}{fail_note} |")
     emit("")
 
+def parked_row(m, extra, rss_digits):
+    """A table row for one large park attempt: name, parked, succeeded, time, per park, then
+    `extra` cells, then RSS per parked (to `rss_digits` decimals), virtual total, exit, note."""
+    ok = "yes" if m.get("ok") else "**no**"
+    t = f"{m['seconds']:.2f} s" if m.get("seconds") else "–"
+    per = fmt_ns(m["ns_per_park"]) if m.get("ns_per_park") else "–"
+    rss = f"{m['rss_bytes_per']:,.{rss_digits}f} B" if m.get("rss_bytes_per") else "–"
+    vm = f"{m['vm_delta_bytes'] / 2**30:.1f} GiB" if m.get("vm_delta_bytes") else "–"
+    cells = [f"`{m['name']}`", f"{m.get('parked', 0):,}", ok, t, per, *extra, rss, vm, str(m.get("exit", "")), m.get("note", "")]
+    return "| " + " | ".join(cells) + " |"
+
+
 million_floor = med([m["ns_per_park"] for m in million if m["name"] == "fresh_page" and m.get("ok")])
 if million:
     emit("## 1,000,000 parked, default system settings")
@@ -264,13 +276,8 @@ if million:
     emit("| implementation | parked | succeeded | time | per park | × floor | RSS / parked | virtual total | exit | note |")
     emit("|---|---:|---|---:|---:|---:|---:|---:|---|---|")
     for m in million:
-        ok = "yes" if m.get("ok") else "**no**"
-        t = f"{m['seconds']:.2f} s" if m.get("seconds") else "–"
-        per = fmt_ns(m["ns_per_park"]) if m.get("ns_per_park") else "–"
         xf = f"{m['ns_per_park'] / million_floor:.2f}×" if (m.get("ns_per_park") and million_floor) else "–"
-        rss = f"{m['rss_bytes_per']:,.0f} B" if m.get("rss_bytes_per") else "–"
-        vm = f"{m['vm_delta_bytes'] / 2**30:.1f} GiB" if m.get("vm_delta_bytes") else "–"
-        emit(f"| `{m['name']}` | {m.get('parked', 0):,} | {ok} | {t} | {per} | {xf} | {rss} | {vm} | {m.get('exit', '')} | {m.get('note', '')} |")
+        emit(parked_row(m, [xf], 0))
     emit("")
 
 if ten_million:
@@ -282,12 +289,7 @@ if ten_million:
     emit("| implementation | parked | succeeded | time | per park | RSS / parked | virtual total | exit | note |")
     emit("|---|---:|---|---:|---:|---:|---:|---|---|")
     for m in ten_million:
-        ok = "yes" if m.get("ok") else "**no**"
-        t = f"{m['seconds']:.2f} s" if m.get("seconds") else "–"
-        per = fmt_ns(m["ns_per_park"]) if m.get("ns_per_park") else "–"
-        rss = f"{m['rss_bytes_per']:,.1f} B" if m.get("rss_bytes_per") else "–"
-        vm = f"{m['vm_delta_bytes'] / 2**30:.1f} GiB" if m.get("vm_delta_bytes") else "–"
-        emit(f"| `{m['name']}` | {m.get('parked', 0):,} | {ok} | {t} | {per} | {rss} | {vm} | {m.get('exit', '')} | {m.get('note', '')} |")
+        emit(parked_row(m, [], 1))
     emit("")
 
 if callgrind:
