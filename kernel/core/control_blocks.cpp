@@ -129,21 +129,15 @@ unbound_tasklet allocate_tasklet(std::size_t body_size, std::size_t body_align, 
 }
 
 void tasklet_impl::set_name(std::string_view text) {
-    char* copy = nullptr;
-    if (!text.empty()) {
-        copy = new char[text.size() + 1];
-        std::memcpy(copy, text.data(), text.size());
-        copy[text.size()] = '\0';
-        if (!extras) {
-            try {
-                extras = new tasklet_extras;
-            } catch (...) {
-                delete[] copy;
-                throw;
-            }
-        }
+    if (text.empty()) {
+        if (extras) delete[] std::exchange(extras->name, nullptr);
+        return;
     }
-    if (extras) delete[] std::exchange(extras->name, copy);
+    if (!extras) extras = new tasklet_extras;  // if the copy below throws, they stay, empty
+    char* copy = new char[text.size() + 1];
+    std::memcpy(copy, text.data(), text.size());
+    copy[text.size()] = '\0';
+    delete[] std::exchange(extras->name, copy);
 }
 
 void free_extras(tasklet_extras* x) noexcept { delete x; }
