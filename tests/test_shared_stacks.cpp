@@ -190,6 +190,44 @@ TEST_CASE("one tasklet's off-stack waits alternate between values kept inline an
                                           "text " + std::string(30, 'y'), "big 11 99", "int -3", "text last"});
 }
 
+TEST_CASE("a send whose value cannot move into its off-stack box fails with nothing queued, and the tasklet's "
+          "frames still park intact",
+          "[shared-stacks]") {
+    // The move into the box is the wait's last step before it parks (channels/
+    // off_stack_wait.cpp): when it throws, the wait must also forget the waiter slot it
+    // noted for copying to leave out, or the tasklet's next park would lose live bytes.
+    struct refuses_to_move {
+        int n = 0;
+        explicit refuses_to_move(int v) : n(v) {}
+        refuses_to_move(refuses_to_move&& o) : n(o.n) {
+            if (n < 0) throw std::runtime_error("this value refuses to move");
+        }
+    };
+    channel<refuses_to_move> ch;
+    std::vector<int> order;
+    std::string message;
+    bool intact = false;
+    // The send's frame has returned when the pattern's frame takes its place, over the slot.
+    auto failing_send = [&]() __attribute__((noinline)) {
+        try {
+            ch.send(refuses_to_move(-1));
+        } catch (const std::runtime_error& e) {
+            message = e.what();
+        }
+    };
+    tasklet sender = spawn(shared_options(), [&] {
+        failing_send();
+        intact = pattern_survives(1, 3, order);
+    });
+    std::vector<tasklet> others;  // eight more, so that the sender shares its execution stack
+    for (int i = 0; i < 8; ++i) others.push_back(spawn(shared_options(), [&order, i] { (void)pattern_survives(10 + i, 3, order); }));
+    run();
+    CHECK(message == "this value refuses to move");
+    CHECK(ch.balance() == 0);
+    CHECK(intact);
+    CHECK(order.size() == 27);
+}
+
 TEST_CASE("off-stack waits neither lose nor duplicate a value when the waiter is killed", "[shared-stacks]") {
     counted::alive = 0;
     {

@@ -107,6 +107,11 @@ inline channel_waiter* record_in(waiter_slot* slot, tasklet_impl* self, channel_
     return w;
 }
 
+// Thrown from a call of its own, so that block_with_care's paths that wait save no register.
+[[noreturn, gnu::cold, gnu::noinline]] void throw_closed_channel() {
+    throw channel_closed_error("Send/receive operation on a closed channel");
+}
+
 // No partner is waiting and something is unusual: the whole blocking path. A shared-stack
 // tasklet waits with its record and value off its stack (channels/off_stack_wait.cpp).
 // The parameters come in the entries' order, so that reaching it moves no argument.
@@ -115,8 +120,8 @@ inline channel_waiter* record_in(waiter_slot* slot, tasklet_impl* self, channel_
     scheduler& s = *tls_scheduler;
     tasklet_impl* self = s.current;
     if (self->block_trap & trap_user) throw_state_error("this tasklet does not like to be blocked.");
-    if (c->closing) throw channel_closed_error("Send/receive operation on a closed channel");
-    if (self->block_trap & trap_frames) return wait_off_stack(c, direction, transfer, is_exception, ops, slot);
+    if (c->closing) throw_closed_channel();
+    if (self->block_trap & trap_frames) return wait_off_stack(c, transfer, ops, slot, direction, is_exception);
     block_on_records(s, record_in(slot, self, c, direction, transfer, is_exception), 1);
 }
 

@@ -34,7 +34,7 @@ void* value_in_box(channel_waiter* w, const transfer_ops* ops) noexcept {
 // The tasklet's heap box, for a value that does not fit its inline one: made on its first
 // such wait and kept for the next (a tasklet that waits often allocates once), replaced if
 // a value needs more room (shared_stack_state::heap_box).
-[[gnu::noinline]] void* heap_box(shared_stack_state& st, const transfer_ops* ops, std::size_t size) {
+void* heap_box(shared_stack_state& st, const transfer_ops* ops, std::size_t size) {
     const std::size_t align = std::max(ops->align, alignof(channel_waiter));
     if (st.has_heap_box && st.heap_box().size >= size && (std::size_t{1} << st.heap_box().align_shift) >= align)
         return st.heap_box().memory;
@@ -45,24 +45,10 @@ void* value_in_box(channel_waiter* w, const transfer_ops* ops) noexcept {
     return fresh;
 }
 
-// The record, then the value, in the tasklet's box: its inline one (in shared_stack_state)
-// when the value fits, else its heap box.
-struct off_stack_box {
-    void* record;  // memory for the record, made by fill_box
-    void* value;
-
-    off_stack_box(shared_stack_state& st, const transfer_ops* ops) {
-        const std::size_t offset = value_offset(ops);
-        const std::size_t size = offset + ops->size;
-        if (size <= sizeof(st.inline_box) && ops->align <= alignof(shared_stack_state)) {
-            st.drop_heap_box();  // the inline box is about to be used: the note in it goes
-            record = st.inline_box;
-        } else {
-            record = heap_box(st, ops, size);
-        }
-        value = static_cast<std::byte*>(record) + offset;
-    }
-};
+// Does a box of `size` bytes for ops' value fit the inline one (in shared_stack_state)?
+inline bool fits_inline(const transfer_ops* ops, std::size_t size) noexcept {
+    return size <= sizeof(shared_stack_state::inline_box) && ops->align <= alignof(shared_stack_state);
+}
 
 }  // namespace
 
@@ -74,29 +60,60 @@ namespace {
 // storage and the ops too, which made a parked tasklet's buffer one 16-byte malloc class
 // larger): they wait in shared_stack_state. Making the box and emptying it run in calls of
 // their own, off the stack while it is parked, and every call takes at most six arguments
-// (a seventh would go on the stack).
+// (a seventh would go on the stack), in block_with_care's order, so that none moves.
 
-// The record, filled in, and a send's value moved into the box.
-[[gnu::noinline]] channel_waiter* fill_box(channel_core* c, std::int8_t direction, void* transfer, bool is_exception,
-                                           const transfer_ops* ops, const waiter_slot* slot) {
-    scheduler& s = *tls_scheduler;
-    shared_stack_state& st = *s.current->shared;
-    off_stack_box box(st, ops);
-    channel_waiter* const w = ::new (box.record) channel_waiter{
-        .tasklet = s.current,
-        .next = static_cast<channel_waiter*>(box.record),  // never queued, so far: queue_push overwrites it, and a partner never touches it
+// The record built in `record` (the inline box or the heap box), what the wait needs after
+// the wake noted in the tasklet's state, and a send's value moved in: the one call that
+// may throw, last (wait_off_stack then forgets the hole; nothing else is left to undo).
+inline channel_waiter* fill_record(void* record, tasklet_impl* self, channel_core* c, void* transfer,
+                                   const transfer_ops* ops, const waiter_slot* slot, std::int8_t direction,
+                                   bool is_exception) {
+    void* const value = static_cast<std::byte*>(record) + value_offset(ops);
+    auto* const w = ::new (record) channel_waiter{
+        .tasklet = self,
+        .next = static_cast<channel_waiter*>(record),  // never queued, so far: queue_push overwrites it, and a partner never touches it
         .prev = nullptr,
         .channel = c,
-        .transfer = box.value,
+        .transfer = value,
         .transfer_is_exception = is_exception,
         .unusual = is_exception,
         .direction = direction,
     };
-    if (direction == sending) ops->relocate(box.value, transfer);  // may throw: nothing changed yet
+    shared_stack_state& st = *self->shared;
     st.wait_transfer = transfer;
     st.wait_ops = ops;
-    note_hole(s.current, slot);
+    note_hole(self, slot);
+    if (direction == sending) ops->relocate(value, transfer);
     return w;
+}
+
+// fill_box when the inline box will not do: the value is too large or too aligned for
+// it (the heap box), or a heap box kept from an earlier wait is noted in it, and goes.
+[[gnu::noinline]] channel_waiter* fill_box_with_care(channel_core* c, void* transfer, const transfer_ops* ops,
+                                                     const waiter_slot* slot, std::int8_t direction, bool is_exception) {
+    tasklet_impl* const self = tls_scheduler->current;
+    shared_stack_state& st = *self->shared;
+    const std::size_t size = value_offset(ops) + ops->size;
+    void* record;
+    if (fits_inline(ops, size)) {
+        st.drop_heap_box();  // the inline box is about to be used: the note in it goes
+        record = st.inline_box;
+    } else {
+        record = heap_box(st, ops, size);  // may throw: nothing changed
+    }
+    return fill_record(record, self, c, transfer, ops, slot, direction, is_exception);
+}
+
+// The record, filled in, and a send's value moved into the box. Most waits use the inline
+// box with no heap box noted in it: then this calls nothing but a send's relocate, so it
+// keeps only the record in a register across a call; the rest is fill_box_with_care's.
+[[gnu::noinline]] channel_waiter* fill_box(channel_core* c, void* transfer, const transfer_ops* ops,
+                                           const waiter_slot* slot, std::int8_t direction, bool is_exception) {
+    tasklet_impl* const self = tls_scheduler->current;
+    shared_stack_state& st = *self->shared;
+    if (st.has_heap_box || !fits_inline(ops, value_offset(ops) + ops->size)) [[unlikely]]
+        return fill_box_with_care(c, transfer, ops, slot, direction, is_exception);
+    return fill_record(st.inline_box, self, c, transfer, ops, slot, direction, is_exception);
 }
 
 // The box's value after the wait ended: a received one moved to the caller; then what is
@@ -143,9 +160,15 @@ namespace {
 
 }  // namespace
 
-void wait_off_stack(channel_core* c, std::int8_t direction, void* transfer, bool is_exception, const transfer_ops* ops,
-                    const waiter_slot* slot) {
-    channel_waiter* const w = fill_box(c, direction, transfer, is_exception, ops, slot);
+void wait_off_stack(channel_core* c, void* transfer, const transfer_ops* ops, const waiter_slot* slot,
+                    std::int8_t direction, bool is_exception) {
+    channel_waiter* w;
+    try {
+        w = fill_box(c, transfer, ops, slot, direction, is_exception);
+    } catch (...) {
+        forget_hole(tls_scheduler->current);  // making the box or moving a send's value in failed
+        throw;
+    }
     try {
         park_on(w);
     } catch (...) {

@@ -17,8 +17,8 @@ namespace tasklets::detail {
 /// for a receive that then fails is destroyed, never leaked.
 /// `slot` is the caller's waiter_slot, unused here: copying the parked tasklet out and in
 /// skips it (core/shared_stacks.hpp, note_hole).
-void wait_off_stack(channel_core* c, std::int8_t direction, void* transfer, bool is_exception, const transfer_ops* ops,
-                    const waiter_slot* slot);
+void wait_off_stack(channel_core* c, void* transfer, const transfer_ops* ops, const waiter_slot* slot,
+                    std::int8_t direction, bool is_exception);
 
 /// select_block() for a shared-stack tasklet: the select's records, the index a partner
 /// writes and every case's value live in one heap box while it waits. Send values are
