@@ -17,6 +17,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <thread>
 #include <stdexcept>
 #include <string>
@@ -249,6 +250,148 @@ TEST_CASE("off-stack waits neither lose nor duplicate a value when the waiter is
         CHECK_FALSE(receiver.alive());
     }
     CHECK(counted::alive == 0);
+}
+
+namespace {
+
+// A value small enough for a shared-stack tasklet's inline box, whose move cannot throw:
+// its plain waits keep it in the caller's frame until the frame is copied out
+// (channels/off_stack_wait.cpp). Live ones are counted.
+struct small_counted {
+    static inline int alive = 0;
+    int n;
+    explicit small_counted(int v) : n(v) { ++alive; }
+    small_counted(small_counted&& o) noexcept : n(o.n) { ++alive; }
+    small_counted(const small_counted&) = delete;
+    ~small_counted() { --alive; }
+};
+
+}  // namespace
+
+TEST_CASE("small values wait in the waiter's frame, and go to its box and back when the frame is copied out",
+          "[shared-stacks]") {
+    small_counted::alive = 0;
+    {
+        // Nine receivers and nine senders, then four sweepers, one to each execution stack.
+        // Each wait keeps its value (or storage) in the waiter's frame; each sweeper runs
+        // on its stack after all have parked and copies out the waiter parked there, so
+        // every waiter is reached through its box, and every frame must come back intact.
+        std::vector<channel<small_counted>> to_receivers(9), from_senders(9);
+        std::vector<std::string> log;
+        std::vector<tasklet> ts;
+        for (int i = 0; i < 9; ++i) {
+            ts.push_back(spawn(shared_options(), [&, i] {
+                volatile std::uint32_t local[32];
+                for (std::uint32_t k = 0; k < 32; ++k) local[k] = static_cast<std::uint32_t>(i) * 100u + k;
+                const small_counted got = to_receivers[i].receive();
+                bool intact = true;
+                for (std::uint32_t k = 0; k < 32; ++k) intact &= local[k] == static_cast<std::uint32_t>(i) * 100u + k;
+                log.push_back("receiver " + std::to_string(i) + " got " + std::to_string(got.n) + (intact ? "" : ", frame broken"));
+            }));
+            ts.push_back(spawn(shared_options(), [&, i] {
+                from_senders[i].send(small_counted(1000 + i));
+                log.push_back("sender " + std::to_string(i) + " done");
+            }));
+        }
+        for (int i = 0; i < 4; ++i) ts.push_back(spawn(shared_options(), [] { schedule(); schedule(); }));
+        run();
+        // Each sender's value moved to its box; the moved-from one stays in its frame until
+        // send() returns.
+        CHECK(small_counted::alive == 18);
+        std::vector<std::string> expected;
+        for (int i = 0; i < 9; ++i) {
+            to_receivers[i].send(small_counted(i));
+            const small_counted v = from_senders[i].receive();
+            CHECK(v.n == 1000 + i);
+        }
+        run();
+        for (int i = 0; i < 9; ++i) expected.push_back("receiver " + std::to_string(i) + " got " + std::to_string(i));
+        for (int i = 0; i < 9; ++i) expected.push_back("sender " + std::to_string(i) + " done");
+        std::sort(log.begin(), log.end());
+        std::sort(expected.begin(), expected.end());
+        CHECK(log == expected);
+    }
+    CHECK(small_counted::alive == 0);
+}
+
+TEST_CASE("a small value waiting in a killed waiter's frame or box is destroyed once", "[shared-stacks]") {
+    small_counted::alive = 0;
+    for (const bool copied_out : {false, true}) {
+        INFO("copied out: " << copied_out);
+        channel<small_counted> to_nobody, from_nobody;
+        tasklet sender = spawn(shared_options(), [&] { to_nobody.send(small_counted(7)); });
+        tasklet receiver = spawn(shared_options(), [&] { (void)from_nobody.receive(); });
+        // Six more take the execution stacks' turns, so that the last two share the
+        // waiters' stacks and copy them out as they run; or two that end on stacks of
+        // their own.
+        std::vector<tasklet> others;
+        if (copied_out)
+            for (int i = 0; i < 6; ++i) others.push_back(spawn(shared_options(), [] { schedule(); schedule(); }));
+        else
+            for (int i = 0; i < 2; ++i) others.push_back(spawn(shared_options(), [] {}));
+        run();
+        CHECK(to_nobody.balance() == 1);
+        CHECK(from_nobody.balance() == -1);
+        // In the sender's frame; or moved to its box, and the frame's moved-from one is kept
+        // until send() returns.
+        CHECK(small_counted::alive == (copied_out ? 2 : 1));
+        sender.kill();
+        CHECK_FALSE(sender.alive());
+        CHECK(to_nobody.balance() == 0);
+        CHECK(small_counted::alive == 0);
+        receiver.kill();
+        CHECK_FALSE(receiver.alive());
+        CHECK(from_nobody.balance() == 0);
+        CHECK(small_counted::alive == 0);
+    }
+}
+
+TEST_CASE("a small value received while the receiver's frame is copied out reaches it once it is back",
+          "[shared-stacks]") {
+    // The receiver parks, another tasklet on its execution stack copies it out, and only
+    // then does a sender come: the value waits in the receiver's box, and the restorer
+    // moves it into the receiver's storage when it copies the receiver back in.
+    {
+        channel<std::unique_ptr<int>> ch;  // a type whose moved-from and destroyed states ASan checks
+        std::vector<std::string> log;
+        tasklet receiver = spawn(shared_options(), [&] {
+            std::unique_ptr<int> p = ch.receive();
+            log.push_back("received " + std::to_string(*p));
+        });
+        std::vector<tasklet> others;
+        for (int i = 0; i < 3; ++i) others.push_back(spawn(shared_options(), [] {}));
+        tasklet neighbour = spawn(shared_options(), [&] {  // on the receiver's execution stack
+            log.push_back("neighbour runs");
+            ch.send(std::make_unique<int>(42));  // the receiver is preferred: it runs at once
+            log.push_back("neighbour sent");
+        });
+        run();
+        CHECK(log == std::vector<std::string>{"neighbour runs", "received 42", "neighbour sent"});
+    }
+}
+
+TEST_CASE("frames that take the place of a finished channel wait's frame park intact", "[shared-stacks]") {
+    // Copying a waiting tasklet out leaves its caller's unused waiter slot out; once the
+    // wait is over, the frames that take that place must be copied whole.
+    channel<int> ch;
+    std::vector<int> order;
+    int got = 0;
+    bool intact = false;
+    auto receive_once = [&]() __attribute__((noinline)) { got = ch.receive(); };
+    tasklet waiter = spawn(shared_options(), [&] {
+        receive_once();
+        intact = pattern_survives(1, 3, order);  // its frame lies where receive_once's was
+    });
+    std::vector<tasklet> others;
+    for (int i = 0; i < 3; ++i) others.push_back(spawn(shared_options(), [] {}));
+    tasklet neighbour = spawn(shared_options(), [&] {  // on the waiter's execution stack
+        ch.send(5);  // copies the waiter out, then in (the receiver is preferred)
+        (void)pattern_survives(2, 3, order);
+    });
+    run();
+    CHECK(got == 5);
+    CHECK(intact);
+    CHECK(order == std::vector<int>{1, 2, 1, 2, 1, 2});
 }
 
 TEST_CASE("an exception thrown into a parked shared-stack tasklet unwinds its own frames", "[shared-stacks]") {

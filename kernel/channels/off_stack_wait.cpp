@@ -1,11 +1,12 @@
 // Off-stack channel waits (channels/off_stack_wait.hpp).
 //
 // The box is one per tasklet: the waiter record, then the value, aligned for both; inside
-// the tasklet's shared_stack_state for values of 8 bytes or less. It costs a shared-stack
-// tasklet one extra move of the value per wait, against copying records back and forth
-// with the stack and patching every pointer to them, which would also move values byte by
-// byte: wrong for types that point into themselves (a libstdc++ std::string keeps a
-// pointer to its own short buffer).
+// the tasklet's shared_stack_state for values of 8 bytes or less. A value that waits there
+// is moved in and out (twice more than a dedicated tasklet's), against copying records
+// back and forth with the stack and patching every pointer to them, which would also move
+// values byte by byte: wrong for types that point into themselves (a libstdc++ std::string
+// keeps a pointer to its own short buffer). Small values avoid even that while their
+// tasklet stays on its execution stack (wait_off_stack).
 #include "channels/off_stack_wait.hpp"
 
 #include "channels/handoff.hpp"
@@ -82,6 +83,7 @@ inline channel_waiter* fill_record(void* record, tasklet_impl* self, channel_cor
     shared_stack_state& st = *self->shared;
     st.wait_transfer = transfer;
     st.wait_ops = ops;
+    st.frame_value = frame_value_place::none;
     note_hole(self, slot);
     if (direction == sending) ops->relocate(value, transfer);
     return w;
@@ -158,10 +160,10 @@ inline channel_waiter* fill_record(void* record, tasklet_impl* self, channel_cor
     park_plainly(s, self, w, target);
 }
 
-}  // namespace
-
-void wait_off_stack(channel_core* c, void* transfer, const transfer_ops* ops, const waiter_slot* slot,
-                    std::int8_t direction, bool is_exception) {
+// The wait with its value in the box from the start: for the waits wait_off_stack does not
+// park with the value in the frame. Its frame stays under the parked tasklet's, to empty the box after the wake.
+[[gnu::noinline]] void wait_in_box(channel_core* c, void* transfer, const transfer_ops* ops, const waiter_slot* slot,
+                                   std::int8_t direction, bool is_exception) {
     channel_waiter* w;
     try {
         w = fill_box(c, transfer, ops, slot, direction, is_exception);
@@ -176,6 +178,74 @@ void wait_off_stack(channel_core* c, void* transfer, const transfer_ops* ops, co
         throw;
     }
     empty_box(w);
+}
+
+}  // namespace
+
+// Most waits park with the record in the inline box and the value where the caller keeps
+// it, as a dedicated tasklet's wait does: a partner moves the value in place, and the
+// tasklet wakes straight into its caller, with nothing left to do. That is only right
+// while its frames stay on its execution stack. If it is copied out first, the restorer
+// moves the value to the box and points the record there (evacuate_frame_wait), and moves
+// it back when it copies the tasklet in (finish_frame_wait). Both moves happen in the
+// restorer, which cannot throw, so the value's move must not throw; a value that does not
+// fit the inline box, one whose move may throw, or an exception sent waits in the box from
+// the start instead (wait_in_box).
+//
+// Why not always the box: the wake then returns through wait_in_box's frame to the caller,
+// a return the processor cannot predict (the call it pairs with was made by the other
+// tasklet), the value moves twice more, and the frame is 16 bytes more to copy. A ping-pong
+// between shared-stack tasklets on different execution stacks took 47 ns that way and 27-29
+// ns this way (dedicated: 22), and a parked tasklet 506 bytes against 490
+// (bench/stacks/shared_switch.cpp; tasklets_bench --park tasklets_shared 1000000).
+void wait_off_stack(channel_core* c, void* transfer, const transfer_ops* ops, const waiter_slot* slot,
+                    std::int8_t direction, bool is_exception) {
+    scheduler& s = *tls_scheduler;
+    tasklet_impl* const self = s.current;
+    shared_stack_state& st = *self->shared;
+    tasklet_impl* const target = self->next;
+    if (is_exception || !ops->nothrow_move || st.has_heap_box || !fits_inline(ops, value_offset(ops) + ops->size))
+        [[unlikely]]
+        return wait_in_box(c, transfer, ops, slot, direction, is_exception);
+    auto* const w = ::new (st.inline_box) channel_waiter{
+        .tasklet = self,
+        .channel = c,
+        .transfer = transfer,
+        .direction = direction,
+    };
+    st.wait_transfer = transfer;
+    st.wait_ops = ops;
+    st.frame_value = frame_value_place::in_frame;
+    note_hole(self, slot);
+    // What block_on_records throws leaves nothing to undo: the record is not queued, and
+    // the slot and frame_value are read only while the tasklet waits on it.
+    if ((s.switch_flags & switch_needs_care) || target == self || !target->started) [[unlikely]]
+        return block_on_records(s, w, 1);
+    park_plainly(s, self, w, target);
+}
+
+void evacuate_frame_wait(tasklet_impl* t) noexcept {
+    shared_stack_state& st = *t->shared;
+    auto* const w = std::launder(reinterpret_cast<channel_waiter*>(st.inline_box));
+    void* const value = value_in_box(w, st.wait_ops);
+    if (w->direction == sending) st.wait_ops->relocate(value, w->transfer);  // cannot throw: nothrow_move
+    w->transfer = value;
+    st.frame_value = frame_value_place::in_box;
+}
+
+void finish_frame_wait(tasklet_impl* t) noexcept {
+    shared_stack_state& st = *t->shared;
+    st.frame_value = frame_value_place::none;
+    auto* const w = std::launder(reinterpret_cast<channel_waiter*>(st.inline_box));
+    const transfer_ops* const ops = st.wait_ops;
+    void* const value = value_in_box(w, ops);
+    if (w->direction == receiving) {
+        // No value came if the wait ended without one (a kill, a throw, send_exception:
+        // each clears transfer).
+        if (w->transfer == nullptr) return;
+        ops->relocate(st.wait_transfer, value);  // cannot throw: nothrow_move
+    }
+    ops->destroy(value);  // what a receiver left of the send's value, the value itself if none took it, or what was moved from
 }
 
 namespace {

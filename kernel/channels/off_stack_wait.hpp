@@ -10,11 +10,13 @@
 namespace tasklets::detail {
 
 /// Blocks the running tasklet on c, as block_on_records() does for a record in its frame,
-/// but with the record and the value in a heap box that stays put while the frame is
-/// copied out: the partner reaches both then. Sending moves the payload (an exception_ptr
-/// if `is_exception`) into the box first; receiving moves the value from the box into
-/// `transfer` after the wake. Throws what block_on_records() throws; a value that came
-/// for a receive that then fails is destroyed, never leaked.
+/// but with the record in a box that stays put while the frame is copied out: the partner
+/// reaches it then. A value of 8 bytes or less whose move cannot throw stays in the
+/// caller's frame (`transfer`) while the frame does, and goes to the box only if the frame
+/// is copied out (core/shared_stacks.hpp, frame_value); any other value (an exception_ptr
+/// if `is_exception`) waits in the box: sending moves it in first, receiving moves it out
+/// after the wake. Throws what block_on_records() throws; a value that came for a receive
+/// that then fails is destroyed, never leaked.
 /// `slot` is the caller's waiter_slot, unused here: copying the parked tasklet out and in
 /// skips it (core/shared_stacks.hpp, note_hole).
 void wait_off_stack(channel_core* c, void* transfer, const transfer_ops* ops, const waiter_slot* slot,

@@ -45,14 +45,24 @@ std::byte* resident_sp(const shared_stack_state& st, std::byte* top) noexcept {
     return top - unkept_top - st.saved_size - (st.hole ? sizeof(waiter_slot) : 0);
 }
 
+// Is o waiting on a channel with its record in one of its boxes, whose wait noted the
+// caller's unused waiter slot (`hole`)? Any other park leaves a noted slot stale.
+bool waits_in_a_box(const tasklet_impl* o, const shared_stack_state& st) noexcept {
+    return waits_in_inline_box(o) ||
+           (st.has_heap_box && static_cast<const void*>(o->waiters) == st.heap_box().memory);
+}
+
 // Copies the parked occupant o's live part into its buffer, but for an unused waiter slot
-// and the bytes at the top left in place; o is out afterwards.
+// and the bytes at the top left in place; o is out afterwards. A wait's value in the
+// frame moves to the box first.
 void copy_out(shared_stacks& sh, exec_stack& e, tasklet_impl* o) noexcept {
     shared_stack_state& st = *o->shared;
+    const bool in_box = waits_in_a_box(o, st);
+    if (in_box && st.frame_value == frame_value_place::in_frame) evacuate_frame_wait(o);
     auto* sp = static_cast<std::byte*>(o->sp);
     std::byte* const top = top_of(e);
     const std::size_t n = static_cast<std::size_t>(top - sp);
-    std::byte* const hole = hole_in(st, sp, top);
+    std::byte* const hole = in_box ? hole_in(st, sp, top) : nullptr;
     const std::size_t kept = n - unkept_top - (hole ? sizeof(waiter_slot) : 0);
     const std::size_t need = kept + instrument::shadow_bytes(n);
     if (need > st.saved_capacity) {
@@ -97,6 +107,7 @@ void copy_in(exec_stack& e, tasklet_impl* t) noexcept {
         }
         instrument::give_shadow(sp, n, reinterpret_cast<unsigned char*>(st.saved + kept));
         t->sp = sp;
+        if (st.frame_value == frame_value_place::in_box) finish_frame_wait(t);
     }
     st.out = false;
     instrument::stack_bounds(t->tools, e.region.base, e.region.size);

@@ -81,6 +81,14 @@ struct kept_heap_box {
     std::uint8_t align_shift;  // its alignment: 1 << this
 };
 
+/// Where the value of a plain channel wait that keeps its record in the inline box is
+/// (shared_stack_state::frame_value).
+enum class frame_value_place : std::uint8_t {
+    none,      // the wait keeps its value in the box from the start, or there is no such wait
+    in_frame,  // the caller's own, in its frame: the tasklet is on its execution stack
+    in_box,    // moved to the box when the tasklet was copied out (evacuate_frame_wait)
+};
+
 /// Per shared-stack tasklet, from its spawn to its end (tasklet_impl::shared), in its
 /// control block's cell after the bound function (core/control_blocks.cpp). 112 bytes:
 /// every parked tasklet has one (sizes fit 32 bits: a stack is far smaller than 4 GiB).
@@ -96,6 +104,12 @@ struct shared_stack_state {
     std::uint32_t saved_capacity = 0;   // the buffer is kept while it runs, for its next park
     bool out = true;                    // its frames are not on the execution stack
     bool has_heap_box = false;          // inline_box holds a kept_heap_box
+    // Where a plain channel wait with its record in inline_box keeps its value
+    // (channels/off_stack_wait.cpp): in the caller's frame while the tasklet stays on its
+    // execution stack, so that a partner moves it as for a dedicated tasklet; in inline_box
+    // after copy_out moved it there. Stale once the wait is over: read only while
+    // the tasklet waits on that record (waits_in_inline_box), or when in_box.
+    frame_value_place frame_value = frame_value_place::none;
     // While it waits on a channel: where, in bytes below the stack's top, the caller's
     // waiter_slot lies (include/tasklets/channel.hpp), which the off-stack wait leaves
     // unused; copying out and in skip it. 0: none (not waiting, too deep, or ASan, whose
@@ -109,6 +123,9 @@ struct shared_stack_state {
     alignas(16) std::byte inline_box[64];
 
     kept_heap_box& heap_box() noexcept { return *std::launder(reinterpret_cast<kept_heap_box*>(inline_box)); }
+    const kept_heap_box& heap_box() const noexcept {
+        return *std::launder(reinterpret_cast<const kept_heap_box*>(inline_box));
+    }
     /// Frees the kept heap box, if there is one.
     void drop_heap_box() noexcept {
         if (!has_heap_box) return;
@@ -151,6 +168,22 @@ inline void note_hole(tasklet_impl* t, const void* slot) noexcept {
     st.hole = below - 1 < 0xFFFF ? static_cast<std::uint16_t>(below) : 0;
 }
 inline void forget_hole(tasklet_impl* t) noexcept { t->shared->hole = 0; }
+
+/// Is t waiting on a channel with its record in its inline box? Then copying it out and in
+/// may leave the caller's unused waiter slot out (`hole`), and a value in its frame must
+/// move to the box first (frame_value).
+inline bool waits_in_inline_box(const tasklet_impl* t) noexcept {
+    return static_cast<const void*>(t->waiters) == static_cast<const void*>(t->shared->inline_box);
+}
+
+/// copy_out of a tasklet whose plain channel wait keeps its value in its frame
+/// (frame_value in_frame): moves a send's value into the box and points the record there,
+/// where a partner finds it while the frame is away. In channels/off_stack_wait.cpp.
+void evacuate_frame_wait(tasklet_impl* t) noexcept;
+/// copy_in of a tasklet whose wait's value went to the box (frame_value in_box), its
+/// frames back in place: a received value moves to the caller's storage, then what the
+/// box holds is destroyed (a send's value, taken or not). In channels/off_stack_wait.cpp.
+void finish_frame_wait(tasklet_impl* t) noexcept;
 
 /// Before a wait whose record others reach, when t->block_trap is set: throws state_error
 /// for a user's block trap, or for a shared-stack tasklet whose wait keeps its record in
