@@ -195,8 +195,8 @@ TEST_CASE("a send whose value cannot move into its off-stack box fails with noth
           "frames still park intact",
           "[shared-stacks]") {
     // The move into the box is the wait's last step before it parks (channels/
-    // off_stack_wait.cpp): when it throws, the wait must also forget the waiter slot it
-    // noted for copying to leave out, or the tasklet's next park would lose live bytes.
+    // off_stack_wait.cpp): when it throws, the waiter slot it noted for copying to leave
+    // out must not be left out of the tasklet's next park, or live bytes would be lost.
     struct refuses_to_move {
         int n = 0;
         explicit refuses_to_move(int v) : n(v) {}
