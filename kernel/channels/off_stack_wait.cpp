@@ -192,12 +192,14 @@ inline channel_waiter* fill_record(void* record, tasklet_impl* self, channel_cor
 // fit the inline box, one whose move may throw, or an exception sent waits in the box from
 // the start instead (wait_in_box).
 //
-// Why not always the box: the wake then returns through wait_in_box's frame to the caller,
-// a return the processor cannot predict (the call it pairs with was made by the other
-// tasklet), the value moves twice more, and the frame is 16 bytes more to copy. A ping-pong
-// between shared-stack tasklets on different execution stacks took 47 ns that way and 27-29
-// ns this way (dedicated: 22), and a parked tasklet 506 bytes against 490
-// (bench/stacks/shared_switch.cpp; tasklets_bench --park tasklets_shared 1000000).
+// Why not always the box: the value then moves twice more, the wait calls three functions
+// of its own, and its frame, 16 bytes more to copy, stays under the parked tasklet's to
+// empty the box after the wake. A ping-pong between shared-stack tasklets on different
+// execution stacks took 47 ns that way and 26-29 ns this way (dedicated: 22), and a parked
+// tasklet 506 bytes against 490 (bench/stacks/shared_switch.cpp; tasklets_bench --park
+// tasklets_shared 1000000). The return through that frame after the wake, which the
+// processor mispredicts, is not most of it: receives under extra frames in a dedicated
+// ping-pong cost under 1 ns per round trip for one frame more.
 void wait_off_stack(channel_core* c, void* transfer, const transfer_ops* ops, const waiter_slot* slot,
                     std::int8_t direction, bool is_exception) {
     scheduler& s = *tls_scheduler;
