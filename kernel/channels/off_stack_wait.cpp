@@ -63,12 +63,32 @@ namespace {
 // their own, off the stack while it is parked, and every call takes at most six arguments
 // (a seventh would go on the stack), in block_with_care's order, so that none moves.
 
-// The record built in `record` (the inline box or the heap box), what the wait needs after
-// the wake noted in the tasklet's state, and a send's value moved in: the one call that
-// may throw, last (wait_off_stack then forgets the hole; nothing else is left to undo).
-inline channel_waiter* fill_record(void* record, tasklet_impl* self, channel_core* c, void* transfer,
-                                   const transfer_ops* ops, const waiter_slot* slot, std::int8_t direction,
-                                   bool is_exception) {
+// What a wait needs after the wake, noted in the tasklet's state: the caller's value or
+// storage, its type's operations, where the value is, and the caller's unused waiter slot.
+inline void note_wait(tasklet_impl* self, void* transfer, const transfer_ops* ops, const waiter_slot* slot,
+                      frame_value_place value_at) noexcept {
+    shared_stack_state& st = *self->shared;
+    st.wait_transfer = transfer;
+    st.wait_ops = ops;
+    st.frame_value = value_at;
+    note_hole(self, slot);
+}
+
+// The record, filled in, in the tasklet's box: the inline one when the value fits (a heap
+// box noted there goes), else the heap box. A send's value is moved in last: the one
+// call that may throw (wait_in_box then forgets the hole; nothing else is left to undo).
+[[gnu::noinline]] channel_waiter* fill_box(channel_core* c, void* transfer, const transfer_ops* ops,
+                                           const waiter_slot* slot, std::int8_t direction, bool is_exception) {
+    tasklet_impl* const self = tls_scheduler->current;
+    shared_stack_state& st = *self->shared;
+    const std::size_t size = value_offset(ops) + ops->size;
+    void* record;
+    if (fits_inline(ops, size)) {
+        st.drop_heap_box();  // the inline box is about to be used: the note in it goes
+        record = st.inline_box;
+    } else {
+        record = heap_box(st, ops, size);  // may throw: nothing changed
+    }
     void* const value = static_cast<std::byte*>(record) + value_offset(ops);
     auto* const w = ::new (record) channel_waiter{
         .tasklet = self,
@@ -80,42 +100,9 @@ inline channel_waiter* fill_record(void* record, tasklet_impl* self, channel_cor
         .unusual = is_exception,
         .direction = direction,
     };
-    shared_stack_state& st = *self->shared;
-    st.wait_transfer = transfer;
-    st.wait_ops = ops;
-    st.frame_value = frame_value_place::none;
-    note_hole(self, slot);
+    note_wait(self, transfer, ops, slot, frame_value_place::none);
     if (direction == sending) ops->relocate(value, transfer);
     return w;
-}
-
-// fill_box when the inline box will not do: the value is too large or too aligned for
-// it (the heap box), or a heap box kept from an earlier wait is noted in it, and goes.
-[[gnu::noinline]] channel_waiter* fill_box_with_care(channel_core* c, void* transfer, const transfer_ops* ops,
-                                                     const waiter_slot* slot, std::int8_t direction, bool is_exception) {
-    tasklet_impl* const self = tls_scheduler->current;
-    shared_stack_state& st = *self->shared;
-    const std::size_t size = value_offset(ops) + ops->size;
-    void* record;
-    if (fits_inline(ops, size)) {
-        st.drop_heap_box();  // the inline box is about to be used: the note in it goes
-        record = st.inline_box;
-    } else {
-        record = heap_box(st, ops, size);  // may throw: nothing changed
-    }
-    return fill_record(record, self, c, transfer, ops, slot, direction, is_exception);
-}
-
-// The record, filled in, and a send's value moved into the box. Most waits use the inline
-// box with no heap box noted in it: then this calls nothing but a send's relocate, so it
-// keeps only the record in a register across a call; the rest is fill_box_with_care's.
-[[gnu::noinline]] channel_waiter* fill_box(channel_core* c, void* transfer, const transfer_ops* ops,
-                                           const waiter_slot* slot, std::int8_t direction, bool is_exception) {
-    tasklet_impl* const self = tls_scheduler->current;
-    shared_stack_state& st = *self->shared;
-    if (st.has_heap_box || !fits_inline(ops, value_offset(ops) + ops->size)) [[unlikely]]
-        return fill_box_with_care(c, transfer, ops, slot, direction, is_exception);
-    return fill_record(st.inline_box, self, c, transfer, ops, slot, direction, is_exception);
 }
 
 // The box's value after the wait ended: a received one moved to the caller; then what is
@@ -215,10 +202,7 @@ void wait_off_stack(channel_core* c, void* transfer, const transfer_ops* ops, co
         .transfer = transfer,
         .direction = direction,
     };
-    st.wait_transfer = transfer;
-    st.wait_ops = ops;
-    st.frame_value = frame_value_place::in_frame;
-    note_hole(self, slot);
+    note_wait(self, transfer, ops, slot, frame_value_place::in_frame);
     // What block_on_records throws leaves nothing to undo: the record is not queued, and
     // the slot and frame_value are read only while the tasklet waits on it.
     if ((s.switch_flags & switch_needs_care) || target == self || !target->started) [[unlikely]]

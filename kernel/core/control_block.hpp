@@ -47,9 +47,9 @@ enum : std::uint8_t {
 enum : std::int8_t { receiving = -1, not_blocked = 0, sending = 1 };
 
 /// What few tasklets have, kept out of the control block, which every tasklet pays for
-/// (here, they took a parked shared-stack tasklet from 506 bytes to 526): a name, and the
-/// figures counted while count_statistics(true) (core/observe.cpp). Made on first need,
-/// freed with the control block.
+/// (moving them out took 16 bytes off every tasklet): a name, and the figures counted
+/// while count_statistics(true) (core/observe.cpp). Made on first need, freed with the
+/// control block.
 struct tasklet_extras {
     char* name = nullptr;             // owned, NUL-terminated; null: none
     std::uint64_t switches_in = 0;    // while counting statistics

@@ -45,11 +45,12 @@ std::byte* resident_sp(const shared_stack_state& st, std::byte* top) noexcept {
     return top - unkept_top - st.saved_size - (st.hole ? sizeof(waiter_slot) : 0);
 }
 
-// Is o waiting on a channel with its record in one of its boxes, whose wait noted the
-// caller's unused waiter slot (`hole`)? Any other park leaves a noted slot stale.
+// Is o waiting on a channel with its record in one of its boxes (channels/off_stack_wait.cpp)?
+// Then that wait noted the caller's unused waiter slot (`hole`) and where its value is
+// (frame_value); any other park leaves both stale.
 bool waits_in_a_box(const tasklet_impl* o, const shared_stack_state& st) noexcept {
-    return waits_in_inline_box(o) ||
-           (st.has_heap_box && static_cast<const void*>(o->waiters) == st.heap_box().memory);
+    const void* const record = o->waiters;
+    return record == st.inline_box || (st.has_heap_box && record == st.heap_box().memory);
 }
 
 // Copies the parked occupant o's live part into its buffer, but for an unused waiter slot

@@ -108,7 +108,7 @@ struct shared_stack_state {
     // (channels/off_stack_wait.cpp): in the caller's frame while the tasklet stays on its
     // execution stack, so that a partner moves it as for a dedicated tasklet; in inline_box
     // after copy_out moved it there. Stale once the wait is over: read only while
-    // the tasklet waits on that record (waits_in_inline_box), or when in_box.
+    // the tasklet waits on that record (core/shared_stacks.cpp, waits_in_a_box), or when in_box.
     frame_value_place frame_value = frame_value_place::none;
     // While it waits on a channel: where, in bytes below the stack's top, the caller's
     // waiter_slot lies (include/tasklets/channel.hpp), which the off-stack wait leaves
@@ -168,13 +168,6 @@ inline void note_hole(tasklet_impl* t, const void* slot) noexcept {
     st.hole = below - 1 < 0xFFFF ? static_cast<std::uint16_t>(below) : 0;
 }
 inline void forget_hole(tasklet_impl* t) noexcept { t->shared->hole = 0; }
-
-/// Is t waiting on a channel with its record in its inline box? Then copying it out and in
-/// may leave the caller's unused waiter slot out (`hole`), and a value in its frame must
-/// move to the box first (frame_value).
-inline bool waits_in_inline_box(const tasklet_impl* t) noexcept {
-    return static_cast<const void*>(t->waiters) == static_cast<const void*>(t->shared->inline_box);
-}
 
 /// copy_out of a tasklet whose plain channel wait keeps its value in its frame
 /// (frame_value in_frame): moves a send's value into the box and points the record there,
