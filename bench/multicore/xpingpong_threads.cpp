@@ -6,6 +6,11 @@
 //   futex_2threads         one 32-bit word, FUTEX_WAIT / FUTEX_WAKE (private), no spinning
 //   boost_fiber_2threads   a fiber on each thread (round_robin), unbuffered_channel<int> each
 //                          way; Boost.Fiber wakes the other thread's scheduler itself
+//   spin_2threads          two threads that never sleep, a word each way on a cache line of
+//                          its own: the floor under any cross-thread hand-off on this machine
+//                          as it is placed now. This VM's two vCPUs move between host cores;
+//                          this round trip has measured 62-100 ns one hour and 250-530 ns
+//                          the next, so a cross-thread row is read against it, in the same run.
 #include "../common.hpp"
 #include "../thread_switch.hpp"
 
@@ -58,6 +63,42 @@ struct futex_pingpong {
     }
 };
 BENCH_ROUND_TRIP("xpingpong/futex_2threads", futex_pingpong);
+
+// ---- the floor: two spinning threads -----------------------------------------------------
+// Each side writes its own line and spins reading the other's, so a round trip is two line
+// transfers, the least a hand-off and its answer can take. The partner is an std::thread
+// like the other rows' partners; pause keeps the spinning sibling hyperthread (if any)
+// from starving the other.
+struct spin_pingpong {
+    // Release on each store publishes nothing but the count itself; acquire pairs with it,
+    // as a real hand-off's would with the value it carries. -1 stops the partner.
+    alignas(64) std::atomic<long> ping{0};
+    alignas(64) std::atomic<long> pong{0};
+    long sent = 0;
+    std::thread partner{[this] {
+        for (long seen = 0;;) {
+            long v;
+            while ((v = ping.load(std::memory_order_acquire)) == seen) spin_pause();
+            if (v < 0) return;
+            seen = v;
+            pong.store(v, std::memory_order_release);
+        }
+    }};
+    static void spin_pause() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+    }
+    void op() {
+        ping.store(++sent, std::memory_order_release);
+        while (pong.load(std::memory_order_acquire) != sent) spin_pause();
+    }
+    ~spin_pingpong() {
+        ping.store(-1, std::memory_order_release);
+        partner.join();
+    }
+};
+BENCH_ROUND_TRIP("xpingpong/spin_2threads", spin_pingpong);
 
 #ifdef BENCH_HAVE_BOOST_FIBER
 // ---- Boost.Fiber across threads -----------------------------------------------------------

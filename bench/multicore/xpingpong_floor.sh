@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The cross-thread ping-pong against its floor, alternately, so that both see the same
+# placement of this VM's vCPUs: xpingpong/spin_2threads (two spinning threads, two cache-line
+# transfers a round trip) and xpingpong/tasklets_2workers, ROUNDS times each, then the
+# median of each and of the per-round ratio. The floor moves by 5x between hours here
+# (docs/multicore.md), so a tasklets figure alone says more about the host than the code.
+#
+#   bench/multicore/xpingpong_floor.sh [build-dir] [rounds]
+#       defaults: build/bench, 9
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+build=${1:-$root/build/bench}
+rounds=${2:-9}
+bin=$build/bench/tasklets_bench_mc
+[[ -x "$bin" ]] || { echo "xpingpong_floor.sh: $bin not built (cmake --build --preset bench)" >&2; exit 1; }
+row() {  # real time in ns of one run of benchmark $1
+  "$bin" --benchmark_filter="^$1/" --benchmark_min_time="${MIN_TIME:-0.3}" --benchmark_format=csv 2>/dev/null |
+    awk -F, -v want="$1" 'index($1, want) { t = $3; u = $5; gsub(/"/, "", u)
+                          if (u == "us") t *= 1000; else if (u == "ms") t *= 1e6; printf "%.1f\n", t }'
+}
+printf "%-6s %12s %14s %8s\n" round "floor (ns)" "tasklets (ns)" ratio
+for ((i = 1; i <= rounds; ++i)); do
+  f=$(row xpingpong/spin_2threads)
+  t=$(row xpingpong/tasklets_2workers)
+  echo "$i $f $t"
+done | awk 'function median(a, n,   i, j, x) {
+    for (i = 2; i <= n; ++i) { x = a[i]; for (j = i - 1; j >= 1 && a[j] > x; --j) a[j + 1] = a[j]; a[j + 1] = x }
+    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+  { f[NR] = $2; t[NR] = $3; r[NR] = $3 / $2; printf "%-6s %12.1f %14.1f %8.2f\n", $1, $2, $3, r[NR]; fflush() }
+  END { printf "%-6s %12.1f %14.1f %8.2f\n", "median", median(f, NR), median(t, NR), median(r, NR) }'
