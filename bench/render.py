@@ -102,7 +102,9 @@ workload_title = {
     "skynet": ("skynet — each task spawns 10 children down to 1,000,000 leaves, sums sent back over "
                "channels; per task (1,111,111); not pinned, a process per row, threads as named"),
     "xpingpong": ("xpingpong — round trip between two OS threads on two cores (go_2procs: Go may run both "
-                  "goroutines on one thread; go_locked_2threads pins each to its own); not pinned, a process per row"),
+                  "goroutines on one thread; go_locked_2threads pins each to its own; spin_2threads: two threads "
+                  "that never sleep, the floor under every row, which moves with where the host puts the vCPUs: "
+                  "bench/multicore/xpingpong_floor.sh); not pinned, a process per row"),
     "fanin": ("fanin — producers (one per thread, two on one thread) send into one channel, one consumer; "
               "per message; not pinned, a process per row"),
     "imbalance": ("imbalance — 8 tasklets started on one worker of two, 400 slices of ~2 µs each with schedule() "
