@@ -5,7 +5,9 @@
 #include <catch2/catch.hpp>
 
 #include "support/in_thread.hpp"
+#include "support/echo_thread.hpp"
 #include "support/unwound.hpp"
+#include "support/valgrind_stack.hpp"
 
 #include <tasklets/tasklets.hpp>
 
@@ -53,6 +55,35 @@ TEST_CASE("shared select: a send on another thread completes the receive case it
         CHECK(b.balance() == 0);
     });
     other.join();
+}
+
+// As the shared channel's own test of the express wake-up (test_cross_thread.cpp): a select
+// waiting with nothing else to run has its wake-up handed over too, and the case it reports
+// is the one the partner served.
+TEST_CASE("shared select: a partner that finds the selecting thread watching hands the wake-up over directly",
+          "[threads][select]") {
+    tasklets_test::echo_thread echo;
+    shared_channel<long> never;
+    std::uint64_t express = 0;
+    in_thread([&] {
+        long v = 0;
+        for (int batch = 0; batch < 100 && express == 0; ++batch) {
+            for (int i = 0; i < 500; ++i) {
+                echo.ping.send(v);
+                auto rn = on_receive(never);
+                auto rp = on_receive(echo.pong);
+                auto r = select(rn, rp);
+                REQUIRE(r.index == 1);
+                REQUIRE(rp.value() == v + 1);
+                v += 2;
+            }
+            express = tasklets::statistics().express_wakeups;
+        }
+    });
+    echo.stop();
+    CHECK(never.balance() == 0);
+    CHECK(echo.pong.balance() == 0);
+    if (!tasklets_test::running_on_valgrind()) CHECK(express >= 1);
 }
 
 TEST_CASE("shared select: a send case hands its value to a receiver on another thread", "[threads][select]") {

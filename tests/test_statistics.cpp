@@ -299,13 +299,14 @@ TEST_CASE("statistics: format_statistics prints every figure, labelled", "[stati
     s.reactor_wait = std::chrono::microseconds(1500);
     s.receive_buffers_held = 6;
     s.doorbell_watches = 4;
+    s.express_wakeups = 3;
     s.watchdog_interruptions = 2;
     s.watchdog_soft_stops = 1;
     CHECK(tasklets::format_statistics(s) ==
           "tasklets: 12 spawned; 5 alive: 2 runnable, 2 blocked, 1 paused\n"
           "stacks: 4 in use in 1 slabs, 3.0 MiB mapped; control blocks: 1 slabs of 16 KiB\n"
           "reactor: 7 polls, 3 of them waiting, 1.500 ms waited; 6 receive buffers hold unread bytes\n"
-          "doorbell: watched 4 times before sleeping\n"
+          "doorbell: watched 4 times before sleeping, 3 wake-ups handed over meanwhile\n"
           "watchdog: 2 interruptions, 1 soft stops\n");
     s.counting = true;
     s.switches = 40;

@@ -64,6 +64,11 @@ struct scheduler_statistics {
     /// and the answer usually comes within microseconds: CPU time spent to save the tens
     /// of microseconds a wake-up from the kernel costs each side.
     std::uint64_t doorbell_watches = 0;
+    /// Of the wake-ups that came from other threads, those handed over during such a
+    /// watch, straight to the waiting tasklet, without the inbox's queue: a partner
+    /// that finds this thread watching for its wait's answer does this, which saves a
+    /// cross-thread hand-off one cache line's trip to the other core and back.
+    std::uint64_t express_wakeups = 0;
     /// io_uring backend (io.hpp, "Backends"): receive buffers (2 KiB each, 4,096 per thread)
     /// holding bytes that arrived before a read asked for them.
     std::size_t receive_buffers_held = 0;

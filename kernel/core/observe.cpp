@@ -167,6 +167,7 @@ scheduler_statistics statistics() noexcept {
     r.reactor_blocking_polls = c.reactor_blocking_polls;
     r.reactor_wait = std::chrono::nanoseconds(c.reactor_wait_ns);
     r.doorbell_watches = s.doorbell_watches;
+    r.express_wakeups = s.express_wakeups;
     r.receive_buffers_held = c.receive_buffers_held;
     r.watchdog_interruptions = c.interruptions;
     r.watchdog_soft_stops = c.soft_stops;
@@ -219,13 +220,13 @@ std::string format_statistics(const scheduler_statistics& s) {
         "tasklets: %llu spawned; %zu alive: %zu runnable, %zu blocked, %zu paused\n"
         "stacks: %zu in use in %zu slabs, %.1f MiB mapped; control blocks: %zu slabs of 16 KiB\n"
         "reactor: %llu polls, %llu of them waiting, %.3f ms waited; %zu receive buffers hold unread bytes\n"
-        "doorbell: watched %llu times before sleeping\n"
+        "doorbell: watched %llu times before sleeping, %llu wake-ups handed over meanwhile\n"
         "watchdog: %llu interruptions, %llu soft stops\n",
         static_cast<unsigned long long>(s.spawned), s.alive, s.runnable, s.blocked, s.paused, s.stacks_in_use,
         s.stack_slabs, static_cast<double>(s.stack_bytes) / (1024.0 * 1024.0), s.control_block_slabs,
         static_cast<unsigned long long>(s.reactor_polls), static_cast<unsigned long long>(s.reactor_blocking_polls),
         static_cast<double>(s.reactor_wait.count()) / 1e6, s.receive_buffers_held,
-        static_cast<unsigned long long>(s.doorbell_watches),
+        static_cast<unsigned long long>(s.doorbell_watches), static_cast<unsigned long long>(s.express_wakeups),
         static_cast<unsigned long long>(s.watchdog_interruptions),
         static_cast<unsigned long long>(s.watchdog_soft_stops));
     std::string out(buf, static_cast<std::size_t>(n < 0 ? 0 : std::min<int>(n, sizeof buf - 1)));

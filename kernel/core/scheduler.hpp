@@ -119,6 +119,9 @@ struct scheduler {
     // handler to its end_body (core/tasklet_life.cpp), which empties it at once: held here
     // rather than in the entry's frame, which lies under every tasklet's frames for good.
     std::exception_ptr escaped;
+    // statistics(): wake-ups that a partner on another thread handed over while this
+    // thread watched for them (threads/inbox.hpp, express_mail). At the end, as above.
+    std::uint64_t express_wakeups = 0;
 };
 
 scheduler& create_scheduler();

@@ -133,9 +133,19 @@ public:
     /// worker's wait for new work: then the thread watches only if nothing else (a
     /// descriptor, an io_uring request) could wake it, since watching the doorbell does not
     /// see those, and they would wait for the watch to end.
-    int wait_for_mail(io_wait& w, std::int64_t deadline,
-                      const char* revived_message = "Deadlock: the tasklet waits for another thread and was revived without an answer.",
-                      bool urgent = true);
+    /// `express`: the mail that ends this wait, if it comes by thread_inbox::post_express:
+    /// see wait_for_express.
+    static constexpr const char* revived_without_answer =
+        "Deadlock: the tasklet waits for another thread and was revived without an answer.";
+    int wait_for_mail(io_wait& w, std::int64_t deadline, const char* revived_message = revived_without_answer,
+                      bool urgent = true, express_mail* express = nullptr);
+    /// wait_for_mail() for a wait that one mail ends, `m`, posted with
+    /// thread_inbox::post_express. While the thread has nothing to run and spins for mail,
+    /// it watches m too, so that a poster can hand m over without the queue. One wait at a
+    /// time is watched: the latest to start.
+    int wait_for_express(io_wait& w, express_mail& m, std::int64_t deadline) {
+        return wait_for_mail(w, deadline, revived_without_answer, true, &m);
+    }
     /// Ends `w`'s wait with `result` and makes its tasklet runnable (no switch).
     void finish_wait(io_wait* w, int result) noexcept { finish(w, result); }
     /// Parks the current tasklet until a helper has run `t` (0) or the deadline passes
@@ -207,7 +217,9 @@ private:
 #endif
     void drain_inbox(bool rang) noexcept;                   // answer the inbox: helper replies, then mail (rang: its doorbell was seen)
     void wait_with_inbox(std::int64_t timeout_ns) noexcept; // wait_once, spinning and telling the inbox first, answering it after
-    bool spin_for_mail(std::int64_t timeout) noexcept;      // true: the doorbell rang while we watched
+    enum class spun { nothing, rung, handed };              // handed: the watched mail came express, and is delivered
+    spun spin_for_mail(std::int64_t timeout) noexcept;      // watches the doorbell's flag and the watched mail
+    bool stop_watching(express_mail* m) noexcept;           // true: m was handed over meanwhile, and is delivered
     static constexpr std::int64_t spin_ns = 50000;          // how long (reactor.cpp says why; measured in bench/README.md)
     static void cancel_helper_wait(event_wait* self) noexcept;
     void expire(std::int64_t now) noexcept;
@@ -244,6 +256,7 @@ private:
     std::size_t ring_waiters_ = 0;               // tasklets parked on one-shot io_uring requests
     uring* ring_ = nullptr;                      // io_uring backend, owned; null: epoll
     std::shared_ptr<thread_inbox> inbox_;
+    express_mail* watched_ = nullptr;            // the mail wait_for_express waits for, if any: spin_for_mail watches it
     std::size_t registered_ = 0;
     int epfd_ = -1;
     bool virtual_ = false;

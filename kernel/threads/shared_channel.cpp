@@ -139,7 +139,7 @@ void shared_operation(shared_core* c, void* transfer, std::int64_t deadline, std
     } on_leave{c};
     int result;
     try {
-        result = r.wait_for_mail(w, deadline);
+        result = r.wait_for_express(w, w.wake, deadline);
     } catch (...) {
         // Killed or thrown into after a partner served it (before it ran, or before its
         // wake came): the value it received will never be returned, so it dies here.

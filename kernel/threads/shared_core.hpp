@@ -22,7 +22,10 @@
 // touches the value. A partner or a drop then takes its record off the queue and wakes the
 // tasklet: at once (reactor::finish_wait) on the tasklet's own thread, else by posting the
 // wait's `wake` mail to the tasklet's inbox, still under the channel mutex, so that a cancel
-// that takes that mutex afterwards finds the mail queued and can withdraw it.
+// that takes that mutex afterwards finds the mail queued and can withdraw it. If that thread
+// is watching for this very mail, the mail is handed over instead (inbox.hpp,
+// express_mail): the thread is then spinning, not running tasklets, so no cancel can come
+// before it delivers the mail.
 //
 // A select's other records stay queued after its wait was claimed: they are stale. Whoever
 // next meets one at the head of a queue, holding that queue's mutex, takes it off
@@ -63,24 +66,33 @@ struct shared_record {
     bool queued = false;            // under the channel's mutex
 };
 
-struct wake_mail : mail {
+struct wake_mail : express_mail {
     shared_wait* wait = nullptr;
 };
 
 struct shared_wait : io_wait {
     shared_record* records = nullptr;  // `own`, or a select's array: read on the home thread only
     std::uint32_t count = 0;
-    // What a partner on another thread touches when it serves the wait, packed into two
-    // cache lines (it moves them to its core and back): the claim, the outcome, the mail
-    // and where to post it, and a send's or receive's own record. With the record apart
-    // from the wait, the cross-thread ping-pong measured 1.44-1.68 us a round trip against
-    // 1.07-1.23 before the claim came in (3 alternating runs each); packed, 1.38 against
-    // 1.34 (medians of 8; xpingpong/tasklets_2workers).
-    alignas(64) wake_mail wake;      // posted by a partner (or a drop) on another thread
-    std::atomic<std::uint32_t> winner{unclaimed};
+    // What a partner on another thread touches when it serves the wait, in two cache
+    // lines (it moves them to its core and back). With the record apart from the wait,
+    // the cross-thread ping-pong measured 1.44-1.68 us a round trip against 1.07-1.23
+    // before the claim came in (3 alternating runs each); packed, 1.38 against 1.34
+    // (medians of 8; xpingpong/tasklets_2workers).
+    //
+    // The first line is the mail, which a thread watching for it (threads/inbox.hpp,
+    // express_mail) reads over and over, and what the partner only reads. The partner
+    // writes it once, last, to hand the mail over. The second is what the partner writes
+    // while it holds the channel's mutex: the claim, the outcome, the record's links. With
+    // the claim and the outcome in the watched line, the watcher's reads could take that
+    // line back between the partner's writes, each time a transfer inside the mutex.
+    // Measured with the host's vCPUs far apart (spin floor 460-520 ns), medians of 8-11
+    // alternating runs: fan-in 319 ns a message this way, 348 with them in the watched
+    // line, 356 before express hand-offs; the ping-pong 961, 981 and 1,280 ns.
+    alignas(64) wake_mail wake;      // posted (or handed over) by a partner or a drop on another thread
+    scheduler* home = nullptr;
+    alignas(64) std::atomic<std::uint32_t> winner{unclaimed};
     int outcome = 0;                 // set by the claimer before the wake: 0 served, EPIPE dropped
     thread_inbox* inbox = nullptr;   // the waiter's thread's: its reactor, which the wait holds, keeps it open
-    scheduler* home = nullptr;
     shared_record own;               // the record of a send or receive (a select's are in its frame, or on the heap)
 };
 
@@ -165,7 +177,8 @@ inline void end_wait(shared_core* c, shared_record* r, int outcome, scheduler* m
         return;
     }
     // Cannot fail: a waiting tasklet holds its reactor, so its inbox is not closed yet.
-    (void)w->inbox->post(&w->wake);
+    // After it, w is not touched: its thread may be delivering the mail already.
+    (void)w->inbox->post_express(&w->wake);
 }
 
 /// Home thread, w claimed: takes w's records that are still queued off their channels.

@@ -207,7 +207,7 @@ void shared_select(const select_case* cases, std::uint32_t count, bool has_defau
     // send/receive, no reference is taken) and no drop can end this wait.
     int result;
     try {
-        result = r.wait_for_mail(*w, deadline);
+        result = r.wait_for_express(*w, w->wake, deadline);
     } catch (...) {
         // Killed or thrown into. If a partner had completed a case first, that case keeps
         // its effect (select.hpp completes it): a received value is not lost.
