@@ -8,9 +8,10 @@
 //                          way; Boost.Fiber wakes the other thread's scheduler itself
 //   spin_2threads          two threads that never sleep, a word each way on a cache line of
 //                          its own: the floor under any cross-thread hand-off on this machine
-//                          as it is placed now. This VM's two vCPUs move between host cores;
-//                          this round trip has measured 62-100 ns one hour and 250-530 ns
-//                          the next, so a cross-thread row is read against it, in the same run.
+//                          as it is placed now. This VM's two vCPUs move between host cores:
+//                          this round trip has measured 60-105 ns at some moments and
+//                          250-550 ns at others, minutes apart, so a cross-thread row is read
+//                          against it, measured alongside (xpingpong_floor.sh).
 #include "../common.hpp"
 #include "../thread_switch.hpp"
 
