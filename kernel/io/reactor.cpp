@@ -470,8 +470,8 @@ void reactor::poll(scheduler&, bool block, std::int64_t max_wait_ns) noexcept {
 // of the mail that the partner has just written. xpingpong/tasklets_2workers, alternating
 // with the build before: 961 ns a round trip against 1,280 with the host's two vCPUs far
 // apart (medians of 11), 239 against 292 with them close (of 4).
-reactor::spun reactor::spin_for_mail(std::int64_t timeout) noexcept {
-    if (!inbox_ || spin_ns <= 0) return spun::nothing;
+bool reactor::spin_for_mail(std::int64_t timeout) noexcept {
+    if (!inbox_ || spin_ns <= 0) return false;
     const std::int64_t limit = timeout < 0 ? spin_ns : std::min(spin_ns, timeout);
     const std::int64_t until = monotonic_ns() + limit;
     ++s_->doorbell_watches;
@@ -481,27 +481,23 @@ reactor::spun reactor::spin_for_mail(std::int64_t timeout) noexcept {
     if (m) m->express.store(1, std::memory_order_relaxed);
     for (;;) {
         for (int i = 0; i < 64; ++i) {
-            if (inbox_->rung()) return stop_watching(m) ? spun::handed : spun::rung;
-            // Relaxed: a hint; stop_watching's compare-and-swap, which must then fail, is
-            // what acquires.
-            if (m && m->express.load(std::memory_order_relaxed) == 2) {
+            // Relaxed: a hint; stop_watching's exchange is what acquires.
+            if (inbox_->rung() || (m && m->express.load(std::memory_order_relaxed) == 2)) {
                 (void)stop_watching(m);
-                return spun::handed;
+                return true;
             }
             cpu_relax();
         }
-        if (monotonic_ns() >= until) return stop_watching(m) ? spun::handed : spun::nothing;
+        if (monotonic_ns() >= until) return stop_watching(m);
     }
 }
 
 bool reactor::stop_watching(express_mail* m) noexcept {
     if (!m) return false;
-    // From 1 back to 0, so that later posters post. Failing, it found a poster's 2:
-    // acquire pairs with that poster's release, so the outcome it wrote is seen, and
-    // the mail is delivered as the queue's would be.
-    std::uint32_t watching = 1;
-    if (m->express.compare_exchange_strong(watching, 0, std::memory_order_acquire)) return false;
-    m->express.store(0, std::memory_order_relaxed);  // ours again: nobody else looks at a 0
+    // Back to 0, so that later posters post. A 2 found there is a poster's: acquire pairs
+    // with its release, so the outcome it wrote is seen, and the mail is delivered as the
+    // queue's would be.
+    if (m->express.exchange(0, std::memory_order_acquire) != 2) return false;
     ++s_->express_wakeups;
     m->deliver(m, *s_);
     return true;
@@ -517,15 +513,14 @@ void reactor::wait_with_inbox(std::int64_t timeout) noexcept {
         // (8 % of its CPU time under load; bench/http/README.md).
         const bool watch = inbox_waiters_ > patient_waiters_ ||
                            (inbox_waiters_ > 0 && fd_waiters_ == 0 && ring_waiters_ == 0);
-        const spun seen = watch ? spin_for_mail(timeout) : spun::nothing;
-        if (seen != spun::nothing) {
+        if (watch && spin_for_mail(timeout)) {
             // Mail came while we watched. With no descriptor or ring request waited for, a
             // poll could only report the doorbell, which was not rung (we were awake):
             // answer the mail without that system call (io_uring enters the kernel even
             // to look). Mail handed over is delivered already; the queue is answered only
             // if it has some too.
             if (fd_waiters_ == 0 && ring_waiters_ == 0) {
-                if (seen == spun::rung || inbox_->rung()) drain_inbox(false);
+                if (inbox_->rung()) drain_inbox(false);
                 return;
             }
             timeout = 0;

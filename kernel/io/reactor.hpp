@@ -217,8 +217,7 @@ private:
 #endif
     void drain_inbox(bool rang) noexcept;                   // answer the inbox: helper replies, then mail (rang: its doorbell was seen)
     void wait_with_inbox(std::int64_t timeout_ns) noexcept; // wait_once, spinning and telling the inbox first, answering it after
-    enum class spun { nothing, rung, handed };              // handed: the watched mail came express, and is delivered
-    spun spin_for_mail(std::int64_t timeout) noexcept;      // watches the doorbell's flag and the watched mail
+    bool spin_for_mail(std::int64_t timeout) noexcept;      // true: mail came while we watched (queued, or handed over and delivered)
     bool stop_watching(express_mail* m) noexcept;           // true: m was handed over meanwhile, and is delivered
     static constexpr std::int64_t spin_ns = 50000;          // how long (reactor.cpp says why; measured in bench/README.md)
     static void cancel_helper_wait(event_wait* self) noexcept;

@@ -52,7 +52,8 @@ struct mail {
 struct express_mail : mail {
     // 0: not watched: posted the usual way. 1: the home thread watches it (only it sets 1,
     // and takes it back to 0 when it stops watching). 2: handed over by a poster, from 1;
-    // the home thread delivers it. One compare-and-swap from 1 decides between the two.
+    // the home thread delivers it. The poster's compare-and-swap from 1 and the home
+    // thread's exchange back to 0 decide between the two: whichever comes first.
     std::atomic<std::uint32_t> express{0};
 };
 
