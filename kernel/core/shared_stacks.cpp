@@ -13,11 +13,18 @@
 #include <tasklets/errors.hpp>
 #include <tasklets/stack.hpp>
 
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <new>
 #include <stdexcept>
 #include <string>
+
+#if TASKLETS_ASAN
+#include <unistd.h>
+#endif
 
 namespace tasklets::detail {
 
@@ -53,26 +60,35 @@ bool waits_in_a_box(const tasklet_impl* o, const shared_stack_state& st) noexcep
     return record == st.inline_box || (st.has_heap_box && record == st.heap_box().memory);
 }
 
+// Makes st's buffer hold at least `need` bytes; what it held goes.
+void make_room(shared_stack_state& st, std::size_t need) noexcept {
+    if (need <= st.saved_capacity) return;
+    std::free(st.saved);
+    st.saved = static_cast<std::byte*>(std::malloc(need));
+    if (st.saved == nullptr) fatal_misuse("out of memory copying a shared-stack tasklet's frames out");
+    st.saved_capacity = static_cast<std::uint32_t>(need);
+}
+
 // Copies the parked occupant o's live part into its buffer, but for an unused waiter slot
 // and the bytes at the top left in place; o is out afterwards. A wait's value in the
 // frame moves to the box first.
 void copy_out(shared_stacks& sh, exec_stack& e, tasklet_impl* o) noexcept {
     shared_stack_state& st = *o->shared;
     const bool in_box = waits_in_a_box(o, st);
-    if (in_box && st.frame_value == frame_value_place::in_frame) evacuate_frame_wait(o);
+    if (in_box && st.frame_value == frame_value_place::in_frame) evacuate_frame_wait(o);  // the value is never poisoned
     auto* sp = static_cast<std::byte*>(o->sp);
     std::byte* const top = top_of(e);
     const std::size_t n = static_cast<std::size_t>(top - sp);
     std::byte* const hole = in_box ? hole_in(st, sp, top) : nullptr;
     const std::size_t kept = n - unkept_top - (hole ? sizeof(waiter_slot) : 0);
-    const std::size_t need = kept + instrument::shadow_bytes(n);
-    if (need > st.saved_capacity) {
-        std::free(st.saved);
-        st.saved = static_cast<std::byte*>(std::malloc(need));
-        if (st.saved == nullptr) fatal_misuse("out of memory copying a shared-stack tasklet's frames out");
-        st.saved_capacity = static_cast<std::uint32_t>(need);
+    if (st.poisoned) {
+        // ASan: its shadow already waits after room for the part (guard_parked_frames_asan).
+        instrument::unpoison(sp, n);
+        st.poisoned = false;
+    } else {
+        make_room(st, kept + instrument::shadow_bytes(n));
+        instrument::take_shadow(sp, n, reinterpret_cast<unsigned char*>(st.saved + kept));  // ASan: no hole, kept == n
     }
-    instrument::take_shadow(sp, n, reinterpret_cast<unsigned char*>(st.saved + kept));  // ASan: no hole, kept == n
     if (hole) {
         const std::size_t below = static_cast<std::size_t>(hole - sp);
         std::memcpy(st.saved, sp, below);
@@ -143,6 +159,33 @@ void copy_in(exec_stack& e, tasklet_impl* t) noexcept {
     }
 }
 
+#if TASKLETS_ASAN
+// ASan's report of a use of a parked tasklet's poisoned frames calls the address a wild
+// pointer: this adds whose frames they are, when the access came from their thread (the
+// usual case: a tasklet kept a pointer to another's local). It runs inside ASan's report,
+// so it only formats into a local buffer and writes.
+void name_parked_frames(const char*) {
+    const auto* addr = static_cast<const std::byte*>(__asan_get_report_address());
+    const scheduler* s = tls_scheduler;
+    if (addr == nullptr || s == nullptr || s->shared == nullptr) return;
+    for (const exec_stack& e : s->shared->stacks) {
+        const tasklet_impl* o = e.occupant;
+        if (o == nullptr || !o->alive || !o->shared->poisoned) continue;
+        if (addr < static_cast<const std::byte*>(o->sp) || addr >= e.top) continue;
+        const char* name = o->name();
+        char line[512];
+        const int n = std::snprintf(line, sizeof line,
+                                    "tasklets: 0x%" PRIxPTR " is in the frames of tasklet %" PRIu64 "%s%s%s, parked on "
+                                    "a shared stack: a pointer to its locals was kept and used while it waits "
+                                    "(docs/shared-stacks.md)\n",
+                                    reinterpret_cast<std::uintptr_t>(addr), static_cast<std::uint64_t>(o->id),
+                                    name ? " \"" : "", name ? name : "", name ? "\"" : "");
+        if (n > 0) (void)!::write(2, line, std::min(static_cast<std::size_t>(n), sizeof line - 1));
+        return;
+    }
+}
+#endif
+
 // The thread's shared stacks and restorer, made and started on first use.
 shared_stacks& shared_stacks_of(scheduler& s) {
     if (s.shared) return *s.shared;
@@ -159,6 +202,9 @@ shared_stacks& shared_stacks_of(scheduler& s) {
     instrument::open_for_copy(sh->restorer_region.base, sh->restorer_region.size);
     instrument::stack_bounds(sh->restorer_tools, sh->restorer_region.base, sh->restorer_region.size);
     s.shared = sh;
+#if TASKLETS_ASAN
+    __asan_set_error_report_callback(&name_parked_frames);  // replaces any earlier one: documented
+#endif
     // Run it once: it suspends itself at its switch and comes straight back.
 #if defined(_WIN32)
     std::byte* const bottom = sh->restorer_region.base - stack_pool::guard_bytes();
@@ -217,8 +263,38 @@ void leave_shared_stack(scheduler& s, tasklet_impl* t) noexcept {
 }
 
 void restorer_arrived(scheduler& s) noexcept {
-    if constexpr (instrument::needs_resume_hook) instrument::after_switch(s.shared->restorer_tools, s.previous->tools);
+    if constexpr (instrument::needs_resume_hook) {
+        instrument::after_switch(s.shared->restorer_tools, s.previous->tools);
+        // The tasklet we came from may be freed here, and the hook that ends the restorer's
+        // switch reads s.previous again: the switch then came from nowhere else.
+        if (s.dead != nullptr && s.dead == s.previous) s.previous = s.current;
+    }
     if (s.dead) release_dead(s);
+}
+
+void guard_parked_frames_asan(scheduler& s) noexcept {
+    tasklet_impl* const t = s.current;
+    if (t->stack_kind == stack_shared && t->shared->poisoned) {
+        shared_stack_state& st = *t->shared;
+        auto* const sp = static_cast<std::byte*>(t->sp);
+        const std::size_t n = static_cast<std::size_t>(top_of(*st.stack) - sp);
+        instrument::unpoison(sp, n);
+        instrument::give_shadow(sp, n, reinterpret_cast<unsigned char*>(st.saved + n));
+        st.poisoned = false;
+    }
+    // From a tasklet that parked: not one that ended (its frames are abandoned), nor one
+    // already copied out by the restorer that brought t in.
+    tasklet_impl* const o = s.previous;
+    if (o == t || o->stack_kind != stack_shared || !o->alive || o->shared->out) return;
+    shared_stack_state& st = *o->shared;
+    auto* const sp = static_cast<std::byte*>(o->sp);
+    const std::size_t n = static_cast<std::size_t>(top_of(*st.stack) - sp);
+    make_room(st, n + instrument::shadow_bytes(n));  // copy_out then finds the shadow where it keeps it
+    instrument::poison_parked(sp, n, reinterpret_cast<unsigned char*>(st.saved + n));
+    st.poisoned = true;
+    // A wait whose value stays in the caller's frame: a partner moves it in place.
+    if (waits_in_a_box(o, st) && st.frame_value == frame_value_place::in_frame)
+        instrument::unpoison(st.wait_transfer, st.wait_ops->size);
 }
 
 std::size_t shared_stack_depth(const tasklet_impl* t) noexcept {

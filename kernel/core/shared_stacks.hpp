@@ -116,6 +116,10 @@ struct shared_stack_state {
     // shadow bytes travel with the whole live part). While it is out, nonzero exactly when
     // the copy left the slot out: its stack pointer is found from this and saved_size.
     std::uint16_t hole = 0;
+    // ASan builds: it parked with its frames in place, and they are poisoned until it runs
+    // or is copied out; their shadow waits in `saved`, after room for the live part
+    // (guard_parked_frames).
+    bool poisoned = false;
     // The box of a wait whose value takes 8 bytes or less (a channel_waiter, then the
     // value): most channels' values, and then the box costs no allocation of its own and
     // no allocator header (1,000,000 tasklets parked on channel<int>: 16 bytes each less).
@@ -151,6 +155,18 @@ void leave_shared_stack(scheduler& s, tasklet_impl* t) noexcept;
 /// The resume hook found s.current out: the switch landed in the restorer, which is
 /// about to bring it in. Finishes the sanitizer's switch and frees a dead tasklet's stack.
 void restorer_arrived(scheduler& s) noexcept;
+
+/// ASan builds, first thing on the resumed side of a switch (the resume hook, a new
+/// tasklet's entry): the resumed tasklet's frames get their shadow back if they were
+/// poisoned, and those of the tasklet we came from, if it is a shared-stack tasklet that
+/// parked with its frames in place, are poisoned while it waits. Another tasklet that
+/// keeps a pointer to its locals and uses it is then reported (docs/shared-stacks.md).
+/// Only what nobody runs on is poisoned: the running tasklet's deeper calls never meet it.
+void guard_parked_frames_asan(scheduler& s) noexcept;
+inline void guard_parked_frames(scheduler& s) noexcept {
+    if constexpr (instrument::copies_shadow) guard_parked_frames_asan(s);
+    (void)s;
+}
 
 /// Bytes of t's frames, from its stack pointer to the top, copied out or in place. 0 if
 /// never run.

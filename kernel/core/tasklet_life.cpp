@@ -138,6 +138,7 @@ namespace {
     // null here, and even naming a member through it would be undefined (UBSan on ppc64le
     // and s390x, whose builds have no resume hook, reported it).
     if constexpr (instrument::needs_resume_hook) instrument::after_switch(self->tools, s.previous->tools);
+    guard_parked_frames(s);  // ASan only
     self->awaiting_entry = false;
     after_resume(s, self);  // an exception thrown before the first run fires here
     self->body->invoke();
@@ -202,5 +203,6 @@ extern "C" void tasklets_resume_hook() {
     // An out shared-stack tasklet's switch lands in the restorer, which brings it in.
     if (s.current->stack_kind == stack_shared && s.current->shared->out) [[unlikely]] return restorer_arrived(s);
     if constexpr (instrument::needs_resume_hook) instrument::after_switch(s.current->tools, s.previous->tools);
+    guard_parked_frames(s);  // ASan only
     after_resume(s, s.current);
 }

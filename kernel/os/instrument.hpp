@@ -222,6 +222,27 @@ TASKLETS_SHADOW_ACCESS inline void give_shadow(void* p, std::size_t n, const uns
     (void)p, (void)n, (void)in;
 }
 
+/// A shared-stack tasklet parked with its frames in place, at [p, p + n): their shadow is
+/// kept in `out` (shadow_bytes(n) bytes), as take_shadow keeps it, and the whole part is
+/// poisoned, so that another tasklet's use of a pointer into them is reported. p is
+/// 16-byte aligned, p + n 8-byte aligned.
+TASKLETS_SHADOW_ACCESS inline void poison_parked(void* p, std::size_t n, unsigned char* out) noexcept {
+#if TASKLETS_ASAN
+    take_shadow(p, n, out);
+    __asan_poison_memory_region(p, n);
+#endif
+    (void)p, (void)n, (void)out;
+}
+
+/// [p, p + n) may be used again: a parked tasklet's value that a partner moves in place,
+/// or its frames about to be copied out or resumed (then give_shadow).
+inline void unpoison(const void* p, std::size_t n) noexcept {
+#if TASKLETS_ASAN
+    __asan_unpoison_memory_region(p, n);
+#endif
+    (void)p, (void)n;
+}
+
 /// A dead tasklet's stack goes back to the pool (we are on another stack now).
 inline void tasklet_buried(tasklet_state& t) noexcept {
 #if TASKLETS_TSAN
