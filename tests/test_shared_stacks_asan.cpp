@@ -39,6 +39,24 @@ int seen_after_wake = 0;      // what that tasklet read through it once it ran a
     seen_after_wake = read_through(kept);  // instrumented: its shadow is the frame's again
 }
 
+// Instrumented: its local has redzones around it, and lives on the execution stack only
+// while ASan's fake stacks are off (detect_stack_use_after_return=0).
+[[gnu::noinline]] void keep_an_instrumented_local_and_wait(channel<int>& ch) {
+    int local = 42;
+    kept = &local;
+    (void)ch.receive();
+    seen_after_wake = read_through(kept);
+}
+
+using keeper = void (*)(channel<int>&);
+
+}  // namespace
+
+// What instrumented functions read at entry to choose a fake frame or the real stack: the
+// runtime's copy of detect_stack_use_after_return, which the children below turn off.
+extern "C" int __asan_option_detect_stack_use_after_return;
+
+namespace {
 
 struct child_result {
     std::string stderr_text;
@@ -47,10 +65,11 @@ struct child_result {
     std::uint64_t id = 0;  // the parked tasklet's
 };
 
-// Runs `main_side` in a child, after a shared-stack tasklet that keeps a local's address
-// has parked on a channel (`ch`); the child prints the local's address first.
+// Runs `main_side` in a child, after a shared-stack tasklet running `keep` has kept a
+// local's address and parked on a channel (`ch`); the child prints the address and the
+// tasklet's id first.
 template <class Main>
-child_result run_in_child(Main main_side) {
+child_result run_in_child(keeper keep, Main main_side) {
     int err_pipe[2];
     REQUIRE(::pipe(err_pipe) == 0);
     std::fflush(nullptr);
@@ -64,7 +83,8 @@ child_result run_in_child(Main main_side) {
             tasklet_options o;
             o.stack = stack_mode::shared;
             o.name = "agent";
-            tasklet t(o, [&] { keep_a_local_and_wait(ch); });
+            if (keep == &keep_an_instrumented_local_and_wait) __asan_option_detect_stack_use_after_return = 0;
+            tasklet t(o, [&] { keep(ch); });
             schedule();  // it runs and parks in receive, its frames in place
             std::fprintf(stderr, "kept %" PRIxPTR " id %" PRIu64 "\n", reinterpret_cast<std::uintptr_t>(kept), t.id());
             main_side(ch);
@@ -90,7 +110,10 @@ child_result run_in_child(Main main_side) {
 
 TEST_CASE("ASan: a pointer to a parked shared-stack tasklet's local, used by another tasklet, is reported naming it",
           "[shared_stacks][asan]") {
-    const child_result r = run_in_child([](channel<int>&) { (void)read_through(kept); });
+    // An uninstrumented function's local (always on the stack), then an instrumented one's
+    // with fake stacks off: both reported the same way.
+    const keeper keep = GENERATE(&keep_a_local_and_wait, &keep_an_instrumented_local_and_wait);
+    const child_result r = run_in_child(keep, [](channel<int>&) { (void)read_through(kept); });
     INFO(r.stderr_text);
     REQUIRE(r.kept_address != 0);
     CHECK(r.died);
@@ -111,7 +134,8 @@ TEST_CASE("ASan: a pointer to a parked shared-stack tasklet's local, used by ano
 TEST_CASE("ASan: the parked tasklet's frames are its own again when it runs, and nothing is reported",
           "[shared_stacks][asan]") {
     // The control: the same tasklet, woken before anyone reads; it reads its local itself.
-    const child_result r = run_in_child([](channel<int>& ch) { ch.send(7); });
+    const keeper keep = GENERATE(&keep_a_local_and_wait, &keep_an_instrumented_local_and_wait);
+    const child_result r = run_in_child(keep, [](channel<int>& ch) { ch.send(7); });
     INFO(r.stderr_text);
     REQUIRE(r.kept_address != 0);
     CHECK_FALSE(r.died);
