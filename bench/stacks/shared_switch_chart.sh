@@ -20,16 +20,17 @@ trap 'rm -f "$data"' EXIT
                             live = substr($i, 6); if (live ~ /k$/) live = sprintf("%.0f", substr(live, 1, length(live) - 1) * 1000) }
                           print p[1], p[2], p[3], $4, live }' >"$data"
 
-# Table: one row per live size, one column per (operation, placement), then the live bytes
+# Table: one row per live size, one column per (operation, placement; copy_floor is the
+# same-stack row's copies alone, after a dedicated switch), then the live bytes
 # in all of a parked shared-stack tasklet (the benchmark's `live` counter: what a switch on
 # one execution stack copies each way; a channel wait's 64-byte waiter slot is left out).
 {
-  echo "| extra live bytes | schedule: dedicated | shared, apart | shared, same stack | ping-pong: dedicated | shared, apart | shared, same stack | live in all: schedule | ping-pong |"
-  echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| extra live bytes | schedule: dedicated | shared, apart | shared, same stack | its copy floor | ping-pong: dedicated | shared, apart | shared, same stack | its copy floor | live in all: schedule | ping-pong |"
+  echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   for n in 64 128 256 512 1024 2048 4096 8192; do
     row="| $n"
     for op in schedule_round_trip pingpong_round_trip; do
-      for pl in dedicated shared_apart shared_same; do
+      for pl in dedicated shared_apart shared_same copy_floor; do
         row+=" | $(awk -v o="$op" -v p="$pl" -v n="$n" '$1 == o && $2 == p && $3 == n { print $4 }' "$data")"
       done
     done
@@ -42,7 +43,7 @@ trap 'rm -f "$data"' EXIT
 
 plot_lines=""
 for op in schedule_round_trip pingpong_round_trip; do
-  for pl in dedicated shared_apart shared_same; do
+  for pl in dedicated shared_apart shared_same copy_floor; do
     f="$data.$op.$pl"
     awk -v o="$op" -v p="$pl" '$1 == o && $2 == p { print $3, $4 }' "$data" >"$f"
     plot_lines+="\"$f\" using 1:2 with linespoints title \"${op%_round_trip} ${pl/_/ }\", "
