@@ -1,6 +1,6 @@
 // Under AddressSanitizer, the frames of a shared-stack tasklet that parked with them in
 // place are poisoned until it runs again or is copied out, so that another tasklet's use
-// of a pointer to its locals is reported (docs/shared-stacks.md, "The user's rule").
+// of a pointer to its locals is reported (docs/shared-stacks.md, "Using it": "ASan checks that rule").
 // Authority: docs/shared-stacks.md; kernel/core/shared_stacks.cpp, guard_parked_frames_asan.
 //
 // Each case runs in a forked child: ASan's report ends the process. Only ASan builds have
