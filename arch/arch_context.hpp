@@ -55,4 +55,51 @@ inline constexpr std::size_t constant_top_bytes = 8;
 inline constexpr std::size_t constant_top_bytes = 0;
 #endif
 
+/// Copying a shared-stack tasklet's frames back onto its execution stack
+/// (kernel/core/shared_stacks.cpp, copy_in): the switch frame at the bottom is written
+/// last and apart, by stores of the widths the switch loads it with right afterwards. Were
+/// it written by memcpy's vector stores, the switch's narrow loads of parts of them would
+/// not be served from the store buffer and would wait for the stores to reach the cache
+/// (x86-64, measured: docs/shared-stacks.md). 0 bytes on the ports that copy the whole
+/// part with memcpy.
+#if defined(__x86_64__) && !defined(_WIN32)
+inline constexpr std::size_t switch_frame_bytes = 64;  // TASKLETS_FRAME_SIZE (x86_64/frame_x86_64.h)
+
+/// x86-64: MXCSR (4 bytes: stmxcsr), x87 control word (2: fnstcw), 2 unused, then six
+/// registers and the resume address, 8 bytes each. Each piece passes through a general
+/// register (the empty asm), so that the compiler cannot merge the pieces into vector moves.
+template <class Piece>
+inline void copy_piece(std::byte* to, const std::byte* from) noexcept {
+    Piece p;
+    std::memcpy(&p, from, sizeof p);
+    asm("" : "+r"(p));
+    std::memcpy(to, &p, sizeof p);
+}
+inline void copy_switch_frame(std::byte* to, const std::byte* from) noexcept {
+    copy_piece<std::uint32_t>(to, from);
+    copy_piece<std::uint16_t>(to + 4, from + 4);
+    copy_piece<std::uint16_t>(to + 6, from + 6);
+    for (std::size_t at = 8; at < switch_frame_bytes; at += 8) copy_piece<std::uint64_t>(to + at, from + at);
+}
+#else
+inline constexpr std::size_t switch_frame_bytes = 0;
+inline void copy_switch_frame(std::byte*, const std::byte*) noexcept {}
+#endif
+
+/// Ports whose switch resumes the restorer of shared-stack tasklets as a fixed frame, which
+/// it never saves again (x86-64 System V: tasklets_x86_64_restorer in switch_x86_64.asm).
+/// Elsewhere the restorer is a context like any other, which saves itself at every pass
+/// (kernel/core/shared_stacks.cpp).
+#if defined(__x86_64__) && !defined(_WIN32)
+inline constexpr bool has_restorer_frame = true;
+#else
+inline constexpr bool has_restorer_frame = false;
+#endif
+
+/// Where has_restorer_frame: writes, just below stack_top, the restorer's frame with FP
+/// control state `fp`, and returns its address, the saved stack pointer of every out
+/// tasklet. Switching to it runs tasklets_restorer_step() on the stack below the frame and
+/// resumes what that returns.
+void* prepare_restorer_frame(void* stack_top, fp_control fp) noexcept;
+
 }  // namespace tasklets::arch

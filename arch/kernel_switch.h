@@ -26,4 +26,15 @@ TASKLETS_KERNEL_SWITCH_ABI void tasklets_kernel_switch(void** save_sp, void* tar
 /// The scheduler's work for the tasklet just resumed (kernel/core/tasklet_life.cpp);
 /// entered as if called by the resumed code, so what it throws is raised there.
 void tasklets_resume_hook();
+
+/// What one step of the shared-stack tasklets' restorer decided: the stack pointer of the
+/// tasklet it brought in, and whether the resume hook runs first.
+struct tasklets_restorer_next {
+    void* target_sp;
+    std::uintptr_t run_resume_hook;
+};
+/// One step of the restorer (kernel/core/shared_stacks.cpp): brings the current tasklet's
+/// frames in. Called from assembly by the ports with a restorer frame
+/// (tasklets::arch::has_restorer_frame), on the restorer's stack.
+__attribute__((visibility("hidden"))) tasklets_restorer_next tasklets_restorer_step() noexcept;
 }

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 
 #define TASKLETS_NOTE(...)
 #define TASKLETS_OFFSET(name, value) inline constexpr std::size_t name = value;
@@ -13,6 +14,7 @@
 #undef TASKLETS_NOTE
 
 extern "C" void tasklets_x86_64_first_entry();
+extern "C" void tasklets_x86_64_restorer();
 
 namespace tasklets::arch {
 
@@ -26,6 +28,8 @@ static_assert(TASKLETS_FRAME_SIZE == TASKLETS_FRAME_RESUME + 8);
 // The switch enters with rsp % 16 == 8 (just after a call) and reserves SAVED_BYTES,
 // so saved stack pointers are 16-byte aligned.
 static_assert((8 + TASKLETS_FRAME_SAVED_BYTES) % 16 == 0);
+// Shared stacks copy this frame apart, piece by piece (arch_context.hpp).
+static_assert(switch_frame_bytes == TASKLETS_FRAME_SIZE && TASKLETS_FRAME_R12 == 8);
 
 fp_control current_fp_control() noexcept { return read_x86_fp_control(); }
 
@@ -42,6 +46,21 @@ void* prepare_stack(void* stack_top, context_entry entry, fp_control fp) noexcep
     store_in_frame(frame, TASKLETS_FRAME_R12, reinterpret_cast<std::uintptr_t>(entry));
     store_in_frame(frame, TASKLETS_FRAME_RESUME,
           reinterpret_cast<std::uintptr_t>(&tasklets_x86_64_first_entry));
+    return frame;
+}
+
+void* prepare_restorer_frame(void* stack_top, fp_control fp) noexcept {
+    // The frame drawn above tasklets_x86_64_restorer: the FP control kept in the top 16
+    // bytes, the frame right below, so that the restorer's call is 16-byte aligned.
+    auto top = reinterpret_cast<std::uintptr_t>(stack_top) & ~std::uintptr_t{15};
+    auto* kept = reinterpret_cast<std::byte*>(top - 16);
+    auto* frame = kept - TASKLETS_FRAME_SIZE;
+    std::memset(frame, 0, TASKLETS_FRAME_SIZE + 16);
+    for (std::byte* at : {frame, kept}) {
+        store_in_frame(at, TASKLETS_FRAME_MXCSR, static_cast<std::uint32_t>(fp));
+        store_in_frame(at, TASKLETS_FRAME_X87CW, static_cast<std::uint16_t>(fp >> 32));
+    }
+    store_in_frame(frame, TASKLETS_FRAME_RESUME, reinterpret_cast<std::uintptr_t>(&tasklets_x86_64_restorer));
     return frame;
 }
 

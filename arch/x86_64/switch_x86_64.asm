@@ -180,6 +180,51 @@ tasklets_x86_64_first_entry:
     mov     rdi, rax                       ; entry(value)
     jmp     r12                            ; jmp keeps the null return address on top
 
+; The restorer of shared-stack tasklets (kernel/core/shared_stacks.hpp) on this port: not a
+; context that suspends itself, but a frame that is resumed and never saved again. Every
+; out tasklet's saved stack pointer is S, the frame's address; a switch to one restores
+; this frame (junk registers, the FP control kept in it) and jumps here, or enters the
+; resume hook first, which returns here. We then run one step of the restorer on the
+; restorer stack below S and go straight on to the tasklet it brought in. A restorer that
+; suspends itself like any context pays a whole save (stmxcsr, fnstcw, seven stores) and
+; its loop at each switch to an out tasklet: measured, this frame takes 4-5 ns off a
+; schedule round trip on one execution stack (docs/shared-stacks.md).
+;
+;            restorer stack, top
+;         +--------------------+
+;   S+64  |  FP control kept   |  MXCSR | x87 CW, as built: S's own may be overwritten
+;         +====================+
+;   S+56  |  resume address    |  tasklets_x86_64_restorer
+;   S+8   |  (junk registers)  |
+;   S+0   |  MXCSR, x87 CW     |  <- S, every out tasklet's saved stack pointer
+;         +--------------------+
+;         |  the step's frames |  (the call below; a resume hook's frames lie here too)
+;
+; Entered with rsp = S+64 (after the switch popped the frame, or the hook returned).
+global tasklets_x86_64_restorer:function hidden
+extern tasklets_restorer_step
+align 16
+tasklets_x86_64_restorer:
+    mov     rax, [rsp]                     ; the FP control the frame holds
+    sub     rsp, TASKLETS_FRAME_SIZE       ; rsp = S, 16-byte aligned: below the frame
+    ; A resume hook run on the way here (a dead tasklet to free) may have had its frames
+    ; over S's FP control. Write back what the switch here found and loaded (S's fields
+    ; are this constant whenever nothing runs on this stack), so that the compare below
+    ; and the next switch here see what the CPU holds; never a stale word, which ldmxcsr
+    ; could even refuse (#GP on reserved bits).
+    mov     [rsp + TASKLETS_FRAME_MXCSR], rax
+    call    tasklets_restorer_step         ; rax = the tasklet's stack pointer, rdx = run the hook
+    mov     rsi, rax
+    RESTORE_TARGET_CONTEXT restorer        ; compares FP control with S's, which the CPU holds
+    test    rdx, rdx
+    jnz     .resume_hook
+    add     rsp, TASKLETS_FRAME_SAVED_BYTES + 8
+    NOTRACK_JMP qword [rsp - 8]            ; a return site (IBT: see the header)
+.resume_hook:
+    add     rsp, TASKLETS_FRAME_SAVED_BYTES
+    jmp     tasklets_resume_hook wrt ..plt
+    RESTORE_FP_CONTROL_SLOW_PATH restorer
+
 ; GNU property note: every indirect-branch target in this object is a landing pad
 ; (endbr64), or reached only through notrack. IBT only; SHSTK is not claimed (header).
 section .note.gnu.property note alloc noexec nowrite align=8

@@ -34,10 +34,11 @@ std::byte* top_of(const exec_stack& e) noexcept { return e.top; }
 
 // The unused waiter slot (shared_stack_state::hole) of a live part [sp, top), or null if
 // there is none in it. The same at copying out and in: `hole` does not change meanwhile.
+// It lies above the switch's frame, which copies treat apart (arch::copy_switch_frame).
 std::byte* hole_in(const shared_stack_state& st, std::byte* sp, std::byte* top) noexcept {
     if (st.hole == 0) return nullptr;
     std::byte* const at = top - st.hole;
-    return at >= sp && st.hole >= sizeof(waiter_slot) ? at : nullptr;
+    return at >= sp + arch::switch_frame_bytes && st.hole >= sizeof(waiter_slot) ? at : nullptr;
 }
 
 // The bytes at the top of every live part that are the same for every tasklet bound to an
@@ -116,13 +117,16 @@ void copy_in(exec_stack& e, tasklet_impl* t) noexcept {
         const std::size_t n = static_cast<std::size_t>(top - sp);
         const std::size_t kept = st.saved_size;
         instrument::open_for_copy(sp, n);
+        constexpr std::size_t f = arch::switch_frame_bytes;
         if (std::byte* const hole = hole_in(st, sp, top)) {
             const std::size_t below = static_cast<std::size_t>(hole - sp);
-            std::memcpy(sp, st.saved, below);
+            std::memcpy(sp + f, st.saved + f, below - f);
             std::memcpy(hole + sizeof(waiter_slot), st.saved + below, kept - below);
         } else {
-            std::memcpy(sp, st.saved, kept);
+            std::memcpy(sp + f, st.saved + f, kept - f);
         }
+        // The switch's frame last, by stores of the widths the switch loads it with.
+        arch::copy_switch_frame(sp, st.saved);
         instrument::give_shadow(sp, n, reinterpret_cast<unsigned char*>(st.saved + kept));
         t->sp = sp;
         if (st.frame_value == frame_value_place::in_box) finish_frame_wait(t);
@@ -131,34 +135,43 @@ void copy_in(exec_stack& e, tasklet_impl* t) noexcept {
     instrument::stack_bounds(t->tools, e.region.base, e.region.size);
 }
 
-// The restorer's whole life: suspended at its one switch until a switch to an out tasklet
-// resumes it; then it brings s.current in and resumes it. Its first run only returns to
-// its maker (shared_stacks_of), which leaves it suspended at the switch: from then on its
-// stack pointer there is sh.restorer_sp, the same every time.
+// One pass of the restorer, on its stack: brings s.current in, copying out the occupant of
+// its execution stack first, and says where to resume it.
+inline tasklets_restorer_next bring_in(scheduler& s) noexcept {
+    tasklet_impl* t = s.current;
+    exec_stack& e = *t->shared->stack;
+    tasklet_impl* o = e.occupant;
+    // A dead occupant's frames are abandoned: release_dead frees it afterwards.
+    if (o != nullptr && o != t && o->alive) copy_out(*s.shared, e, o);
+    e.occupant = t;
+    copy_in(e, t);
+    return {t->sp, instrument::needs_resume_hook ? !t->awaiting_entry : t->resume_hook};
+}
+
+// Sanitizer builds, and the ports without a restorer frame (arch::has_restorer_frame):
+// the restorer's whole life, a context like any other. Suspended at its one switch until a
+// switch to an out tasklet resumes it; then it brings s.current in and resumes it. Its
+// first run only returns to its maker (shared_stacks_of), which leaves it suspended at the
+// switch: from then on its stack pointer there is sh.restorer_sp, the same every time.
 [[noreturn]] void restorer_main(void*) noexcept {
     scheduler& s = *tls_scheduler;
     shared_stacks& sh = *s.shared;
     instrument::after_switch(sh.restorer_tools, s.current->tools);
-    void* resume = sh.primer_sp;
-    std::uintptr_t hook = 0;
+    tasklets_restorer_next next{sh.primer_sp, 0};
     for (;;) {
         instrument::restorer_leaves(sh.restorer_tools, s.current->tools);
-        tasklets_kernel_switch(&sh.restorer_sp, resume, hook);
-        tasklet_impl* t = s.current;
+        tasklets_kernel_switch(&sh.restorer_sp, next.target_sp, next.run_resume_hook);
         // A switch that ran the resume hook has finished the sanitizer's switch there
         // (restorer_arrived); ASan builds run it for every tasklet but a new one.
         if constexpr (instrument::needs_resume_hook)
-            if (t->awaiting_entry) instrument::after_switch(sh.restorer_tools, s.previous->tools);
-        exec_stack& e = *t->shared->stack;
-        tasklet_impl* o = e.occupant;
-        // A dead occupant's frames are abandoned: release_dead frees it afterwards.
-        if (o != nullptr && o != t && o->alive) copy_out(sh, e, o);
-        e.occupant = t;
-        copy_in(e, t);
-        resume = t->sp;
-        hook = instrument::needs_resume_hook ? !t->awaiting_entry : t->resume_hook;
+            if (s.current->awaiting_entry) instrument::after_switch(sh.restorer_tools, s.previous->tools);
+        next = bring_in(s);
     }
 }
+
+// Sanitizer builds tell the tools of every switch into and out of the restorer
+// (restorer_main); the others use the port's restorer frame where it has one.
+constexpr bool restorer_is_a_frame = arch::has_restorer_frame && !instrument::needs_resume_hook;
 
 #if TASKLETS_ASAN
 // ASan's report of a use of a parked tasklet's poisoned frames calls the address a wild
@@ -206,17 +219,22 @@ shared_stacks& shared_stacks_of(scheduler& s) {
 #if TASKLETS_ASAN
     __asan_set_error_report_callback(&name_parked_frames);  // replaces any earlier one: documented
 #endif
-    // Run it once: it suspends itself at its switch and comes straight back.
+    if constexpr (restorer_is_a_frame) {
+        sh->restorer_sp = arch::prepare_restorer_frame(sh->restorer_region.start(), arch::current_fp_control());
+    } else {
+        // Run it once: it suspends itself at its switch and comes straight back.
 #if defined(_WIN32)
-    std::byte* const bottom = sh->restorer_region.base - stack_pool::guard_bytes();
+        std::byte* const bottom = sh->restorer_region.base - stack_pool::guard_bytes();
 #else
-    std::byte* const bottom = sh->restorer_region.base;
+        std::byte* const bottom = sh->restorer_region.base;
 #endif
-    void* fresh = arch::prepare_stack(bottom, sh->restorer_region.start(), &restorer_main, arch::current_fp_control());
-    tasklet_impl* self = s.current;
-    instrument::restorer_leaves(self->tools, sh->restorer_tools);  // ASan only, as in the loop
-    tasklets_kernel_switch(&sh->primer_sp, fresh, 0);
-    instrument::after_switch(self->tools, sh->restorer_tools);
+        void* fresh =
+            arch::prepare_stack(bottom, sh->restorer_region.start(), &restorer_main, arch::current_fp_control());
+        tasklet_impl* self = s.current;
+        instrument::restorer_leaves(self->tools, sh->restorer_tools);  // ASan only, as in the loop
+        tasklets_kernel_switch(&sh->primer_sp, fresh, 0);
+        instrument::after_switch(self->tools, sh->restorer_tools);
+    }
     return *sh;
 }
 
@@ -326,6 +344,11 @@ void end_shared_stacks(scheduler& s) noexcept {
 }
 
 }  // namespace tasklets::detail
+
+// The restorer frame's step (arch::has_restorer_frame), called by the port's assembly.
+extern "C" tasklets_restorer_next tasklets_restorer_step() noexcept {
+    return tasklets::detail::bring_in(*tasklets::detail::tls_scheduler);
+}
 
 // For the gdb extension (tools/gdb/tasklets_gdb.py), which puts a copied-out tasklet's
 // frames back in place to unwind them: the bytes at the top that copies leave in place.

@@ -1,6 +1,8 @@
 // The raw context layer linked into a program built with -fcf-protection=full (see
 // tests/CMakeLists.txt): 1,000 switches through the switch's notrack jumps and the first
 // entry's tracked jump; exits 0 when every value came back.
+#include "kernel_switch.h"
+
 #include <tasklets/context.hpp>
 
 #include <cstdint>
@@ -14,9 +16,11 @@ void entry(void* v) {
 }
 }  // namespace
 
-// The scheduler's resume hook, referenced by the assembly kernel switch; never reached
-// here (only the scheduler calls that switch).
+// The scheduler's resume hook and the shared-stack restorer's step, referenced by the
+// assembly kernel switch and restorer frame; never reached here (only the scheduler
+// calls them).
 extern "C" void tasklets_resume_hook() { __builtin_trap(); }
+extern "C" tasklets_restorer_next tasklets_restorer_step() noexcept { __builtin_trap(); }
 
 int main() {
     tasklets::context fresh = tasklets::make_context(stack, sizeof stack, &entry);
