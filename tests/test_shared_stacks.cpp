@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cfenv>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -417,6 +418,58 @@ TEST_CASE("an exception thrown into a parked shared-stack tasklet unwinds its ow
     run();
     CHECK(log == std::vector<std::string>{"caught: wake up", "destructor ran"});
     CHECK_FALSE(waiter.alive());
+}
+
+namespace {
+[[gnu::noinline]] double third() {
+    volatile double one = 1.0, three = 3.0;  // computed at run time, in the current mode
+    return one / three;
+}
+}  // namespace
+
+// FP control belongs to each tasklet (include/tasklets/context.hpp: saved on every switch),
+// also when the saved context travels with its frames (docs/shared-stacks.md) and every
+// switch goes through the restorer. Each of the three tasklets on the first
+// execution stack rounds its own way; the first ends while the second is copied out, so
+// the switch to the second runs the resume hook on the way (freeing the first), and every
+// switch after it goes through the restorer again.
+TEST_CASE("shared-stack tasklets keep their own rounding mode through copies, and after one ends onto another",
+          "[shared-stacks][fp]") {
+    const int original = std::fegetround();
+    std::vector<std::string> log;
+    // Tasklets 0, 4 and 8 share the first execution stack (bound in turn to four).
+    const int modes[9] = {FE_TOWARDZERO, FE_TONEAREST, FE_TONEAREST, FE_TONEAREST, FE_DOWNWARD,
+                          FE_TONEAREST,  FE_TONEAREST, FE_TONEAREST, FE_UPWARD};
+    const double down = [] {
+        std::fesetround(FE_DOWNWARD);
+        return third();
+    }();
+    const double up = [] {
+        std::fesetround(FE_UPWARD);
+        return third();
+    }();
+    std::fesetround(original);
+    REQUIRE(down < up);  // 1/3 is inexact: one ulp apart
+    std::vector<tasklet> ts;
+    for (int i = 0; i < 9; ++i)
+        ts.push_back(spawn(shared_options(), [&, i] {
+            std::fesetround(modes[i]);
+            const int rounds = i == 0 ? 1 : 3;  // the first ends after one park
+            for (int r = 0; r < rounds; ++r) {
+                schedule();
+                if (i % 4 != 0) continue;
+                const double q = third();
+                const char* got = std::fegetround() != modes[i] ? "another mode"
+                                  : modes[i] == FE_DOWNWARD     ? (q == down ? "down" : "wrong")
+                                  : modes[i] == FE_UPWARD       ? (q == up ? "up" : "wrong")
+                                                                : (q == down ? "toward zero" : "wrong");
+                log.push_back(std::to_string(i) + ": " + got);
+            }
+        }));
+    run();
+    CHECK(std::fegetround() == original);
+    CHECK(log == std::vector<std::string>{"0: toward zero", "4: down", "8: up", "4: down", "8: up", "4: down",
+                                          "8: up"});
 }
 
 TEST_CASE("a parked shared-stack tasklet keeps only its live frames", "[shared-stacks]") {
