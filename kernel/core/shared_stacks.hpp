@@ -29,6 +29,12 @@
 //   every out tasklet: sp == S          |                        |  is copied back to
 //                                       +------------------------+ its own saved sp
 //
+// On x86-64 System V (arch::has_restorer_frame; not in ASan builds) S is not a suspended
+// context but a frame that is never saved again: resuming it enters an assembly stub
+// (switch_x86_64.asm) that runs tasklets_restorer_step() below it and resumes what that
+// returns. Elsewhere the restorer suspends itself at its switch each time; both run the
+// same step (bring_in).
+//
 // What points into a parked tasklet's frames must not be used while it is out. The
 // kernel's own records are kept off the stack for these tasklets: channel waits and
 // selects use a heap box (channels/off_stack_wait.cpp), timer and epoll I/O waits a heap
