@@ -187,8 +187,8 @@ tasklets_x86_64_first_entry:
 ; resume hook first, which returns here. We then run one step of the restorer on the
 ; restorer stack below S and go straight on to the tasklet it brought in. A restorer that
 ; suspends itself like any context pays a whole save (stmxcsr, fnstcw, seven stores) and
-; its loop at each switch to an out tasklet: measured, this frame takes 4-5 ns off a
-; schedule round trip on one execution stack (docs/shared-stacks.md).
+; its loop at each switch to an out tasklet: this frame took 5-8 ns off a schedule round
+; trip on one execution stack, in two alternations of the two builds (docs/shared-stacks.md).
 ;
 ;            restorer stack, top
 ;         +--------------------+

@@ -34,7 +34,7 @@ std::byte* top_of(const exec_stack& e) noexcept { return e.top; }
 
 // The unused waiter slot (shared_stack_state::hole) of a live part [sp, top), or null if
 // there is none in it. The same at copying out and in: `hole` does not change meanwhile.
-// It lies above the switch's frame, which copies treat apart (arch::copy_switch_frame).
+// It lies above the switch's frame, which copy_in writes apart (arch::copy_switch_frame).
 std::byte* hole_in(const shared_stack_state& st, std::byte* sp, std::byte* top) noexcept {
     if (st.hole == 0) return nullptr;
     std::byte* const at = top - st.hole;
@@ -148,7 +148,7 @@ inline tasklets_restorer_next bring_in(scheduler& s) noexcept {
     return {t->sp, instrument::needs_resume_hook ? !t->awaiting_entry : t->resume_hook};
 }
 
-// Sanitizer builds, and the ports without a restorer frame (arch::has_restorer_frame):
+// ASan builds, and the ports without a restorer frame (arch::has_restorer_frame):
 // the restorer's whole life, a context like any other. Suspended at its one switch until a
 // switch to an out tasklet resumes it; then it brings s.current in and resumes it. Its
 // first run only returns to its maker (shared_stacks_of), which leaves it suspended at the
@@ -169,8 +169,9 @@ inline tasklets_restorer_next bring_in(scheduler& s) noexcept {
     }
 }
 
-// Sanitizer builds tell the tools of every switch into and out of the restorer
-// (restorer_main); the others use the port's restorer frame where it has one.
+// ASan builds tell ASan of every switch into and out of the restorer (restorer_main); the
+// others use the port's restorer frame where it has one (TSan too: the restorer runs as the
+// fiber it brings in, so it needs no switch of its own).
 constexpr bool restorer_is_a_frame = arch::has_restorer_frame && !instrument::needs_resume_hook;
 
 #if TASKLETS_ASAN
