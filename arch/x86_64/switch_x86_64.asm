@@ -207,12 +207,20 @@ align 16
 tasklets_x86_64_restorer:
     mov     rax, [rsp]                     ; the FP control the frame holds
     sub     rsp, TASKLETS_FRAME_SIZE       ; rsp = S, 16-byte aligned: below the frame
-    ; A resume hook run on the way here (a dead tasklet to free) may have had its frames
-    ; over S's FP control. Write back what the switch here found and loaded (S's fields
-    ; are this constant whenever nothing runs on this stack), so that the compare below
-    ; and the next switch here see what the CPU holds; never a stale word, which ldmxcsr
-    ; could even refuse (#GP on reserved bits).
+    ; The frame's two words that matter are written back at every pass:
+    ; - the FP control. A resume hook run on the way here (a dead tasklet to free) may have
+    ;   had its frames over it. Write back what the switch here found and loaded (S's
+    ;   fields are this constant whenever nothing runs on this stack), so that the compare
+    ;   below and the next switch here see what the CPU holds; never a stale word, which
+    ;   ldmxcsr could even refuse (#GP on reserved bits).
+    ; - the resume address, which nothing overwrites, but which Valgrind's memcheck takes
+    ;   for undefined once the stack pointer has passed above it and come back down (the
+    ;   add at the switch's end, the sub above): the switch's jump through it, and the
+    ;   hook's return, would be reported. The junk registers may stay undefined: they are
+    ;   only loaded, and saved by the step.
     mov     [rsp + TASKLETS_FRAME_MXCSR], rax
+    lea     rax, [rel tasklets_x86_64_restorer]
+    mov     [rsp + TASKLETS_FRAME_RESUME], rax
     call    tasklets_restorer_step         ; rax = the tasklet's stack pointer, rdx = run the hook
     mov     rsi, rax
     RESTORE_TARGET_CONTEXT restorer        ; compares FP control with S's, which the CPU holds
