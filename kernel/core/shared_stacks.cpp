@@ -145,7 +145,7 @@ inline tasklets_restorer_next bring_in(scheduler& s) noexcept {
     if (o != nullptr && o != t && o->alive) copy_out(*s.shared, e, o);
     e.occupant = t;
     copy_in(e, t);
-    return {t->sp, instrument::needs_resume_hook ? !t->awaiting_entry : t->resume_hook};
+    return {t->sp, wants_resume_hook(t)};
 }
 
 // ASan builds, and the ports without a restorer frame (arch::has_restorer_frame):

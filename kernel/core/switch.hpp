@@ -26,11 +26,7 @@ inline void switch_plainly(scheduler& s, tasklet_impl* from, tasklet_impl* to) {
     s.current = to;
     if constexpr (instrument::needs_resume_hook) s.previous = from;
     instrument::before_switch(from->tools, to->tools, false);
-    // A tasklet never resumed does its resume work in tasklet_entry; a dead stack is only
-    // ever left behind by finish(), which asks for the hook itself; an exception to raise
-    // has set resume_hook (set_pending).
-    const bool hook = instrument::needs_resume_hook ? !to->awaiting_entry : to->resume_hook;
-    tasklets_kernel_switch(&from->sp, to->sp, hook);
+    tasklets_kernel_switch(&from->sp, to->sp, wants_resume_hook(to));
 }
 
 /// Suspends the current tasklet and resumes `to` (prepared, in the ring). Returns when

@@ -22,6 +22,15 @@ void* first_frame(const tasklet_impl* t, const stack_region& stack) noexcept;
 /// a deadlock report, an exception escaping a tasklet for the watchdog).
 void release_dead(scheduler& s) noexcept;
 [[noreturn]] void raise_pending(tasklet_impl* self);
+/// Must a switch to `to` run the resume hook on its side? ASan builds: always but for a
+/// tasklet never resumed, which does its resume work in tasklet_entry (after_switch must
+/// run). Otherwise only when asked: an exception to raise has set resume_hook
+/// (set_pending); a dead stack is only ever left behind by finish(), which asks for the
+/// hook itself.
+inline bool wants_resume_hook(const tasklet_impl* to) noexcept {
+    return instrument::needs_resume_hook ? !to->awaiting_entry : to->resume_hook;
+}
+
 inline void after_resume(scheduler& s, tasklet_impl* self) {
     if (s.dead) [[unlikely]] release_dead(s);
     if (self->pending) [[unlikely]] raise_pending(self);
