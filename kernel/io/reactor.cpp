@@ -176,14 +176,11 @@ void reactor::unlink(io_wait*& head, io_wait* w) noexcept {
     w->next = w->prev = nullptr;
 }
 
-void reactor::detach(io_wait* w) noexcept {
-    if (w->linked) {
-        fd_entry& e = fds_[static_cast<std::size_t>(w->fd)];
-        unlink(w->interest == want_read ? e.readers : e.writers, w);
-        w->linked = false;
-        --fd_waiters_;
-    }
-    cancel_timer(&w->timer);
+void reactor::unlink_fd_wait(io_wait* w) noexcept {
+    fd_entry& e = fds_[static_cast<std::size_t>(w->fd)];
+    unlink(w->interest == want_read ? e.readers : e.writers, w);
+    w->linked = false;
+    --fd_waiters_;
 }
 
 void reactor::finish(io_wait* w, int result) noexcept {
@@ -552,8 +549,7 @@ void reactor::orphan() noexcept {
     }
 }
 
-reactor& get_reactor(scheduler& s) {
-    if (s.events) return *static_cast<reactor*>(s.events);
+reactor& make_reactor(scheduler& s) {
     auto* r = new reactor(s);
     s.events = r;
 #if !defined(_WIN32)

@@ -200,7 +200,13 @@ private:
     void register_fd(int fd, fd_entry& e);
     static void link(io_wait*& head, io_wait* w) noexcept;
     static void unlink(io_wait*& head, io_wait* w) noexcept;
-    void detach(io_wait* w) noexcept;                       // off its list and the heap
+    void detach(io_wait* w) noexcept {                      // off its list and the heap
+        // Inline, the descriptor's list out of line: a wait for mail (a shared channel's)
+        // has neither, and is detached twice, when it ends and as it leaves.
+        if (w->linked) [[unlikely]] unlink_fd_wait(w);
+        cancel_timer(&w->timer);
+    }
+    void unlink_fd_wait(io_wait* w) noexcept;
     void finish(io_wait* w, int result) noexcept;           // detach + wake
     static void cancel_wait(event_wait* self) noexcept;
     static void fire_wait(timer_node* n) noexcept;
@@ -272,8 +278,14 @@ private:
 /// CLOCK_MONOTONIC in nanoseconds (the real clock; QueryPerformanceCounter on Windows).
 std::int64_t reactor_clock_ns() noexcept;
 
-/// This thread's reactor, created on first use.
-reactor& get_reactor(scheduler& s);
+/// Creates the thread's reactor (get_reactor's first use).
+reactor& make_reactor(scheduler& s);
+/// This thread's reactor, created on first use. Inline: every shared channel operation
+/// asks for it.
+inline reactor& get_reactor(scheduler& s) {
+    if (s.events) [[likely]] return *static_cast<reactor*>(s.events);
+    return make_reactor(s);
+}
 /// This thread's reactor if it exists (no scheduler is created either).
 reactor* find_reactor() noexcept;
 

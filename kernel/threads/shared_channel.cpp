@@ -103,7 +103,7 @@ void shared_operation(shared_core* c, void* transfer, std::int64_t deadline, std
     reactor& r = get_reactor(s);
     thread_inbox* inbox = r.inbox_here();  // may throw (eventfd): before anything changes
     std::unique_lock lock(c->mutex);
-    if (shared_record* partner = claim_partner(c, direction)) {
+    if (shared_record* partner = claim_partner(c, direction, &s)) {
         if constexpr (direction == sending) c->relocate(partner->transfer, transfer);
         else c->relocate(transfer, partner->transfer);
         end_wait(c, partner, 0, &s);
@@ -189,7 +189,7 @@ void release(shared_core* c) noexcept {
         std::lock_guard lock(c->mutex);
         scheduler* me = tls_scheduler;
         while (shared_record* r = c->head) {
-            if (claim(r->wait, r->case_index)) end_wait(c, r, EPIPE, me);
+            if (claim_record(r, me)) end_wait(c, r, EPIPE, me);
             else unlink(c, r);
         }
     }

@@ -156,12 +156,29 @@ inline shared_record* partner_head(shared_core* c, std::int8_t direction) noexce
     }
 }
 
-/// Under c's mutex: partner_head(), claimed for the caller. A head that another thread
-/// claims in between is stale: taken off, and the next one tried.
-inline shared_record* claim_partner(shared_core* c, std::int8_t direction) noexcept {
+/// claim() through record r, by a partner or a drop on thread `me` that holds r's channel
+/// mutex. A plain send or receive (one record) waiting on `me` needs no compare-and-swap:
+/// its other claimers are partners and drops, which hold this same mutex, and its timer
+/// and cancel, which run on its own thread, this one. Relaxed: the readers of `winner`
+/// elsewhere (stale()) hold the mutex, which orders them after us; its own thread's
+/// readers are sequenced after us. (A lock cmpxchg less per hand-off: skynet on one
+/// worker serves its parents this way, one per task.)
+inline bool claim_record(shared_record* r, scheduler* me) noexcept {
+    shared_wait* w = r->wait;
+    if (w->count == 1 && w->home == me) {
+        if (w->winner.load(std::memory_order_relaxed) != unclaimed) return false;
+        w->winner.store(r->case_index, std::memory_order_relaxed);
+        return true;
+    }
+    return claim(w, r->case_index);
+}
+
+/// Under c's mutex: partner_head(), claimed for the caller, which runs on `me`. A head that
+/// another thread claims in between is stale: taken off, and the next one tried.
+inline shared_record* claim_partner(shared_core* c, std::int8_t direction, scheduler* me) noexcept {
     for (;;) {
         shared_record* h = partner_head(c, direction);
-        if (h == nullptr || claim(h->wait, h->case_index)) return h;
+        if (h == nullptr || claim_record(h, me)) return h;
         unlink(c, h);
     }
 }

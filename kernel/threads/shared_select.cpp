@@ -78,7 +78,7 @@ bool perform_ready(scheduler& s, const select_case* cases, std::uint32_t count, 
         if (i == count) continue;  // another thread claimed a partner we counted: count again
         const select_case& k = cases[i];
         shared_core* c = k.shared;
-        shared_record* partner = claim_partner(c, k.direction);
+        shared_record* partner = claim_partner(c, k.direction, &s);
         if (partner == nullptr) {
             if (!c->closing) continue;  // its partner was claimed by another thread: look again
             out.index = i;              // closed for this direction: completes, transfers nothing
