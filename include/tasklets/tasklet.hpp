@@ -109,6 +109,32 @@ unbound_tasklet allocate_tasklet(std::size_t body_size, std::size_t body_align, 
 void free_unbound(tasklet_impl* t) noexcept;
 /// Binds the constructed body and appends the tasklet to the end of the ring.
 void bind_and_schedule(tasklet_impl* t, tasklet_body* body) noexcept;
+/// The same for a tasklet no handle will refer to (a worker_pool job's): the reference
+/// allocate_tasklet gave is dropped here, where it is known that nothing else can happen
+/// to the tasklet (it is alive and in the ring), rather than by a handle's release().
+void bind_and_schedule_unreferenced(tasklet_impl* t, tasklet_body* body) noexcept;
+
+/// What the tasklet(options, f, args...) constructor does: allocates, constructs the
+/// body, binds and appends to the ring. Returns the block, with a handle's reference if
+/// `referenced`.
+template <bool referenced, class F, class... Args>
+tasklet_impl* make_tasklet(const tasklet_options& options, F&& f, Args&&... args) {
+    using body = bound_body<std::decay_t<F>, std::decay_t<Args>...>;
+    static_assert(alignof(body) <= alignof(std::max_align_t),
+                  "tasklets: over-aligned callables are not supported; wrap it in a unique_ptr");
+    const unbound_tasklet made = allocate_tasklet(sizeof(body), alignof(body), options);
+    tasklet_impl* const t = made.block;
+    body* b;
+    try {
+        b = ::new (made.body_at) body(std::forward<F>(f), std::forward<Args>(args)...);
+    } catch (...) {
+        free_unbound(t);
+        throw;
+    }
+    if constexpr (referenced) bind_and_schedule(t, b);
+    else bind_and_schedule_unreferenced(t, b);
+    return t;
+}
 
 void retain(tasklet_impl* t) noexcept;
 void release(tasklet_impl* t) noexcept;
@@ -147,22 +173,8 @@ public:
     /// As above, with a stack size and/or a name.
     template <class F, class... Args>
         requires std::invocable<std::decay_t<F>&&, std::decay_t<Args>&&...>
-    tasklet(const tasklet_options& options, F&& f, Args&&... args) {
-        using body = detail::bound_body<std::decay_t<F>, std::decay_t<Args>...>;
-        static_assert(alignof(body) <= alignof(std::max_align_t),
-                      "tasklets: over-aligned callables are not supported; wrap it in a unique_ptr");
-        const detail::unbound_tasklet made = detail::allocate_tasklet(sizeof(body), alignof(body), options);
-        detail::tasklet_impl* const t = made.block;
-        body* b;
-        try {
-            b = ::new (made.body_at) body(std::forward<F>(f), std::forward<Args>(args)...);
-        } catch (...) {
-            detail::free_unbound(t);
-            throw;
-        }
-        detail::bind_and_schedule(t, b);
-        impl_ = t;  // the reference allocate_tasklet gave us
-    }
+    tasklet(const tasklet_options& options, F&& f, Args&&... args)
+        : impl_(detail::make_tasklet<true>(options, std::forward<F>(f), std::forward<Args>(args)...)) {}
 
     tasklet(const tasklet& other) noexcept : impl_(other.impl_) { if (impl_) detail::retain(impl_); }
     tasklet(tasklet&& other) noexcept : impl_(std::exchange(other.impl_, nullptr)) {}

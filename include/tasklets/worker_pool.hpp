@@ -42,6 +42,7 @@
 #include <cstdint>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -57,13 +58,19 @@ void pool_job_done(pool_core* p) noexcept;
 /// An exception other than tasklet_exit escaped a pool tasklet.
 void pool_job_failed(pool_core* p, std::exception_ptr e) noexcept;
 
+/// The options of a job spawned without any.
+inline const tasklet_options default_job_options{};
+
 template <class F, class... Args>
 struct pool_job final : remote_job {
     template <class G, class... A>
-    pool_job(pool_core* p, tasklet_options o, G&& g, A&&... a)
-        : pool(p), options(std::move(o)), call(std::forward<G>(g), std::forward<A>(a)...) {}
+    pool_job(pool_core* p, const tasklet_options* o, G&& g, A&&... a)
+        : pool(p), call(std::forward<G>(g), std::forward<A>(a)...) {
+        if (o) options.emplace(*o);
+    }
     void run() override {
-        tasklet(options, [p = pool, call = std::move(call)]() mutable {
+        // No handle: the tasklet is the pool's until it ends.
+        make_tasklet<false>(options ? *options : default_job_options, [p = pool, call = std::move(call)]() mutable {
             struct done_guard {
                 pool_core* p;
                 ~done_guard() { pool_job_done(p); }
@@ -78,7 +85,9 @@ struct pool_job final : remote_job {
         });
     }
     pool_core* pool;
-    tasklet_options options;
+    // Empty for spawn() without options: most jobs, which then copy and free no options
+    // (with their std::string) each.
+    std::optional<tasklet_options> options;
     std::tuple<F, Args...> call;
 };
 
@@ -101,12 +110,13 @@ public:
     template <class F, class... Args>
         requires std::is_invocable_v<std::decay_t<F>&&, std::decay_t<Args>&&...>
     void spawn(F&& f, Args&&... args) {
-        spawn(tasklet_options{}, std::forward<F>(f), std::forward<Args>(args)...);
+        using job = detail::pool_job<std::decay_t<F>, std::decay_t<Args>...>;
+        submit(std::make_unique<job>(core_.get(), nullptr, std::forward<F>(f), std::forward<Args>(args)...));
     }
     template <class F, class... Args>
     void spawn(const tasklet_options& options, F&& f, Args&&... args) {
         using job = detail::pool_job<std::decay_t<F>, std::decay_t<Args>...>;
-        submit(std::make_unique<job>(core_.get(), options, std::forward<F>(f), std::forward<Args>(args)...));
+        submit(std::make_unique<job>(core_.get(), &options, std::forward<F>(f), std::forward<Args>(args)...));
     }
 
     /// Blocks the calling thread until every job spawned so far has ended, then rethrows

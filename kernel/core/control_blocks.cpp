@@ -158,6 +158,11 @@ void bind_and_schedule(tasklet_impl* t, tasklet_body* body) noexcept {
     note_spawned(s, t);
 }
 
+void bind_and_schedule_unreferenced(tasklet_impl* t, tasklet_body* body) noexcept {
+    bind_and_schedule(t, body);
+    t->handles = 0;  // alive and in the ring: release() would only have counted down
+}
+
 void free_tasklet(scheduler& s, tasklet_impl* t) noexcept {
     unlink_all(s, t);
     if (t->body) t->body->~tasklet_body();
