@@ -46,7 +46,7 @@ void start_tasklet(scheduler& s, tasklet_impl* t) {
             t->sp = make_first_frame(t, t->stack);
         }
     } else {
-        t->stack = s.stacks.allocate(t->stack.size);
+        s.stacks.allocate_into(t->stack.size, t->stack);
         instrument::stack_assigned(t->tools, t->stack.base, t->stack.size);
         t->sp = make_first_frame(t, t->stack);
     }

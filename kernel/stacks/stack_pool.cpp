@@ -157,7 +157,7 @@ stack_pool::size_class& stack_pool::class_for(std::size_t size) {
     return *cached_class_;
 }
 
-stack_region stack_pool::allocate(std::size_t size) {
+void stack_pool::allocate_into(std::size_t size, stack_region& out) {
     size_class& cls = class_for(size);
     stack_slab* slab = cls.with_free ? cls.with_free : new_slab(size, cls);
     const std::uint32_t index = slab->free.back();
@@ -172,7 +172,10 @@ stack_region stack_pool::allocate(std::size_t size) {
         sys::prefault(slab->stack_base(index) + size - page, page);
     }
     ++in_use_;
-    return stack_region{slab->stack_base(index), size, slab, index};
+    out.base = slab->stack_base(index);
+    out.size = size;
+    out.slab = slab;
+    out.index = index;
 }
 
 void stack_pool::release(const stack_region& stack) noexcept {
