@@ -258,6 +258,46 @@ TEST_CASE("dropping a shared channel's last handle kills its waiters on their ow
     CHECK(unwound);
 }
 
+// The core's lifetime (threads/shared_channel.cpp, "Lifetime"): a waiter ended from another
+// thread holds a reference, since a cancel before its wake is read takes the channel's
+// mutex; one ended on its own thread holds none and must not touch the core again. ASan
+// reports either mistake as a use after free; elsewhere these check the outcomes.
+TEST_CASE("a receiver served from another thread, then killed after the channel's last handle went, finds the core alive",
+          "[threads][cross]") {
+    in_thread([] {
+        auto c = std::make_unique<shared_channel<std::shared_ptr<int>>>();
+        auto value = std::make_shared<int>(5);
+        tasklet t([&, ch = c.get()] { (void)ch->receive(); });
+        tasklets::schedule();  // t waits; our thread does not poll until the kill
+        REQUIRE(c->balance() == -1);
+        std::thread([&] { c->send(value); }).join();  // served: the wake is in our inbox
+        c.reset();                                     // the last handle: no waiter is queued
+        CHECK(value.use_count() == 2);                 // ours, and the one in t's frame
+        t.kill();                                      // the cancel withdraws the wake under the core's mutex
+        CHECK(value.use_count() == 1);
+        CHECK_FALSE(t.alive());
+    });
+}
+
+TEST_CASE("a shared-stack receiver whose channel's last handle goes on its own thread unwinds without the core",
+          "[threads][cross][shared-stacks]") {
+    in_thread([] {
+        auto c = std::make_unique<shared_channel<std::string>>();
+        bool unwound = false;
+        tasklet t(tasklets::tasklet_options{.stack = tasklets::stack_mode::shared}, [&, ch = c.get()] {
+            tasklets_test::note_unwound note{unwound};
+            (void)ch->receive();  // its value's place is on the heap: freed as it unwinds
+        });
+        tasklets::schedule();
+        REQUIRE(c->balance() == -1);
+        c.reset();  // ends t's wait here, with tasklet_exit, and deletes the core at once
+        CHECK_FALSE(unwound);
+        tasklets::run();
+        CHECK(unwound);
+        CHECK_FALSE(t.alive());
+    });
+}
+
 TEST_CASE("a worker pool runs every job and counts them", "[threads][pool]") {
     std::atomic<int> ran{0};
     worker_pool pool(2);

@@ -92,6 +92,13 @@ struct shared_wait : io_wait {
     scheduler* home = nullptr;
     alignas(64) std::atomic<std::uint32_t> winner{unclaimed};
     int outcome = 0;                 // set by the claimer before the wake: 0 served, EPIPE dropped
+    // A plain send or receive, whose channel's last handle may go while it waits (a
+    // select's cases hold handles). Set before it is queued.
+    bool plain = false;
+    // Under the channel's mutex: the wait holds a reference of the core's `refs`, given
+    // by whoever ended it from another thread or found it stale when dropping the last
+    // handle (shared_channel.cpp, "Lifetime"); it drops it as it leaves.
+    bool holds_ref = false;
     thread_inbox* inbox = nullptr;   // the waiter's thread's: its reactor, which the wait holds, keeps it open
     shared_record own;               // the record of a send or receive (a select's are in its frame, or on the heap)
 };
@@ -192,6 +199,14 @@ inline void end_wait(shared_core* c, shared_record* r, int outcome, scheduler* m
     if (w->home == me) {
         static_cast<reactor*>(w->owner)->finish_wait(w, outcome);
         return;
+    }
+    // A plain operation's tasklet may still reach the core after this mutex is let go (a
+    // cancel before the mail is read withdraws it under this mutex), when the last handle
+    // may have gone: it holds a reference from now on. Relaxed: the caller holds one (a
+    // handle's, or a drop's own), so refs is not zero; the decrement is acq_rel.
+    if (w->plain) {
+        c->refs.fetch_add(1, std::memory_order_relaxed);
+        w->holds_ref = true;
     }
     // Cannot fail: a waiting tasklet holds its reactor, so its inbox is not closed yet.
     // After it, w is not touched: its thread may be delivering the mail already.
