@@ -279,6 +279,34 @@ TEST_CASE("a receiver served from another thread, then killed after the channel'
     });
 }
 
+TEST_CASE("a receiver on a channel two threads have used takes its own reference: the core outlives its kill",
+          "[threads][cross]") {
+    in_thread([] {
+        auto c = std::make_unique<shared_channel<std::shared_ptr<int>>>();
+        auto value = std::make_shared<int>(5);
+        // This thread uses it first, then another (each times out at once, with nobody there).
+        CHECK_THROWS_AS(c->send_for(value, 0ms), tasklets::timeout_error);
+        bool timed_out = false;
+        std::thread([&] {
+            try {
+                (void)c->receive_for(0ms);
+            } catch (const tasklets::timeout_error&) {
+                timed_out = true;
+            }
+        }).join();
+        REQUIRE(timed_out);
+        tasklet t([&, ch = c.get()] { (void)ch->receive(); });
+        tasklets::schedule();  // t waits, holding its own reference
+        REQUIRE(c->balance() == -1);
+        std::thread([&] { c->send(value); }).join();
+        c.reset();
+        CHECK(value.use_count() == 2);
+        t.kill();
+        CHECK(value.use_count() == 1);
+        CHECK_FALSE(t.alive());
+    });
+}
+
 TEST_CASE("a shared-stack receiver whose channel's last handle goes on its own thread unwinds without the core",
           "[threads][cross][shared-stacks]") {
     in_thread([] {

@@ -112,6 +112,11 @@ struct shared_core {
     shared_record* tail = nullptr;
     int balance = 0;                // under mutex: queued records, stale ones included
     bool closing = false;           // under mutex
+    // Under mutex: the first thread to send or receive on it, and whether another has
+    // since (sticky). A waiter on a channel used from two threads takes its reference to
+    // the core before it parks, off the partner's path (shared_channel.cpp, "Lifetime").
+    scheduler* user = nullptr;
+    bool crossed = false;
     std::atomic<std::uint32_t> handles{1};
     std::atomic<std::uint32_t> refs{1};
     shared_relocate_fn relocate = nullptr;
@@ -211,7 +216,7 @@ inline void end_wait(shared_core* c, shared_record* r, int outcome, scheduler* m
     // cancel before the mail is read withdraws it under this mutex), when the last handle
     // may have gone: it holds a reference from now on. Relaxed: the caller holds one (a
     // handle's, or a drop's own), so refs is not zero; the decrement is acq_rel.
-    if (w->plain) {
+    if (w->plain && !w->holds_ref) {
         c->refs.fetch_add(1, std::memory_order_relaxed);
         w->holds_ref = true;
     }
