@@ -98,9 +98,10 @@ struct shared_wait : io_wait {
     // A plain send or receive, whose channel's last handle may go while it waits (a
     // select's cases hold handles). Set before it is queued.
     bool plain = false;
-    // Under the channel's mutex: the wait holds a reference of the core's `refs`, given
-    // by whoever ended it from another thread or found it stale when dropping the last
-    // handle (shared_channel.cpp, "Lifetime"); it drops it as it leaves.
+    // Under the channel's mutex: the wait holds a reference of the core's `refs`, taken
+    // by itself on a channel two threads have used, or given by whoever ended it from
+    // another thread or found it stale when dropping the last handle (shared_channel.cpp,
+    // "Lifetime"); it drops it as it leaves.
     bool holds_ref = false;
     thread_inbox* inbox = nullptr;   // the waiter's thread's: its reactor, which the wait holds, keeps it open
     shared_record own;               // the record of a send or receive (a select's are in its frame, or on the heap)
@@ -115,6 +116,8 @@ struct shared_core {
     // Under mutex: the first thread to send or receive on it, and whether another has
     // since (sticky). A waiter on a channel used from two threads takes its reference to
     // the core before it parks, off the partner's path (shared_channel.cpp, "Lifetime").
+    // A select does not count: the flag only says who takes the reference, and a
+    // partner gives one to any waiter that holds none.
     scheduler* user = nullptr;
     bool crossed = false;
     std::atomic<std::uint32_t> handles{1};
@@ -177,11 +180,10 @@ inline shared_record* partner_head(shared_core* c, std::int8_t direction) noexce
 /// and cancel, which run on its own thread, this one. Relaxed: the readers of `winner`
 /// elsewhere (stale()) hold the mutex, which orders them after us; its own thread's
 /// readers are sequenced after us. (A lock cmpxchg less per hand-off: skynet on one
-/// worker serves its parents this way, one per task.)
-// The test reads only the record, which the partner has read already: with the wait's
-// `home` and `count` read first (the wait's mail line and another), the cross-thread
-// ping-pong with the vCPUs close took 3.65 times its floor against 2.78 (medians of 7
-// alternating rounds).
+/// worker serves its parents this way, one per task.) The test reads only the record,
+/// which the partner has read already: with the wait's `home` and `count` read first (its
+/// mail line and another), the cross-thread ping-pong with the vCPUs close took 3.65
+/// times its floor against 2.78 (medians of 7 alternating rounds).
 inline bool claim_record(shared_record* r, scheduler* me) noexcept {
     shared_wait* w = r->wait;
     if (r->plain_home == me) {
