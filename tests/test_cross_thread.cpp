@@ -312,7 +312,9 @@ TEST_CASE("a shared-stack receiver whose channel's last handle goes on its own t
     in_thread([] {
         auto c = std::make_unique<shared_channel<std::string>>();
         bool unwound = false;
-        tasklet t(tasklets::tasklet_options{.stack = tasklets::stack_mode::shared}, [&, ch = c.get()] {
+        tasklets::tasklet_options shared;
+        shared.stack = tasklets::stack_mode::shared;
+        tasklet t(shared, [&, ch = c.get()] {
             tasklets_test::note_unwound note{unwound};
             (void)ch->receive();  // its value's place is on the heap: freed as it unwinds
         });
