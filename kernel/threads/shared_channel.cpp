@@ -152,7 +152,6 @@ void shared_operation(shared_core* c, void* transfer, std::int64_t deadline, std
     shared_wait& w = off.wait();
     shared_record& record = w.own;
     prepare_wait(w, inbox, s, &record, 1);
-    w.plain = true;
     record.plain_home = &s;
     record.wait = &w;
     record.channel = c;

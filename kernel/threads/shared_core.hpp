@@ -62,7 +62,9 @@ struct shared_record {
     shared_record* prev = nullptr;
     void* transfer = nullptr;       // the payload (sending) or storage (receiving)
     // A plain send or receive's thread (its wait's `home`), kept in the record that a
-    // partner reads anyway; null for a select's records. claim_record() tests it.
+    // partner reads anyway; null for a select's records. claim_record() tests it, and
+    // end_wait(): only a plain operation's channel can lose its last handle while it
+    // waits (a select's cases hold handles).
     scheduler* plain_home = nullptr;
     std::uint32_t case_index = 0;   // 0 for send/receive; the case for a select
     std::int8_t direction = not_blocked;
@@ -95,9 +97,6 @@ struct shared_wait : io_wait {
     scheduler* home = nullptr;
     alignas(64) std::atomic<std::uint32_t> winner{unclaimed};
     int outcome = 0;                 // set by the claimer before the wake: 0 served, EPIPE dropped
-    // A plain send or receive, whose channel's last handle may go while it waits (a
-    // select's cases hold handles). Set before it is queued.
-    bool plain = false;
     // Under the channel's mutex: the wait holds a reference of the core's `refs`, taken
     // by itself on a channel two threads have used, or given by whoever ended it from
     // another thread or found it stale when dropping the last handle (shared_channel.cpp,
@@ -218,7 +217,7 @@ inline void end_wait(shared_core* c, shared_record* r, int outcome, scheduler* m
     // cancel before the mail is read withdraws it under this mutex), when the last handle
     // may have gone: it holds a reference from now on. Relaxed: the caller holds one (a
     // handle's, or a drop's own), so refs is not zero; the decrement is acq_rel.
-    if (w->plain && !w->holds_ref) {
+    if (r->plain_home && !w->holds_ref) {
         c->refs.fetch_add(1, std::memory_order_relaxed);
         w->holds_ref = true;
     }
