@@ -18,6 +18,7 @@
 #include <cfenv>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <thread>
 #include <stdexcept>
@@ -794,4 +795,103 @@ TEST_CASE("two thousand shared-stack tasklets parked on their own channels are a
     for (int i = n - 1; i >= 0; --i) chans[static_cast<std::size_t>(i)].send(1);
     run();
     CHECK(sum == n + static_cast<long long>(n) * (n - 1) / 2);
+}
+
+namespace {
+
+// Recurses `depth` frames of about 500 bytes each, each filled with a pattern, then notes
+// the thread's copy count and parks, `rounds` times; true if every frame's pattern
+// survived. The live part at the bottom is a few KiB: past shared_stack_limit()'s default.
+bool deep_frames_survive(int depth, int rounds, std::vector<std::uint64_t>& copies, const std::function<void(int)>& at_round) {
+    volatile std::uint32_t local[120];
+    for (std::uint32_t i = 0; i < 120; ++i) local[i] = static_cast<std::uint32_t>(depth) * 1000u + i;
+    bool intact = true;
+    if (depth > 1) {
+        intact = deep_frames_survive(depth - 1, rounds, copies, at_round);
+    } else {
+        for (int r = 0; r < rounds; ++r) {
+            copies.push_back(statistics().shared_copies_out);
+            at_round(r);
+            schedule();
+        }
+    }
+    for (std::uint32_t i = 0; i < 120; ++i) intact &= local[i] == static_cast<std::uint32_t>(depth) * 1000u + i;
+    return intact;
+}
+
+// The scenario of the two tests below, on a new thread (so its execution stacks and
+// figures are fresh): a big tasklet on execution stack 0, three that end at once on stacks
+// 1 to 3, and a small one bound to stack 0 again, which takes two turns with the big one.
+// In the big one's fourth round, four more tasklets that end at once are bound in turn:
+// the last one to stack 0's slot. Returns the big one's copy counts per round and the
+// kept stacks then; `kept_at_end` gets the kept stacks after all have ended.
+struct outgrow_run {
+    std::vector<std::uint64_t> copies;
+    std::size_t kept_during = 0;
+    std::size_t kept_at_end = 0;
+    bool big_intact = false;
+    bool small_intact = false;
+    std::string figures;  // format_statistics() at the end
+};
+
+outgrow_run outgrow(std::size_t limit) {
+    outgrow_run out;
+    std::thread([&] {
+        set_shared_stack_limit(limit);
+        std::vector<int> order;
+        spawn(shared_options(), [&] {
+            out.big_intact = deep_frames_survive(8, 6, out.copies, [&](int r) {
+                if (r != 3) return;
+                out.kept_during = statistics().shared_stacks_kept;
+                for (int i = 0; i < 4; ++i) spawn(shared_options(), [] {});
+            });
+        });
+        for (int i = 0; i < 3; ++i) spawn(shared_options(), [] {});
+        spawn(shared_options(), [&] { out.small_intact = pattern_survives(2, 2, order); });
+        run();
+        out.kept_at_end = statistics().shared_stacks_kept;
+        out.figures = format_statistics(statistics());
+    }).join();
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("a shared-stack tasklet that outgrows the limit keeps its execution stack, and is copied no more once "
+          "the others bound to it have ended",
+          "[shared-stacks]") {
+    CHECK(shared_stack_limit() == 2048);
+    const outgrow_run run = outgrow(2048);
+    CHECK(run.big_intact);
+    CHECK(run.small_intact);
+    // Round 0: nothing copied yet. Then the small one's turns: the big one copied out
+    // (and kept its stack: more than 2 KiB), the small one out, the big one out, the small
+    // one out, the big one out (the small one ends). From round 3 on nothing is copied:
+    // the four new tasklets went to stacks 1 to 3 and to a new stack in slot 0.
+    CHECK(run.copies == std::vector<std::uint64_t>{0, 2, 4, 5, 5, 5});
+    CHECK(run.kept_during == 1);
+    CHECK(run.kept_at_end == 0);  // freed with its last tasklet
+    CHECK_THAT(run.figures, Catch::Contains("\nshared stacks: 5 copies out, ") &&
+                                Catch::Contains(" KiB copied out; 0 kept by tasklets that outgrew them\n"));
+}
+
+TEST_CASE("with the limit at 0 a shared-stack tasklet never keeps its execution stack", "[shared-stacks]") {
+    const outgrow_run run = outgrow(0);
+    CHECK(run.big_intact);
+    CHECK(run.small_intact);
+    // As above, but the fourth new tasklet is bound to the big one's stack and copies it
+    // out once more (it ends at once, so nothing else is copied).
+    CHECK(run.copies == std::vector<std::uint64_t>{0, 2, 4, 5, 6, 6});
+    CHECK(run.kept_during == 0);
+    CHECK(run.kept_at_end == 0);
+}
+
+TEST_CASE("the shared-stack limit is the thread's own", "[shared-stacks]") {
+    CHECK(shared_stack_limit() == 2048);
+    set_shared_stack_limit(0);
+    CHECK(shared_stack_limit() == 0);
+    std::thread([] { CHECK(shared_stack_limit() == 2048); }).join();
+    set_shared_stack_limit(4096);
+    CHECK(shared_stack_limit() == 4096);
+    set_shared_stack_limit(2048);
 }

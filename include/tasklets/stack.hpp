@@ -50,6 +50,8 @@ enum class stack_mode : unsigned char {
     /// top, a few hundred bytes for most — are copied into a heap buffer of exactly that
     /// size, and copied back before it runs again. Costs a copy each way when tasklets
     /// that share an execution stack take turns; saves memory when most are parked.
+    /// A tasklet whose live frames outgrow shared_stack_limit() keeps its execution
+    /// stack for itself (see there).
     /// The rule for user code: never let another tasklet use a pointer to a local
     /// variable of a parked shared-stack tasklet (the bytes may be in its buffer, and
     /// another tasklet's frames at that address).
@@ -64,6 +66,21 @@ enum class stack_mode : unsigned char {
 stack_mode default_stack_mode();
 /// Sets the calling thread's default stack mode. std::invalid_argument for thread_default.
 void set_default_stack_mode(stack_mode mode);
+
+/// The calling thread's limit for shared-stack tasklets that grow: 2,048 bytes unless set.
+/// A tasklet copied out of its execution stack with more live bytes than this *keeps*
+/// that stack: it leaves the thread's rotation, no tasklet is bound to it again, and once
+/// the others already bound to it have ended, the big tasklet has it to itself and is not
+/// copied any more, as if it had a dedicated stack. The stack is freed when its last
+/// tasklet ends. (A tasklet cannot move to another stack: its frames point into
+/// themselves.) From about 2 KiB of live frames on, a switch that copies both ways costs
+/// more than ten that do not, and the heap buffer saves at most half a page
+/// (docs/shared-stacks.md, "Tasklets that grow"). statistics() counts the copies and the
+/// kept stacks.
+std::size_t shared_stack_limit();
+/// Sets the calling thread's limit (above). 0: never keep a stack; every tasklet bound to
+/// it goes on copying.
+void set_shared_stack_limit(std::size_t bytes);
 
 /// How guard regions are made in this process: "madvise(MADV_GUARD_INSTALL)" (Linux
 /// >= 6.13; no extra memory mappings, so a million stacks fit under the default

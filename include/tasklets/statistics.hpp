@@ -54,6 +54,13 @@ struct scheduler_statistics {
     std::size_t stack_bytes = 0;
     /// Slabs of control-block memory (16 KiB each).
     std::size_t control_block_slabs = 0;
+    /// Shared-stack tasklets (stack.hpp): times one was copied out of its execution stack
+    /// because another tasklet bound to that stack had to run, and the bytes so copied (a
+    /// copy back in follows each, of as many bytes); and execution stacks kept now by
+    /// tasklets that outgrew shared_stack_limit() (each was copied out with more).
+    std::uint64_t shared_copies_out = 0;
+    std::uint64_t shared_bytes_copied_out = 0;
+    std::size_t shared_stacks_kept = 0;
     /// Times the reactor asked the kernel for ready descriptors and due timers, how many
     /// of those were allowed to sleep, and the time spent inside them.
     std::uint64_t reactor_polls = 0;

@@ -2,6 +2,7 @@
 // (include/tasklets/statistics.hpp).
 #include "core/observe.hpp"
 
+#include "core/shared_stacks.hpp"
 #include "core/waits.hpp"
 
 #include <tasklets/statistics.hpp>
@@ -163,6 +164,11 @@ scheduler_statistics statistics() noexcept {
     r.stacks_in_use = s.stacks.stacks_in_use();
     r.stack_bytes = s.stacks.mapped_bytes();
     r.control_block_slabs = s.cells.slab_count();
+    if (s.shared) {
+        r.shared_copies_out = s.shared->copies_out;
+        r.shared_bytes_copied_out = s.shared->bytes_copied_out;
+        r.shared_stacks_kept = s.shared->kept_count;
+    }
     r.reactor_polls = c.reactor_polls;
     r.reactor_blocking_polls = c.reactor_blocking_polls;
     r.reactor_wait = std::chrono::nanoseconds(c.reactor_wait_ns);
@@ -230,6 +236,12 @@ std::string format_statistics(const scheduler_statistics& s) {
         static_cast<unsigned long long>(s.watchdog_interruptions),
         static_cast<unsigned long long>(s.watchdog_soft_stops));
     std::string out(buf, static_cast<std::size_t>(n < 0 ? 0 : std::min<int>(n, sizeof buf - 1)));
+    if (s.shared_copies_out || s.shared_stacks_kept) {
+        const int m = std::snprintf(buf, sizeof buf, "shared stacks: %llu copies out, %.1f KiB copied out; %zu kept by tasklets that outgrew them\n",
+                                    static_cast<unsigned long long>(s.shared_copies_out),
+                                    static_cast<double>(s.shared_bytes_copied_out) / 1024.0, s.shared_stacks_kept);
+        out.append(buf, static_cast<std::size_t>(m < 0 ? 0 : m));
+    }
     if (s.counting || s.switches || s.hand_offs) {
         const int m = std::snprintf(buf, sizeof buf, "counted%s: %llu switches, %llu channel hand-offs\n",
                                     s.counting ? "" : " (counting is off)", static_cast<unsigned long long>(s.switches),

@@ -115,6 +115,9 @@ struct scheduler {
     // restorer, made on first use; and set_default_stack_mode(shared) on this thread.
     shared_stacks* shared = nullptr;
     bool shared_by_default = false;
+    // Bytes a shared-stack tasklet copied out may keep before its execution stack is
+    // kept for it (set_shared_stack_limit; core/shared_stacks.cpp, keep_stack).
+    std::uint32_t shared_limit = 2048;
     // The exception that escaped the current tasklet's function, from tasklet_entry's
     // handler to its end_body (core/tasklet_life.cpp), which empties it at once: held here
     // rather than in the entry's frame, which lies under every tasklet's frames for good.

@@ -18,6 +18,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
+#include <memory>
 #include <new>
 #include <stdexcept>
 #include <string>
@@ -99,6 +101,8 @@ void copy_out(shared_stacks& sh, exec_stack& e, tasklet_impl* o) noexcept {
         std::memcpy(st.saved, sp, kept);
     }
     st.saved_size = static_cast<std::uint32_t>(kept);
+    ++sh.copies_out;
+    sh.bytes_copied_out += kept;
     if (!hole) st.hole = 0;  // resident_sp() tells from it whether the slot was left out
     st.out = true;
     o->sp = sh.restorer_sp;
@@ -135,6 +139,31 @@ void copy_in(exec_stack& e, tasklet_impl* t) noexcept {
     instrument::stack_bounds(t->tools, e.region.base, e.region.size);
 }
 
+// An occupant copied out of e had outgrown the thread's shared_stack_limit(): from 2 KiB
+// of live frames on, a round trip that copies both ways costs more than ten that do not
+// (177 against 15 ns at 2,256 bytes, bench/stacks/shared_switch_chart.sh), and the heap buffer
+// saves at most half a page over a stack of its own. Frames cannot move (they point into
+// themselves), so the tasklet cannot go to another stack: its stack leaves the rotation
+// instead. The tasklets bound to it keep taking turns there until they end, and none is
+// bound to it again, so once the others have ended the big one is its only tasklet and is
+// never copied again. The slot gets a new stack at its next binding.
+[[gnu::noinline]] void keep_stack(shared_stacks& sh, exec_stack& e) noexcept {
+    for (exec_stack*& slot : sh.stacks)
+        if (slot == &e) slot = nullptr;
+    e.kept = true;
+    ++sh.kept_count;
+    e.kept_prev = nullptr;
+    e.kept_next = sh.kept;
+    if (sh.kept) sh.kept->kept_prev = &e;
+    sh.kept = &e;
+}
+
+// Frees an execution stack: no tasklet is bound to it.
+void free_stack(scheduler& s, exec_stack* e) noexcept {
+    s.stacks.release(e->region);
+    delete e;
+}
+
 // One pass of the restorer, on its stack: brings s.current in, copying out the occupant of
 // its execution stack first, and says where to resume it.
 inline tasklets_restorer_next bring_in(scheduler& s) noexcept {
@@ -142,7 +171,10 @@ inline tasklets_restorer_next bring_in(scheduler& s) noexcept {
     exec_stack& e = *t->shared->stack;
     tasklet_impl* o = e.occupant;
     // A dead occupant's frames are abandoned: release_dead frees it afterwards.
-    if (o != nullptr && o != t && o->alive) copy_out(*s.shared, e, o);
+    if (o != nullptr && o != t && o->alive) {
+        copy_out(*s.shared, e, o);
+        if (o->shared->saved_size > s.shared_limit && !e.kept) [[unlikely]] keep_stack(*s.shared, e);
+    }
     e.occupant = t;
     copy_in(e, t);
     return {t->sp, wants_resume_hook(t)};
@@ -183,10 +215,17 @@ void name_parked_frames(const char*) {
     const auto* addr = static_cast<const std::byte*>(__asan_get_report_address());
     const scheduler* s = tls_scheduler;
     if (addr == nullptr || s == nullptr || s->shared == nullptr) return;
-    for (const exec_stack& e : s->shared->stacks) {
+    const auto in_frames_of = [addr](const exec_stack& e) -> const tasklet_impl* {
         const tasklet_impl* o = e.occupant;
-        if (o == nullptr || !o->alive || !o->shared->poisoned) continue;
-        if (addr < static_cast<const std::byte*>(o->sp) || addr >= e.top) continue;
+        if (o == nullptr || !o->alive || !o->shared->poisoned) return nullptr;
+        if (addr < static_cast<const std::byte*>(o->sp) || addr >= e.top) return nullptr;
+        return o;
+    };
+    const tasklet_impl* o = nullptr;
+    for (const exec_stack* e : s->shared->stacks)
+        if (e && (o = in_frames_of(*e))) break;
+    for (const exec_stack* e = s->shared->kept; e && !o; e = e->kept_next) o = in_frames_of(*e);
+    if (o) {
         const char* name = o->name();
         char line[512];
         const int n = std::snprintf(line, sizeof line,
@@ -196,7 +235,6 @@ void name_parked_frames(const char*) {
                                     reinterpret_cast<std::uintptr_t>(addr), static_cast<std::uint64_t>(o->id),
                                     name ? " \"" : "", name ? name : "", name ? "\"" : "");
         if (n > 0) (void)!::write(2, line, std::min(static_cast<std::size_t>(n), sizeof line - 1));
-        return;
     }
 }
 #endif
@@ -256,12 +294,16 @@ void make_shared_mode(scheduler& s, tasklet_impl* t, void* state) {
 
 void bind_to_shared_stack(scheduler& s, tasklet_impl* t) {
     shared_stacks& sh = *s.shared;
-    exec_stack& e = sh.stacks[sh.next];
-    if (e.region.base == nullptr) {
-        e.region = s.stacks.allocate(sh.stack_size);
-        e.top = e.region.start();
-        instrument::open_for_copy(e.region.base, e.region.size);  // a pooled stack keeps its last user's poison
+    exec_stack*& slot = sh.stacks[sh.next];
+    if (slot == nullptr) {
+        auto made = std::make_unique<exec_stack>();
+        made->region = s.stacks.allocate(sh.stack_size);
+        made->top = made->region.start();
+        instrument::open_for_copy(made->region.base, made->region.size);  // a pooled stack keeps its last user's poison
+        slot = made.release();
     }
+    exec_stack& e = *slot;
+    ++e.bound;
     sh.next = (sh.next + 1) % shared_stacks::count;
     shared_stack_state& st = *t->shared;
     st.stack = &e;
@@ -273,9 +315,18 @@ void bind_to_shared_stack(scheduler& s, tasklet_impl* t) {
 }
 
 void leave_shared_stack(scheduler& s, tasklet_impl* t) noexcept {
-    (void)s;
     shared_stack_state* st = t->shared;
-    if (st->stack->occupant == t) st->stack->occupant = nullptr;
+    exec_stack& e = *st->stack;
+    if (e.occupant == t) e.occupant = nullptr;
+    // Nobody runs on a kept stack whose last tasklet ended (release_dead runs on the
+    // stack of the tasklet that runs next, or the restorer's).
+    if (--e.bound == 0 && e.kept) [[unlikely]] {
+        shared_stacks& sh = *s.shared;
+        (e.kept_prev ? e.kept_prev->kept_next : sh.kept) = e.kept_next;
+        if (e.kept_next) e.kept_next->kept_prev = e.kept_prev;
+        --sh.kept_count;
+        free_stack(s, &e);
+    }
     std::free(st->saved);
     st->drop_heap_box();
     st->~shared_stack_state();  // its memory is the control block's cell
@@ -337,8 +388,12 @@ void check_wait(const tasklet_impl* t, bool record_in_frame, const char* operati
 void end_shared_stacks(scheduler& s) noexcept {
     shared_stacks* sh = s.shared;
     if (!sh) return;
-    for (exec_stack& e : sh->stacks)
-        if (e.region.base) s.stacks.release(e.region);
+    for (exec_stack* e : sh->stacks)
+        if (e) free_stack(s, e);
+    while (exec_stack* e = sh->kept) {
+        sh->kept = e->kept_next;
+        free_stack(s, e);
+    }
     s.stacks.release(sh->restorer_region);
     delete sh;
     s.shared = nullptr;
@@ -362,6 +417,18 @@ namespace tasklets {
 
 stack_mode default_stack_mode() {
     return detail::sched().shared_by_default ? stack_mode::shared : stack_mode::dedicated;
+}
+
+std::size_t shared_stack_limit() {
+    const std::uint32_t limit = detail::sched().shared_limit;
+    return limit == std::numeric_limits<std::uint32_t>::max() ? 0 : limit;
+}
+
+void set_shared_stack_limit(std::size_t bytes) {
+    // Stored as the largest copy that does not keep a stack: "never" is the largest value.
+    detail::sched().shared_limit =
+        bytes == 0 ? std::numeric_limits<std::uint32_t>::max()
+                   : static_cast<std::uint32_t>(std::min<std::size_t>(bytes, std::numeric_limits<std::uint32_t>::max() - 1));
 }
 
 void set_default_stack_mode(stack_mode mode) {

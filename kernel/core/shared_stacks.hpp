@@ -56,10 +56,17 @@ namespace tasklets::detail {
 struct transfer_ops;
 
 /// One execution stack for shared-stack tasklets.
-struct exec_stack {
-    stack_region region;                // allocated when a tasklet is first bound to it
+struct alignas(64) exec_stack {
+    stack_region region;                // allocated with it, when a tasklet is first bound to its slot
     std::byte* top = nullptr;           // region.start(): where frames begin
     tasklet_impl* occupant = nullptr;   // whose frames are on it (running or parked), or null
+    std::uint32_t bound = 0;            // tasklets bound to it that have not ended
+    // Kept: out of the rotation since a tasklet copied out of it had outgrown the thread's
+    // shared_stack_limit() (bring_in). No tasklet is bound to it any more; it is freed
+    // when the last one bound to it ends. Listed in shared_stacks::kept.
+    bool kept = false;
+    exec_stack* kept_prev = nullptr;
+    exec_stack* kept_next = nullptr;
 };
 
 /// A thread's execution stacks and its restorer (scheduler::shared, made on first use).
@@ -74,8 +81,12 @@ struct alignas(4096) shared_stacks {
     /// Execution stacks per thread. Tasklets are bound to them in turn: tasklets that
     /// talk to each other a lot seldom share one, and then switch without copying.
     static constexpr std::size_t count = 4;
-    exec_stack stacks[count];
-    std::size_t next = 0;               // the stack the next tasklet is bound to
+    exec_stack* stacks[count] = {};     // the rotation; a slot is made when a tasklet is bound to it
+    std::size_t next = 0;               // the slot the next tasklet is bound to
+    exec_stack* kept = nullptr;         // kept stacks (exec_stack::kept), a list
+    std::size_t kept_count = 0;         // statistics: shared_stacks_kept
+    std::uint64_t copies_out = 0;       // statistics: shared_copies_out
+    std::uint64_t bytes_copied_out = 0;
     std::size_t stack_size = 0;         // of every execution stack: default_stack_size() when made
     stack_region restorer_region;
     void* restorer_sp = nullptr;        // S in the picture: where every out tasklet's sp points
