@@ -9,7 +9,8 @@
 //   worker      runnable: started, then schedule()d inside gdbtest_worker_loop()
 //   lodger1..5  shared-stack tasklets blocked receiving inside gdbtest_lodge(); the
 //               thread binds them to its four execution stacks in turn, so lodger1's
-//               frames were copied out when lodger5 ran
+//               frames were copied out when lodger5 ran, and, past the thread's
+//               shared_stack_limit() (set low here), their execution stack is kept
 //   latecomer   runnable, never started
 //
 // Afterwards it lets everything finish and exits 0, printing "consumer got 7". With the
@@ -81,6 +82,7 @@ int main() {
     tasklets::schedule();  // each runs up to its parking point; worker comes back to the ring
     tasklets::channel<int> door;
     std::vector<tasklets::tasklet> lodgers;
+    tasklets::set_shared_stack_limit(64);  // a lodger parks deeper than this (about 200 bytes)
     for (int room = 1; room <= 5; ++room)
         lodgers.emplace_back(tasklets::tasklet_options{.name = "lodger" + std::to_string(room), .stack = tasklets::stack_mode::shared},
                              [&door, room] { (void)gdbtest_lodge(door, room); });

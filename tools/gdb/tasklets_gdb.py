@@ -263,6 +263,19 @@ def _shared_out(t):
     return _is_shared(t) and int(t["shared"]) != 0 and bool(t["shared"].dereference()["out"])
 
 
+def _shared_kept(t):
+    """A shared-stack tasklet whose execution stack is kept: out of the rotation since a
+    tasklet copied out of it had outgrown shared_stack_limit() (core/shared_stacks.cpp)."""
+    try:
+        st = t["shared"]
+        if int(st) == 0 or int(st.dereference()["stack"]) == 0:
+            return False
+        stack = st.dereference()["stack"].dereference()
+        return _has_field(stack, "kept") and bool(stack["kept"])
+    except gdb.error:
+        return False
+
+
 def _stack_start(t):
     """Where the first frame begins: below the top by the stack's slot offset (stack_region::start)."""
     base, size, index = int(t["stack"]["base"]), int(t["stack"]["size"]), int(t["stack"]["index"])
@@ -539,7 +552,8 @@ One line per tasklet: id, name, state, stack size, depth now (top of stack down 
 stack pointer or saved context) and high-water mark (deepest page of the stack ever
 touched; '?' on core files and remote targets). '*' marks the running tasklet. Stacks
 are pooled, so the high-water mark can include a previous tasklet's use of the same stack
-(see tasklets/debug.hpp). A shared-stack tasklet shows "shared" for its stack, the bytes of
+(see tasklets/debug.hpp). A shared-stack tasklet shows "shared" for its stack ("shared,
+kept" once a tasklet that outgrew shared_stack_limit() kept that execution stack), the bytes of
 its frames (copied out or in place) for its depth, and "[frames copied out]" in its state
 while they are in its buffer. For every thread: thread apply all info tasklets"""
 
@@ -557,7 +571,8 @@ while they are in its buffer. For every thread: thread apply all info tasklets""
             if bool(t["is_main"]):
                 size, depth, high = "thread", "-", "-"
             elif _is_shared(t):
-                size, depth, high = "shared", _fmt_size(_shared_depth(sched, t)), "-"
+                size = "shared, kept" if _shared_kept(t) else "shared"
+                depth, high = _fmt_size(_shared_depth(sched, t)), "-"
             elif stack is None:
                 size, depth, high = _fmt_size(int(t["stack"]["size"])), "-", "-"
             else:
