@@ -5,6 +5,22 @@
 # keeps), and at native speed. See linux-gnu-cross.cmake.
 set(CMAKE_SYSTEM_PROCESSOR i686)
 set(TASKLETS_CROSS_TRIPLE i686-linux-gnu)
+# Unless the kernel was built without IA32 emulation: one such (Linux 6.18, 2026-12-06)
+# refused every i386 program with "Exec format error", and the whole i386 suite failed.
+# The cross loader is an i386 program that runs on its own (--version): where it cannot,
+# the tests run under qemu-i386, as the other targets' do under their QEMU.
+if(NOT DEFINED TASKLETS_I386_NATIVE)
+  execute_process(COMMAND /usr/${TASKLETS_CROSS_TRIPLE}/lib/ld-linux.so.2 --version
+                  RESULT_VARIABLE tasklets_i386_loader OUTPUT_QUIET ERROR_QUIET)
+  if(tasklets_i386_loader STREQUAL "0")
+    set(TASKLETS_I386_NATIVE ON CACHE BOOL "this kernel runs i386 programs (else: tests under qemu-i386)")
+  else()
+    set(TASKLETS_I386_NATIVE OFF CACHE BOOL "this kernel runs i386 programs (else: tests under qemu-i386)")
+  endif()
+endif()
+if(NOT TASKLETS_I386_NATIVE)
+  set(TASKLETS_CROSS_QEMU qemu-i386)
+endif()
 include(${CMAKE_CURRENT_LIST_DIR}/linux-gnu-cross.cmake)
 # Programs run against the cross glibc they were linked with: its loader, found through
 # the interpreter path, and its libraries, through an rpath. DT_RPATH, not DT_RUNPATH
