@@ -237,7 +237,9 @@ std::string format_statistics(const scheduler_statistics& s) {
         static_cast<unsigned long long>(s.watchdog_soft_stops));
     std::string out(buf, static_cast<std::size_t>(n < 0 ? 0 : std::min<int>(n, sizeof buf - 1)));
     if (s.shared_copies_out || s.shared_stacks_kept) {
-        const int m = std::snprintf(buf, sizeof buf, "shared stacks: %llu copies out, %.1f KiB copied out; %zu kept by tasklets that outgrew them\n",
+        const int m = std::snprintf(buf, sizeof buf,
+                                    "shared stacks: %llu copies out, %.1f KiB copied out; %zu kept by tasklets that "
+                                    "outgrew them\n",
                                     static_cast<unsigned long long>(s.shared_copies_out),
                                     static_cast<double>(s.shared_bytes_copied_out) / 1024.0, s.shared_stacks_kept);
         out.append(buf, static_cast<std::size_t>(m < 0 ? 0 : m));

@@ -55,7 +55,10 @@ namespace tasklets::detail {
 
 struct transfer_ops;
 
-/// One execution stack for shared-stack tasklets.
+/// One execution stack for shared-stack tasklets. On the heap, so that a kept one outlives
+/// its slot; a line of its own, since the restorer reads it at every switch between
+/// tasklets of one stack (the same-stack round trips measured no slower than with the
+/// stacks inside shared_stacks' page: docs/shared-stacks.md).
 struct alignas(64) exec_stack {
     stack_region region;                // allocated with it, when a tasklet is first bound to its slot
     std::byte* top = nullptr;           // region.start(): where frames begin
