@@ -1,5 +1,5 @@
 // Linked into every test program and example of the armhf ASan build under QEMU only
-// (cmake/qemu_arm_asan_fence.cmake), never into the library.
+// (cmake/qemu_asan.cmake), never into the library.
 //
 // ASan on 32-bit ARM lays out its shadow for the ARM kernel's 3 GiB of user space: it
 // checks addresses up to 0xbfffffff and treats the rest as outside memory. qemu-arm gives

@@ -1,5 +1,5 @@
 // Linked into every test program and example of the i386 ASan build when it runs under
-// qemu-i386 (cmake/qemu_i386_asan.cmake), never into the library.
+// qemu-i386 (cmake/qemu_asan.cmake), never into the library.
 //
 // LeakSanitizer stops the program's threads to scan their stacks and registers, which it
 // cannot do under QEMU user mode: at exit it spun for good (a listing of the tests, which
