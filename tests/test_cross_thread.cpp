@@ -407,6 +407,29 @@ TEST_CASE("an idle worker steals jobs that have not started from a busy one", "[
     for (std::size_t w : ran_on) CHECK(w == 1 - busy.load());
 }
 
+// A worker and a thief both want a worker's only queued job, over and over: the driver
+// spawns one, then yields, and its worker takes it while the other worker, woken by the
+// spawn, tries to steal it. Each must start exactly once (the job queue's owner and its
+// thieves take opposite ends: kernel/threads/worker_pool.cpp).
+TEST_CASE("the last queued job is started once when its worker and a thief race for it", "[threads][pool]") {
+    constexpr int jobs = 4000;
+    worker_pool pool(2);
+    std::vector<std::atomic<int>> runs(jobs);
+    pool.spawn([&] {
+        for (int i = 0; i < jobs; ++i) {
+            pool.spawn([&runs, i] { runs[static_cast<std::size_t>(i)].fetch_add(1, std::memory_order_relaxed); });
+            tasklets::schedule();
+        }
+    });
+    pool.wait();
+    const auto counts = pool.statistics();
+    INFO("jobs stolen: " << counts.stolen);
+    int wrong = 0;
+    for (auto& r : runs) wrong += r.load() != 1;
+    CHECK(wrong == 0);
+    CHECK(counts.started == jobs + 1);
+}
+
 TEST_CASE("wait() rethrows the first exception that escaped a pool tasklet, once", "[threads][pool]") {
     worker_pool pool(2);
     pool.spawn([] { throw std::runtime_error("job failed"); });
