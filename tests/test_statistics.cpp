@@ -250,6 +250,44 @@ TEST_CASE("statistics: stacks and control blocks in use are reported", "[statist
     });
 }
 
+// The stack pool keeps the stack released last apart, for the next spawn of its size
+// (kernel/stacks/stack_pool.hpp, "the spare"). That must change neither which stack the
+// spawn gets (the newest, whose pages are warm) nor what a burst leaves mapped: every slab
+// whose stacks are all free again is unmapped, but one of their size kept for later.
+TEST_CASE("statistics: a burst's slabs are unmapped as it ends, and the next tasklet gets the stack released last",
+          "[statistics]") {
+    tasklets_test::in_thread([] {
+        // 64 KiB stacks, 64 to a slab (8 MiB of stacks): 200 tasklets take 4 slabs.
+        constexpr std::size_t burst = 200;
+        tasklets::tasklet_options o;
+        o.stack_size = 64 * 1024;
+        tasklets::channel<int> c;
+        std::vector<tasklets::tasklet> ts;
+        for (std::size_t i = 0; i < burst; ++i) ts.emplace_back(o, [&] { (void)c.receive(); });
+        tasklets::schedule();
+        CHECK(tasklets::statistics().stacks_in_use == burst);
+        CHECK(tasklets::statistics().stack_slabs == 4);
+        // Ended newest first, so the last stack released is in the first slab, whose
+        // others are free by then, while the last slab still has room: the first slab
+        // goes as the others did.
+        for (std::size_t i = burst; i-- > 0;) ts[i].kill();
+        ts.clear();
+        CHECK(tasklets::statistics().stacks_in_use == 0);
+        CHECK(tasklets::statistics().stack_slabs == 1);
+
+        // A tasklet that ends hands its stack to the next one: the same frame, at the same
+        // address (the frame's, not a local's: ASan may keep locals elsewhere).
+        const void* frames[2] = {};
+        for (const void*& frame : frames) {
+            tasklets::tasklet t(o, [&frame] { frame = __builtin_frame_address(0); });
+            tasklets::run();
+        }
+        CHECK(frames[0] != nullptr);
+        CHECK(frames[0] == frames[1]);
+        CHECK(tasklets::statistics().stack_slabs == 1);
+    });
+}
+
 TEST_CASE("statistics: the reactor's polls and the time it waited in them", "[statistics][io]") {
     tasklets_test::in_thread([] {
         tasklets::tasklet sleeper([] { tasklets::sleep_for(100ms); });

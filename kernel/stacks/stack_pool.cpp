@@ -12,25 +12,6 @@
 
 namespace tasklets::detail {
 
-struct stack_slab {
-    std::byte* mapping;
-    std::size_t mapping_bytes;
-    std::size_t stack_size;
-    stack_size_class* size_class;
-    std::uint32_t stack_count;
-    std::uint32_t never_used_from = 0;  // stacks at this index and above were never handed out
-    std::vector<std::uint32_t> free;  // indices of free stacks; back() is reused first
-    std::vector<unsigned> valgrind_ids{};  // one per stack, registered while mapped
-    stack_slab* prev = nullptr;       // links in its size class's with_free list
-    stack_slab* next = nullptr;
-    bool listed = false;
-
-    std::byte* first_stack = nullptr; // mapping + one guard
-    std::size_t stride = 0;           // stack + guard
-
-    std::byte* stack_base(std::uint32_t i) const noexcept { return first_stack + i * stride; }
-};
-
 namespace {
 // A slab whose set-up failed: whatever was registered is undone and the mapping returned.
 void release_failed_slab(stack_slab* slab, std::byte* mapping, std::size_t bytes) noexcept {
@@ -66,6 +47,7 @@ std::size_t stack_pool::guard_bytes() noexcept {
 }
 
 stack_pool::~stack_pool() {
+    drop_spare();  // its slab is then listed with the others that have free stacks
     for (auto& [size, cls] : classes_) {
         (void)size;
         while (stack_slab* slab = cls.with_free) {
@@ -76,6 +58,7 @@ stack_pool::~stack_pool() {
 }
 
 void stack_pool::unmap_unused() noexcept {
+    drop_spare();
     for (auto& [size, cls] : classes_) {
         (void)size;
         for (stack_slab* slab = cls.with_free; slab;) {
@@ -157,7 +140,13 @@ stack_pool::size_class& stack_pool::class_for(std::size_t size) {
     return *cached_class_;
 }
 
-void stack_pool::allocate_into(std::size_t size, stack_region& out) {
+void stack_pool::drop_spare() noexcept {
+    if (spare_.base == nullptr) return;
+    give_back(spare_);
+    spare_.base = nullptr;
+}
+
+void stack_pool::allocate_from_slab(std::size_t size, stack_region& out) {
     size_class& cls = class_for(size);
     stack_slab* slab = cls.with_free ? cls.with_free : new_slab(size, cls);
     const std::uint32_t index = slab->free.back();
@@ -178,11 +167,10 @@ void stack_pool::allocate_into(std::size_t size, stack_region& out) {
     out.index = index;
 }
 
-void stack_pool::release(const stack_region& stack) noexcept {
+void stack_pool::give_back(const stack_region& stack) noexcept {
     stack_slab* slab = stack.slab;
     size_class& cls = *slab->size_class;
     slab->free.push_back(stack.index);  // capacity reserved: cannot throw
-    --in_use_;
     if (!slab->listed) {
         push_front(cls, slab);
         return;
