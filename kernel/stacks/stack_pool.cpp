@@ -175,9 +175,7 @@ void stack_pool::give_back(const stack_region& stack) noexcept {
         push_front(cls, slab);
         return;
     }
-    const bool all_free = slab->free.size() == slab->stack_count;
-    const bool another_has_room = cls.with_free != slab || slab->next != nullptr;
-    if (all_free && another_has_room) {
+    if (unmaps(*slab, slab->free.size())) {
         unlink(cls, slab);
         mapped_bytes_ -= slab->mapping_bytes;
         unmap_slab(slab);

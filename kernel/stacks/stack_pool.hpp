@@ -106,9 +106,7 @@ public:
         if (spare_.base != nullptr) give_back(spare_);
         // Would give_back() unmap its slab? Then it goes back now, as the policy says, rather
         // than when the spare next moves.
-        const stack_slab* slab = stack.slab;
-        if (slab->listed && slab->free.size() + 1 == slab->stack_count &&
-            (slab->size_class->with_free != slab || slab->next != nullptr)) [[unlikely]] {
+        if (unmaps(*stack.slab, stack.slab->free.size() + 1)) [[unlikely]] {
             give_back(stack);
             spare_.base = nullptr;
             return;
@@ -142,6 +140,12 @@ private:
     void give_back(const stack_region& stack) noexcept;
     /// The spare back into its slab, if there is one.
     void drop_spare() noexcept;
+    /// With `free` of its stacks free, is `slab` unmapped? Only when all are, and another
+    /// slab of its size has room (an unlisted slab, which had none free, never is).
+    static bool unmaps(const stack_slab& slab, std::size_t free) noexcept {
+        return slab.listed && free == slab.stack_count &&
+               (slab.size_class->with_free != &slab || slab.next != nullptr);
+    }
     stack_slab* new_slab(std::size_t stack_size, size_class& cls);
     static void unlink(size_class& cls, stack_slab* slab) noexcept;
     static void push_front(size_class& cls, stack_slab* slab) noexcept;
