@@ -85,7 +85,7 @@ public:
     /// The stack released last waits apart from its slab's free list (the spare), and the
     /// next request of its size takes it first: it is the stack the free list would have
     /// given anyway (newest first). A tasklet that ends and one that starts then skip the
-    /// free list and the slab's listing on both sides: a spawn and join 519.5 -> 449.5
+    /// free list and the slab's listing on both sides: a spawn and join 519.5 -> 450.5
     /// instructions (bench/callgrind.sh), 40.0 -> 37.4 ns (docs/multicore.md). A stack
     /// whose return would let its slab be unmapped goes back at once, so a burst leaves
     /// the same slabs mapped as without the spare.
