@@ -55,10 +55,11 @@ enum class stack_mode : unsigned char {
     /// The rule for user code: never let another tasklet use a pointer to a local
     /// variable of a parked shared-stack tasklet (the bytes may be in its buffer, and
     /// another tasklet's frames at that address).
-    /// Not yet available to shared-stack tasklets (state_error names the operation):
-    /// a waiting select over shared_channels, waiting for a thread's mail, I/O through
-    /// io_uring, a waiting select with a send value whose move may throw, and migration
-    /// (tasklet_options::migratable; std::invalid_argument at spawn).
+    /// Every wait works in it (channels, shared_channels, select over either, timers,
+    /// timeouts, I/O on epoll and io_uring, files, run_blocking): each keeps what its
+    /// partners reach off the stack while it waits. Refused: a waiting select over
+    /// channels with a send value whose move may throw (state_error names the case), and
+    /// migration (tasklet_options::migratable; std::invalid_argument at spawn).
     shared,
 };
 
