@@ -5,8 +5,9 @@
 # natively (an x86-64 kernel runs 32-bit programs; one built without IA32 emulation does
 # not, and then they run under qemu-i386: toolchains/i686-linux-gnu.cmake); Windows x64
 # (MinGW-w64) under Wine. The sanitizer builds of i386 and armhf (ASan+UBSan) and of
-# ppc64le and s390x (UBSan) run when named. With x86-64, the packaging test (ci/consumers.sh: the installed package consumed by other
-# projects) and the reliability tools: ASan+UBSan, TSan and Valgrind memcheck
+# ppc64le and s390x (UBSan) run when named. With x86-64, the packaging test
+# (ci/consumers.sh: the installed package consumed by other projects) and the
+# reliability tools: ASan+UBSan, TSan and Valgrind memcheck
 # (TASKLETS_CI_TOOLS=0 leaves the tools out). Prints one summary line per step, with its
 # time, and fails if any fails.
 #   ci/test.sh                    every target (the default list below)
@@ -118,8 +119,9 @@ packaging() {
 # 2,000 programs. --fair-sched=yes: Valgrind runs one thread at a time, and its default
 # lock lets a thread that makes no system call take it straight back, so a pool worker
 # busy with tasklets that only yield starved the one it was moving a tasklet to (the
-# migration test failed 2 runs in 3 once busy threads stopped polling the kernel). One suppression, for glibc's resolver state on the helper threads that
-# live until exit (ci/valgrind.supp says why).
+# migration test failed 2 runs in 3 once busy threads stopped polling the kernel). One
+# suppression, for glibc's resolver state on the helper threads that live until exit
+# (ci/valgrind.supp says why).
 valgrind_step() {
   local t0=$SECONDS log="$out_dir/valgrind.log" bin=build/x86_64/tests/tasklets_tests
   local filter='~[death]~[overflow]~[scale]~[fp]~[emfile]~[.]' vlog rc switching errors cases total failed pct nerr
