@@ -40,6 +40,7 @@ set(TASKLETS_KERNEL_SOURCES
   kernel/io/reactor_uring.cpp
   kernel/io/channel_timeouts.cpp
   kernel/io/helpers.cpp
+  kernel/threads/job_carrier.cpp
   kernel/threads/job_memory.cpp
   kernel/threads/migration.cpp
   kernel/threads/thread_ref.cpp

@@ -39,6 +39,7 @@ void skynet_pool(benchmark::State& state) {
     const auto c = pool.statistics();
     state.counters["stolen_per_task"] = static_cast<double>(c.stolen) / static_cast<double>(c.started);
     state.counters["wakeups_per_task"] = static_cast<double>(c.wakeups) / static_cast<double>(c.started);
+    state.counters["carried_per_task"] = static_cast<double>(c.carried) / static_cast<double>(c.started);
     state.SetLabel("worker_pool, shared_channel<long long>");
 }
 BENCH_REGISTER(benchmark::RegisterBenchmark("skynet/tasklets_pool_1worker", &skynet_pool)

@@ -15,6 +15,7 @@
 // in turn. A worker starts its queued jobs newest first, one per round of its ring (so a
 // tasklet that spawns children and waits for them runs them depth first, keeping few
 // alive). A worker with nothing to run steals the oldest job of another worker's queue.
+//
 // A job becomes a tasklet on the worker that starts it, and stays there by default:
 // a started tasklet that moved between threads would break code that keeps a
 // thread_local's address across a switch (compilers do; llvm/llvm-project issue 98479).
@@ -24,15 +25,26 @@
 // poll_interval() safe points of its worker), and it may move itself with move_to(). docs/multicore.md, "Migration", says what its
 // code must not do.
 //
+// Carriers. A job runs in a tasklet of its own to everything a program can see: a new
+// id, no name, the worker's FP control, the default stack. When a job spawned without
+// options ends and nothing refers to its tasklet (no handle kept from
+// tasklet::current(), no name, no pending exception, its FP control as it started, no
+// trace, statistics or budget watching), the worker keeps that tasklet and its stack and
+// runs its next such job in it, as a new tasklet with a new id, in the place in the ring
+// a new tasklet would take: a pool job then costs no tasklet made and ended (about 250
+// instructions; docs/multicore.md, "Carriers"). A worker keeps one such tasklet at most;
+// statistics() counts the jobs so run as `carried`, and the worker's stacks_in_use
+// counts the stack it keeps.
+//
 // Idle workers sleep in their reactor (epoll_wait, io_uring_enter or a Windows wait) and
 // use no CPU; a spawn wakes a sleeping worker with one eventfd write.
 //
 // wait() blocks the calling thread (not a tasklet of the pool) until every job spawned so
-// far has been started and its tasklet has ended, then rethrows the first exception that
-// escaped a pool tasklet (tasklet_exit, a kill, is not an error). shutdown() — also run by
-// the destructor — stops the workers: jobs not started yet are destroyed without running,
-// and the tasklets still alive on each worker are killed there, so their destructors run,
-// as at any thread's exit.
+// far has been started and has ended, its function and arguments destroyed, then
+// rethrows the first exception that escaped a pool tasklet (tasklet_exit, a kill, is not
+// an error). shutdown() — also run by the destructor — stops the workers: jobs not
+// started yet are destroyed without running, and the tasklets still alive on each worker
+// are killed there, so their destructors run, as at any thread's exit.
 #pragma once
 
 #include <tasklets/errors.hpp>
@@ -53,42 +65,48 @@ namespace detail {
 
 struct pool_core;
 
-/// A job's tasklet has ended (normally, by an exception, or killed): the pool's count.
-void pool_job_done(pool_core* p) noexcept;
 /// An exception other than tasklet_exit escaped a pool tasklet.
 void pool_job_failed(pool_core* p, std::exception_ptr e) noexcept;
 
-/// The options of a job spawned without any.
-inline const tasklet_options default_job_options{};
-
-template <class F, class... Args>
-struct pool_job final : remote_job {
-    template <class G, class... A>
-    pool_job(pool_core* p, const tasklet_options* o, G&& g, A&&... a)
-        : pool(p), call(std::forward<G>(g), std::forward<A>(a)...) {
+/// A job queued by worker_pool::spawn(): the function and its arguments, and the options
+/// if any were given. A worker runs it in a tasklet (threads/job_carrier.cpp): a new one,
+/// or, for a job without options, the tasklet of an earlier job that ended with nothing
+/// referring to it (a carrier; docs/multicore.md, "Carriers").
+struct pool_job_base {
+    explicit pool_job_base(pool_core* p, const tasklet_options* o) : pool(p) {
         if (o) options.emplace(*o);
     }
-    void run() override {
-        // No handle: the tasklet is the pool's until it ends.
-        make_tasklet<false>(options ? *options : default_job_options, [p = pool, call = std::move(call)]() mutable {
-            struct done_guard {
-                pool_core* p;
-                ~done_guard() { pool_job_done(p); }
-            } guard{p};
-            try {
-                std::apply([](auto& f, auto&... a) { std::invoke(std::move(f), std::move(a)...); }, call);
-            } catch (const tasklet_exit&) {
-                throw;
-            } catch (...) {
-                pool_job_failed(p, std::current_exception());
-            }
-        });
-    }
+    virtual ~pool_job_base() = default;
+    pool_job_base(const pool_job_base&) = delete;
+    pool_job_base& operator=(const pool_job_base&) = delete;
+    /// Calls the function with the arguments, moved, in the calling tasklet. An exception
+    /// other than tasklet_exit (a kill, which it lets through) becomes the pool's error.
+    virtual void call() = 0;
+    /// From the same per-thread cache as remote_job's blocks (threads/job_memory.hpp).
+    static void* operator new(std::size_t size);
+    static void operator delete(void* p, std::size_t size) noexcept;
+
     pool_core* pool;
     // Empty for spawn() without options: most jobs, which then copy and free no options
     // (with their std::string) each.
     std::optional<tasklet_options> options;
-    std::tuple<F, Args...> call;
+};
+
+template <class F, class... Args>
+struct pool_job final : pool_job_base {
+    template <class G, class... A>
+    pool_job(pool_core* p, const tasklet_options* o, G&& g, A&&... a)
+        : pool_job_base(p, o), bound(std::forward<G>(g), std::forward<A>(a)...) {}
+    void call() override {
+        try {
+            std::apply([](auto& f, auto&... a) { std::invoke(std::move(f), std::move(a)...); }, bound);
+        } catch (const tasklet_exit&) {
+            throw;
+        } catch (...) {
+            pool_job_failed(pool, std::current_exception());
+        }
+    }
+    std::tuple<F, Args...> bound;
 };
 
 }  // namespace detail
@@ -119,9 +137,10 @@ public:
         submit(std::make_unique<job>(core_.get(), &options, std::forward<F>(f), std::forward<Args>(args)...));
     }
 
-    /// Blocks the calling thread until every job spawned so far has ended, then rethrows
-    /// the first exception that escaped one of them, if any (once). Throws thread_error if
-    /// called on one of this pool's workers: it would wait for itself.
+    /// Blocks the calling thread until every job spawned so far has ended and its function
+    /// and arguments are destroyed, then rethrows the first exception that escaped one of
+    /// them, if any (once). Throws thread_error if called on one of this pool's workers: it
+    /// would wait for itself.
     void wait();
 
     /// Stops the pool: unstarted jobs are destroyed, live tasklets are killed on their
@@ -142,13 +161,14 @@ public:
         std::uint64_t spawned = 0;  ///< jobs queued by spawn()
         std::uint64_t started = 0;  ///< jobs made into tasklets
         std::uint64_t stolen = 0;   ///< of those, taken from another worker's queue
+        std::uint64_t carried = 0;  ///< of those, run in an earlier job's tasklet (a carrier; see above)
         std::uint64_t wakeups = 0;  ///< sleeping workers woken by spawn()
         std::uint64_t moved = 0;    ///< migratable tasklets moved to a less busy worker
     };
     counts statistics() const noexcept;
 
 private:
-    void submit(std::unique_ptr<detail::remote_job> job);
+    void submit(std::unique_ptr<detail::pool_job_base> job);
     std::unique_ptr<detail::pool_core> core_;
 };
 

@@ -163,6 +163,10 @@ void bind_and_schedule_unreferenced(tasklet_impl* t, tasklet_body* body) noexcep
     t->handles = 0;  // alive and in the ring: release() would only have counted down
 }
 
+bool fits_default_options(scheduler& s, const tasklet_impl* t) noexcept {
+    return t->stack_kind == stack_pooled && !s.shared_by_default && t->stack.size == stack_bytes_for(s, 0);
+}
+
 void free_tasklet(scheduler& s, tasklet_impl* t) noexcept {
     unlink_all(s, t);
     if (t->body) t->body->~tasklet_body();

@@ -39,6 +39,10 @@ inline void after_resume(scheduler& s, tasklet_impl* self) {
 /// Destroys a control block no handle and no scheduler state refers to any more.
 void free_tasklet(scheduler& s, tasklet_impl* t) noexcept;
 
+/// Has started tasklet t the stack that a tasklet spawned now without options would get
+/// (pooled, of the default size)? A pool's spare carrier must (threads/job_carrier.cpp).
+bool fits_default_options(scheduler& s, const tasklet_impl* t) noexcept;
+
 /// Every control block of the thread, for teardown, deadlock reports and debuggers.
 inline void link_all(scheduler& s, tasklet_impl* t) noexcept {
     t->all_prev = nullptr;

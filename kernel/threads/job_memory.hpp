@@ -1,5 +1,6 @@
-// Memory for jobs sent to other threads (remote_job: pool spawns, thread_ref spawns): a
-// per-thread cache of freed blocks by 16-byte size class, kept in the scheduler.
+// Memory for jobs sent to other threads (remote_job: thread_ref spawns; pool_job_base:
+// pool spawns): a per-thread cache of freed blocks by 16-byte size class, kept in the
+// scheduler.
 //
 // A pool job is allocated by the spawning worker and freed by whichever worker started
 // it, and a tasklet that spawns ten children frees their ten jobs in a burst. glibc's

@@ -8,7 +8,7 @@
 // queue breathes).
 #pragma once
 
-#include <tasklets/thread_ref.hpp>
+#include <tasklets/worker_pool.hpp>
 
 #include <cstddef>
 #include <memory>
@@ -30,14 +30,14 @@ public:
     std::size_t size() const noexcept { return tail_ - head_; }
 
     /// Appends `job` (taken only once there is room: bad_alloc leaves it with the caller).
-    void push_back(std::unique_ptr<remote_job>& job) {
+    void push_back(std::unique_ptr<pool_job_base>& job) {
         if (size() == capacity_) grow();
         slots_[tail_++ & (capacity_ - 1)] = job.release();
     }
     /// The newest job; the queue must not be empty.
-    std::unique_ptr<remote_job> pop_back() noexcept { return std::unique_ptr<remote_job>(slots_[--tail_ & (capacity_ - 1)]); }
+    std::unique_ptr<pool_job_base> pop_back() noexcept { return std::unique_ptr<pool_job_base>(slots_[--tail_ & (capacity_ - 1)]); }
     /// The oldest job; the queue must not be empty.
-    std::unique_ptr<remote_job> pop_front() noexcept { return std::unique_ptr<remote_job>(slots_[head_++ & (capacity_ - 1)]); }
+    std::unique_ptr<pool_job_base> pop_front() noexcept { return std::unique_ptr<pool_job_base>(slots_[head_++ & (capacity_ - 1)]); }
 
     void swap(job_queue& other) noexcept {
         std::swap(slots_, other.slots_);
@@ -49,7 +49,7 @@ public:
 private:
     void grow() {
         const std::size_t bigger = capacity_ ? 2 * capacity_ : 64;
-        auto* fresh = new remote_job*[bigger];
+        auto* fresh = new pool_job_base*[bigger];
         for (std::size_t i = 0; i < size(); ++i) fresh[i] = slots_[(head_ + i) & (capacity_ - 1)];
         delete[] slots_;
         slots_ = fresh;
@@ -58,7 +58,7 @@ private:
         capacity_ = bigger;
     }
 
-    remote_job** slots_ = nullptr;
+    pool_job_base** slots_ = nullptr;
     std::size_t capacity_ = 0;  // 0 or a power of two
     std::size_t head_ = 0;      // positions count up for ever; a slot is position & (capacity - 1)
     std::size_t tail_ = 0;

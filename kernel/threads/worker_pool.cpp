@@ -17,6 +17,7 @@
 #include "core/scheduler.hpp"
 #include "io/reactor.hpp"
 #include "threads/inbox.hpp"
+#include "threads/job_carrier.hpp"
 #include "threads/job_queue.hpp"
 #include "threads/migration.hpp"
 #include "threads/spin_lock.hpp"
@@ -71,12 +72,14 @@ struct alignas(128) pool_worker {
     // Written by this worker only (so a store, never a contended read-modify-write).
     // spawned and finished count jobs for quiescence (see quiescent()): release stores,
     // read with acquire. (They were seq_cst: an xchg each on x86, two a job.)
-    // started and stolen are figures: relaxed.
+    // started, stolen and carried are figures: relaxed.
     alignas(128) std::atomic<std::uint64_t> spawned{0};  // jobs queued by this worker's tasklets
     std::atomic<std::uint64_t> finished{0};             // jobs ended on this worker (or dropped by it)
     std::atomic<std::uint64_t> started{0};
     std::atomic<std::uint64_t> stolen{0};
+    std::atomic<std::uint64_t> carried{0};
     std::uint64_t finished_seen = 0;                    // worker only: finished at its last quiescence check
+    carrier_slot carriers;                              // worker only (threads/job_carrier.hpp)
 };
 
 inline void bump(std::atomic<std::uint64_t>& counter, std::memory_order order = std::memory_order_relaxed) noexcept {
@@ -150,16 +153,16 @@ void wake(pool_core& p, pool_worker& w) noexcept {
     (void)w.inbox->post(&w.nudge);  // fails only once the worker has ended: nothing to wake
 }
 
-std::unique_ptr<remote_job> pop(pool_worker& w, bool newest) {
+std::unique_ptr<pool_job_base> pop(pool_worker& w, bool newest) {
     if (w.queued.load(std::memory_order_relaxed) == 0) return nullptr;
     std::lock_guard lock(w.mutex);
     if (w.jobs.empty()) return nullptr;
-    std::unique_ptr<remote_job> job = newest ? w.jobs.pop_back() : w.jobs.pop_front();
+    std::unique_ptr<pool_job_base> job = newest ? w.jobs.pop_back() : w.jobs.pop_front();
     w.queued.store(w.jobs.size(), std::memory_order_relaxed);
     return job;
 }
 
-std::unique_ptr<remote_job> find_job(pool_core& p, pool_worker& self) {
+std::unique_ptr<pool_job_base> find_job(pool_core& p, pool_worker& self) {
     if (auto job = pop(self, true)) return job;
     const std::size_t n = p.workers.size();
     for (std::size_t i = 1; i < n; ++i) {
@@ -180,12 +183,13 @@ bool any_job(pool_core& p) {
     return false;
 }
 
-// Makes the job's tasklet. The job allocates (a control block, a stack); if that fails
-// its tasklet never runs, so the job counts as done and its failure as the pool's error.
-void start(pool_core& p, pool_worker& w, std::unique_ptr<remote_job> job) noexcept {
+// Starts the job in a tasklet (threads/job_carrier.cpp). Making one allocates (a control
+// block, a stack); if that fails the job never runs, so it counts as done and its failure
+// as the pool's error.
+void start(pool_core& p, pool_worker& w, std::unique_ptr<pool_job_base> job) noexcept {
     bump(w.started);
     try {
-        job->run();
+        if (start_job(w.carriers, std::move(job))) bump(w.carried);
     } catch (...) {
         pool_job_failed(&p, std::current_exception());
         bump(w.finished, std::memory_order_release);
@@ -214,6 +218,7 @@ void publish_runnable(pool_worker& w, int n) noexcept {
 void serve(pool_core& p, pool_worker& w) {
     scheduler& s = sched();
     reactor& r = get_reactor(s);
+    open_carriers(w.carriers, &p);
     // acquire: pairs with shutdown()'s release, though the flag orders nothing else.
     std::uint32_t rounds = 0;
     while (!p.stopping.load(std::memory_order_acquire)) {
@@ -332,7 +337,9 @@ void worker_main(pool_core* p, pool_worker* w, start_gate* ready, std::exception
     } catch (...) {
         pool_job_failed(p, std::current_exception());
     }
-    // However serve() ended (shutdown, or an exception): the jobs not started are dropped.
+    // However serve() ended (shutdown, or an exception): the spare carrier ends with the
+    // thread's other tasklets, and the jobs not started are dropped.
+    close_carriers(w->carriers);
     drop_jobs(*p, *w);
     // Returning ends the thread: its scheduler's teardown kills the tasklets left.
 }
@@ -420,7 +427,7 @@ std::size_t worker_pool::current_worker() const noexcept {
     return detail::this_pool == core_.get() ? detail::this_worker->index : npos;
 }
 
-void worker_pool::submit(std::unique_ptr<detail::remote_job> job) {
+void worker_pool::submit(std::unique_ptr<detail::pool_job_base> job) {
     pool_core& p = *core_;
     if (p.stopping.load(std::memory_order_acquire))
         throw state_error("tasklets: spawn on a worker_pool that has been shut down");
@@ -485,6 +492,7 @@ worker_pool::counts worker_pool::statistics() const noexcept {
         c.spawned += w->spawned.load(std::memory_order_relaxed);
         c.started += w->started.load(std::memory_order_relaxed);
         c.stolen += w->stolen.load(std::memory_order_relaxed);
+        c.carried += w->carried.load(std::memory_order_relaxed);
     }
     c.moved = p.moved.load(std::memory_order_relaxed);
     return c;

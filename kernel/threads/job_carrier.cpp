@@ -1,0 +1,138 @@
+// Starting a pool's jobs, and carriers (threads/job_carrier.hpp).
+#include "threads/job_carrier.hpp"
+
+#include "core/observe.hpp"
+#include "core/ring.hpp"
+#include "core/scheduler.hpp"
+#include "core/switch.hpp"
+#include "core/tasklet_life.hpp"
+
+namespace tasklets::detail {
+
+// A carrier parked as its worker's spare: its tasklet, and the job handed to it. It lives
+// in the parked carrier's own frame, which stays put: a carrier has a dedicated stack.
+struct parked_carrier {
+    tasklet_impl* tasklet = nullptr;
+    pool_job_base* job = nullptr;
+};
+
+namespace {
+
+// The calling worker's slot, while its carriers are open. A carrier never leaves its
+// worker (only migratable tasklets move, and a job with options is never a carrier), so
+// a cached address of this thread_local stays right.
+thread_local carrier_slot* this_slot = nullptr;
+
+const tasklet_options no_options{};
+
+// Runs one job in the calling tasklet: its function, then its destruction (the function
+// and arguments, here, on this stack), then its count, whether it returned, failed or was
+// killed. Counted last, so that wait() returns only after the arguments are gone.
+void run_job(pool_job_base* job) {
+    struct finish {
+        pool_job_base* job;
+        ~finish() {
+            pool_core* const p = job->pool;
+            delete job;
+            pool_job_done(p);
+        }
+    } on_exit{job};
+    job->call();
+}
+
+// May the running tasklet, whose job has just ended, park as the worker's spare rather
+// than end? Only if a new tasklet could not be told from it:
+// - no handle refers to it (tasklet::current() taken and kept), and it has no extras (a
+//   name, or statistics' figures), no pending exception and no block trap or atomic
+//   section;
+// - its FP control is what a new job's tasklet would inherit (compared whole: on x86-64
+//   a sticky exception flag that a job raised is enough to end the tasklet instead);
+// - and nothing watches its switches: a trace or a schedule callback would see it leave
+//   alive and come back, a budget would count the park; it ends as before then.
+// It needs a tasklet to switch to, too: serve()'s, which pool_job_done() has just woken
+// if it slept.
+bool may_park(const scheduler& s, const tasklet_impl* self, const carrier_slot* slot, const pool_core* p) noexcept {
+    return slot != nullptr && slot->open && slot->pool == p && slot->spare == nullptr && self->home == &s &&
+           self->handles == 0 && self->extras == nullptr && !self->pending && self->block_trap == 0 && !self->atomic &&
+           self->stack_kind == stack_pooled && self->next != self && (s.switch_flags & switch_needs_care) == 0 &&
+           arch::current_fp_control() == slot->fp;
+}
+
+// Parks the running tasklet as the spare: to the thread's books it has ended (out of the
+// ring, out of the list of tasklets, not counted alive). Returns the job handed to it, or
+// null when it is to end (the worker stops, or the spare no longer fits new jobs).
+pool_job_base* park(scheduler& s, tasklet_impl* self, carrier_slot& slot) {
+    tasklet_impl* const target = self->next;
+    try {
+        prepare(s, target);
+    } catch (...) {
+        return nullptr;  // no stack for it: end instead, and finish() reports it to the watchdog
+    }
+    parked_carrier me{self};
+    slot.spare = &me;
+    note_ended(s);
+    unlink_all(s, self);
+    ring_unlink(s, self);
+    switch_plainly(s, self, target);  // may_park() found none of switch_needs_care
+    return me.job;
+}
+
+// A carrier's body: its first job, then each job handed to it while it was the spare.
+void carry(std::unique_ptr<pool_job_base> first) {
+    pool_core* const p = first->pool;
+    run_job(first.release());
+    for (;;) {
+        scheduler& s = *tls_scheduler;
+        tasklet_impl* const self = s.current;
+        if (!may_park(s, self, this_slot, p)) return;
+        pool_job_base* const next = park(s, self, *this_slot);
+        if (next == nullptr) return;
+        run_job(next);
+    }
+}
+
+// The spare back in the ring, where a new tasklet would be appended, as a new tasklet:
+// a new id, listed, counted alive and spawned (traced, if tracing began meanwhile).
+void wake(scheduler& s, parked_carrier& c, pool_job_base* job) noexcept {
+    tasklet_impl* const t = c.tasklet;
+    c.job = job;
+    t->id = s.next_id++;
+    link_all(s, t);
+    note_spawned(s, t);
+    ring_append(s, t);
+}
+
+}  // namespace
+
+void open_carriers(carrier_slot& slot, pool_core* pool) noexcept {
+    slot.pool = pool;
+    slot.fp = arch::current_fp_control();  // what new_block() gives a job's tasklet made in serve()
+    slot.open = true;
+    this_slot = &slot;
+}
+
+void close_carriers(carrier_slot& slot) noexcept {
+    slot.open = false;
+    if (parked_carrier* c = std::exchange(slot.spare, nullptr)) wake(*tls_scheduler, *c, nullptr);
+    this_slot = nullptr;
+}
+
+bool start_job(carrier_slot& slot, std::unique_ptr<pool_job_base> job) {
+    if (job->options) {  // a name, a stack, migratable: a tasklet of its own, never a carrier
+        const tasklet_options& options = *job->options;  // read before the lambda takes the job
+        make_tasklet<false>(options, [j = std::move(job)]() mutable { run_job(j.release()); });
+        return false;
+    }
+    if (parked_carrier* c = std::exchange(slot.spare, nullptr)) {
+        scheduler& s = *tls_scheduler;
+        if (fits_default_options(s, c->tasklet)) {
+            wake(s, *c, job.release());
+            return true;
+        }
+        wake(s, *c, nullptr);  // the default stack changed since it parked, or the stack mode: it ends
+    }
+    make_tasklet<false>(no_options, [j = std::move(job)]() mutable { carry(std::move(j)); });
+    return false;
+}
+
+}  // namespace tasklets::detail

@@ -1,0 +1,189 @@
+// A worker pool's carriers: a job's tasklet that runs its worker's next job when its own
+// has ended and nothing refers to it, while every job still looks like a new tasklet.
+// Authority: include/tasklets/worker_pool.hpp ("Carriers") and docs/multicore.md,
+// "Carriers"; docs/semantics.md §9.4.
+#include <catch2/catch.hpp>
+
+#include "support/in_thread.hpp"
+
+#include <tasklets/tasklets.hpp>
+
+#include <atomic>
+#include <cfenv>
+#include <chrono>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+using tasklets::remote_tasklet;
+using tasklets::shared_channel;
+using tasklets::tasklet;
+using tasklets::worker_pool;
+using tasklets_test::in_thread;
+using namespace std::chrono_literals;
+
+namespace {
+// What a job saw of its own tasklet.
+struct seen {
+    std::uint64_t id = 0;
+    std::uint64_t spawned = 0;  // the worker's statistics()
+    std::size_t alive = 0;
+};
+
+seen look() {
+    const auto stats = tasklets::statistics();
+    return {tasklets::current().id(), stats.spawned, stats.alive};
+}
+}  // namespace
+
+TEST_CASE("each job after the first runs in its predecessor's tasklet, yet as a new tasklet with a new id",
+          "[threads][pool][carriers]") {
+    worker_pool pool(1);
+    std::vector<seen> jobs(50);
+    for (std::size_t i = 0; i < jobs.size(); ++i) {
+        pool.spawn([&jobs, i] { jobs[i] = look(); });  // current()'s handle goes before the job ends
+        pool.wait();
+    }
+    CHECK(pool.statistics().started == 50);
+    CHECK(pool.statistics().carried == 49);
+    for (std::size_t i = 1; i < jobs.size(); ++i) {
+        INFO("job " << i);
+        // The worker's books see a tasklet spawned and one ended per job, as without carriers.
+        CHECK(jobs[i].id == jobs[i - 1].id + 1);
+        CHECK(jobs[i].spawned == jobs[i - 1].spawned + 1);
+        CHECK(jobs[i].alive == jobs[i - 1].alive);
+    }
+}
+
+TEST_CASE("a job whose tasklet is still referred to when it ends ends it: the handle sees it dead",
+          "[threads][pool][carriers]") {
+    worker_pool pool(1);
+    std::optional<tasklet> kept;  // touched on the worker only
+    std::uint64_t kept_id = 0;
+    pool.spawn([&] {
+        kept = tasklets::current();
+        kept_id = kept->id();
+    });
+    pool.wait();
+    bool alive = true;
+    std::uint64_t id = 0;
+    pool.spawn([&] {
+        alive = kept->alive();
+        kept.reset();
+        id = tasklets::current().id();
+    });
+    pool.wait();
+    CHECK_FALSE(alive);
+    CHECK(id == kept_id + 1);
+    CHECK(pool.statistics().carried == 0);  // the first job's tasklet ended: the second got one of its own
+    pool.spawn([] {});
+    pool.wait();
+    CHECK(pool.statistics().carried == 1);  // the second's had nothing referring to it
+}
+
+TEST_CASE("a job that leaves its FP control changed ends its tasklet: the next job starts with the worker's",
+          "[threads][pool][carriers]") {
+    worker_pool pool(1);
+    int rounding = -1;
+    pool.spawn([] { std::fesetround(FE_UPWARD); });
+    pool.wait();
+    pool.spawn([&] { rounding = std::fegetround(); });
+    pool.wait();
+    CHECK(rounding == FE_TONEAREST);
+    CHECK(pool.statistics().carried == 0);
+    pool.spawn([&] { rounding = std::fegetround(); });
+    pool.wait();
+    CHECK(rounding == FE_TONEAREST);
+    CHECK(pool.statistics().carried == 1);
+}
+
+TEST_CASE("a job spawned with options neither carries nor is carried", "[threads][pool][carriers]") {
+    worker_pool pool(1);
+    pool.spawn([] {});
+    pool.wait();  // its tasklet is now the worker's spare
+    tasklets::tasklet_options named;
+    named.name = "named job";
+    std::string name;
+    pool.spawn(named, [&] { name = tasklets::current().name(); });
+    pool.wait();
+    CHECK(name == "named job");
+    CHECK(pool.statistics().carried == 0);
+    pool.spawn([] {});  // the spare, kept through the named job
+    pool.wait();
+    CHECK(pool.statistics().carried == 1);
+}
+
+TEST_CASE("wait() returns only after the jobs' functions and arguments are destroyed", "[threads][pool][carriers]") {
+    struct flags {
+        std::atomic<bool> going{false};
+        std::atomic<bool> gone{false};
+    };
+    struct slow_to_go {
+        flags* f = nullptr;  // set in the pool's copy only
+        ~slow_to_go() {
+            if (!f) return;
+            f->going.store(true);
+            std::this_thread::sleep_for(20ms);  // wait() is called meanwhile
+            f->gone.store(true);
+        }
+        void operator()() {}
+    };
+    worker_pool pool(1);
+    flags f;
+    pool.spawn([&f](slow_to_go&& arg) { arg.f = &f; }, slow_to_go{});
+    while (!f.going.load()) std::this_thread::sleep_for(1ms);
+    pool.wait();
+    CHECK(f.gone.load());
+}
+
+TEST_CASE("a kill sent to an ended job does not reach the job its tasklet carries next", "[threads][pool][carriers]") {
+    worker_pool pool(1);
+    shared_channel<remote_tasklet> first;
+    shared_channel<int> gate;
+    shared_channel<std::string> said;
+    in_thread([&] {
+        pool.spawn([first]() mutable { first.send(remote_tasklet(tasklets::current())); });
+        remote_tasklet ended = first.receive();
+        pool.wait();  // the first job has ended; its tasklet is the worker's spare
+        pool.spawn([gate, said]() mutable {
+            try {
+                said.send("waiting");
+                said.send("received " + std::to_string(gate.receive()));
+            } catch (const tasklets::tasklet_exit&) {
+                said.send("killed");
+                throw;
+            }
+        });
+        CHECK(said.receive() == "waiting");
+        CHECK(pool.statistics().carried == 1);
+        ended.kill();  // mail to the worker, ahead of the gate's: the id names no live tasklet
+        gate.send(7);
+        CHECK(said.receive() == "received 7");
+    });
+    pool.wait();
+}
+
+TEST_CASE("shutdown ends a worker's spare carrier with its other tasklets", "[threads][pool][carriers]") {
+    std::atomic<int> unwound{0};
+    shared_channel<int> never;
+    {
+        worker_pool pool(1);
+        pool.spawn([] {});
+        pool.wait();
+        pool.spawn([&unwound, never]() mutable {
+            struct guard {
+                std::atomic<int>& n;
+                ~guard() { n.fetch_add(1); }
+            } g{unwound};
+            (void)never.receive();  // carried, and blocked: killed by the shutdown
+        });
+        while (pool.statistics().started < 2) std::this_thread::sleep_for(1ms);
+        pool.spawn([] {});  // a new tasklet, which parks as the spare when its job ends
+        while (pool.statistics().started < 3) std::this_thread::sleep_for(1ms);
+        pool.shutdown();
+        CHECK(unwound == 1);
+        CHECK(pool.statistics().carried >= 1);
+    }
+    // Under ASan and Valgrind the suite checks for leaks: the spare's stack and block went.
+}
