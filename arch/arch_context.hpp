@@ -44,6 +44,12 @@ inline void* prepare_stack(void* /*stack_bottom*/, void* stack_top, context_entr
 }
 #endif
 
+/// Replaces the FP control state that a suspended context resumes with, written as
+/// prepare_stack writes it: `context` is the context's saved stack pointer, as a switch
+/// away from it or prepare_stack left it. A pool's spare carrier resumes this way with
+/// the state a new tasklet would inherit (kernel/threads/job_carrier.cpp).
+void set_saved_fp_control(void* context, fp_control fp) noexcept;
+
 /// Bytes at the very top of a context's stack that prepare_stack writes the same for every
 /// context on that stack and that nothing writes afterwards: x86-64's null return address
 /// of the entry (the entry never returns). A shared-stack tasklet's copies leave them on its

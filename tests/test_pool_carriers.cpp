@@ -82,20 +82,36 @@ TEST_CASE("a job whose tasklet is still referred to when it ends ends it: the ha
     CHECK(pool.statistics().carried == 1);  // the second's had nothing referring to it
 }
 
-TEST_CASE("a job that leaves its FP control changed ends its tasklet: the next job starts with the worker's",
+TEST_CASE("a carried job starts with the worker's FP control, whatever the job before it left",
           "[threads][pool][carriers]") {
+    std::feclearexcept(FE_ALL_EXCEPT);  // the worker's thread starts with this thread's FP state
     worker_pool pool(1);
+    int flags_before = -1;
     int rounding = -1;
-    pool.spawn([] { std::fesetround(FE_UPWARD); });
+    int flags_after = -1;
+    pool.spawn([&] {
+        flags_before = std::fetestexcept(FE_ALL_EXCEPT);
+        volatile double third = 1.0;
+        third = third / 3.0;  // inexact: a sticky flag
+        std::fesetround(FE_UPWARD);
+    });
     pool.wait();
-    pool.spawn([&] { rounding = std::fegetround(); });
+    pool.spawn([&] {
+        rounding = std::fegetround();
+        flags_after = std::fetestexcept(FE_ALL_EXCEPT);
+    });
     pool.wait();
-    CHECK(rounding == FE_TONEAREST);
-    CHECK(pool.statistics().carried == 0);
-    pool.spawn([&] { rounding = std::fegetround(); });
-    pool.wait();
-    CHECK(rounding == FE_TONEAREST);
     CHECK(pool.statistics().carried == 1);
+    CHECK(rounding == FE_TONEAREST);
+#if defined(__x86_64__) && defined(__linux__)
+    // x86-64 keeps MXCSR's flags with each context (arch/x86_64/switch_x86_64.asm): a new
+    // tasklet starts with the flags of the code that made it, and so does a carried job.
+    // Elsewhere the flags belong to the thread, for new tasklets as for carried jobs.
+    CHECK((flags_before & FE_INEXACT) == 0);  // else the check below could not fail
+    CHECK(flags_after == flags_before);
+#endif
+    (void)flags_before;
+    (void)flags_after;
 }
 
 TEST_CASE("a job spawned with options neither carries nor is carried", "[threads][pool][carriers]") {

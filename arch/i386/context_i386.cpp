@@ -70,4 +70,10 @@ void* prepare_stack(void* stack_top, context_entry entry, fp_control fp) noexcep
     return frame;
 }
 
+void set_saved_fp_control(void* context, fp_control fp) noexcept {
+    auto* frame = static_cast<std::byte*>(context);
+    store_in_frame(frame, TASKLETS_FRAME_MXCSR, static_cast<std::uint32_t>(fp));
+    store_in_frame(frame, TASKLETS_FRAME_X87CW, static_cast<std::uint16_t>(fp >> 32));
+}
+
 }  // namespace tasklets::arch

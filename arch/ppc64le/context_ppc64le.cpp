@@ -64,4 +64,9 @@ void* prepare_stack(void* stack_top, context_entry entry, fp_control fp) noexcep
     return frame;
 }
 
+void set_saved_fp_control(void* context, fp_control fp) noexcept {
+    auto* frame = static_cast<std::byte*>(context);
+    store_in_frame(frame, TASKLETS_FRAME_FPSCR, static_cast<std::uint64_t>(fp));
+}
+
 }  // namespace tasklets::arch

@@ -49,6 +49,12 @@ void* prepare_stack(void* stack_top, context_entry entry, fp_control fp) noexcep
     return frame;
 }
 
+void set_saved_fp_control(void* context, fp_control fp) noexcept {
+    auto* frame = static_cast<std::byte*>(context);
+    store_in_frame(frame, TASKLETS_FRAME_MXCSR, static_cast<std::uint32_t>(fp));
+    store_in_frame(frame, TASKLETS_FRAME_X87CW, static_cast<std::uint16_t>(fp >> 32));
+}
+
 void* prepare_restorer_frame(void* stack_top, fp_control fp) noexcept {
     // The frame drawn above tasklets_x86_64_restorer: the FP control kept in the top 16
     // bytes, the frame right below, so that the restorer's call is 16-byte aligned.

@@ -28,10 +28,10 @@
 // Carriers. A job runs in a tasklet of its own to everything a program can see: a new
 // id, no name, the worker's FP control, the default stack. When a job spawned without
 // options ends and nothing refers to its tasklet (no handle kept from
-// tasklet::current(), no name, no pending exception, its FP control as it started, no
-// trace, statistics or budget watching), the worker keeps that tasklet and its stack and
-// runs its next such job in it, as a new tasklet with a new id, in the place in the ring
-// a new tasklet would take: a pool job then costs no tasklet made and ended (about 250
+// tasklet::current(), no name, no pending exception, no trace, statistics or budget
+// watching), the worker keeps that tasklet and its stack and runs its next such job in
+// it, as a new tasklet: a new id, the FP control a new tasklet would inherit, the place
+// in the ring a new tasklet would take: a pool job then costs no tasklet made and ended (about 250
 // instructions; docs/multicore.md, "Carriers"). A worker keeps one such tasklet at most;
 // statistics() counts the jobs so run as `carried`, and the worker's stacks_in_use
 // counts the stack it keeps.

@@ -1,6 +1,7 @@
 // Starting a pool's jobs, and carriers (threads/job_carrier.hpp).
 #include "threads/job_carrier.hpp"
 
+#include "arch_context.hpp"
 #include "core/observe.hpp"
 #include "core/ring.hpp"
 #include "core/scheduler.hpp"
@@ -41,12 +42,11 @@ void run_job(pool_job_base* job) {
 }
 
 // May the running tasklet, whose job has just ended, park as the worker's spare rather
-// than end? Only if a new tasklet could not be told from it:
+// than end? Only if a new tasklet could not be told from it (its FP control is set anew
+// when it is handed a job, so that does not matter):
 // - no handle refers to it (tasklet::current() taken and kept), and it has no extras (a
 //   name, or statistics' figures), no pending exception and no block trap or atomic
 //   section;
-// - its FP control is what a new job's tasklet would inherit (compared whole: on x86-64
-//   a sticky exception flag that a job raised is enough to end the tasklet instead);
 // - and nothing watches its switches: a trace or a schedule callback would see it leave
 //   alive and come back, a budget would count the park; it ends as before then.
 // It needs a tasklet to switch to, too: serve()'s, which pool_job_done() has just woken
@@ -54,8 +54,7 @@ void run_job(pool_job_base* job) {
 bool may_park(const scheduler& s, const tasklet_impl* self, const carrier_slot* slot, const pool_core* p) noexcept {
     return slot != nullptr && slot->open && slot->pool == p && slot->spare == nullptr && self->home == &s &&
            self->handles == 0 && self->extras == nullptr && !self->pending && self->block_trap == 0 && !self->atomic &&
-           self->stack_kind == stack_pooled && self->next != self && (s.switch_flags & switch_needs_care) == 0 &&
-           arch::current_fp_control() == slot->fp;
+           self->stack_kind == stack_pooled && self->next != self && (s.switch_flags & switch_needs_care) == 0;
 }
 
 // Parks the running tasklet as the spare: to the thread's books it has ended (out of the
@@ -92,10 +91,13 @@ void carry(std::unique_ptr<pool_job_base> first) {
 }
 
 // The spare back in the ring, where a new tasklet would be appended, as a new tasklet:
-// a new id, listed, counted alive and spawned (traced, if tracing began meanwhile).
+// a new id, listed, counted alive and spawned (traced, if tracing began meanwhile), and
+// resuming with the FP control (modes and, on x86, flags) that new_block() would give a
+// new tasklet here: the running code's, read now.
 void wake(scheduler& s, parked_carrier& c, pool_job_base* job) noexcept {
     tasklet_impl* const t = c.tasklet;
     c.job = job;
+    arch::set_saved_fp_control(t->sp, arch::current_fp_control());
     t->id = s.next_id++;
     link_all(s, t);
     note_spawned(s, t);
@@ -106,7 +108,6 @@ void wake(scheduler& s, parked_carrier& c, pool_job_base* job) noexcept {
 
 void open_carriers(carrier_slot& slot, pool_core* pool) noexcept {
     slot.pool = pool;
-    slot.fp = arch::current_fp_control();  // what new_block() gives a job's tasklet made in serve()
     slot.open = true;
     this_slot = &slot;
 }

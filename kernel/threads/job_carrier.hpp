@@ -2,13 +2,14 @@
 // worker when its own has ended (docs/multicore.md, "Carriers").
 //
 // A job without options whose tasklet ends with nothing referring to it (no handle, no
-// name, no pending exception, its FP control as the worker's) does not end: it parks as
-// its worker's spare carrier, out of the ring and out of the thread's list of tasklets,
-// counted as ended. When serve() next starts a job without options, it hands the job to
-// the spare instead of making a tasklet: the spare gets a new id, is counted as spawned
-// and is appended to the ring, where the new tasklet would have gone. The job then runs
-// at the bottom of the same stack, and nothing that a new tasklet would show differently
-// can be seen: no handle to the earlier job's tasklet exists, and its id is not reused.
+// name, no pending exception) does not end: it parks as its worker's spare carrier, out
+// of the ring and out of the thread's list of tasklets, counted as ended. When serve()
+// next starts a job without options, it hands the job to the spare instead of making a
+// tasklet: the spare gets a new id and serve()'s FP control (as a new tasklet inherits
+// it), is counted as spawned and is appended to the ring, where the new tasklet would have
+// gone. The job then runs at the bottom of the same stack, and nothing that a new tasklet
+// would show differently can be seen: no handle to the earlier job's tasklet exists, and
+// its id is not reused.
 // What this saves is a tasklet's making and its end: its block and stack taken and given
 // back, its first frame, its entry and its death (skynet on one worker: 1,315 -> 1,062
 // instructions a task under callgrind, all but one task in 100,000 carried).
@@ -19,8 +20,6 @@
 //            the spare ─▶ resumed with the next job (or none: end)
 //                                                  └─no─▶ end, as any tasklet
 #pragma once
-
-#include "arch_context.hpp"
 
 #include <tasklets/worker_pool.hpp>
 
@@ -35,7 +34,6 @@ struct tasklet_impl;
 struct carrier_slot {
     pool_core* pool = nullptr;
     parked_carrier* spare = nullptr;  // the parked carrier, if any (one at most: a stack's worth kept)
-    arch::fp_control fp = 0;          // what a new job's tasklet inherits on this worker (serve()'s)
     bool open = false;                // between open_carriers() and close_carriers()
 };
 
