@@ -130,6 +130,28 @@ TEST_CASE("a job spawned with options neither carries nor is carried", "[threads
     CHECK(pool.statistics().carried == 1);
 }
 
+TEST_CASE("a spare that no longer fits a new job ends: the default stack size changed while it was parked",
+          "[threads][pool][carriers]") {
+    worker_pool pool(1);
+    pool.spawn([] {});
+    pool.wait();  // the spare holds a stack of the default size
+    struct restore {
+        std::size_t was = tasklets::default_stack_size();
+        ~restore() { tasklets::set_default_stack_size(was); }
+    } put_back;
+    const std::size_t bigger = tasklets::default_stack_size() + 64 * 1024;
+    tasklets::set_default_stack_size(bigger);
+    std::size_t size = 0;
+    pool.spawn([&] { size = tasklets::current().stack_size(); });
+    pool.wait();
+    CHECK(size == bigger);
+    CHECK(pool.statistics().carried == 0);
+    pool.spawn([&] { size = tasklets::current().stack_size(); });
+    pool.wait();
+    CHECK(size == bigger);
+    CHECK(pool.statistics().carried == 1);  // the new size's tasklet became the spare
+}
+
 TEST_CASE("wait() returns only after the jobs' functions and arguments are destroyed", "[threads][pool][carriers]") {
     struct flags {
         std::atomic<bool> going{false};
