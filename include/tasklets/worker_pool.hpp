@@ -31,10 +31,10 @@
 // tasklet::current(), no name, no pending exception, no trace, statistics or budget
 // watching), the worker keeps that tasklet and its stack and runs its next such job in
 // it, as a new tasklet: a new id, the FP control a new tasklet would inherit, the place
-// in the ring a new tasklet would take: a pool job then costs no tasklet made and ended (about 250
-// instructions; docs/multicore.md, "Carriers"). A worker keeps one such tasklet at most;
-// statistics() counts the jobs so run as `carried`, and the worker's stacks_in_use
-// counts the stack it keeps.
+// in the ring a new tasklet would take. A pool job then costs no tasklet made and ended
+// (about 250 instructions; docs/multicore.md, "Carriers"). A worker keeps one such
+// tasklet at most; statistics() counts the jobs so run as `carried`, and the worker's
+// stacks_in_use counts the stack it keeps.
 //
 // Idle workers sleep in their reactor (epoll_wait, io_uring_enter or a Windows wait) and
 // use no CPU; a spawn wakes a sleeping worker with one eventfd write.
@@ -161,7 +161,7 @@ public:
         std::uint64_t spawned = 0;  ///< jobs queued by spawn()
         std::uint64_t started = 0;  ///< jobs made into tasklets
         std::uint64_t stolen = 0;   ///< of those, taken from another worker's queue
-        std::uint64_t carried = 0;  ///< of those, run in an earlier job's tasklet (a carrier; see above)
+        std::uint64_t carried = 0;  ///< of those, run in an earlier job's tasklet (a carrier)
         std::uint64_t wakeups = 0;  ///< sleeping workers woken by spawn()
         std::uint64_t moved = 0;    ///< migratable tasklets moved to a less busy worker
     };

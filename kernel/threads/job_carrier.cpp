@@ -130,7 +130,7 @@ bool start_job(carrier_slot& slot, std::unique_ptr<pool_job_base> job) {
             wake(s, *c, job.release());
             return true;
         }
-        wake(s, *c, nullptr);  // the default stack changed since it parked, or the stack mode: it ends
+        wake(s, *c, nullptr);  // the default stack size or mode changed since it parked: it ends
     }
     make_tasklet<false>(no_options, [j = std::move(job)]() mutable { carry(std::move(j)); });
     return false;

@@ -2,8 +2,9 @@
 // pool spawns): a per-thread cache of freed blocks by 16-byte size class, kept in the
 // scheduler.
 //
-// A pool job is allocated by the spawning worker and freed by whichever worker started
-// it, and a tasklet that spawns ten children frees their ten jobs in a burst. glibc's
+// A pool job is allocated by the spawning worker and freed by whichever worker ran it
+// (when it ends: threads/job_carrier.cpp), and a tasklet that spawns ten children
+// allocates their ten jobs in a burst. glibc's
 // per-thread cache keeps 7 blocks a size, so such bursts fell through to its arena:
 // about 190 instructions of malloc and free per skynet task. Blocks freed on a thread
 // go to that thread's cache (as glibc's do), up to `keep` a class; the rest, and every
