@@ -11,7 +11,9 @@
 #include <atomic>
 #include <cfenv>
 #include <chrono>
+#include <cstdlib>
 #include <optional>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -224,4 +226,101 @@ TEST_CASE("shutdown ends a worker's spare carrier with its other tasklets", "[th
         CHECK(pool.statistics().carried >= 1);
     }
     // Under ASan and Valgrind the suite checks for leaks: the spare's stack and block went.
+}
+
+namespace {
+// A random pool program's books: every job must start once, see a fresh FP control, and
+// end; values sent between jobs must end once each (received, or undelivered).
+struct pool_books {
+    explicit pool_books(std::size_t n) : runs(n) {}
+    std::vector<std::atomic<int>> runs;
+    std::atomic<std::size_t> next{0};
+    std::atomic<long> wrong_rounding{0}, sent{0}, received{0}, timed_out{0}, failed{0};
+};
+
+void random_job(worker_pool& pool, pool_books& b, shared_channel<int> ch, std::uint32_t seed) {
+    const std::size_t me = b.next.fetch_add(1);
+    if (me >= b.runs.size()) return;  // the budget of jobs is spent
+    b.runs[me].fetch_add(1);
+    if (std::fegetround() != FE_TONEAREST) b.wrong_rounding.fetch_add(1);
+    std::minstd_rand rng(seed);
+    switch (rng() % 8) {
+    case 0:  // children, some with options, some passing a value around
+        for (int i = 0, n = static_cast<int>(rng() % 4); i < n; ++i) {
+            if (rng() % 4 == 0) {
+                tasklets::tasklet_options o;
+                if (rng() % 2) o.name = "child";
+                else o.migratable = true;
+                pool.spawn(o, random_job, std::ref(pool), std::ref(b), ch, static_cast<std::uint32_t>(rng()));
+            } else {
+                pool.spawn(random_job, std::ref(pool), std::ref(b), ch, static_cast<std::uint32_t>(rng()));
+            }
+        }
+        break;
+    case 1:  // a handle taken and dropped, then a yield
+        (void)tasklets::current().id();
+        tasklets::schedule();
+        break;
+    case 2:  // FP control left changed (rounding, and an inexact result)
+        std::fesetround(rng() % 2 ? FE_UPWARD : FE_TOWARDZERO);
+        {
+            volatile double x = 1.0;
+            x = x / 3.0;
+        }
+        break;
+    case 3:  // a send that may find no receiver
+        try {
+            ch.send_for(1, std::chrono::microseconds(rng() % 200));
+            b.sent.fetch_add(1);
+        } catch (const tasklets::timeout_error&) {
+            b.timed_out.fetch_add(1);
+        }
+        break;
+    case 4:  // a receive that may find no sender
+        try {
+            (void)ch.receive_for(std::chrono::microseconds(rng() % 200));
+            b.received.fetch_add(1);
+        } catch (const tasklets::timeout_error&) {
+            b.timed_out.fetch_add(1);
+        }
+        break;
+    case 5:  // an exception: the pool's error
+        b.failed.fetch_add(1);
+        throw std::runtime_error("random job failed");
+    default:  // more work: two children
+        pool.spawn(random_job, std::ref(pool), std::ref(b), ch, static_cast<std::uint32_t>(rng()));
+        pool.spawn(random_job, std::ref(pool), std::ref(b), ch, static_cast<std::uint32_t>(rng()));
+        break;
+    }
+}
+}  // namespace
+
+// TASKLETS_CARRIER_JOBS sets the number of jobs (default 20,000; e.g. 1000000 for a long run).
+TEST_CASE("random pool programs: every job runs once with a fresh FP control, and wait() returns",
+          "[threads][pool][carriers][stress]") {
+    std::size_t jobs = 20000;
+    if (const char* v = std::getenv("TASKLETS_CARRIER_JOBS")) jobs = std::max<std::size_t>(1000, std::strtoul(v, nullptr, 10));
+    pool_books b(jobs);
+    worker_pool pool(2);
+    shared_channel<int> ch;
+    std::minstd_rand rng(12345);
+    std::size_t failures = 0;
+    while (b.next.load() < jobs) {
+        for (int i = 0; i < 16; ++i) pool.spawn(random_job, std::ref(pool), std::ref(b), ch, static_cast<std::uint32_t>(rng()));
+        try {
+            pool.wait();
+        } catch (const std::runtime_error&) {
+            ++failures;  // the first failure since the last wait(), once
+        }
+    }
+    const auto counts = pool.statistics();
+    INFO("started " << counts.started << ", carried " << counts.carried << ", sent " << b.sent << ", received "
+                    << b.received << ", timed out " << b.timed_out << ", failed " << b.failed);
+    int twice = 0;
+    for (auto& r : b.runs) twice += r.load() != 1;
+    CHECK(twice == 0);
+    CHECK(b.wrong_rounding == 0);
+    CHECK(b.sent == b.received);  // an unbuffered channel: a send completes only with a receive
+    CHECK(counts.carried > 0);
+    CHECK((b.failed == 0) == (failures == 0));
 }
