@@ -38,6 +38,7 @@ add_executable(tasklets_tests
   ${_tests}/test_threads.cpp
   ${_tests}/test_cross_thread.cpp
   ${_tests}/test_cross_thread_stress.cpp
+  ${_tests}/test_pool_carriers.cpp
   ${_tests}/test_migration.cpp
   ${_tests}/test_timers.cpp
   ${_tests}/test_trace.cpp
