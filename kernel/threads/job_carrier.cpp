@@ -19,11 +19,6 @@ struct parked_carrier {
 
 namespace {
 
-// The calling worker's slot, while its carriers are open. A carrier never leaves its
-// worker (only migratable tasklets move, and a job with options is never a carrier), so
-// a cached address of this thread_local stays right.
-thread_local carrier_slot* this_slot = nullptr;
-
 const tasklet_options no_options{};
 
 // Runs one job in the calling tasklet: its function, then its destruction (the function
@@ -51,9 +46,8 @@ void run_job(pool_job_base* job) {
 //   alive and come back, a budget would count the park; it ends as before then.
 // It needs a tasklet to switch to, too: serve()'s, which pool_job_done() has just woken
 // if it slept.
-bool may_park(const scheduler& s, const tasklet_impl* self, const carrier_slot* slot, const pool_core* p) noexcept {
-    return slot != nullptr && slot->open && slot->pool == p && slot->spare == nullptr && self->home == &s &&
-           self->handles == 0 && self->extras == nullptr && !self->pending && self->block_trap == 0 && !self->atomic &&
+bool may_park(const scheduler& s, const tasklet_impl* self, const carrier_slot* slot) noexcept {
+    return slot != nullptr && slot->open && slot->spare == nullptr && self->handles == 0 && self->extras == nullptr && !self->pending && self->block_trap == 0 && !self->atomic &&
            self->stack_kind == stack_pooled && self->next != self && (s.switch_flags & switch_needs_care) == 0;
 }
 
@@ -77,14 +71,17 @@ pool_job_base* park(scheduler& s, tasklet_impl* self, carrier_slot& slot) {
 }
 
 // A carrier's body: its first job, then each job handed to it while it was the spare.
+// A carrier never leaves its worker (only migratable tasklets move, and a job with
+// options is never a carrier), so its scheduler and slot stay those of its first job.
 void carry(std::unique_ptr<pool_job_base> first) {
     pool_core* const p = first->pool;
     run_job(first.release());
     for (;;) {
         scheduler& s = *tls_scheduler;
         tasklet_impl* const self = s.current;
-        if (!may_park(s, self, this_slot, p)) return;
-        pool_job_base* const next = park(s, self, *this_slot);
+        carrier_slot* const slot = worker_carriers(p);
+        if (!may_park(s, self, slot)) return;
+        pool_job_base* const next = park(s, self, *slot);
         if (next == nullptr) return;
         run_job(next);
     }
@@ -106,16 +103,9 @@ void wake(scheduler& s, parked_carrier& c, pool_job_base* job) noexcept {
 
 }  // namespace
 
-void open_carriers(carrier_slot& slot, pool_core* pool) noexcept {
-    slot.pool = pool;
-    slot.open = true;
-    this_slot = &slot;
-}
-
 void close_carriers(carrier_slot& slot) noexcept {
     slot.open = false;
     if (parked_carrier* c = std::exchange(slot.spare, nullptr)) wake(*tls_scheduler, *c, nullptr);
-    this_slot = nullptr;
 }
 
 bool start_job(carrier_slot& slot, std::unique_ptr<pool_job_base> job) {

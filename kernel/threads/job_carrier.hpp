@@ -32,14 +32,13 @@ struct tasklet_impl;
 
 /// A worker's carriers (worker thread only, so no atomics).
 struct carrier_slot {
-    pool_core* pool = nullptr;
     parked_carrier* spare = nullptr;  // the parked carrier, if any (one at most: a stack's worth kept)
-    bool open = false;                // between open_carriers() and close_carriers()
+    bool open = false;                // while serve() runs: set by it, cleared by close_carriers()
 };
 
-/// On a worker, in serve()'s tasklet, before it starts jobs: carriers may park in `slot`
-/// from now on (the calling thread's; one pool's worker at a time).
-void open_carriers(carrier_slot& slot, pool_core* pool) noexcept;
+/// The calling thread's slot if it is a worker of pool `p`, else null
+/// (threads/worker_pool.cpp, which knows which worker the thread is).
+carrier_slot* worker_carriers(const pool_core* p) noexcept;
 /// On the worker, after serve(): nothing parks any more, and a parked spare is put back
 /// in the ring with no job, so that it ends (the thread's teardown kills what is left).
 void close_carriers(carrier_slot& slot) noexcept;

@@ -218,7 +218,7 @@ void publish_runnable(pool_worker& w, int n) noexcept {
 void serve(pool_core& p, pool_worker& w) {
     scheduler& s = sched();
     reactor& r = get_reactor(s);
-    open_carriers(w.carriers, &p);
+    w.carriers.open = true;  // jobs' tasklets may park as the spare from now on
     // acquire: pairs with shutdown()'s release, though the flag orders nothing else.
     std::uint32_t rounds = 0;
     while (!p.stopping.load(std::memory_order_acquire)) {
@@ -363,6 +363,10 @@ void pool_job_done(pool_core* p) noexcept {
     // Its serve() loop may be parked idle while this tasklet ran (woken by I/O or a
     // channel): let it look.
     worker_gained_work();
+}
+
+carrier_slot* worker_carriers(const pool_core* p) noexcept {
+    return this_pool == p ? &this_worker->carriers : nullptr;
 }
 
 void worker_gained_work() noexcept {
