@@ -74,12 +74,11 @@ pool_job_base* park(scheduler& s, tasklet_impl* self, carrier_slot& slot) {
 // A carrier never leaves its worker (only migratable tasklets move, and a job with
 // options is never a carrier), so its scheduler and slot stay those of its first job.
 void carry(std::unique_ptr<pool_job_base> first) {
-    pool_core* const p = first->pool;
+    carrier_slot* const slot = worker_carriers(first->pool);
+    scheduler& s = *tls_scheduler;
+    tasklet_impl* const self = s.current;
     run_job(first.release());
     for (;;) {
-        scheduler& s = *tls_scheduler;
-        tasklet_impl* const self = s.current;
-        carrier_slot* const slot = worker_carriers(p);
         if (!may_park(s, self, slot)) return;
         pool_job_base* const next = park(s, self, *slot);
         if (next == nullptr) return;

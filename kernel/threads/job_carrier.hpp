@@ -11,7 +11,7 @@
 // would show differently can be seen: no handle to the earlier job's tasklet exists, and
 // its id is not reused.
 // What this saves is a tasklet's making and its end: its block and stack taken and given
-// back, its first frame, its entry and its death (skynet on one worker: 1,315 -> 1,073
+// back, its first frame, its entry and its death (skynet on one worker: 1,315 -> 1,059
 // instructions a task under callgrind, all but one task in 100,000 carried).
 //
 //   serve(): start_job ─▶ spare parked? ─yes▶ hand the job to it, append it to the ring
