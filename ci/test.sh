@@ -70,7 +70,7 @@ ctest_summary() {
 
 # preset NAME [ctest arguments]: configure, build and test one preset.
 preset() {
-  local name=$1 t0=$SECONDS log="$out_dir/$1.log" out rc
+  local name=$1 t0=$SECONDS log="$out_dir/$1.log" out rc reruns
   shift
   {
     echo "=== ${name}: configure and build"
@@ -80,10 +80,18 @@ preset() {
       record "$name" "build FAILED ($((SECONDS - t0)) s)" 1
     else
       echo "=== ${name}: test"
+      rm -f "build/$name/wine-reruns.log"
       out=$(ctest --preset "$name" -j "$jobs" --timeout "$test_timeout" "$@" 2>&1)
       rc=$?
       echo "$out" | grep -vE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .* Passed' || true
-      record "$name" "$(ctest_summary "$out" $rc) ($((SECONDS - t0)) s)" $rc
+      # Programs Wine failed to start, run again by toolchains/wine-run.sh.
+      reruns=""
+      if [[ -s "build/$name/wine-reruns.log" ]]; then
+        echo "--- Wine failed before these programs ran (no output, non-zero exit); each ran again:"
+        cat "build/$name/wine-reruns.log"
+        reruns=", $(wc -l <"build/$name/wine-reruns.log") run again after Wine failed to start them"
+      fi
+      record "$name" "$(ctest_summary "$out" $rc) ($((SECONDS - t0)) s${reruns})" $rc
     fi
   } >"$log" 2>&1
   show "$log"

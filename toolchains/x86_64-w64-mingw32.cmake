@@ -33,8 +33,10 @@ find_program(TASKLETS_WINE64 wine64 HINTS /usr/lib/wine)
 if(NOT TASKLETS_WINE64)
   message(FATAL_ERROR "tasklets: wine64 not found; install wine64 (ci/install-deps.sh does)")
 endif()
-set(CMAKE_CROSSCOMPILING_EMULATOR ${CMAKE_COMMAND} -E env WINEDEBUG=-all
-    WINEPREFIX=${CMAKE_BINARY_DIR}/wineprefix ${TASKLETS_WINE64})
+# wine-run.sh runs a program once more when Wine fails before it ran (it says how it
+# tells), and logs that in wine-reruns.log.
+set(CMAKE_CROSSCOMPILING_EMULATOR /bin/sh ${CMAKE_CURRENT_LIST_DIR}/wine-run.sh ${TASKLETS_WINE64}
+    ${CMAKE_BINARY_DIR}/wineprefix ${CMAKE_BINARY_DIR}/wine-reruns.log)
 
 # Catch2 v2 headers through the same shim as the Linux cross builds (catch2/).
 set(Catch2_DIR ${CMAKE_CURRENT_LIST_DIR}/catch2 CACHE PATH "Catch2 shim for cross builds")
