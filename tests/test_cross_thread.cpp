@@ -328,6 +328,73 @@ TEST_CASE("a shared-stack receiver whose channel's last handle goes on its own t
     });
 }
 
+// §9.3 item 10: a send or receive reads the channel from its handle when it is called, and
+// the channel then lives until the call returns, whatever happens to the handles. So a
+// tasklet may call through a reference to a handle another tasklet owns, while it lives.
+TEST_CASE("a send through a borrowed handle returns normally after the owner received and dropped the handle",
+          "[threads][cross]") {
+    in_thread([] {
+        auto c = std::make_unique<shared_channel<std::string>>();
+        bool sent = false;
+        tasklet t([&, ch = c.get()] {
+            ch->send(std::string(100, 'x'));  // waits: nobody receives yet
+            sent = true;
+        });
+        tasklets::schedule();
+        REQUIRE(c->balance() == 1);
+        CHECK(c->receive() == std::string(100, 'x'));  // t is runnable, its call not returned
+        c.reset();                                      // the last handle goes before t runs again
+        CHECK_FALSE(sent);
+        tasklets::run();
+        CHECK(sent);
+        CHECK_FALSE(t.alive());
+    });
+}
+
+TEST_CASE("a send through a borrowed handle on another thread returns normally after the owner received and dropped it",
+          "[threads][cross]") {
+    host_thread host;
+    in_thread([&] {
+        auto c = std::make_unique<shared_channel<std::string>>();
+        std::atomic<bool> sent{false};
+        host.ref.spawn([&sent, ch = c.get()] {
+            ch->send(std::string(100, 'y'));
+            sent = true;
+        });
+        while (c->balance() != 1) std::this_thread::yield();  // the sender waits on the other thread
+        CHECK(c->receive() == std::string(100, 'y'));
+        c.reset();  // its wake may not have been read yet over there
+        while (!sent) std::this_thread::yield();
+    });
+}
+
+namespace {
+// tree() below with each child borrowing its parent's handle instead of copying it: the
+// parent keeps the handle until it has received from every child, and that is enough.
+void borrowing_tree(worker_pool& pool, int depth, std::int64_t num, shared_channel<std::int64_t>& out) {
+    if (depth == 0) return out.send(num);
+    shared_channel<std::int64_t> in;
+    for (int i = 0; i < 10; ++i) pool.spawn(borrowing_tree, std::ref(pool), depth - 1, num * 10 + i, std::ref(in));
+    std::int64_t sum = 0;
+    for (int i = 0; i < 10; ++i) sum += in.receive();
+    out.send(sum);
+}
+}  // namespace
+
+TEST_CASE("pool tasklets that send to their parent through a borrowed handle: every sum arrives, nothing outlives its "
+          "channel", "[threads][pool]") {
+    worker_pool pool(2);
+    for (int round = 0; round < 20; ++round) {
+        shared_channel<std::int64_t> result;
+        pool.spawn(borrowing_tree, std::ref(pool), 3, 0, std::ref(result));
+        std::int64_t sum = 0;
+        in_thread([&] { sum = result.receive(); });
+        pool.wait();
+        REQUIRE(sum == 999 * 1000 / 2);  // the leaves are numbered 0..999
+    }
+    CHECK(pool.statistics().started == 20 * 1111);
+}
+
 TEST_CASE("a worker pool runs every job and counts them", "[threads][pool]") {
     std::atomic<int> ran{0};
     worker_pool pool(2);

@@ -21,6 +21,12 @@
 //   (then, as a channel does, the waiters are killed: each raises tasklet_exit on its
 //   thread).
 //
+// - A send or receive needs its handle only when it is called: a tasklet may call through
+//   a reference to another tasklet's handle, on any thread, while that handle lives (a
+//   parent's children sending to it through std::ref of its handle, which the parent keeps
+//   until it has heard from each). The call keeps the channel alive until it returns.
+//   Copying a handle costs an atomic increment, and destroying one an atomic decrement.
+//
 // - select (tasklets/select.hpp) takes its cases: on_receive(sc), on_send(sc, v), with a
 //   default or a deadline. A select is over shared channels only.
 //
