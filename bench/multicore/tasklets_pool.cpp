@@ -3,6 +3,12 @@
 //   skynet/tasklets_pool_{1,2,8}workers skynet written as the Go program is: each node
 //                                       spawns its 10 children into the pool and receives
 //                                       their sums on a shared channel of its own
+//   skynet/tasklets_pool_{1,2}workers_borrowing
+//                                       the same with each child sending through a
+//                                       reference to its parent's handle, as Boost's own
+//                                       skynet passes its channel (std::ref): no handle
+//                                       copied, so two atomic operations a task fewer
+//                                       (safe: docs/semantics.md §9.3 item 10)
 //   xpingpong/tasklets_2workers         a tasklet on each of two workers, a shared channel
 //                                       each way (each wake-up crosses threads)
 //   fanin/tasklets_pool_2workers        a producer tasklet on each of two workers, the
@@ -12,27 +18,42 @@
 #include <tasklets/tasklets.hpp>
 
 #include <atomic>
+#include <functional>
+#include <type_traits>
 
 namespace {
 
 using tasklets::shared_channel;
 
-void skynet(tasklets::worker_pool& pool, shared_channel<long long> out, long long num, long size) {
+// A child gets its own copy of the parent's handle, or (borrow) a reference to it.
+template <bool borrow>
+using out_handle = std::conditional_t<borrow, shared_channel<long long>&, shared_channel<long long>>;
+
+template <bool borrow>
+auto pass(shared_channel<long long>& handle) {
+    if constexpr (borrow) return std::ref(handle);
+    else return handle;
+}
+
+template <bool borrow>
+void skynet(tasklets::worker_pool& pool, out_handle<borrow> out, long long num, long size) {
     if (size == 1) return out.send(num);
     shared_channel<long long> results;
     const long child = size / bench::skynet_div;
-    for (long i = 0; i < bench::skynet_div; ++i) pool.spawn(&skynet, std::ref(pool), results, num + i * child, child);
+    for (long i = 0; i < bench::skynet_div; ++i)
+        pool.spawn(&skynet<borrow>, std::ref(pool), pass<borrow>(results), num + i * child, child);
     long long sum = 0;
     for (long i = 0; i < bench::skynet_div; ++i) sum += results.receive();
     out.send(sum);
 }
 
+template <bool borrow>
 void skynet_pool(benchmark::State& state) {
     const auto workers = static_cast<std::size_t>(state.range(0));
     tasklets::worker_pool pool(workers);
     while (state.KeepRunningBatch(bench::skynet_tasks)) {
         shared_channel<long long> result;
-        pool.spawn(&skynet, std::ref(pool), result, 0LL, bench::skynet_leaves);
+        pool.spawn(&skynet<borrow>, std::ref(pool), pass<borrow>(result), 0LL, bench::skynet_leaves);
         if (result.receive() != bench::skynet_sum) state.SkipWithError("wrong sum");
         pool.wait();
     }
@@ -40,15 +61,20 @@ void skynet_pool(benchmark::State& state) {
     state.counters["stolen_per_task"] = static_cast<double>(c.stolen) / static_cast<double>(c.started);
     state.counters["wakeups_per_task"] = static_cast<double>(c.wakeups) / static_cast<double>(c.started);
     state.counters["carried_per_task"] = static_cast<double>(c.carried) / static_cast<double>(c.started);
-    state.SetLabel("worker_pool, shared_channel<long long>");
+    state.SetLabel(borrow ? "worker_pool, shared_channel<long long>, children borrow the parent's handle"
+                          : "worker_pool, shared_channel<long long>");
 }
-BENCH_REGISTER(benchmark::RegisterBenchmark("skynet/tasklets_pool_1worker", &skynet_pool)
+BENCH_REGISTER(benchmark::RegisterBenchmark("skynet/tasklets_pool_1worker", &skynet_pool<false>)
                    ->Arg(1)->UseRealTime()->MeasureProcessCPUTime());
-BENCH_REGISTER(benchmark::RegisterBenchmark("skynet/tasklets_pool_2workers", &skynet_pool)
+BENCH_REGISTER(benchmark::RegisterBenchmark("skynet/tasklets_pool_2workers", &skynet_pool<false>)
                    ->Arg(2)->UseRealTime()->MeasureProcessCPUTime());
 // More workers than cores: what oversubscription costs (issue 14 asks for 8 on 2 cores).
-BENCH_REGISTER(benchmark::RegisterBenchmark("skynet/tasklets_pool_8workers", &skynet_pool)
+BENCH_REGISTER(benchmark::RegisterBenchmark("skynet/tasklets_pool_8workers", &skynet_pool<false>)
                    ->Arg(8)->UseRealTime()->MeasureProcessCPUTime());
+BENCH_REGISTER(benchmark::RegisterBenchmark("skynet/tasklets_pool_1worker_borrowing", &skynet_pool<true>)
+                   ->Arg(1)->UseRealTime()->MeasureProcessCPUTime());
+BENCH_REGISTER(benchmark::RegisterBenchmark("skynet/tasklets_pool_2workers_borrowing", &skynet_pool<true>)
+                   ->Arg(2)->UseRealTime()->MeasureProcessCPUTime());
 
 // Round trips between a tasklet on worker 1 and an echo tasklet on worker 0. The
 // benchmark's thread asks for a batch of them and hears back once per batch: one extra
