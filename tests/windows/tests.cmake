@@ -137,16 +137,25 @@ if(CMAKE_CROSSCOMPILING_EMULATOR)
   string(APPEND _print "message(\"tasklets: disabled under Wine: \\\"${_wine_disabled}\\\": ${_why}\")\n"
          "set_tests_properties([[${_wine_disabled}]] PROPERTIES DISABLED TRUE)\n")
 endif()
-# One wineserver for the whole ctest run: otherwise each test's Wine process may start
-# just as the previous test's wineserver is exiting (it lingers 3 s after its last client),
-# and that process dies with "wine client error:0: recvmsg: Connection reset by peer"
-# (seen once in a -j2 run). This one stays up until 60 s after the last client ends. The
-# server daemonizes, so its output goes to a file, not to a pipe execute_process would
-# wait on; and one trivial client runs at once, because a server no client ever joined
-# would never start its 60 s (ctest -N runs no test). Nothing if one runs already.
+# One wineserver for the whole ctest run, kept up until 60 s after its last client ends.
+# A server that Wine starts by itself (-p0) begins to exit the moment no Windows process
+# of its prefix is left, which happens between two tests; a test that starts then dies
+# at once with "wine client error:0: recvmsg: Connection reset by peer". So the server
+# still up when ctest starts (the build's test listing, or the configure's wineboot, ran
+# one a moment before) is stopped first (-k, then -w waits until it is gone: nothing of
+# this build's prefix runs yet), and a persistent one started. That reproduced 1 run in
+# 3 here (configure with a new prefix, then ctest at once: 2026-12-07) and failed two CI
+# runs, each on one test. The server daemonizes, so its output goes to a file, not to a
+# pipe execute_process would wait on; and one trivial client runs at once, because a
+# server no client ever joined would never start its 60 s (ctest -N runs no test).
 if(CMAKE_CROSSCOMPILING_EMULATOR)
   find_program(TASKLETS_WINESERVER NAMES wineserver64 wineserver HINTS /usr/lib/wine)
   if(TASKLETS_WINESERVER)
+    foreach(_step -k -w)
+      string(APPEND _print
+        "execute_process(COMMAND [[${CMAKE_COMMAND}]] -E env [[WINEPREFIX=${CMAKE_BINARY_DIR}/wineprefix]] "
+        "[[${TASKLETS_WINESERVER}]] ${_step} OUTPUT_QUIET ERROR_QUIET TIMEOUT 60)\n")
+    endforeach()
     string(APPEND _print
       "execute_process(COMMAND [[${CMAKE_COMMAND}]] -E env [[WINEPREFIX=${CMAKE_BINARY_DIR}/wineprefix]] "
       "[[${TASKLETS_WINESERVER}]] -p60 OUTPUT_FILE [[${CMAKE_BINARY_DIR}/wineserver.log]] "
