@@ -6,6 +6,7 @@
 
 #include "support/in_thread.hpp"
 
+#include <tasklets/debug.hpp>
 #include <tasklets/tasklets.hpp>
 
 #include <atomic>
@@ -152,6 +153,37 @@ TEST_CASE("a spare that no longer fits a new job ends: the default stack size ch
     pool.wait();
     CHECK(size == bigger);
     CHECK(pool.statistics().carried == 1);  // the new size's tasklet became the spare
+}
+
+TEST_CASE("a spare that no longer fits a new job ends: its worker's default stack mode became shared",
+          "[threads][pool][carriers][shared-stacks]") {
+    worker_pool pool(1);
+    std::size_t high_water = 0;
+    const auto job = [&high_water] { high_water = tasklets::stack_high_water(tasklets::current()); };
+    pool.spawn(job);
+    pool.wait();  // the spare has a dedicated stack
+    CHECK(high_water > 0);
+    pool.spawn([] { tasklets::set_default_stack_mode(tasklets::stack_mode::shared); });  // on the worker
+    pool.wait();
+    CHECK(pool.statistics().carried == 1);  // that job ran in the spare, which parked again
+    pool.spawn(job);
+    pool.wait();
+    CHECK(high_water == 0);                 // 0: a shared execution stack is not the tasklet's own
+    CHECK(pool.statistics().carried == 1);  // the dedicated spare ended instead
+    pool.spawn([&] {
+        job();
+        tasklets::set_default_stack_mode(tasklets::stack_mode::dedicated);
+    });
+    pool.wait();
+    CHECK(high_water == 0);                 // a new shared-stack tasklet: the last one never parks
+    CHECK(pool.statistics().carried == 1);
+    pool.spawn(job);
+    pool.wait();
+    CHECK(high_water > 0);                  // a new dedicated tasklet, which parks as the spare
+    pool.spawn(job);
+    pool.wait();
+    CHECK(high_water > 0);
+    CHECK(pool.statistics().carried == 2);
 }
 
 TEST_CASE("wait() returns only after the jobs' functions and arguments are destroyed", "[threads][pool][carriers]") {
