@@ -47,8 +47,9 @@ void run_job(pool_job_base* job) {
 // It needs a tasklet to switch to, too: serve()'s, which pool_job_done() has just woken
 // if it slept.
 bool may_park(const scheduler& s, const tasklet_impl* self, const carrier_slot* slot) noexcept {
-    return slot != nullptr && slot->open && slot->spare == nullptr && self->handles == 0 && self->extras == nullptr && !self->pending && self->block_trap == 0 && !self->atomic &&
-           self->stack_kind == stack_pooled && self->next != self && (s.switch_flags & switch_needs_care) == 0;
+    return slot != nullptr && slot->open && slot->spare == nullptr && self->handles == 0 && self->extras == nullptr &&
+           !self->pending && self->block_trap == 0 && !self->atomic && self->stack_kind == stack_pooled &&
+           self->next != self && (s.switch_flags & switch_needs_care) == 0;
 }
 
 // Parks the running tasklet as the spare: to the thread's books it has ended (out of the
