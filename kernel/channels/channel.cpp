@@ -77,7 +77,9 @@ namespace {
 // way too, so that block() need not test them again.
 // A channel not bound to this thread (new, or another thread's) goes the careful way too;
 // so does a thread without a scheduler (s null), as no channel's owner is null: the one
-// comparison costs what the null test it replaces did.
+// comparison costs what the null test it replaces did. The owner is read relaxed, as in
+// own_channel(): equal to s only if this thread wrote it, and any other value goes the
+// careful way, which binds or throws.
 inline bool enter_needs_care(const scheduler* s, const channel_core* c) noexcept {
     return --tick_countdown < 0 || c->owner.load(std::memory_order_relaxed) != s ||
            (s->switch_flags & (channel_watched | switch_needs_care));

@@ -71,7 +71,10 @@ inline void own_channel(channel_core* c, scheduler* s, const char* operation) {
 }
 
 /// Before reading or setting a property: a channel bound to another thread throws; an
-/// unbound one is left unbound (setting a channel up is not a use of it).
+/// unbound one is left unbound (setting a channel up is not a use of it). Relaxed, as in
+/// own_channel(): nothing is read through the word, and a bind racing with this check on
+/// another thread is a misuse that either value reports or lets pass as it would a
+/// moment earlier or later.
 inline void check_channel(const channel_core* c, const char* operation) {
     const scheduler* o = c->owner.load(std::memory_order_relaxed);
     if (o != unbound() && o != tls_scheduler) [[unlikely]] throw_foreign_channel(operation);

@@ -47,7 +47,9 @@ thread_local reactor_owner thread_reactor;
 
 #if !defined(_WIN32)
 // epoll_pwait2 (Linux 5.11) takes a nanosecond timeout; without it, epoll_wait's whole
-// milliseconds, rounded up so that a timer never fires early.
+// milliseconds, rounded up so that a timer never fires early. Relaxed: it orders nothing;
+// a thread that has not yet seen another's `false` makes one more ENOSYS call and clears it
+// itself.
 std::atomic<bool> have_pwait2{true};
 #endif
 

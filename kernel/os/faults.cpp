@@ -12,7 +12,9 @@ namespace {
 thread_local constinit std::uint64_t fault_countdown = 0;  // 0: disarmed
 thread_local constinit std::uint64_t fault_calls = 0;      // counted calls since arming
 thread_local constinit const char* fault_site = nullptr;   // where the injected failure hit
-std::atomic<std::size_t> mapped_slabs{0};                   // slab mappings alive, process-wide
+// Slab mappings alive, process-wide: a figure the fault tests read. Relaxed: it
+// orders nothing, and the read-modify-writes keep the count exact.
+std::atomic<std::size_t> mapped_slabs{0};
 }  // namespace
 
 void inject_failure_after(std::uint64_t k) noexcept {

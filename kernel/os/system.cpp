@@ -127,6 +127,8 @@ void install_guard(void* p, std::size_t bytes) {
 
 namespace {
 // Cleared for good when the kernel does not know MADV_POPULATE_WRITE (before 5.14).
+// Relaxed: it orders nothing; a thread that reads a stale `true` makes one more call that
+// fails harmlessly.
 std::atomic<bool> prefault_works{true};
 }  // namespace
 
@@ -143,7 +145,8 @@ namespace {
 constexpr int pidfd_self_process = -10001;  // PIDFD_SELF_THREAD_GROUP
 
 // Cleared for good the first time the kernel refuses a batch (older kernels: EBADF for
-// the sentinel, EINVAL for the advice; QEMU user mode: ENOSYS).
+// the sentinel, EINVAL for the advice; QEMU user mode: ENOSYS). Relaxed, as prefault_works:
+// a stale `true` costs one more refused batch, after which the guards go one by one.
 std::atomic<bool> batches_work{true};
 
 // All the guards by one process_madvise call per 64 of them (a slab's 65 take two;

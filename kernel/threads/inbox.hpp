@@ -93,6 +93,8 @@ struct thread_inbox {
     /// False if mail came in the meantime: then do not block, answer it.
     bool going_to_sleep() noexcept;
     /// Home thread, back from the kernel: posts may leave the doorbell alone again.
+    /// Relaxed: a poster that still reads 1 rings once more than needed, and the next
+    /// going_to_sleep() stores 1 again seq_cst before it blocks (post()'s Dekker pattern).
     void awake() noexcept { sleeping_.store(0, std::memory_order_relaxed); }
     /// Home thread, at its end: no more mail is accepted; what is queued is discarded.
     void close() noexcept;

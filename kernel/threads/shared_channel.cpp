@@ -181,6 +181,10 @@ void shared_operation(shared_core* c, void* transfer, std::int64_t deadline, std
     } catch (...) {
         // Killed or thrown into after a partner served it (before it ran, or before its
         // wake came): the value it received will never be returned, so it dies here.
+        // Relaxed (and `outcome` plain): a partner writes the claim, the value and the
+        // outcome on this thread, or on another under the channel's mutex, which this
+        // thread has taken since (the cancel's withdraw) unless it received the wake,
+        // which was posted after them; either way they are ordered before this read.
         if (direction == receiving && w.winner.load(std::memory_order_relaxed) == 0 && w.outcome == 0)
             destroy(off.transfer());
         throw;

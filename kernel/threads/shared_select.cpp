@@ -212,6 +212,8 @@ void shared_select(const select_case* cases, std::uint32_t count, bool has_defau
         // Killed or thrown into. If a partner had completed a case first, that case keeps
         // its effect (select.hpp completes it): a received value is not lost.
         leave_queues(w);
+        // Relaxed: a partner claims under the winning case's channel mutex, which
+        // leave_queues() has just taken, so the claim is ordered before this read.
         const std::uint32_t by = w->winner.load(std::memory_order_relaxed);
         if (by < count) out.index = by;
         if (off) off->settle(served());
