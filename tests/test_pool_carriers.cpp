@@ -260,6 +260,119 @@ TEST_CASE("shutdown ends a worker's spare carrier with its other tasklets", "[th
     // Under ASan and Valgrind the suite checks for leaks: the spare's stack and block went.
 }
 
+// A job whose tasklet ends while the worker's loop is next in the ring starts the loop's
+// next job itself (threads/job_carrier.hpp, "Taking serve()'s turn"): what the loop would
+// have done, without switching through it.
+TEST_CASE("a carrier that takes its worker loop's turn starts the jobs the loop would, in its order, each as a new tasklet",
+          "[threads][pool][carriers]") {
+    worker_pool pool(1);
+    constexpr int n = 20;
+    std::vector<seen> child(n);
+    std::vector<int> order;
+    long long sum = -1;
+    pool.spawn([&] {  // a parent, as a skynet node: its children, then their values
+        shared_channel<int> results;
+        for (int i = 0; i < n; ++i)
+            pool.spawn([&, i] {
+                child[i] = look();
+                order.push_back(i);
+                results.send(i);  // borrowed: the parent keeps the handle (§9.3 item 10)
+            });
+        long long got = 0;
+        for (int i = 0; i < n; ++i) got += results.receive();
+        sum = got;
+    });
+    pool.wait();
+    CHECK(sum == n * (n - 1) / 2);
+    // The loop starts the newest job first: the last child, which the parent's wait let
+    // it start in a new tasklet. Each later one follows as the loop would have started it.
+    std::vector<int> newest_first;
+    for (int i = n - 1; i >= 0; --i) newest_first.push_back(i);
+    CHECK(order == newest_first);
+    for (int i = n - 2; i >= 0; --i) {
+        INFO("child " << i);
+        CHECK(child[i].id == child[i + 1].id + 1);
+        CHECK(child[i].spawned == child[i + 1].spawned + 1);
+        CHECK(child[i].alive == child[i + 1].alive);
+    }
+    const auto counts = pool.statistics();
+    CHECK(counts.started == n + 1);
+    CHECK(counts.carried == n - 1);  // all but the first child; the parent came first
+    // Each carried child unless a safe point's periodic work fell due at that turn.
+    INFO("carried directly: " << counts.carried_directly);
+    CHECK(counts.carried_directly >= n - 4);
+    CHECK(counts.carried_directly <= counts.carried);
+}
+
+TEST_CASE("a carrier leaves the turn to its worker loop when the loop was just woken from its idle wait",
+          "[threads][pool][carriers]") {
+    worker_pool pool(1);
+    std::atomic<int> ran{0};
+    pool.spawn([&] {
+        tasklets::sleep_for(20ms);  // meanwhile the worker's loop has nothing to do: it waits idle
+        for (int i = 0; i < 3; ++i) pool.spawn([&ran] { ran.fetch_add(1); });
+        // Ending, this job wakes the idle loop, which must resume in its wait to leave it
+        // (`idle`, `sleeping`): the first child is the loop's to start.
+    });
+    pool.wait();
+    CHECK(ran == 3);
+    const auto counts = pool.statistics();
+    CHECK(counts.carried == 3);
+    CHECK(counts.carried_directly == 2);  // the two after the first, each after the one before
+}
+
+TEST_CASE("a carrier whose job left the FP control changed leaves the next job to its worker loop",
+          "[threads][pool][carriers]") {
+    worker_pool pool(1);
+    constexpr int n = 8;
+    std::vector<int> rounding(n, -1);
+    pool.spawn([&] {
+        shared_channel<int> results;
+        for (int i = 0; i < n; ++i)
+            pool.spawn([&, i] {
+                rounding[i] = std::fegetround();
+                std::fesetround(FE_UPWARD);  // left so: the next job must not inherit it
+                results.send(i);
+            });
+        for (int i = 0; i < n; ++i) (void)results.receive();
+    });
+    pool.wait();
+    for (int i = 0; i < n; ++i) {
+        INFO("child " << i);
+        CHECK(rounding[i] == FE_TONEAREST);
+    }
+    CHECK(pool.statistics().carried == n - 1);
+    CHECK(pool.statistics().carried_directly == 0);
+}
+
+TEST_CASE("a carrier does not take its worker loop's turn once the pool stops: the jobs left are dropped",
+          "[threads][pool][carriers]") {
+    std::atomic<int> ran{0};
+    std::atomic<bool> stopper_running{false};
+    worker_pool pool(1);
+    pool.spawn([&] {
+        for (int i = 0; i < 4; ++i) pool.spawn([&ran] { ran.fetch_add(1); });
+        // The newest, so the first to start: in this tasklet, in the loop's place.
+        pool.spawn([&] {
+            stopper_running = true;
+            // Until the pool has stopped: spawn() refuses then. (The jobs it queues before
+            // that are dropped with the others.)
+            for (;;) {
+                try {
+                    pool.spawn([] {});
+                } catch (const tasklets::state_error&) {
+                    break;
+                }
+                std::this_thread::sleep_for(1ms);  // the whole worker, not only this tasklet
+            }
+        });
+    });
+    while (!stopper_running) std::this_thread::sleep_for(1ms);
+    pool.shutdown();
+    CHECK(ran == 0);
+    CHECK(pool.statistics().carried_directly == 1);  // the stopper; nothing after it
+}
+
 namespace {
 // A random pool program's books: every job must start once, see a fresh FP control, and
 // end; values sent between jobs must end once each (received, or undelivered).

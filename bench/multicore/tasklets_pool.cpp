@@ -61,6 +61,7 @@ void skynet_pool(benchmark::State& state) {
     state.counters["stolen_per_task"] = static_cast<double>(c.stolen) / static_cast<double>(c.started);
     state.counters["wakeups_per_task"] = static_cast<double>(c.wakeups) / static_cast<double>(c.started);
     state.counters["carried_per_task"] = static_cast<double>(c.carried) / static_cast<double>(c.started);
+    state.counters["direct_per_task"] = static_cast<double>(c.carried_directly) / static_cast<double>(c.started);
     state.SetLabel(borrow ? "worker_pool, shared_channel<long long>, children borrow the parent's handle"
                           : "worker_pool, shared_channel<long long>");
 }

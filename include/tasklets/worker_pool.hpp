@@ -34,7 +34,10 @@
 // in the ring a new tasklet would take. A pool job then costs no tasklet made and ended
 // (about 250 instructions; docs/multicore.md, "Carriers"). A worker keeps one such
 // tasklet at most; statistics() counts the jobs so run as `carried`, and the worker's
-// stacks_in_use counts the stack it keeps.
+// stacks_in_use counts the stack it keeps. When the worker's own loop would be the next
+// to run and would only start its newest job in that tasklet, the tasklet starts the job
+// itself, with the same result and no switch through the loop (`carried_directly`; about
+// 95 instructions a job more saved).
 //
 // Idle workers sleep in their reactor (epoll_wait, io_uring_enter or a Windows wait) and
 // use no CPU; a spawn wakes a sleeping worker with one eventfd write.
@@ -162,6 +165,9 @@ public:
         std::uint64_t started = 0;  ///< jobs made into tasklets
         std::uint64_t stolen = 0;   ///< of those, taken from another worker's queue
         std::uint64_t carried = 0;  ///< of those, run in an earlier job's tasklet (a carrier)
+        /// of the carried, started by that tasklet itself when its job ended, in the place of
+        /// its worker's loop (whose turn was next): no switch through the loop
+        std::uint64_t carried_directly = 0;
         std::uint64_t wakeups = 0;  ///< sleeping workers woken by spawn()
         std::uint64_t moved = 0;    ///< migratable tasklets moved to a less busy worker
     };

@@ -24,7 +24,10 @@ const tasklet_options no_options{};
 // Runs one job in the calling tasklet: its function, then its destruction (the function
 // and arguments, here, on this stack), then its count, whether it returned, failed or was
 // killed. Counted last, so that wait() returns only after the arguments are gone.
-void run_job(pool_job_base* job) {
+// `first`: a tasklet to switch to before the job runs (serve()'s turn, below); a kill
+// that meets the carrier there destroys and counts the job unrun, as a queued job that
+// its worker drops.
+void run_job(pool_job_base* job, scheduler* s = nullptr, tasklet_impl* first = nullptr) {
     struct finish {
         pool_job_base* job;
         ~finish() {
@@ -33,6 +36,7 @@ void run_job(pool_job_base* job) {
             pool_job_done(p);
         }
     } on_exit{job};
+    if (first) switch_plainly(*s, s->current, first);
     job->call();
 }
 
@@ -71,6 +75,33 @@ pool_job_base* park(scheduler& s, tasklet_impl* self, carrier_slot& slot) {
     return me.job;
 }
 
+// serve()'s turn, taken by the carrier whose job has just ended (threads/job_carrier.hpp,
+// "Taking serve()'s turn"): the job serve() would hand to it, its identity renewed as the
+// hand-over renews it, and in `next` the tasklet that serve()'s schedule() would switch
+// to (null: this one). Null if serve() must take its turn itself; nothing changed then.
+// may_park() has been checked: nothing watches switches, and this tasklet is a carrier.
+pool_job_base* take_serves_turn(scheduler& s, tasklet_impl* self, const carrier_slot& slot, tasklet_impl*& next) {
+    // serve()'s tasklet next, and its schedule() on the plain path: no safe point's work
+    // due (tick_countdown, as schedule() counts it) and the tasklet after it started.
+    if (self->next != &s.main || tick_countdown <= 0) return nullptr;
+    tasklet_impl* const after = s.main.next;
+    if (after != self && !after->started) return nullptr;
+    // The spare would take the job (its stack fits) and start it with serve()'s FP control.
+    if (!fits_default_options(s, self) || arch::current_fp_control() != slot.serve_fp) return nullptr;
+    pool_job_base* const job = take_serves_job();
+    if (job == nullptr) return nullptr;
+    --tick_countdown;  // serve()'s schedule() counts its safe point
+    // What park() and wake() do to the books: ended, then a new tasklet. In the ring it
+    // stays put: just before serve()'s tasklet, where wake() would append it.
+    note_ended(s);
+    unlink_all(s, self);
+    self->id = s.next_id++;
+    link_all(s, self);
+    note_spawned(s, self);
+    next = after == self ? nullptr : after;
+    return job;
+}
+
 // A carrier's body: its first job, then each job handed to it while it was the spare.
 // A carrier never leaves its worker (only migratable tasklets move, and a job with
 // options is never a carrier), so its scheduler and slot stay those of its first job.
@@ -81,6 +112,11 @@ void carry(std::unique_ptr<pool_job_base> first) {
     run_job(first.release());
     for (;;) {
         if (!may_park(s, self, slot)) return;
+        tasklet_impl* after = nullptr;
+        if (pool_job_base* const job = take_serves_turn(s, self, *slot, after)) {
+            run_job(job, &s, after);
+            continue;
+        }
         pool_job_base* const next = park(s, self, *slot);
         if (next == nullptr) return;
         run_job(next);
@@ -91,10 +127,10 @@ void carry(std::unique_ptr<pool_job_base> first) {
 // a new id, listed, counted alive and spawned (traced, if tracing began meanwhile), and
 // resuming with the FP control (modes and, on x86, flags) that new_block() would give a
 // new tasklet here: the running code's, read now.
-void wake(scheduler& s, parked_carrier& c, pool_job_base* job) noexcept {
+void wake(scheduler& s, parked_carrier& c, pool_job_base* job, arch::fp_control fp) noexcept {
     tasklet_impl* const t = c.tasklet;
     c.job = job;
-    arch::set_saved_fp_control(t->sp, arch::current_fp_control());
+    arch::set_saved_fp_control(t->sp, fp);
     t->id = s.next_id++;
     link_all(s, t);
     note_spawned(s, t);
@@ -105,7 +141,7 @@ void wake(scheduler& s, parked_carrier& c, pool_job_base* job) noexcept {
 
 void close_carriers(carrier_slot& slot) noexcept {
     slot.open = false;
-    if (parked_carrier* c = std::exchange(slot.spare, nullptr)) wake(*tls_scheduler, *c, nullptr);
+    if (parked_carrier* c = std::exchange(slot.spare, nullptr)) wake(*tls_scheduler, *c, nullptr, arch::current_fp_control());
 }
 
 bool start_job(carrier_slot& slot, std::unique_ptr<pool_job_base> job) {
@@ -116,11 +152,13 @@ bool start_job(carrier_slot& slot, std::unique_ptr<pool_job_base> job) {
     }
     if (parked_carrier* c = std::exchange(slot.spare, nullptr)) {
         scheduler& s = *tls_scheduler;
+        const arch::fp_control fp = arch::current_fp_control();
+        slot.serve_fp = fp;
         if (fits_default_options(s, c->tasklet)) {
-            wake(s, *c, job.release());
+            wake(s, *c, job.release(), fp);
             return true;
         }
-        wake(s, *c, nullptr);  // the default stack size or mode changed since it parked: it ends
+        wake(s, *c, nullptr, fp);  // the default stack size or mode changed since it parked: it ends
     }
     make_tasklet<false>(no_options, [j = std::move(job)]() mutable { carry(std::move(j)); });
     return false;

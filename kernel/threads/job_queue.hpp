@@ -34,6 +34,8 @@ public:
         if (size() == capacity_) grow();
         slots_[tail_++ & (capacity_ - 1)] = job.release();
     }
+    /// The newest job, left in place; the queue must not be empty.
+    const pool_job_base& back() const noexcept { return *slots_[(tail_ - 1) & (capacity_ - 1)]; }
     /// The newest job; the queue must not be empty.
     std::unique_ptr<pool_job_base> pop_back() noexcept { return std::unique_ptr<pool_job_base>(slots_[--tail_ & (capacity_ - 1)]); }
     /// The oldest job; the queue must not be empty.

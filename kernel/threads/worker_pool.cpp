@@ -14,6 +14,7 @@
 // posts its nudge; a nudge posted before the worker parks is found by its first poll. (If
 // the worker's look locks the queue first, its store to `sleeping` happens before the
 // spawner's load: the lock's release and acquire order the two critical sections.)
+#include "arch_context.hpp"
 #include "core/scheduler.hpp"
 #include "io/reactor.hpp"
 #include "threads/inbox.hpp"
@@ -72,12 +73,13 @@ struct alignas(128) pool_worker {
     // Written by this worker only (so a store, never a contended read-modify-write).
     // spawned and finished count jobs for quiescence (see quiescent()): release stores,
     // read with acquire. (They were seq_cst: an xchg each on x86, two a job.)
-    // started, stolen and carried are figures: relaxed.
+    // started, stolen, carried and carried_directly are figures: relaxed.
     alignas(128) std::atomic<std::uint64_t> spawned{0};  // jobs queued by this worker's tasklets
     std::atomic<std::uint64_t> finished{0};             // jobs ended on this worker (or dropped by it)
     std::atomic<std::uint64_t> started{0};
     std::atomic<std::uint64_t> stolen{0};
     std::atomic<std::uint64_t> carried{0};
+    std::atomic<std::uint64_t> carried_directly{0};
     std::uint64_t finished_seen = 0;                    // worker only: finished at its last quiescence check
     carrier_slot carriers;                              // worker only (threads/job_carrier.hpp)
 };
@@ -218,7 +220,8 @@ void publish_runnable(pool_worker& w, int n) noexcept {
 void serve(pool_core& p, pool_worker& w) {
     scheduler& s = sched();
     reactor& r = get_reactor(s);
-    w.carriers.open = true;  // jobs' tasklets may park as the spare from now on
+    w.carriers.open = true;  // jobs' tasklets may park as the spare, or take its turn, from now on
+    w.carriers.serve_fp = arch::current_fp_control();
     // acquire: pairs with shutdown()'s release, though the flag orders nothing else.
     std::uint32_t rounds = 0;
     while (!p.stopping.load(std::memory_order_acquire)) {
@@ -374,6 +377,27 @@ void worker_gained_work() noexcept {
     if (io_wait* idle = this_worker->idle) static_cast<reactor*>(idle->owner)->finish_wait(idle, 0);
 }
 
+pool_job_base* take_serves_job() noexcept {
+    pool_worker& w = *this_worker;
+    // serve() parked in its idle wait and woken since (worker_gained_work()) resumes there,
+    // to clear `idle` and `sleeping` first: it takes its turn itself.
+    if (w.idle != nullptr || w.queued.load(std::memory_order_relaxed) == 0) return nullptr;
+    // acquire, as serve()'s own test: it would stop instead.
+    if (this_pool->stopping.load(std::memory_order_acquire)) return nullptr;
+    std::unique_ptr<pool_job_base> job;
+    {
+        std::lock_guard lock(w.mutex);
+        // A job with options gets a tasklet of its own from serve().
+        if (w.jobs.empty() || w.jobs.back().options) return nullptr;
+        job = w.jobs.pop_back();
+        w.queued.store(w.jobs.size(), std::memory_order_relaxed);
+    }
+    bump(w.started);  // as start() counts it
+    bump(w.carried);
+    bump(w.carried_directly);
+    return job.release();
+}
+
 void pool_job_failed(pool_core* p, std::exception_ptr e) noexcept {
     std::lock_guard lock(p->done_mutex);
     if (!p->first_error) p->first_error = std::move(e);
@@ -497,6 +521,7 @@ worker_pool::counts worker_pool::statistics() const noexcept {
         c.started += w->started.load(std::memory_order_relaxed);
         c.stolen += w->stolen.load(std::memory_order_relaxed);
         c.carried += w->carried.load(std::memory_order_relaxed);
+        c.carried_directly += w->carried_directly.load(std::memory_order_relaxed);
     }
     c.moved = p.moved.load(std::memory_order_relaxed);
     return c;
