@@ -56,6 +56,19 @@ bool may_park(const scheduler& s, const tasklet_impl* self, const carrier_slot* 
            self->next != self && (s.switch_flags & switch_needs_care) == 0;
 }
 
+// A carrier between two jobs, to the thread's books: the tasklet of the job that ended
+// ends (not counted alive, out of the list of tasklets), and the next job's is a new one
+// (a new id, listed, counted alive and spawned: traced, if tracing began meanwhile).
+void books_end(scheduler& s, tasklet_impl* t) noexcept {
+    note_ended(s);
+    unlink_all(s, t);
+}
+void books_begin_anew(scheduler& s, tasklet_impl* t) noexcept {
+    t->id = s.next_id++;
+    link_all(s, t);
+    note_spawned(s, t);
+}
+
 // Parks the running tasklet as the spare: to the thread's books it has ended (out of the
 // ring, out of the list of tasklets, not counted alive). Returns the job handed to it, or
 // null when it is to end (the worker stops, or the spare no longer fits new jobs).
@@ -68,8 +81,7 @@ pool_job_base* park(scheduler& s, tasklet_impl* self, carrier_slot& slot) {
     }
     parked_carrier me{self};
     slot.spare = &me;
-    note_ended(s);
-    unlink_all(s, self);
+    books_end(s, self);
     ring_unlink(s, self);
     switch_plainly(s, self, target);  // may_park() found none of switch_needs_care
     return me.job;
@@ -91,13 +103,10 @@ pool_job_base* take_serves_turn(scheduler& s, tasklet_impl* self, const carrier_
     pool_job_base* const job = take_serves_job();
     if (job == nullptr) return nullptr;
     --tick_countdown;  // serve()'s schedule() counts its safe point
-    // What park() and wake() do to the books: ended, then a new tasklet. In the ring it
-    // stays put: just before serve()'s tasklet, where wake() would append it.
-    note_ended(s);
-    unlink_all(s, self);
-    self->id = s.next_id++;
-    link_all(s, self);
-    note_spawned(s, self);
+    // What park() and wake() do to the books. In the ring it stays put: just before
+    // serve()'s tasklet, where wake() would append it.
+    books_end(s, self);
+    books_begin_anew(s, self);
     next = after == self ? nullptr : after;
     return job;
 }
@@ -123,17 +132,14 @@ void carry(std::unique_ptr<pool_job_base> first) {
     }
 }
 
-// The spare back in the ring, where a new tasklet would be appended, as a new tasklet:
-// a new id, listed, counted alive and spawned (traced, if tracing began meanwhile), and
-// resuming with the FP control (modes and, on x86, flags) that new_block() would give a
-// new tasklet here: the running code's, read now.
+// The spare back in the ring, where a new tasklet would be appended, as a new tasklet
+// (books_begin_anew), resuming with the FP control (modes and, on x86, flags) that
+// new_block() would give a new tasklet here: `fp`, the running code's, read by the caller.
 void wake(scheduler& s, parked_carrier& c, pool_job_base* job, arch::fp_control fp) noexcept {
     tasklet_impl* const t = c.tasklet;
     c.job = job;
     arch::set_saved_fp_control(t->sp, fp);
-    t->id = s.next_id++;
-    link_all(s, t);
-    note_spawned(s, t);
+    books_begin_anew(s, t);
     ring_append(s, t);
 }
 
