@@ -53,12 +53,6 @@ bool refill_ring(scheduler& s, tasklet_impl* self) noexcept {
     return true;
 }
 
-void wake_from_event(scheduler& s, tasklet_impl* t) noexcept {
-    t->event = nullptr;
-    trace_event_of(s, trace_kind::woken, t);
-    if (!t->in_ring) ring_append(s, t);  // the running tasklet may be woken before it parks
-}
-
 void wait_for_event(scheduler& s, event_wait* w) {
     tasklet_impl* self = s.current;
     if (self->block_trap) check_wait(self, !w->off_stack, "this wait for a timer or I/O");

@@ -2,6 +2,8 @@
 #pragma once
 
 #include "core/event_source.hpp"
+#include "core/observe.hpp"
+#include "core/ring.hpp"
 #include "core/scheduler.hpp"
 
 namespace tasklets::detail {
@@ -35,7 +37,11 @@ tasklet_impl* queue_neighbour(const tasklet_impl* t, bool after) noexcept;
 void wait_for_event(scheduler& s, event_wait* w);
 /// Ends t's event wait and makes it runnable (appended to the ring). Safe to call from
 /// event_source::poll, also for the tasklet that is still running (it then never parks).
-void wake_from_event(scheduler& s, tasklet_impl* t) noexcept;
+inline void wake_from_event(scheduler& s, tasklet_impl* t) noexcept {
+    t->event = nullptr;
+    trace_event_of(s, trace_kind::woken, t);
+    if (!t->in_ring) ring_append(s, t);  // the running tasklet may be woken before it parks
+}
 /// The ring is down to `self`: lets the event source wake someone. False if it has
 /// nobody waiting, or if a run() time budget ran out while waiting (the budget's run()
 /// should get control), so the ring stays empty but for self.

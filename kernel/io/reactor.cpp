@@ -185,13 +185,6 @@ void reactor::unlink_fd_wait(io_wait* w) noexcept {
     --fd_waiters_;
 }
 
-void reactor::finish(io_wait* w, int result) noexcept {
-    detach(w);
-    w->result = result;
-    ++woken_;
-    wake_from_event(*s_, w->waiter);
-}
-
 void reactor::cancel_wait(event_wait* self) noexcept {
     auto* w = static_cast<io_wait*>(self);
     w->owner->detach(w);
@@ -543,13 +536,6 @@ void reactor::wait_with_inbox(std::int64_t timeout) noexcept {
 }
 
 // ---- life cycle -----------------------------------------------------------------------------
-
-void reactor::unhold() noexcept {
-    if (--holds_ == 0 && orphaned_) {
-        if (s_->events == this) s_->events = nullptr;
-        delete this;
-    }
-}
 
 void reactor::orphan() noexcept {
     if (holds_ == 0) {

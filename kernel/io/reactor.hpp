@@ -25,6 +25,7 @@
 
 #include "core/event_source.hpp"
 #include "core/scheduler.hpp"
+#include "core/waits.hpp"
 #include "io/helpers.hpp"
 #include "threads/inbox.hpp"
 #include "io/timer_heap.hpp"
@@ -180,7 +181,9 @@ public:
     // ---- life cycle ----
     /// Each wait in progress holds the reactor (see the header comment).
     void hold() noexcept { ++holds_; }
-    void unhold() noexcept;
+    void unhold() noexcept {
+        if (--holds_ == 0 && orphaned_) [[unlikely]] orphan();  // the last hold of an orphan deletes it
+    }
     void orphan() noexcept;
 #if defined(_WIN32)
     void thread_ends() noexcept override { orphan(); }
@@ -207,7 +210,14 @@ private:
         cancel_timer(&w->timer);
     }
     void unlink_fd_wait(io_wait* w) noexcept;
-    void finish(io_wait* w, int result) noexcept;           // detach + wake
+    void finish(io_wait* w, int result) noexcept {          // detach + wake
+        // Inline: a shared channel's partner on this thread ends a wait this way, once a task
+        // in skynet.
+        detach(w);
+        w->result = result;
+        ++woken_;
+        wake_from_event(*s_, w->waiter);
+    }
     static void cancel_wait(event_wait* self) noexcept;
     static void fire_wait(timer_node* n) noexcept;
 #if defined(_WIN32)

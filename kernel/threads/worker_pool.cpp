@@ -375,9 +375,15 @@ carrier_slot* worker_carriers(const pool_core* p) noexcept {
     return this_pool == p ? &this_worker->carriers : nullptr;
 }
 
+// Out of line, so that worker_gained_work(), which every job's end calls, saves no
+// registers when the loop is not idle.
+[[gnu::noinline]] static void wake_idle_loop(io_wait* idle) noexcept {
+    static_cast<reactor*>(idle->owner)->finish_wait(idle, 0);
+}
+
 void worker_gained_work() noexcept {
     if (!this_worker) return;
-    if (io_wait* idle = this_worker->idle) static_cast<reactor*>(idle->owner)->finish_wait(idle, 0);
+    if (io_wait* idle = this_worker->idle) wake_idle_loop(idle);
 }
 
 pool_job_base* take_serves_job() noexcept {
