@@ -35,8 +35,6 @@
 
 namespace tasklets::detail {
 
-namespace {
-
 void deliver_wake(mail* m, scheduler&) noexcept {
     shared_wait* w = static_cast<wake_mail*>(m)->wait;
     w->owner->finish_wait(w, w->outcome);
@@ -67,31 +65,28 @@ void fire_shared_timer(timer_node* n) noexcept {
     static_cast<reactor*>(w->owner)->finish_wait(w, ETIMEDOUT);
 }
 
+namespace {
+
 void release_ref(shared_core* c) noexcept {
     // acq_rel: the last one deletes, after every other holder's last access (release of
     // theirs, acquire of ours).
     if (c->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete c;
 }
 
-// Where a send or receive keeps its wait and value: the caller's frame, or the heap for a
-// shared-stack tasklet (core/shared_stacks.hpp).
+// Where a shared-stack tasklet's send or receive keeps its wait and value: on the heap
+// (core/shared_stacks.hpp). A dedicated stack's are in the frame.
 // The value's operations and alignment are copied out of the core: after a wait that its
 // own thread ended, the core may be gone (see "Lifetime").
 class off_stack_shared {
 public:
-    off_stack_shared(shared_core* heap_for, std::int8_t direction, void* transfer)
-        : direction_(direction), transfer_(transfer) {
-        if (!heap_for) return;
-        relocate_ = heap_for->relocate;
-        destroy_ = heap_for->destroy;
-        align_ = heap_for->align;
-        on_heap_ = std::make_unique<shared_wait>();
+    off_stack_shared(shared_core* c, std::int8_t direction, void* transfer)
+        : direction_(direction), transfer_(transfer), on_heap_(std::make_unique<shared_wait>()),
+          relocate_(c->relocate), destroy_(c->destroy), align_(c->align) {
         on_heap_->off_stack = true;
-        value_ = ::operator new(heap_for->size, std::align_val_t{align_});
+        value_ = ::operator new(c->size, std::align_val_t{align_});
         if (direction_ == sending) relocate_(value_, transfer_);  // noexcept for shared channels
     }
     ~off_stack_shared() {
-        if (!value_) return;
         // Sending: what the receiver left, or the value no receiver took (the send
         // failed: its argument is lost with it, as on a dedicated stack). Receiving: a
         // value came only if served, and received() or the failure path took it.
@@ -101,11 +96,11 @@ public:
     off_stack_shared(const off_stack_shared&) = delete;
     off_stack_shared& operator=(const off_stack_shared&) = delete;
 
-    shared_wait& wait() noexcept { return on_heap_ ? *on_heap_ : in_frame_; }
-    void* transfer() noexcept { return value_ ? value_ : transfer_; }
+    shared_wait& wait() noexcept { return *on_heap_; }
+    void* transfer() noexcept { return value_; }
     /// A receive was served: the value goes to the caller.
     void received() noexcept {
-        if (!value_ || direction_ != receiving) return;
+        if (direction_ != receiving) return;
         relocate_(transfer_, value_);
         destroy_(value_);
     }
@@ -113,13 +108,60 @@ public:
 private:
     std::int8_t direction_;
     void* transfer_;
-    shared_wait in_frame_;
     std::unique_ptr<shared_wait> on_heap_;
-    void* value_ = nullptr;  // the value's place on the heap, for a shared-stack tasklet
-    shared_relocate_fn relocate_ = nullptr;
-    shared_destroy_fn destroy_ = nullptr;
-    std::size_t align_ = 0;
+    shared_relocate_fn relocate_;
+    shared_destroy_fn destroy_;
+    std::size_t align_;
+    void* value_ = nullptr;
 };
+
+// Under the channel's lock, no partner queued: queues w's record for `transfer`, lets the
+// lock go and parks until the wait ends; returns how (0 served, ETIMEDOUT, EPIPE).
+// Inlined into each of its two callers, so that a wait in the frame is built in one pass
+// (its members' defaults that this overwrites are never stored).
+template <std::int8_t direction>
+[[gnu::always_inline]] inline int wait_for_partner(shared_core* c, std::unique_lock<spin_lock>& lock, shared_wait& w,
+                                                   void* transfer, reactor& r, thread_inbox* inbox, scheduler& s,
+                                                   std::int64_t deadline) {
+    shared_record& record = w.own;
+    prepare_wait(w, inbox, s, &record, 1);
+    record.plain_home = &s;
+    record.wait = &w;
+    record.channel = c;
+    record.transfer = transfer;
+    record.direction = direction;
+    enqueue(c, &record);
+    if (c->crossed) {
+        // Relaxed: the caller holds a handle, so refs is not zero; the decrement is acq_rel.
+        c->refs.fetch_add(1, std::memory_order_relaxed);
+        w.holds_ref = true;
+    }
+    const shared_destroy_fn destroy = c->destroy;  // the core may be gone after the wait
+    lock.unlock();
+    struct leave {
+        shared_core* c;
+        shared_wait& w;
+        // Read on this thread once the wait is over: whoever set it did so under the
+        // mutex before the wake (or, for a drop that found it stale, before this thread's
+        // leave_queues took the mutex).
+        ~leave() {
+            if (w.holds_ref) release_ref(c);
+        }
+    } on_leave{c, w};
+    try {
+        return r.wait_for_express(w, w.wake, deadline);
+    } catch (...) {
+        // Killed or thrown into after a partner served it (before it ran, or before its
+        // wake came): the value it received will never be returned, so it dies here.
+        // Relaxed (and `outcome` plain): a partner writes the claim, the value and the
+        // outcome on this thread, or on another under the channel's mutex, which this
+        // thread has taken since (the cancel's withdraw) unless it received the wake,
+        // which was posted after them; either way they are ordered before this read.
+        if (direction == receiving && w.winner.load(std::memory_order_relaxed) == 0 && w.outcome == 0)
+            destroy(transfer);
+        throw;
+    }
+}
 
 template <std::int8_t direction>
 void shared_operation(shared_core* c, void* transfer, std::int64_t deadline, std::int64_t span) {
@@ -144,68 +186,24 @@ void shared_operation(shared_core* c, void* transfer, std::int64_t deadline, std
         lock.unlock();
         throw_timeout(what, span);
     }
-    // A shared-stack tasklet's frame is copied out while it waits, and a partner on any
-    // thread reaches the wait and the value then: both go on the heap (allocated under the
-    // channel's lock, as the move must come after the check for a partner), and the
-    // value is moved in (sending) or out (receiving) around the wait.
-    off_stack_shared off(s.current->stack_kind == stack_shared ? c : nullptr, direction, transfer);
-    shared_wait& w = off.wait();
-    shared_record& record = w.own;
-    prepare_wait(w, inbox, s, &record, 1);
-    record.plain_home = &s;
-    record.wait = &w;
-    record.channel = c;
-    record.transfer = off.transfer();
-    record.direction = direction;
-    enqueue(c, &record);
-    if (c->crossed) {
-        // Relaxed: the caller holds a handle, so refs is not zero; the decrement is acq_rel.
-        c->refs.fetch_add(1, std::memory_order_relaxed);
-        w.holds_ref = true;
-    }
-    const shared_destroy_fn destroy = c->destroy;  // the core may be gone after the wait
-    lock.unlock();
-    struct leave {
-        shared_core* c;
-        shared_wait& w;
-        // Read on this thread once the wait is over: whoever set it did so under the
-        // mutex before the wake (or, for a drop that found it stale, before this thread's
-        // leave_queues took the mutex).
-        ~leave() {
-            if (w.holds_ref) release_ref(c);
-        }
-    } on_leave{c, w};
     int result;
-    try {
-        result = r.wait_for_express(w, w.wake, deadline);
-    } catch (...) {
-        // Killed or thrown into after a partner served it (before it ran, or before its
-        // wake came): the value it received will never be returned, so it dies here.
-        // Relaxed (and `outcome` plain): a partner writes the claim, the value and the
-        // outcome on this thread, or on another under the channel's mutex, which this
-        // thread has taken since (the cancel's withdraw) unless it received the wake,
-        // which was posted after them; either way they are ordered before this read.
-        if (direction == receiving && w.winner.load(std::memory_order_relaxed) == 0 && w.outcome == 0)
-            destroy(off.transfer());
-        throw;
+    if (s.current->stack_kind == stack_shared) [[unlikely]] {
+        // A shared-stack tasklet's frame is copied out while it waits, and a partner on
+        // any thread reaches the wait and the value then: both go on the heap (allocated
+        // under the channel's lock, as the move must come after the check for a partner),
+        // and the value is moved in (sending) or out (receiving) around the wait.
+        off_stack_shared off(c, direction, transfer);
+        result = wait_for_partner<direction>(c, lock, off.wait(), off.transfer(), r, inbox, s, deadline);
+        if (result == 0) off.received();
+    } else {
+        shared_wait w;
+        result = wait_for_partner<direction>(c, lock, w, transfer, r, inbox, s, deadline);
     }
     if (result == ETIMEDOUT) throw_timeout(what, span);
     if (result == EPIPE) throw tasklet_exit{};
-    off.received();
 }
 
 }  // namespace
-
-void prepare_wait(shared_wait& w, thread_inbox* inbox, scheduler& s, shared_record* records, std::uint32_t count) noexcept {
-    w.cancel = &cancel_shared_wait;
-    w.timer.fire = &fire_shared_timer;
-    w.wake.deliver = &deliver_wake;
-    w.wake.wait = &w;
-    w.inbox = inbox;
-    w.home = &s;
-    w.records = records;
-    w.count = count;
-}
 
 shared_core* new_shared_channel(shared_relocate_fn relocate, shared_destroy_fn destroy, std::size_t size,
                                 std::size_t align) {
