@@ -390,10 +390,11 @@ pool_job_base* take_serves_job() noexcept {
     pool_worker& w = *this_worker;
     // serve() parked in its idle wait and woken since (worker_gained_work()) resumes there,
     // to clear `idle` and `sleeping` first: it takes its turn itself.
-    if (w.idle != nullptr || w.queued.load(std::memory_order_relaxed) == 0) return nullptr;
+    if (w.idle != nullptr) return nullptr;
     // acquire, as serve()'s own test: it would stop instead.
     if (this_pool->stopping.load(std::memory_order_acquire)) return nullptr;
-    // A job with options gets a tasklet of its own from serve().
+    // A job with options gets a tasklet of its own from serve(). (pop() looks at `queued`
+    // before it takes the lock: an empty queue costs no locked instruction.)
     std::unique_ptr<pool_job_base> job = pop(w, true, true);
     if (!job) return nullptr;
     bump(w.started);  // as start() counts it
