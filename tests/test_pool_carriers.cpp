@@ -326,11 +326,17 @@ TEST_CASE("a carrier whose job left the FP control changed leaves the next job t
     worker_pool pool(1);
     constexpr int n = 8;
     std::vector<int> rounding(n, -1);
+    // fegetround() reads one register (x86: the x87 control word); a division shows the
+    // mode of the unit that does double arithmetic (x86-64: MXCSR).
+    volatile double one = 1.0, three = 3.0;
+    const double third = one / three;  // to nearest, on this thread
+    std::vector<double> divided(n, 0.0);
     pool.spawn([&] {
         shared_channel<int> results;
         for (int i = 0; i < n; ++i)
             pool.spawn([&, i] {
                 rounding[i] = std::fegetround();
+                divided[i] = one / three;
                 std::fesetround(FE_UPWARD);  // left so: the next job must not inherit it
                 results.send(i);
             });
@@ -340,6 +346,7 @@ TEST_CASE("a carrier whose job left the FP control changed leaves the next job t
     for (int i = 0; i < n; ++i) {
         INFO("child " << i);
         CHECK(rounding[i] == FE_TONEAREST);
+        CHECK(divided[i] == third);
     }
     CHECK(pool.statistics().carried == n - 1);
     CHECK(pool.statistics().carried_directly == 0);
