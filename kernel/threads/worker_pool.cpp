@@ -248,6 +248,8 @@ void serve(pool_core& p, pool_worker& w) {
         // seq_cst store and the queues' mutexes: see the file comment.
         w.sleeping.store(true, std::memory_order_seq_cst);
         if (any_job(p) || p.stopping.load(std::memory_order_seq_cst)) {
+            // Relaxed, as each clearing below: a spawner that still reads `true` sends a
+            // nudge this worker drops (it finds no idle wait); the job is queued all the same.
             w.sleeping.store(false, std::memory_order_relaxed);
             continue;
         }
