@@ -1,5 +1,6 @@
 // Waiting for events (timers, descriptors) and ending waits (core/waits.hpp).
 #include "core/waits.hpp"
+#include "core/wait_for_event_inline.hpp"
 #include "core/shared_stacks.hpp"
 
 #include "core/callbacks.hpp"
@@ -53,48 +54,6 @@ bool refill_ring(scheduler& s, tasklet_impl* self) noexcept {
     return true;
 }
 
-void wait_for_event(scheduler& s, event_wait* w) {
-    tasklet_impl* self = s.current;
-    if (self->block_trap) check_wait(self, !w->off_stack, "this wait for a timer or I/O");
-    if (self->next == self && !s.watchdogs.empty() && s.watchdogs.back() != self) {
-        // Nobody else to run, but a run() caller waits: it does the waiting (its loop
-        // polls the event source within its budget, and returns when that is spent).
-        guard_switch(s);
-        note_unpausing(s, s.watchdogs.back());
-        ring_append(s, s.watchdogs.back());
-    }
-    self->event = w;
-    for (;;) {
-        while (self->next == self) {  // nobody else to run and no run() caller: wait in place
-            if (self->pending) [[unlikely]] {
-                // A kill or throw from another thread, delivered to us while we polled
-                // (threads/remote_tasklet.cpp), in this wait or in one that ended in the
-                // same poll: the wait ends with it.
-                unblock(self);
-                raise_pending(self);
-            }
-            if (s.events == nullptr || !s.events->has_waiters()) {
-                unblock(self);
-                throw_deadlock(s, last_runnable_message);
-            }
-            s.events->poll(s, true, -1);
-            if (!self->event) return;  // ours came while we were still running (a pending
-                                       // exception that came with it waits for the next switch)
-        }
-        tasklet_impl* target = self->next;
-        try {
-            guard_switch(s);
-            prepare(s, target);
-        } catch (...) {
-            unblock(self);
-            throw;
-        }
-        ring_unlink(s, self);
-        switch_to_tasklet(s, target);
-        if (!self->event) [[likely]] return;  // woken (or thrown into: the switch raised it)
-        // Resumed still waiting: the thread's last runnable tasklet moved to another thread
-        // and handed the thread to us to wait in (threads/migration.cpp). Wait on.
-    }
-}
+void wait_for_event(scheduler& s, event_wait* w) { wait_for_event_inline(s, w); }
 
 }  // namespace tasklets::detail

@@ -33,7 +33,8 @@ tasklet_impl* queue_neighbour(const tasklet_impl* t, bool after) noexcept;
 /// the only runnable tasklet, the event source is polled in place (blocking) instead.
 /// Throws what is thrown into it meanwhile (w->cancel has run by then). A tasklet that
 /// moves to another thread may resume it while still waiting (it is in the ring then):
-/// it goes on waiting, polling in place if nobody else runs.
+/// it goes on waiting, polling in place if nobody else runs. A hot path builds it into
+/// its own frame instead: wait_for_event_inline() (core/wait_for_event_inline.hpp).
 void wait_for_event(scheduler& s, event_wait* w);
 /// Ends t's event wait and makes it runnable (appended to the ring). Safe to call from
 /// event_source::poll, also for the tasklet that is still running (it then never parks).

@@ -1,6 +1,7 @@
 // The reactor (see reactor.hpp): clock, timers and epoll behind the scheduler's
 // event_source hook, plus the public timer API of <tasklets/time.hpp>.
 #include "io/reactor.hpp"
+#include "io/wait_for_mail_inline.hpp"
 
 #include "core/deadlock.hpp"
 #include "core/handover.hpp"
@@ -302,37 +303,7 @@ void reactor::drain_inbox(bool rang) noexcept {
 
 int reactor::wait_for_mail(io_wait& w, std::int64_t deadline, const char* revived_message, bool urgent,
                            express_mail* express) {
-    scheduler& s = *s_;
-    inbox_here();  // its doorbell is watched from now on
-    w.owner = this;
-    w.waiter = s.current;
-    if (deadline != no_deadline) {
-        // A deadline already past fires at the next poll: the caller may have queued the
-        // wait somewhere already, and its timer is what takes it off again.
-        w.timer.context = &w;
-        if (!w.timer.fire) w.timer.fire = &fire_wait;
-        add_timer(&w.timer, deadline);
-    }
-    ++inbox_waiters_;
-    if (!urgent) ++patient_waiters_;
-    if (express) watched_ = express;  // the latest wait is watched (spin_for_mail)
-    reactor_hold hold(*this);
-    // Before the hold goes: the last hold may delete the reactor (an orphan's).
-    struct leave {
-        reactor& r;
-        io_wait& w;
-        bool urgent;
-        express_mail* express;
-        ~leave() {
-            --r.inbox_waiters_;
-            if (!urgent) --r.patient_waiters_;
-            if (r.watched_ == express) r.watched_ = nullptr;
-            r.detach(&w);
-        }
-    } on_leave{*this, w, urgent, express};
-    wait_for_event(s, &w);
-    if (w.result < 0) throw_deadlock(s, revived_message);
-    return w.result;
+    return wait_for_mail_inline(w, deadline, revived_message, urgent, express);
 }
 
 void reactor::cancel_helper_wait(event_wait* self) noexcept {

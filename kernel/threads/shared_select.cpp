@@ -12,6 +12,7 @@
 
 #include "channels/select_steps.hpp"
 #include "core/throw_into.hpp"
+#include "io/wait_for_mail_inline.hpp"
 
 #include <tasklets/errors.hpp>
 
@@ -207,7 +208,8 @@ void shared_select(const select_case* cases, std::uint32_t count, bool has_defau
     // send/receive, no reference is taken) and no drop can end this wait.
     int result;
     try {
-        result = r.wait_for_express(*w, w->wake, deadline);
+        // Built in (io/wait_for_mail_inline.hpp): the tasklet resumes in this frame.
+        result = r.wait_for_mail_inline(*w, deadline, reactor::revived_without_answer, true, &w->wake);
     } catch (...) {
         // Killed or thrown into. If a partner had completed a case first, that case keeps
         // its effect (select.hpp completes it): a received value is not lost.
