@@ -97,7 +97,7 @@ const durable::registry& entries() {
     return r;
 }
 
-// "c" + std::to_string(c) would read the same, but GCC 12 at -O2 and above then warns of a
+// "c" + std::to_string(c) would read the same, but GCC 12 at -O3 (Release) then warns of a
 // memcpy beyond the largest object (-Wstringop-overflow, a false positive in its inlined
 // operator+): appending keeps a Release build of the tests free of warnings.
 std::string channel_name(std::uint32_t c) {
