@@ -97,19 +97,10 @@ const durable::registry& entries() {
     return r;
 }
 
-// "c" + std::to_string(c) would read the same, but GCC 12 at -O3 (Release) then warns of a
-// memcpy beyond the largest object (-Wstringop-overflow, a false positive in its inlined
-// operator+): appending keeps a Release build of the tests free of warnings.
-std::string channel_name(std::uint32_t c) {
-    std::string name = "c";
-    name += std::to_string(c);
-    return name;
-}
-
 std::unique_ptr<durable::world> make_world(std::uint64_t seed, std::string& log) {
     auto w = std::make_unique<durable::world>(entries(), seed);
     std::vector<durable::channel<std::uint32_t>> chans;
-    for (std::uint32_t c = 0; c < channel_count; ++c) chans.push_back(w->make_channel<std::uint32_t>(channel_name(c)));
+    for (std::uint32_t c = 0; c < channel_count; ++c) chans.push_back(w->make_channel<std::uint32_t>("c" + std::to_string(c)));
     for (std::uint32_t i = 1; i <= 6; ++i) w->spawn("agent", agent{i, 0, 0, 0, chans});
     w->on_emit([&log](const durable::event& e) { log += std::string(e.text) + "\n"; });
     return w;
@@ -127,7 +118,7 @@ std::string run(std::uint64_t seed, int steps, const std::vector<bool>& restore_
             w->on_emit([&log](const durable::event& e) { log += std::string(e.text) + "\n"; });
             if (w->save() != image) FAIL("seed " << seed << ": a world restored at slice " << i << " saves other bytes");
         }
-        w->post(w->find_channel<std::uint32_t>(channel_name(static_cast<std::uint32_t>(i) % channel_count)), static_cast<std::uint32_t>(5000 + i));
+        w->post(w->find_channel<std::uint32_t>("c" + std::to_string(i % channel_count)), static_cast<std::uint32_t>(5000 + i));
         w->run_until(std::chrono::milliseconds(7 * (i + 1)));
     }
     return log;
